@@ -1,0 +1,62 @@
+"""The ``obslaws`` command line. Commands live in one module per group; errors become one line."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from obslaws.cli.common import Context
+
+# One module per command group; each defines ``commands`` (a list of click commands).
+_COMMAND_MODULES = ("obslaws.cli.db",)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="DuckDB file (default: $OBSLAWS_DB, else ./obslaws.duckdb).",
+)
+@click.version_option(package_name="obslaws")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None) -> None:
+    """obslaws: observational scaling-law benchmark database with plugin fitters."""
+    ctx.obj = Context(db_path=db_path)
+
+
+def _build() -> click.Group:
+    for name in _COMMAND_MODULES:
+        for command in importlib.import_module(name).commands:
+            cli.add_command(command)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; library errors print as one line unless OBSLAWS_DEBUG=1."""
+    debug = os.environ.get("OBSLAWS_DEBUG", "") not in ("", "0")
+    try:
+        group = _build()
+        from obslaws.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.register_commands(cli=group)
+        group.main(args=argv, prog_name="obslaws", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # one place turns every error into one line
+        if debug:
+            raise
+        from obslaws.cli.common import one_line
+
+        click.echo(f"Error: {one_line(exc)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,92 @@
+"""Database commands: init, sql, models, schema."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import polars as pl
+
+from obslaws.cli.common import Context, emit, format_option
+
+
+@click.command()
+@click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Load this registry folder instead of the one shipped with obslaws.",
+)
+@click.pass_obj
+def init(ctx: Context, registry_path: str | None) -> None:
+    """Create or migrate the database and load the curated registry (idempotent)."""
+    from pathlib import Path
+
+    from obslaws.registry import load_registry, summary
+
+    conn = ctx.connect()
+    report = load_registry(conn, Path(registry_path) if registry_path else None)
+    for table, stats in report.tables.items():
+        click.echo(f"{table:>14}: {stats}")
+    click.echo(f"loaded in {report.seconds:.2f} s" + ("" if report.changed else " (nothing changed)"))
+    click.echo("")
+    for label, count in summary(conn).items():
+        click.echo(f"{count:>8}  {label}")
+
+
+@click.command()
+@click.argument("query")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Bind a named parameter ($NAME in the query); repeatable. Values are never pasted into SQL.",
+)
+@format_option
+@click.pass_obj
+def sql(ctx: Context, query: str, params: tuple[str, ...], fmt: str) -> None:
+    """Run a SQL QUERY ('-' reads it from standard input)."""
+    if query == "-":
+        query = sys.stdin.read()
+    bound: dict[str, str] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-p")
+        bound[name] = value
+    conn = ctx.connect()
+    result = conn.execute(query, bound) if bound else conn.execute(query)
+    if result.description is None:
+        return
+    emit(result.pl(), fmt)
+
+
+@click.command()
+@click.option("--family", default=None, help="Only models of this family (or family group).")
+@format_option
+@click.pass_obj
+def models(ctx: Context, family: str | None, fmt: str) -> None:
+    """List models with their size, tokens, compute and release date."""
+    conn = ctx.connect()
+    query = (
+        "SELECT model_id, family, variant, params, tokens, flops, release_date FROM model_features "
+        "WHERE NOT is_checkpoint AND ($family IS NULL OR family = $family OR family_group = $family) "
+        "ORDER BY family, params NULLS LAST, model_id"
+    )
+    emit(conn.execute(query, {"family": family}).pl(), fmt)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["markdown", "sql"]), default="markdown", show_default=True)
+def schema(fmt: str) -> None:
+    """Print the documented schema, generated from the code."""
+    from obslaws.store.schema_doc import schema_markdown, schema_sql
+
+    click.echo(schema_markdown() if fmt == "markdown" else schema_sql())
+
+
+commands = [init, sql, models, schema]
+__all__ = ["commands", "pl"]

@@ -1,0 +1,157 @@
+"""The fitter contract, after scikit-learn's estimator conventions."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import polars as pl
+
+from obslaws.data import PREDICTION_COLUMNS, FitData, conform
+from obslaws.errors import FitterError, NotFittedError
+
+NEEDS = frozenset({"params", "tokens", "flops", "family", "release_date", "scores", "losses"})
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a fitter needs from the shared table.
+
+    Attributes
+    ----------
+    needs:
+        Model covariates and data kinds, from ``params, tokens, flops, family, release_date,
+        scores, losses``. The backtest harness drops models that lack a needed covariate, and
+        ``check_fitter`` builds its test data from this.
+    input_benchmarks:
+        Benchmarks whose scores the fitter reads for the models it predicts (for example the
+        capability benchmarks of ``lowrank``); empty when it predicts from covariates alone.
+    loss_datasets:
+        Loss data sets it reads (``losses``), empty for none.
+    min_models:
+        The fewest training models a fit can work with.
+    """
+
+    needs: frozenset[str] = frozenset({"flops"})
+    input_benchmarks: tuple[str, ...] = ()
+    loss_datasets: tuple[str, ...] = ()
+    min_models: int = 3
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - NEEDS
+        if unknown:
+            raise FitterError(f"unknown requirement(s) {sorted(unknown)}; choose from {sorted(NEEDS)}")
+
+
+class Fitter:
+    """Base class of every fitter.
+
+    Subclasses set ``name`` (unique across plugins), ``version``, ``requires``, take their
+    hyperparameters as keyword-only constructor arguments stored verbatim under the same names
+    (nothing else happens in ``__init__``), and implement :meth:`_fit` and :meth:`_predict`.
+    Learned state goes in attributes whose names end in ``_``.
+
+    Examples
+    --------
+    >>> class Mean(Fitter):
+    ...     name = "mean"
+    ...     def __init__(self, *, shrink=0.0):
+    ...         self.shrink = shrink
+    ...     def _fit(self, data):
+    ...         self.means_ = dict(data.scores.group_by("benchmark").agg(pl.col("value").mean()).iter_rows())
+    ...     def _predict(self, query):
+    ...         return self.grid(query, lambda model, bench: self.means_[bench])
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    requires: ClassVar[Requirements] = Requirements()
+
+    # -- hyperparameters (scikit-learn conventions) --------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for param in signature.parameters.values():
+            if param.name == "self":
+                continue
+            if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+                raise FitterError(
+                    f"{cls.__name__}: hyperparameter {param.name!r} must be keyword-only (def __init__(self, *, ...))"
+                )
+            names.append(param.name)
+        return sorted(names)
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as given to the constructor."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Fitter:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise FitterError(f"{self.name}: unknown hyperparameter {key!r}; valid: {sorted(valid)}")
+            setattr(self, key, value)
+        return self
+
+    def clone(self) -> Fitter:
+        """An unfitted copy with the same hyperparameters."""
+        return type(self)(**copy.deepcopy(self.get_params()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fit / predict -------------------------------------------------------------------------
+
+    def fit(self, data: FitData) -> Fitter:
+        """Learn from ``data`` (never modified) and return ``self``; forgets any earlier fit."""
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+            delattr(self, attr)
+        if not data.targets:
+            raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
+        self.targets_ = tuple(data.targets)
+        self._fit(data)
+        return self
+
+    def predict(self, query: FitData) -> pl.DataFrame:
+        """Predict every target benchmark for every model in ``query.models``.
+
+        Returns a polars DataFrame with ``model_id, benchmark, prediction, lower, upper``;
+        ``lower``/``upper`` bound the fitter's interval (null when it has none).
+        """
+        if not self.is_fitted():
+            raise NotFittedError(f"{self.name}: call fit(data) before predict(query)")
+        out = self._predict(query)
+        missing = [c for c in PREDICTION_COLUMNS if c not in out.columns and c not in ("lower", "upper")]
+        if missing:
+            raise FitterError(f"{self.name}: predict() returned no column(s) {missing}")
+        return conform(out, PREDICTION_COLUMNS).select(list(PREDICTION_COLUMNS))
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "targets_")
+
+    def learned_parameters(self) -> dict[str, Any]:
+        """JSON-serialisable learned parameters, stored in ``fits.learned``. Override to add more."""
+        return {"targets": list(getattr(self, "targets_", ()))}
+
+    def _fit(self, data: FitData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(data)")
+
+    def _predict(self, query: FitData) -> pl.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _predict(query)")
+
+    # -- helpers for subclasses ------------------------------------------------------------------
+
+    def grid(self, query: FitData, predict_one: Any) -> pl.DataFrame:
+        """Predictions for every (query model, target) pair from ``predict_one(model_row, bench)``."""
+        rows = []
+        for model in query.models.iter_rows(named=True):
+            for bench in self.targets_:
+                rows.append(
+                    {"model_id": model["model_id"], "benchmark": bench, "prediction": float(predict_one(model, bench))}
+                )
+        return pl.DataFrame(rows, schema={"model_id": pl.String, "benchmark": pl.String, "prediction": pl.Float64})

@@ -1,0 +1,101 @@
+"""The hooks an obslaws plugin can implement.
+
+A plugin is a module (or object) registered under the ``obslaws`` entry-point group. It
+implements any of the hooks below with the :data:`obslaws.hookimpl` marker::
+
+    from obslaws import hookimpl
+
+    @hookimpl
+    def register_fitters(register):
+        register(MyFitter)
+
+Built-in fitters are plugins of exactly this kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    import duckdb
+
+hookspec = pluggy.HookspecMarker("obslaws")
+
+
+@hookspec
+def register_fitters(register: Callable[[type], None]) -> None:
+    """Register fitter classes.
+
+    Called once when a plugin manager's fitter registry is first built (for ``obslaws fit``,
+    ``backtest``, ``plugins`` and the refresh).
+
+    Parameters
+    ----------
+    register:
+        Call ``register(FitterClass)`` for each :class:`obslaws.Fitter` subclass the plugin
+        provides. The class's ``name`` must be unique across all plugins: a second plugin that
+        registers the same name is an error naming both plugins.
+
+    Returns
+    -------
+    None
+    """
+
+
+@hookspec
+def register_ingestors(register: Callable[[Any], None]) -> None:
+    """Register ingestors and lm-eval task-name mappings.
+
+    Called once when the ingestor registry is built (``obslaws ingest`` and the refresh).
+
+    Parameters
+    ----------
+    register:
+        Call ``register(ingestor)`` with an :class:`obslaws.ingest.Ingestor` (a named object
+        with ``ingest(conn, paths, **options)``), or ``register(TaskMapping(...))`` to map more
+        lm-evaluation-harness task names to obslaws benchmarks. Duplicate names are errors.
+
+    Returns
+    -------
+    None
+    """
+
+
+@hookspec
+def prepare_connection(conn: duckdb.DuckDBPyConnection) -> None:
+    """Prepare a new database connection.
+
+    Called by :func:`obslaws.connect` after migrations, for every connection it opens. Use it
+    to create a plugin's own views or macros (``CREATE OR REPLACE``: it runs on every open).
+
+    Parameters
+    ----------
+    conn:
+        The open DuckDB connection.
+
+    Returns
+    -------
+    None
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``obslaws`` command line.
+
+    Called once when the CLI starts, before arguments are parsed.
+
+    Parameters
+    ----------
+    cli:
+        The top-level :class:`click.Group`; add commands with ``cli.add_command(command)``
+        or the ``@cli.command()`` decorator.
+
+    Returns
+    -------
+    None
+    """

@@ -1,0 +1,76 @@
+"""Opening the DuckDB file: path resolution, migrations, plugin connection hooks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from obslaws.errors import StoreError
+from obslaws.store.migrations import migrate
+from obslaws.store.views import rebuild_score_matrix
+
+DEFAULT_DB = "obslaws.duckdb"
+
+
+def default_path() -> Path:
+    """`$OBSLAWS_DB` if set, else `./obslaws.duckdb`."""
+    return Path(os.environ.get("OBSLAWS_DB") or DEFAULT_DB)
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    plugins: bool = True,
+) -> duckdb.DuckDBPyConnection:
+    """Open (and create or migrate) the obslaws database.
+
+    Parameters
+    ----------
+    path:
+        The DuckDB file; ``":memory:"`` for an in-memory database. Defaults to ``$OBSLAWS_DB``,
+        else ``./obslaws.duckdb``.
+    read_only:
+        Open without taking the write lock; the file must already exist and be migrated.
+    plugins:
+        Run every plugin's ``prepare_connection`` hook on the new connection.
+
+    Examples
+    --------
+    >>> import obslaws
+    >>> conn = obslaws.connect(":memory:", plugins=False)
+    >>> conn.execute("SELECT count(*) FROM models").fetchone()
+    (0,)
+    """
+    target = str(path) if path is not None else str(default_path())
+    if target != ":memory:":
+        parent = Path(target).expanduser().resolve().parent
+        if not parent.exists():
+            raise StoreError(f"cannot open database {target}: folder {parent} does not exist")
+    try:
+        conn = duckdb.connect(target, read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open database {target}: {exc}") from exc
+    if not read_only and migrate(conn):
+        rebuild_score_matrix(conn)
+    if plugins:
+        from obslaws.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.prepare_connection(conn=conn)
+    return conn
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing: commit when the block ends, roll back on any exception (also Ctrl-C)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

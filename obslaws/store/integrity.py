@@ -1,0 +1,35 @@
+"""Referential integrity, checked inside a write's transaction (see migration 001 for why)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from obslaws.errors import StoreError
+
+# (table, column, referenced table, referenced column)
+REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("models", "family", "families", "family"),
+    ("models", "source_id", "sources", "source_id"),
+    ("models", "release_date_source", "sources", "source_id"),
+    ("model_aliases", "model_id", "models", "model_id"),
+    ("model_aliases", "source_id", "sources", "source_id"),
+    ("scores", "model_id", "models", "model_id"),
+    ("scores", "benchmark", "benchmarks", "benchmark"),
+    ("scores", "source_id", "sources", "source_id"),
+    ("losses", "model_id", "models", "model_id"),
+    ("losses", "source_id", "sources", "source_id"),
+    ("predictions", "fit_id", "fits", "fit_id"),
+    ("backtests", "backtest_id", "backtest_runs", "backtest_id"),
+)
+
+
+def check_integrity(conn: duckdb.DuckDBPyConnection) -> None:
+    """Raise StoreError naming the first dangling reference, if any."""
+    for table, column, target, key in REFERENCES:
+        rows = conn.execute(
+            f"SELECT DISTINCT t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = t.{column}) LIMIT 3"
+        ).fetchall()
+        if rows:
+            names = ", ".join(repr(r[0]) for r in rows)
+            raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")

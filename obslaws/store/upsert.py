@@ -1,0 +1,85 @@
+"""Idempotent writes keyed on each table's natural (primary) key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from obslaws.errors import StoreError
+from obslaws.store.query import first_row, scalar
+
+
+@dataclass
+class WriteStats:
+    """What a write did: rows added, rows whose values changed, rows already as given."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: WriteStats) -> WriteStats:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
+
+
+def primary_key(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    row = first_row(
+        conn,
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        [table],
+    )
+    if row is None:
+        raise StoreError(f"table {table} has no primary key to upsert on")
+    return list(row[0])
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> WriteStats:
+    """Insert new rows and update changed ones, keyed on the table's primary key.
+
+    Columns of the table that ``frame`` lacks are left alone on update (NULL/default on insert).
+    Within ``frame`` the last row of a duplicated key wins. Run it inside
+    :func:`obslaws.store.transaction` to make a batch all-or-nothing.
+    """
+    if frame.is_empty():
+        return WriteStats()
+    keys = primary_key(conn, table)
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise StoreError(f"writing {table}: key column(s) {missing} missing from the data")
+    frame = frame.unique(subset=keys, keep="last", maintain_order=True)
+    values = [c for c in frame.columns if c not in keys]
+    view = f"_incoming_{table}"
+    conn.register(view, frame.to_arrow())
+    try:
+        join = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in keys)
+        differs = " OR ".join(f"t.{_q(c)} IS DISTINCT FROM i.{_q(c)}" for c in values) or "false"
+        added = scalar(
+            conn, f"SELECT count(*) FROM {view} i WHERE NOT EXISTS (SELECT 1 FROM {_q(table)} t WHERE {join})"
+        )
+        updated = scalar(conn, f"SELECT count(*) FROM {view} i JOIN {_q(table)} t ON {join} WHERE {differs}")
+        if updated:
+            assignments = ", ".join(f"{_q(c)} = i.{_q(c)}" for c in values)
+            conn.execute(f"UPDATE {_q(table)} t SET {assignments} FROM {view} i WHERE {join} AND ({differs})")
+        if added:
+            cols = ", ".join(_q(c) for c in frame.columns)
+            conn.execute(
+                f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {view} i "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {_q(table)} t WHERE {join})"
+            )
+    except duckdb.Error as exc:
+        raise StoreError(f"writing {table}: {exc}") from exc
+    finally:
+        conn.unregister(view)
+    return WriteStats(added=added, updated=updated, unchanged=frame.height - added - updated)

@@ -1,0 +1,54 @@
+"""Test-wide setup: no network (Hugging Face offline), a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before any Hugging Face import: never try the network, keep caches out of $HOME.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="obslaws-hf-"))
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A path for a fresh database file, also set as $OBSLAWS_DB."""
+    path = tmp_path / "test.duckdb"
+    monkeypatch.setenv("OBSLAWS_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def conn():
+    """A migrated in-memory database."""
+    import obslaws
+
+    connection = obslaws.connect(":memory:", plugins=False)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with the full registry loaded, built once per session (open read-only)."""
+    import obslaws
+    from obslaws.registry import load_registry
+
+    path = tmp_path_factory.mktemp("registry") / "registry.duckdb"
+    connection = obslaws.connect(path, plugins=False)
+    load_registry(connection)
+    connection.close()
+    return path
+
+
+def requires_shared() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not beside the checkout")
