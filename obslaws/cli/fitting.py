@@ -1,0 +1,3 @@
+"""Fitting commands: plugins, fit, predict, backtest (being written)."""
+
+commands: list = []

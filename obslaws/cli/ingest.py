@@ -1,0 +1,3 @@
+"""Ingest commands: ingest lm-eval|card|leaderboard, eval (being written)."""
+
+commands: list = []

@@ -1,0 +1,1 @@
+"""obslaws built-in plugin: densing (being written)."""

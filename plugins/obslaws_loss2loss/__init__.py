@@ -1,0 +1,1 @@
+"""obslaws built-in plugin: loss2loss (being written)."""

@@ -1,0 +1,1 @@
+"""obslaws built-in plugin: sloth (being written)."""
