@@ -117,7 +117,7 @@ def _read(path: Path, table: str) -> pl.DataFrame:
     """Read one CSV as text, then parse each column, naming the first bad row and field."""
     name = path.name
     try:
-        raw = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+        raw = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ValidationError(name, None, None, f"cannot read CSV: {exc}") from exc
     schema = _SCHEMA[table]
