@@ -146,3 +146,12 @@ def test_model_features_derives_compute(conn):
 def test_connect_rejects_missing_folder(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         obslaws.connect(tmp_path / "nope" / "x.duckdb", plugins=False)
+
+
+def test_nested_transactions_join_the_outer_one(conn):
+    _seed(conn)
+    with pytest.raises(RuntimeError), transaction(conn):
+        with transaction(conn):
+            upsert(conn, "families", pl.DataFrame({"family": ["g"], "family_group": ["g"]}))
+        raise RuntimeError("outer step fails after the inner block finished")
+    assert conn.execute("SELECT count(*) FROM families WHERE family = 'g'").fetchall()[0][0] == 0

@@ -64,13 +64,33 @@ def connect(
     return conn
 
 
+# Open transaction() blocks per connection (by id): DuckDB aborts a transaction on a nested
+# BEGIN, so nesting is tracked here rather than probed.
+_DEPTH: dict[int, int] = {}
+
+
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing: commit when the block ends, roll back on any exception (also Ctrl-C)."""
+    """All-or-nothing: commit when the block ends, roll back on any exception (also Ctrl-C).
+
+    Nested use joins the caller's transaction: the outermost block commits or rolls back, so an
+    ingest inside a refresh lands only if the whole refresh does.
+    """
+    key = id(conn)
+    if _DEPTH.get(key):
+        _DEPTH[key] += 1
+        try:
+            yield conn
+        finally:
+            _DEPTH[key] -= 1
+        return
     conn.execute("BEGIN TRANSACTION")
+    _DEPTH[key] = 1
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        _DEPTH.pop(key, None)
     conn.execute("COMMIT")
