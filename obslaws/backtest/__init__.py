@@ -1,0 +1,29 @@
+"""One backtest harness for every fitter: protocols, metrics, and writing to the database.
+
+>>> from obslaws.backtest import run_backtest
+>>> result = run_backtest(fitter, conn, "family-holdout", benchmarks="oll-v2", n_train=1)  # doctest: +SKIP
+>>> result.summary()["average"]["mae_pt"]  # doctest: +SKIP
+"""
+
+from obslaws.backtest.base import Protocol, ProtocolError, Split
+from obslaws.backtest.compute_cutoff import ComputeCutoff
+from obslaws.backtest.family_holdout import FamilyHoldout
+from obslaws.backtest.harness import PROTOCOLS, BacktestResult, make_protocol, run_backtest
+from obslaws.backtest.metrics import summarise
+from obslaws.backtest.time_split import TimeSplit
+from obslaws.backtest.writer import write_backtest
+
+__all__ = [
+    "PROTOCOLS",
+    "BacktestResult",
+    "ComputeCutoff",
+    "FamilyHoldout",
+    "Protocol",
+    "ProtocolError",
+    "Split",
+    "TimeSplit",
+    "make_protocol",
+    "run_backtest",
+    "summarise",
+    "write_backtest",
+]

@@ -1,0 +1,80 @@
+"""What a backtest protocol is: a rule that turns the shared table into train/test splits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import polars as pl
+
+from obslaws.data import FitData
+from obslaws.errors import ObslawsError
+
+
+class ProtocolError(ObslawsError):
+    """A backtest protocol cannot run on this data or with these options."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One fold: fit on ``train`` models, predict the targets of ``test`` models."""
+
+    name: str
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# Covariates a protocol can require: the FitData.models column behind each Requirements.needs item.
+COVARIATE_COLUMNS = {
+    "params": "params",
+    "tokens": "tokens",
+    "flops": "flops",
+    "family": "family",
+    "release_date": "release_date",
+}
+
+
+class Protocol:
+    """Base class of the backtest protocols.
+
+    A protocol is built from its options (``Protocol(**options)``), filters the data to the
+    models it evaluates (:meth:`eligible`), then yields :class:`Split` objects (:meth:`splits`).
+    Its :meth:`options` are recorded with every run and enter the backtest id.
+    """
+
+    name: ClassVar[str] = ""
+    # How cells are averaged into a benchmark's score: "split" (mean within each split, then
+    # across splits: the Sloth paper's averaging) or "cell" (one mean over all test cells).
+    averaging: ClassVar[str] = "split"
+
+    def options(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
+        """The models this protocol may use: those with every covariate in ``needs``."""
+        models = data.models
+        for need in needs:
+            column = COVARIATE_COLUMNS.get(need)
+            if column is not None:
+                models = models.filter(pl.col(column).is_not_null())
+                if column in ("params", "tokens", "flops"):
+                    models = models.filter(pl.col(column) > 0)
+        return data.select_models(models["model_id"].to_list())
+
+    def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def complete_models(data: FitData, targets: Sequence[str]) -> list[str]:
+    """Models with a score on every one of ``targets``."""
+    wide = data.matrix(targets)
+    mask = pl.all_horizontal([pl.col(t).is_not_null() for t in targets]) if targets else pl.lit(True)
+    return wide.filter(mask)["model_id"].to_list()
+
+
+def scored_models(data: FitData, targets: Sequence[str]) -> list[str]:
+    """Models with a score on at least one of ``targets``."""
+    ids = data.scores.filter(pl.col("benchmark").is_in(list(targets)))["model_id"].unique()
+    return data.models.filter(pl.col("model_id").is_in(ids))["model_id"].to_list()

@@ -1,0 +1,283 @@
+"""The one backtest harness every fitter is measured with."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from obslaws.backtest.base import Protocol, ProtocolError, Split
+from obslaws.backtest.compute_cutoff import ComputeCutoff
+from obslaws.backtest.family_holdout import FamilyHoldout
+from obslaws.backtest.metrics import cell_stderr, summarise
+from obslaws.backtest.time_split import TimeSplit
+from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.data import FitData
+from obslaws.errors import FitterError, ObslawsError
+from obslaws.fitter import Fitter
+from obslaws.fitting import fit_id_for, fit_row, stable_id
+
+PROTOCOLS: dict[str, type[Protocol]] = {
+    FamilyHoldout.name: FamilyHoldout,
+    ComputeCutoff.name: ComputeCutoff,
+    TimeSplit.name: TimeSplit,
+}
+
+
+def make_protocol(protocol: str | Protocol, **options: Any) -> Protocol:
+    """A protocol instance from its name and options (``None`` options take the defaults)."""
+    options = {k: v for k, v in options.items() if v is not None}
+    if isinstance(protocol, Protocol):
+        if options:
+            raise ProtocolError("give protocol options either to the Protocol instance or to run_backtest, not both")
+        return protocol
+    cls = PROTOCOLS.get(protocol)
+    if cls is None:
+        raise ProtocolError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ProtocolError(f"{protocol}: {exc}") from exc
+
+
+@dataclass
+class BacktestResult:
+    """Everything one backtest run measured. ``cells`` has one row per (split, model, benchmark)."""
+
+    backtest_id: str
+    fitter: str
+    fitter_version: str
+    plugin: str | None
+    hyperparameters: dict[str, Any]
+    protocol: str
+    options: dict[str, Any]
+    benchmarks: tuple[str, ...]
+    averaging: str
+    data_hash: str
+    splits: list[Split]
+    cells: pl.DataFrame
+    fit_rows: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+    n_models: int = 0
+    written: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary: per benchmark and average MAE (points), MSE, Spearman, coverage, noise floor."""
+        metrics = summarise(self.cells, self.averaging)
+        return {
+            "fitter": self.fitter,
+            "fitter_version": self.fitter_version,
+            "plugin": self.plugin,
+            "hyperparameters": self.hyperparameters,
+            "protocol": self.protocol,
+            "options": self.options,
+            "backtest_id": self.backtest_id,
+            "benchmarks": metrics["benchmarks"],
+            "average": metrics["average"],
+            "n_groups": len(self.splits),
+            "n_models": self.n_models,
+            "n_test_models": self.cells["model_id"].n_unique() if self.cells.height else 0,
+            "n_cells": metrics["n_cells"],
+            "noise_floor_pt": metrics["noise_floor_pt"],
+            "coverage": metrics["coverage"],
+            "duration_s": self.duration_s,
+            "data_hash": self.data_hash,
+        }
+
+    def table(self) -> pl.DataFrame:
+        """One row per benchmark plus an ``average`` row: mae_pt, mse, spearman, coverage, noise floor, n."""
+        summary = self.summary()
+        rows = [{"benchmark": name, **metrics} for name, metrics in summary["benchmarks"].items()]
+        rows.append({"benchmark": "average", **summary["average"], "n": summary["n_cells"]})
+        columns = ["benchmark", "mae_pt", "mse", "spearman", "coverage", "noise_floor_pt", "n"]
+        return pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema_overrides={"spearman": pl.Float64})
+
+
+def _load(conn: duckdb.DuckDBPyConnection, targets: Sequence[str] | None, source: str | None) -> FitData:
+    from obslaws.store.read import load_fit_data
+
+    return load_fit_data(conn, targets, source=source)
+
+
+def _plugin_of(fitter: Fitter) -> str | None:
+    try:
+        from obslaws.fitters import get_fitters
+
+        info = get_fitters().get(fitter.name)
+    except ObslawsError:
+        return None
+    return info.plugin if info is not None and info.cls is type(fitter) else None
+
+
+def run_backtest(
+    fitter: Fitter,
+    data: FitData | duckdb.DuckDBPyConnection,
+    protocol: str | Protocol = "family-holdout",
+    *,
+    benchmarks: str | Sequence[str] | None = None,
+    source: str | None = None,
+    conn: duckdb.DuckDBPyConnection | None = None,
+    write: bool | None = None,
+    plugin: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options: Any,
+) -> BacktestResult:
+    """Backtest ``fitter`` under ``protocol``, scoring every test cell, and write the result.
+
+    Parameters
+    ----------
+    fitter:
+        An (unfitted) fitter; each split fits a clone of it.
+    data:
+        A :class:`FitData`, or an open database connection to read it from (``source``
+        restricts the scores to one source, e.g. ``sloth-data-v2``).
+    protocol:
+        ``family-holdout`` (option ``n_train``, default 1), ``compute-cutoff`` (``cutoff`` in
+        FLOPs, default 8.4e22), ``time-split`` (``date``), or a :class:`Protocol` instance.
+    benchmarks:
+        The targets: a set name (``oll-v1``, ``oll-v2``, ``oll-all``, ...), a comma list or a
+        list; default the data's targets.
+    conn, write:
+        Where to write the cells, the run and the fold fits (one transaction). ``write``
+        defaults to True when a connection is known (``conn``, or ``data`` is one).
+    plugin:
+        The plugin that registered the fitter, recorded with the run (looked up if omitted).
+    progress:
+        Called with a line of text after each split.
+
+    Returns
+    -------
+    BacktestResult
+        ``summary()`` gives MAE in points, MSE, Spearman, coverage and the noise floor per
+        benchmark and on average, with the protocol's averaging.
+    """
+    started = time.perf_counter()
+    proto = make_protocol(protocol, **options)
+    targets = resolve_benchmarks(benchmarks) if benchmarks is not None else None
+    if isinstance(data, duckdb.DuckDBPyConnection):
+        conn = conn if conn is not None else data
+        data = _load(data, targets, source)
+    elif source is not None:
+        raise ObslawsError("source= only applies when data is a database connection")
+    if targets is None:
+        targets = tuple(data.targets)
+    if not targets:
+        raise ProtocolError("no target benchmarks: pass benchmarks= or give data with targets")
+    missing = sorted(set(targets) - set(data.scores["benchmark"].unique().to_list()))
+    if missing:
+        raise ProtocolError(f"no scores for benchmark(s) {missing} in the data")
+    data = data.with_targets(targets)
+    write = (conn is not None) if write is None else write
+    if write and conn is None:
+        raise ObslawsError("write=True needs a database connection (conn=)")
+
+    needs = sorted(fitter.requires.needs)
+    eligible = proto.eligible(data, targets, needs)
+    splits = list(proto.splits(eligible, targets))
+    if not splits:
+        raise ProtocolError(f"{proto.name}: no split has test models on {list(targets)}")
+
+    hyperparameters = fitter.get_params()
+    data_hash = eligible.content_hash()
+    backtest_id = stable_id(
+        "bt", fitter.name, str(fitter.version), hyperparameters, proto.name, proto.options(), list(targets), data_hash
+    )
+    plugin = plugin if plugin is not None else _plugin_of(fitter)
+
+    truth_all = eligible.scores.filter(pl.col("benchmark").is_in(list(targets))).select(
+        "model_id", "benchmark", pl.col("value").alias("truth"), "stderr"
+    )
+    frames: list[pl.DataFrame] = []
+    fit_rows: list[dict[str, Any]] = []
+    for split in splits:
+        if len(split.train) < fitter.requires.min_models:
+            raise ProtocolError(
+                f"{proto.name}: split {split.name!r} has {len(split.train)} training models; "
+                f"{fitter.name} needs at least {fitter.requires.min_models}"
+            )
+        train = eligible.select_models(split.train)
+        query = eligible.select_models(split.test).hide_scores(targets)
+        model = fitter.clone()
+        train_hash = train.content_hash()
+        tic = time.perf_counter()
+        try:
+            model.fit(train)
+            predicted = model.predict(query)
+        except ObslawsError as exc:
+            raise type(exc)(f"{fitter.name} on {proto.name} split {split.name!r}: {exc}") from exc
+        except Exception as exc:
+            raise FitterError(
+                f"{fitter.name} failed on {proto.name} split {split.name!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        fit_id = fit_id_for(model, train_hash)
+        fit_rows.append(
+            fit_row(
+                model, train, fit_id=fit_id, data_hash=train_hash, duration_s=time.perf_counter() - tic, plugin=plugin
+            )
+        )
+        truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))
+        cells = truth.join(predicted, on=["model_id", "benchmark"], how="left")
+        lacking = cells.filter(pl.col("prediction").is_null())
+        if lacking.height:
+            row = lacking.row(0, named=True)
+            raise FitterError(
+                f"{fitter.name} on {proto.name} split {split.name!r}: no prediction for {lacking.height} test cell(s), "
+                f"e.g. model {row['model_id']!r} on {row['benchmark']!r}"
+            )
+        frames.append(cells.with_columns(pl.lit(split.name).alias("split"), pl.lit(fit_id).alias("fit_id")))
+        if progress is not None:
+            progress(f"{proto.name} {split.name}: {len(split.train)} train, {len(split.test)} test models")
+
+    cells = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    cells = cells.with_columns(cell_stderr(cells, eligible.benchmarks).alias("stderr"))
+    order = {b: i for i, b in enumerate(targets)}
+    cells = (
+        cells.with_columns(
+            pl.lit(backtest_id).alias("backtest_id"),
+            pl.lit(proto.name).alias("protocol"),
+            pl.lit(fitter.name).alias("fitter"),
+            pl.col("benchmark").replace_strict(order, return_dtype=pl.Int64).alias("_order"),
+        )
+        .sort(["split", "_order", "model_id"])
+        .select(
+            "backtest_id",
+            "protocol",
+            "split",
+            "fitter",
+            "fit_id",
+            "model_id",
+            "benchmark",
+            "truth",
+            "prediction",
+            "lower",
+            "upper",
+            "stderr",
+        )
+    )
+    result = BacktestResult(
+        backtest_id=backtest_id,
+        fitter=fitter.name,
+        fitter_version=str(fitter.version),
+        plugin=plugin,
+        hyperparameters=hyperparameters,
+        protocol=proto.name,
+        options={**proto.options(), "benchmarks": list(targets)},
+        benchmarks=tuple(targets),
+        averaging=proto.averaging,
+        data_hash=data_hash,
+        splits=splits,
+        cells=cells,
+        fit_rows=fit_rows,
+        n_models=eligible.models.height,
+    )
+    result.duration_s = time.perf_counter() - started
+    if write:
+        from obslaws.backtest.writer import write_backtest
+
+        write_backtest(conn, result)
+        result.written = True
+    return result

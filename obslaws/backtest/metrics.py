@@ -1,0 +1,131 @@
+"""Backtest metrics: MAE in points, MSE, Spearman, interval coverage and the noise floor.
+
+Every metric is computed per benchmark and then averaged across benchmarks (unweighted), as
+the papers do. How test cells become a benchmark's number depends on the protocol:
+
+- ``averaging="split"`` (family-holdout): mean within each split (a held-out family group),
+  then the mean across splits: the Sloth paper's aggregation;
+- ``averaging="cell"`` (compute-cutoff, time-split): one mean over all test cells.
+
+Spearman's rank correlation is always computed over all test cells of a benchmark pooled,
+coverage over the cells that have an interval, and the noise floor is the mean sampling
+standard error of the test scores (in points), with the same averaging as the MAE.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+
+def cell_stderr(cells: pl.DataFrame, benchmarks: pl.DataFrame) -> pl.Series:
+    """The sampling standard error of each cell's truth: its own, else binomial sqrt(p(1-p)/n)."""
+    n_items = benchmarks.select("benchmark", pl.col("n_items").cast(pl.Float64).alias("_n_items"))
+    joined = cells.select("benchmark", "truth", "stderr").join(n_items, on="benchmark", how="left")
+    binomial = (pl.col("truth") * (1 - pl.col("truth")) / pl.col("_n_items")).sqrt()
+    return joined.select(
+        pl.when(pl.col("stderr").is_not_null())
+        .then(pl.col("stderr"))
+        .when(pl.col("_n_items") > 0)
+        .then(binomial)
+        .otherwise(None)
+        .alias("stderr")
+    )["stderr"]
+
+
+def _spearman(truth: np.ndarray, prediction: np.ndarray) -> float | None:
+    if len(truth) < 3 or np.all(truth == truth[0]) or np.all(prediction == prediction[0]):
+        return None
+    rho = stats.spearmanr(truth, prediction).statistic
+    return None if not np.isfinite(rho) else float(rho)
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str, dict[str, Any]]:
+    """Per-benchmark metrics from backtest cells.
+
+    ``cells`` needs ``split, model_id, benchmark, truth, prediction, lower, upper, stderr``
+    (``stderr`` already filled by :func:`cell_stderr`).
+    """
+    frame = cells.with_columns(
+        (pl.col("prediction") - pl.col("truth")).abs().alias("_abs"),
+        ((pl.col("prediction") - pl.col("truth")) ** 2).alias("_sq"),
+        pl.when(pl.col("lower").is_not_null() & pl.col("upper").is_not_null())
+        .then((pl.col("lower") <= pl.col("truth")) & (pl.col("truth") <= pl.col("upper")))
+        .otherwise(None)
+        .alias("_covered"),
+        (pl.col("upper") - pl.col("lower")).alias("_width"),
+    )
+    keys = ["benchmark", "split"] if averaging == "split" else ["benchmark"]
+    per = frame.group_by(keys, maintain_order=True).agg(
+        pl.col("_abs").mean().alias("mae"),
+        pl.col("_sq").mean().alias("mse"),
+        pl.col("stderr").mean().alias("se"),
+    )
+    if averaging == "split":
+        per = per.group_by("benchmark", maintain_order=True).agg(
+            pl.col("mae").mean(), pl.col("mse").mean(), pl.col("se").mean(), pl.len().alias("n_splits")
+        )
+    else:
+        per = per.with_columns(pl.lit(1, dtype=pl.UInt32).alias("n_splits"))
+    pooled = frame.group_by("benchmark", maintain_order=True).agg(
+        pl.len().alias("n"),
+        pl.col("_covered").mean().alias("coverage"),
+        pl.col("_covered").count().alias("n_intervals"),
+        pl.col("_width").mean().alias("width"),
+        pl.col("model_id").n_unique().alias("n_models"),
+    )
+    out: dict[str, dict[str, Any]] = {}
+    by_bench = {row["benchmark"]: row for row in per.iter_rows(named=True)}
+    for row in pooled.iter_rows(named=True):
+        name = row["benchmark"]
+        sub = frame.filter(pl.col("benchmark") == name)
+        agg = by_bench[name]
+        se = _clean(agg["se"])
+        out[name] = {
+            "mae_pt": 100 * agg["mae"],
+            "mse": agg["mse"],
+            "spearman": _spearman(sub["truth"].to_numpy(), sub["prediction"].to_numpy()),
+            "coverage": _clean(row["coverage"]),
+            "interval_width_pt": None if _clean(row["width"]) is None else 100 * row["width"],
+            "noise_floor_pt": None if se is None else 100 * se,
+            "n": int(row["n"]),
+            "n_models": int(row["n_models"]),
+            "n_splits": int(agg["n_splits"]),
+            "n_intervals": int(row["n_intervals"]),
+        }
+    return out
+
+
+def summarise(cells: pl.DataFrame, averaging: str = "split") -> dict[str, Any]:
+    """``{"benchmarks": {name: {...}}, "average": {...}, "noise_floor_pt", "coverage", ...}``."""
+    per = benchmark_metrics(cells, averaging) if cells.height else {}
+    average = {
+        "mae_pt": _mean([m["mae_pt"] for m in per.values()]),
+        "mse": _mean([m["mse"] for m in per.values()]),
+        "spearman": _mean([m["spearman"] for m in per.values()]),
+        "coverage": _mean([m["coverage"] for m in per.values()]),
+        "noise_floor_pt": _mean([m["noise_floor_pt"] for m in per.values()]),
+    }
+    return {
+        "benchmarks": per,
+        "average": average,
+        "noise_floor_pt": average["noise_floor_pt"],
+        "coverage": average["coverage"],
+        "n_cells": cells.height,
+    }

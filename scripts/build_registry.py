@@ -1,0 +1,80 @@
+"""Build the curated seed CSVs in registry/ from the public data in ../shared/data.
+
+Usage: python scripts/build_registry.py [--shared PATH]   (default: $OBSLAWS_SHARED or ../shared)
+
+Reads only the shared data and the hand-kept registry/corrections.csv and
+registry/release_dates.csv; writes the other registry/*.csv deterministically (sorted rows,
+fixed float formatting), so running it twice gives byte-identical files.
+Loaders run in precedence order: for a model's metadata the first source that gives a field
+wins (Sloth before ObsScaling, so every Sloth model keeps Sloth's family and sizes; the
+DATA.md errors are then fixed by corrections.csv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from registry_build.benchmarks import add_core_benchmarks  # noqa: E402
+from registry_build.core import Registry, write_csv  # noqa: E402
+from registry_build.dates import add_release_dates  # noqa: E402
+from registry_build.finalize import apply_corrections, build_families, derive_compute, validate  # noqa: E402
+from registry_build.hand_sources import add_hand_sources  # noqa: E402
+from registry_build.ladder import load_ladder  # noqa: E402
+from registry_build.obsscaling import load_obsscaling  # noqa: E402
+from registry_build.overtrain import load_overtrain  # noqa: E402
+from registry_build.pythia import load_pythia  # noqa: E402
+from registry_build.sloth import load_sloth  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+OUTPUT_TABLES = ("sources", "benchmarks", "families", "models", "model_aliases", "scores", "losses")
+
+
+def shared_data_dir(cli_value: str | None) -> Path:
+    root = Path(cli_value or os.environ.get("OBSLAWS_SHARED") or REPO.parent / "shared")
+    data = root / "data" if (root / "data").is_dir() else root
+    if not (data / "sloth").is_dir():
+        sys.exit(f"shared data not found at {data} (set $OBSLAWS_SHARED or --shared)")
+    return data
+
+
+def build(shared: Path, registry_dir: Path) -> Registry:
+    reg = Registry()
+    add_core_benchmarks(reg)
+    add_hand_sources(reg, registry_dir)
+    load_sloth(reg, shared)  # first: Sloth's families and sizes win for its 188 models
+    load_obsscaling(reg, shared)
+    load_pythia(reg, shared)
+    load_overtrain(reg, shared)
+    load_ladder(reg, shared)
+    # loss2loss/ is deliberately not read: its repository grants no licence.
+    apply_corrections(reg, registry_dir / "corrections.csv")
+    derive_compute(reg)
+    add_release_dates(reg, shared, registry_dir / "release_dates.csv")
+    build_families(reg)
+    validate(reg)
+    return reg
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", help="path to the shared folder (or its data/ folder)")
+    parser.add_argument("--out", default=str(REPO / "registry"), help="registry folder")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    out = Path(args.out)
+    reg = build(shared_data_dir(args.shared), out)
+    tables = reg.tables()
+    for name in OUTPUT_TABLES:
+        count = write_csv(out / f"{name}.csv", name, tables[name])
+        print(f"{name + '.csv':22s} {count:8d} rows")
+    print(f"built in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The OLMo model ladder (Bhagia et al. 2024): ladder runs, their checkpoints, OLMo-2 targets."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from .core import BuildError, Registry, files_sha256
+
+SOURCE = "olmo-ladder"
+PAPER_SOURCE = "paper-arxiv-2412.04403"
+PAPER_DATE = "2024-12-05"  # arXiv:2412.04403 v1
+CHECKPOINT_EVERY = 5000  # thinning: keep every 5,000th step plus the final one
+SIZE_LABELS = {"190M": "190M", "370M": "370M", "760M": "760M", "1B": "1.3B", "3B": "3.2B"}
+TARGETS = {
+    # file, canonical id, manifest label
+    "peteish7_eval_anneal.csv": ("allenai/OLMo-2-1124-7B", "7B-4T"),
+    "peteish13_eval_final.csv": ("allenai/OLMo-2-1124-13B", "13B-5T"),
+}
+CE = re.compile(r"eval/(.+)-validation/CrossEntropyLoss")
+BPB = re.compile(r"eval/downstream_bpb/(.+)_bpb")
+ACC = re.compile(r"eval/downstream/(.+_(rc|mc)_5shot)_(len_norm|acc)")
+
+
+def _sizes(root: Path) -> dict[str, int]:
+    """Manifest label -> parameter count `n`."""
+    sizes: dict[str, int] = {}
+    for path in sorted((root / "manifests").glob("*.json")):
+        for entry in json.loads(path.read_text()).values():
+            sizes[entry["label"]] = int(entry["n"])
+    return sizes
+
+
+def _facts(reg: Registry, model: str, row: dict, tokens: float | None) -> None:
+    for column, value in row.items():
+        if value is None:
+            continue
+        if m := CE.fullmatch(column):
+            reg.add_loss(model, f"{m.group(1)}_validation", value, "nats_per_token", SOURCE, tokens)
+        elif m := BPB.fullmatch(column):
+            reg.add_loss(model, m.group(1), value, "bits_per_byte", SOURCE, tokens)
+        elif m := ACC.fullmatch(column):
+            task, metric = m.group(1), m.group(3)
+            bench = f"olmo_{task}"
+            if bench not in reg.benchmarks:
+                name = task.replace("_rc_5shot", "").replace("_mc_5shot", "")
+                fmt = "ranked classification (cloze)" if m.group(2) == "rc" else "multiple-choice letter"
+                chance = (
+                    0.5
+                    if any(t in name for t in ("boolq", "piqa", "winogrande"))
+                    else (1 / 3 if "socialiqa" in name else 0.2 if "csqa" in name else 0.25)
+                )
+                reg.add_benchmark(
+                    bench,
+                    metric,
+                    5,
+                    chance,
+                    f"OLMo in-loop evaluation `{name}`, {fmt} format, 5-shot, metric {metric} (OLMo "
+                    f"model-ladder data).",
+                )
+            reg.add_score(model, bench, metric, 5, value, SOURCE, harness="olmo")
+
+
+def load_ladder(reg: Registry, shared: Path) -> None:
+    root = shared / "ladder"
+    files = sorted((root / "peteish-moreeval").glob("*.csv"))
+    reg.add_source(
+        SOURCE,
+        "dataset",
+        "Bhagia et al., Establishing Task Scaling Laws via Compute-Efficient Model Ladders, "
+        "arXiv:2412.04403; scripts/scaling/data/peteish-moreeval at OLMo commit 1dbd982 "
+        "(ladder model ids are not HF repos)",
+        "https://github.com/allenai/OLMo/tree/1dbd982d415af114c7fc770b8a9955c7ebfc6ea2/scripts/scaling",
+        "Apache-2.0",
+        files_sha256(files + sorted((root / "manifests").glob("*.json")), shared),
+        40,
+    )
+    reg.add_source(
+        PAPER_SOURCE,
+        "paper",
+        "Bhagia et al., Establishing Task Scaling Laws via Compute-Efficient Model Ladders, "
+        "arXiv:2412.04403 v1 (2024-12-05)",
+        "https://arxiv.org/abs/2412.04403v1",
+    )
+    sizes = _sizes(root)
+    for path in files:
+        match = re.fullmatch(r"(190M|370M|760M|1B|3B)-([\d.]+xC)(-rerun)?\.csv", path.name)
+        if match is None:
+            continue
+        size, mult, rerun = match.groups()
+        params = float(sizes[SIZE_LABELS[size]])
+        model = f"allenai/olmo-ladder-{size}-{mult}{rerun or ''}"
+        frame = pl.read_csv(path, infer_schema_length=None).sort("_step")
+        final = frame.row(frame.height - 1, named=True)
+        reg.add_model(
+            model,
+            SOURCE,
+            family="olmo-ladder",
+            variant="base",
+            organization="allenai",
+            params_total=params,
+            tokens=float(final["throughput/total_tokens"]),
+            release_date=PAPER_DATE,
+            release_date_source=PAPER_SOURCE,
+            license="apache-2.0",
+        )
+        reg.add_alias(model, model, SOURCE)
+        reg.add_alias(path.stem, model, SOURCE)
+        _facts(reg, model, final, float(final["throughput/total_tokens"]))
+        for row in frame.iter_rows(named=True):
+            step = int(row["_step"])
+            if step == final["_step"] or step % CHECKPOINT_EVERY or step == 0:
+                continue
+            ckpt = f"{model}@step{step}"
+            tokens = float(row["throughput/total_tokens"])
+            reg.add_model(
+                ckpt,
+                SOURCE,
+                family="olmo-ladder",
+                variant="base",
+                organization="allenai",
+                params_total=params,
+                tokens=tokens,
+                checkpoint_of=model,
+                step=step,
+                license="apache-2.0",
+            )
+            reg.add_alias(ckpt, ckpt, SOURCE)
+            _facts(reg, ckpt, row, tokens)
+    for name, (model, label) in TARGETS.items():
+        frame = pl.read_csv(root / "peteish-moreeval" / name, infer_schema_length=None)
+        row = (
+            frame.sort("_step").row(frame.height - 1, named=True)
+            if "_step" in frame.columns
+            else frame.row(0, named=True)
+        )
+        tokens = row.get("throughput/total_tokens") or row["_step"] * row["batch_size_in_tokens"]
+        if not 3.5e12 < tokens < 5.5e12:
+            raise BuildError(f"{name}: unexpected token count {tokens}")
+        reg.add_model(
+            model,
+            SOURCE,
+            family="olmo-2",
+            variant="base",
+            organization="allenai",
+            params_total=float(sizes[label]),
+            tokens=float(tokens),
+            license="apache-2.0",
+        )
+        reg.add_alias(model, model, SOURCE)
+        reg.add_alias(name.removesuffix(".csv"), model, SOURCE)
+        _facts(reg, model, row, float(tokens))
