@@ -11,7 +11,12 @@ import click
 from obslaws.cli.common import Context
 
 # One module per command group; each defines ``commands`` (a list of click commands).
-_COMMAND_MODULES = ("obslaws.cli.db",)
+_COMMAND_MODULES = (
+    "obslaws.cli.db",
+    "obslaws.cli.fitting",
+    "obslaws.cli.ingest",
+    "obslaws.cli.refresh",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

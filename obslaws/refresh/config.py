@@ -1,0 +1,115 @@
+"""The refresh plan: which sources to ingest, how to fit each fitter, which backtests to run."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from obslaws.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class IngestStep:
+    ingestor: str
+    paths: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BacktestStep:
+    """One backtest every able fitter runs: protocol, targets and protocol options."""
+
+    protocol: str
+    benchmarks: str | tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def label(self) -> str:
+        bench = self.benchmarks if isinstance(self.benchmarks, str) else ",".join(self.benchmarks)
+        extra = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.protocol} [{bench}{', ' + extra if extra else ''}]"
+
+
+@dataclass(frozen=True)
+class RefreshConfig:
+    path: str
+    ingest: tuple[IngestStep, ...]
+    fit_defaults: dict[str, Any]
+    fitters: dict[str, dict[str, Any]]
+    backtests: tuple[BacktestStep, ...]
+    report: dict[str, Any]
+    raw: dict[str, Any]
+
+    def fit_settings(self, fitter: str) -> dict[str, Any]:
+        """The fit settings of ``fitter``: its own table over the [fit] defaults."""
+        settings = {k: v for k, v in self.fit_defaults.items() if k != "fitters"}
+        settings.update(self.fitters.get(fitter, {}))
+        return settings
+
+
+def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
+    steps: list[BacktestStep] = []
+    holdout = section.get("family_holdout")
+    if holdout:
+        for name in holdout.get("sets", ["oll-v1"]):
+            steps.append(
+                BacktestStep("family-holdout", name, {"n_train": int(holdout.get("n_train", 1))}, holdout.get("source"))
+            )
+    cutoff = section.get("compute_cutoff")
+    if cutoff:
+        steps.append(
+            BacktestStep(
+                "compute-cutoff",
+                cutoff.get("benchmarks", "oll-v1"),
+                {"cutoff": float(cutoff["cutoff"])},
+                cutoff.get("source"),
+            )
+        )
+    split = section.get("time_split")
+    if split:
+        steps.append(
+            BacktestStep(
+                "time-split", split.get("benchmarks", "oll-v1"), {"date": str(split["date"])}, split.get("source")
+            )
+        )
+    unknown = set(section) - {"family_holdout", "compute_cutoff", "time_split"}
+    if unknown:
+        raise ValidationError(where, None, f"backtest.{sorted(unknown)[0]}", "unknown backtest protocol")
+    return steps
+
+
+def load_config(path: str | Path | None = None) -> RefreshConfig:
+    """Read a refresh plan (TOML); None gives the default plan shipped with obslaws."""
+    if path is None:
+        text = resources.files("obslaws.refresh").joinpath("default.toml").read_text(encoding="utf-8")
+        where, base = "default.toml", Path.cwd()
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise ValidationError(str(path), None, None, "refresh config not found")
+        text, where, base = path.read_text(encoding="utf-8"), str(path), path.resolve().parent
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(where, None, None, f"not valid TOML: {exc}") from exc
+    ingest = []
+    for index, item in enumerate(raw.get("ingest", []), start=1):
+        if "ingestor" not in item or "paths" not in item:
+            raise ValidationError(where, None, f"ingest[{index}]", "needs `ingestor` and `paths`")
+        paths = tuple(str(p) if Path(p).is_absolute() else str(base / p) for p in item["paths"])
+        ingest.append(IngestStep(item["ingestor"], paths, dict(item.get("options", {}))))
+    fit = dict(raw.get("fit", {}))
+    fitters = {name: dict(settings) for name, settings in fit.pop("fitters", {}).items()}
+    return RefreshConfig(
+        path=where,
+        ingest=tuple(ingest),
+        fit_defaults=fit,
+        fitters=fitters,
+        backtests=tuple(_backtests(raw.get("backtest", {}), where)),
+        report=dict(raw.get("report", {})),
+        raw=raw,
+    )

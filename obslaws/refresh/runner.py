@@ -1,0 +1,304 @@
+"""The leaderboard refresh: ingest what is new, refit every fitter, backtest, report.
+
+Everything the refresh writes to the database happens in one transaction: an interrupted run
+(Ctrl-C, a kill, a crash) leaves the file as it was. The report is written to a temporary folder
+and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.errors import ObslawsError
+from obslaws.fitter import Fitter
+from obslaws.refresh.config import RefreshConfig
+from obslaws.refresh.state import last_refresh, state_hash
+from obslaws.store import transaction, upsert
+
+
+@dataclass
+class FitOutcome:
+    fitter: str
+    plugin: str
+    status: str  # "fitted" or "failed: ..."
+    fit_id: str | None = None
+    seconds: float = 0.0
+    benchmarks: tuple[str, ...] = ()
+    source: str | None = None
+    instance: Fitter | None = None
+
+
+@dataclass
+class BacktestOutcome:
+    fitter: str
+    label: str
+    status: str  # "done", "skipped: ..."
+    backtest_id: str | None = None
+    summary: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RefreshOutcome:
+    refresh_id: str | None
+    nothing_new: bool
+    state_hash: str
+    steps: dict[str, float] = field(default_factory=dict)
+    ingested: dict[str, Any] = field(default_factory=dict)
+    fits: list[FitOutcome] = field(default_factory=list)
+    backtests: list[BacktestOutcome] = field(default_factory=list)
+    predictions: pl.DataFrame | None = None
+    previous: dict[str, Any] | None = None
+
+    @property
+    def slowest_step(self) -> tuple[str, float]:
+        return max(self.steps.items(), key=lambda kv: kv[1]) if self.steps else ("", 0.0)
+
+
+Progress = Callable[[str], None]
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, ObslawsError) else f"{type(exc).__name__}: {text}"
+
+
+def _timed(outcome: RefreshOutcome, name: str, progress: Progress, start: float) -> None:
+    outcome.steps[name] = time.perf_counter() - start
+    progress(f"  {name}: {outcome.steps[name]:.1f} s")
+
+
+def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress) -> dict[str, Any]:
+    """Registry first, then each configured source. A malformed source stops the refresh."""
+    from obslaws.registry import load_registry
+
+    report = load_registry(conn)
+    done: dict[str, Any] = {
+        "registry": {t: str(s) for t, s in report.tables.items() if s.added or s.updated} or "nothing new"
+    }
+    progress(f"[1/5] registry: {'updated' if report.changed else 'nothing new'}")
+    if not config.ingest:
+        return done
+    from obslaws.ingest.plugins import load_registry as load_ingestors
+
+    ingestors = load_ingestors().ingestors
+    for step in config.ingest:
+        if step.ingestor not in ingestors:
+            raise ObslawsError(
+                f"{config.path}: unknown ingestor {step.ingestor!r}; registered: {', '.join(sorted(ingestors))}"
+            )
+        result = ingestors[step.ingestor](conn, list(step.paths), **step.options)
+        if result.skipped:
+            first = result.skipped[0]
+            raise ObslawsError(
+                f"malformed source in {config.path} ({step.ingestor}): {first}; nothing was written "
+                f"({len(result.skipped)} problem(s))"
+            )
+        done[f"{step.ingestor}: {', '.join(step.paths)}"] = {t: str(s) for t, s in result.tables.items()}
+        progress(f"      {step.ingestor} {', '.join(step.paths)}: {result.added} added, {result.updated} updated")
+    return done
+
+
+def _fit_all(conn, config, fitters, progress: Progress) -> list[FitOutcome]:
+    from obslaws.fitting import fit_and_store
+    from obslaws.store.read import load_fit_data
+
+    outcomes = []
+    for name, info in fitters.items():
+        settings = config.fit_settings(name)
+        start = time.perf_counter()
+        try:
+            targets = resolve_benchmarks(settings.get("benchmarks", "oll-v1"))
+            data = load_fit_data(
+                conn,
+                targets,
+                source=settings.get("source"),
+                include_checkpoints=bool(settings.get("include_checkpoints", False)),
+            )
+            fitter = info.create(**settings.get("options", {}))
+            fit_id = fit_and_store(conn, fitter, data, plugin=info.plugin)
+            outcome = FitOutcome(
+                name, info.plugin, "fitted", fit_id, benchmarks=targets, source=settings.get("source"), instance=fitter
+            )
+        except Exception as exc:  # a plugin's failure is reported, not allowed to sink the others
+            outcome = FitOutcome(name, info.plugin, f"failed: {_describe(exc)}")
+        outcome.seconds = time.perf_counter() - start
+        progress(f"      {name}: {outcome.status} ({outcome.seconds:.1f} s)")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _backtest_all(conn, config, fitters, progress: Progress) -> list[BacktestOutcome]:
+    from obslaws.backtest import run_backtest
+
+    outcomes = []
+    for step in config.backtests:
+        for name, info in fitters.items():
+            settings = config.fit_settings(name)
+            if step.protocol in settings.get("skip_protocols", []):
+                outcomes.append(BacktestOutcome(name, step.label, "skipped: not in this fitter's plan"))
+                continue
+            start = time.perf_counter()
+            try:
+                fitter = info.create(**settings.get("options", {}))
+                result = run_backtest(
+                    fitter,
+                    conn,
+                    step.protocol,
+                    benchmarks=step.benchmarks,
+                    source=step.source,
+                    conn=conn,
+                    write=True,
+                    plugin=info.plugin,
+                    **step.options,
+                )
+                outcome = BacktestOutcome(name, step.label, "done", result.backtest_id, result.summary())
+            except Exception as exc:  # as for fits: reported in the table, the rest goes on
+                outcome = BacktestOutcome(name, step.label, f"skipped: {_describe(exc)}")
+            outcome.seconds = time.perf_counter() - start
+            mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
+            shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
+            progress(f"      {name} {step.label}: {shown} ({outcome.seconds:.1f} s)")
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -> pl.DataFrame | None:
+    """Predictions, with intervals, for models that lack scores on the report's benchmarks."""
+    from obslaws.data import FitData
+    from obslaws.fitting import predict_and_store
+
+    wanted = config.report.get("predict_fitter", "sloth")
+    fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
+    if fit is None:
+        fit = next((f for f in fits if f.instance is not None), None)
+    if fit is None:
+        return None
+    benchmarks = set(resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))) & set(fit.benchmarks)
+    if not benchmarks:
+        return None
+    needs = fit.instance.requires.needs
+    models = conn.execute("SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint").pl()
+    for column in ("params", "tokens", "flops", "family"):
+        if column in needs:
+            models = models.filter(pl.col(column).is_not_null())
+    scored = conn.execute(
+        "SELECT model_id, count(DISTINCT benchmark) AS n FROM preferred_scores WHERE list_contains($b, benchmark) "
+        "GROUP BY model_id",
+        {"b": sorted(benchmarks)},
+    ).pl()
+    complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"]
+    query = models.filter(~pl.col("model_id").is_in(complete))
+    if not query.height:
+        return None
+    data = FitData.build(query, benchmarks=conn.execute("SELECT * FROM benchmarks").pl())
+    frame = predict_and_store(conn, fit.instance, fit.fit_id, data)
+    have = conn.execute("SELECT model_id, benchmark FROM preferred_scores").pl()
+    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(pl.col("benchmark").is_in(benchmarks))
+    progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.height} models")
+    return missing.with_columns(pl.lit(fit.fitter).alias("fitter"))
+
+
+def refresh(
+    conn: duckdb.DuckDBPyConnection,
+    config: RefreshConfig,
+    *,
+    force: bool = False,
+    progress: Progress = print,
+) -> RefreshOutcome:
+    """Run the refresh in one transaction; see the module docstring."""
+    from obslaws.fitters import get_fitters
+
+    fitters = get_fitters()
+    versions = {name: [info.version, info.plugin, info.distribution_version] for name, info in fitters.items()}
+    started = datetime.now()
+    with transaction(conn):
+        start = time.perf_counter()
+        ingested = _ingest(conn, config, progress)
+        state = state_hash(conn, config.raw, versions)
+        previous = last_refresh(conn)
+        outcome = RefreshOutcome(None, False, state, ingested=ingested, previous=previous)
+        _timed(outcome, "ingest", progress, start)
+        if previous and previous["state_hash"] == state and not force:
+            outcome.nothing_new = True
+            return outcome
+        progress(f"[2/5] fitting {len(fitters)} fitters")
+        start = time.perf_counter()
+        outcome.fits = _fit_all(conn, config, fitters, progress)
+        _timed(outcome, "fit", progress, start)
+        progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
+        start = time.perf_counter()
+        outcome.backtests = _backtest_all(conn, config, fitters, progress)
+        _timed(outcome, "backtest", progress, start)
+        progress("[4/5] predictions for models without scores")
+        start = time.perf_counter()
+        outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
+        _timed(outcome, "predict", progress, start)
+        outcome.refresh_id = f"refresh-{state}"
+        summary = {
+            "ingested": ingested,
+            "fits": [
+                {"fitter": f.fitter, "status": f.status, "fit_id": f.fit_id, "seconds": f.seconds} for f in outcome.fits
+            ],
+            "backtests": [
+                {
+                    "fitter": b.fitter,
+                    "backtest": b.label,
+                    "status": b.status,
+                    "backtest_id": b.backtest_id,
+                    "seconds": b.seconds,
+                }
+                for b in outcome.backtests
+            ],
+            "steps": outcome.steps,
+        }
+        upsert(
+            conn,
+            "refresh_runs",
+            pl.DataFrame(
+                [
+                    {
+                        "refresh_id": outcome.refresh_id,
+                        "state_hash": state,
+                        "started_at": started,
+                        "finished_at": datetime.now(),
+                        "summary": json.dumps(summary, default=str),
+                    }
+                ]
+            ),
+        )
+    return outcome
+
+
+def write_report_atomically(build: Callable[[Path], Path], out_dir: Path) -> Path:
+    """Build the report in a sibling temporary folder, then swap it into ``out_dir``."""
+    import shutil
+    import tempfile
+
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        build(staging)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            staging.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,1 @@
+"""The refresh report: figures (plots) and the page that shows them (build)."""

@@ -1,0 +1,222 @@
+"""The refresh report: a markdown page with PNG figures and a CSV of predictions."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from obslaws.data import FitData
+from obslaws.refresh.config import RefreshConfig
+from obslaws.refresh.runner import RefreshOutcome
+from obslaws.report import plots
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) >= 10 ** (-digits) or value == 0 else f"{value:.1e}"
+    return str(value)
+
+
+def _markdown_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> tuple[Path | None, str]:
+    """Score vs compute for the report's benchmark, with the curve fitter's per-family curves."""
+    benchmark = config.report.get("curve_benchmark", "mmlu")
+    wanted = config.report.get("curve_fitter", "flops-sigmoid-family")
+    fit = next((f for f in outcome.fits if f.fitter == wanted and f.instance is not None), None)
+    if fit is None or benchmark not in fit.benchmarks:
+        return None, f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
+    points = conn.execute(
+        "SELECT f.model_id, f.family, f.flops, s.value FROM model_features f "
+        "JOIN preferred_scores s USING (model_id) WHERE s.benchmark = ? AND f.flops IS NOT NULL "
+        "AND NOT f.is_checkpoint",
+        [benchmark],
+    ).pl()
+    big = points.group_by("family").len().filter(pl.col("len") >= 4).sort("len", descending=True).head(12)
+    points = points.filter(pl.col("family").is_in(big["family"]))
+    rows = []
+    for family in big["family"]:
+        flops = points.filter(pl.col("family") == family)["flops"]
+        for value in np.geomspace(flops.min() / 1.5, flops.max() * 1.5, 40):
+            rows.append(
+                {
+                    "model_id": f"curve:{family}:{value:.4g}",
+                    "family": family,
+                    "family_group": family,
+                    "flops": float(value),
+                }
+            )
+    query = FitData.build(pl.DataFrame(rows), benchmarks=conn.execute("SELECT * FROM benchmarks").pl())
+    predicted = fit.instance.predict(query).filter(pl.col("benchmark") == benchmark)
+    grid = pl.DataFrame(rows).join(predicted, on="model_id")
+    path = plots.score_vs_compute(points, grid, benchmark, wanted, out / "score_vs_compute.png")
+    return path, ""
+
+
+def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
+    lines = [
+        "## Backtests",
+        "",
+        "MAE in points on held-out models (family-holdout: averaged within held-out family groups, then "
+        "across groups, then benchmarks, as in the Sloth paper). Noise floor: the mean sampling standard "
+        "error of the test scores. Coverage: share of truths inside the fitter's 90% interval.",
+        "",
+    ]
+    labels = list(dict.fromkeys(b.label for b in outcome.backtests))
+    for label in labels:
+        rows, cells_ids = [], []
+        for b in outcome.backtests:
+            if b.label != label:
+                continue
+            if b.summary is None:
+                rows.append([b.fitter, None, None, None, None, None, b.status])
+                continue
+            avg = b.summary.get("average", {})
+            rows.append(
+                [
+                    b.fitter,
+                    avg.get("mae_pt"),
+                    avg.get("mse"),
+                    avg.get("coverage"),
+                    b.summary.get("n_groups"),
+                    b.summary.get("noise_floor_pt"),
+                    f"{b.seconds:.1f} s",
+                ]
+            )
+            cells_ids.append(b.backtest_id)
+        rows.sort(key=lambda r: (r[1] is None, r[1] if r[1] is not None else 0))
+        lines += [f"### {label}", ""]
+        lines += _markdown_table(["fitter", "MAE (pt)", "MSE", "coverage", "splits", "noise floor (pt)", "time"], rows)
+        if cells_ids:
+            cells = conn.execute(
+                "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "
+                "WHERE list_contains($ids, backtest_id)",
+                {"ids": cells_ids},
+            ).pl()
+            name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
+            plots.predicted_vs_actual(cells, f"Predicted vs actual: {label}", out / name)
+            lines += [f"![predicted vs actual, {label}]({name})", ""]
+    return lines
+
+
+def _density_section(conn, out: Path) -> list[str]:
+    if not _table_exists(conn, "densities"):
+        return []
+    latest = conn.execute(
+        "SELECT fit_id FROM fits WHERE fitter = 'densing' ORDER BY created_at DESC LIMIT 1"
+    ).fetchall()
+    if not latest:
+        return []
+    fit_id = latest[0][0]
+    frame = conn.execute(
+        "SELECT * FROM densities WHERE fit_id = ? AND release_date IS NOT NULL AND density > 0", [fit_id]
+    ).pl()
+    if not frame.height:
+        return []
+    reference = frame["reference_family"][0] if "reference_family" in frame.columns else "reference"
+    trend = None
+    if _table_exists(conn, "density_trend"):
+        rows = conn.execute("SELECT * FROM density_trend WHERE fit_id = ?", [fit_id]).pl()
+        trend = rows.row(0, named=True) if rows.height else None
+    plots.density_over_time(frame, trend, reference, out / "density.png")
+    lines = ["## Capacity density over time", ""]
+    if trend:
+        lines += [
+            f"Reference family **{reference}**; the upper envelope doubles every "
+            f"{_fmt(trend.get('doubling_days'), 0)} days (90% interval {_fmt(trend.get('doubling_lo'), 0)}–"
+            f"{_fmt(trend.get('doubling_hi'), 0)}); the densing paper reports about 95 days.",
+            "",
+        ]
+    return lines + ["![density over time](density.png)", ""]
+
+
+def _loadings_section(conn, out: Path) -> list[str]:
+    if not _table_exists(conn, "skill_loadings"):
+        return []
+    latest = conn.execute(
+        "SELECT l.fit_id FROM skill_loadings l JOIN fits f USING (fit_id) ORDER BY f.created_at DESC LIMIT 1"
+    ).fetchall()
+    if not latest:
+        return []
+    frame = conn.execute(
+        "SELECT benchmark, 'skill ' || skill::VARCHAR AS component, loading FROM skill_loadings WHERE fit_id = ?",
+        [latest[0][0]],
+    ).pl()
+    plots.loadings_heatmap(frame, "Sloth skill loadings (rotated)", out / "loadings.png")
+    return ["## Skill loadings", "", "![skill loadings](loadings.png)", ""]
+
+
+def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> Path:
+    """Write index.md, figures and predictions.csv into ``out``; returns the page's path."""
+    from obslaws.registry import summary
+
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# obslaws leaderboard refresh",
+        "",
+        f"Refresh `{outcome.refresh_id}`, {datetime.now():%Y-%m-%d %H:%M}. Plan: `{config.path}`.",
+        "",
+    ]
+    lines += _markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
+    lines += ["## Fits", ""]
+    lines += _markdown_table(
+        ["fitter", "plugin", "status", "benchmarks", "time"],
+        [
+            [
+                f.fitter,
+                f.plugin,
+                f.status,
+                ", ".join(f.benchmarks[:6]) + ("…" if len(f.benchmarks) > 6 else ""),
+                f"{f.seconds:.1f} s",
+            ]
+            for f in outcome.fits
+        ],
+    )
+    path, note = _curves(conn, outcome, config, out)
+    lines += ["## Score vs compute", ""] + ([f"![score vs compute]({path.name})", ""] if path else [note, ""])
+    lines += _backtest_section(conn, outcome, out)
+    lines += _density_section(conn, out)
+    lines += _loadings_section(conn, out)
+    if outcome.predictions is not None and outcome.predictions.height:
+        frame = outcome.predictions.sort(["model_id", "benchmark"])
+        frame.write_csv(out / "predictions.csv")
+        lines += [
+            "## Predictions for models without scores",
+            "",
+            f"{frame.height} predicted scores (with 90% intervals) from **{frame['fitter'][0]}**; "
+            "all in [predictions.csv](predictions.csv), the first 25 here:",
+            "",
+        ]
+        lines += _markdown_table(
+            ["model", "benchmark", "predicted (%)", "interval (%)"],
+            [
+                [
+                    r["model_id"],
+                    r["benchmark"],
+                    r["prediction"] * 100,
+                    "–" if r["lower"] is None else f"{r['lower'] * 100:.1f}–{r['upper'] * 100:.1f}",
+                ]
+                for r in frame.head(25).iter_rows(named=True)
+            ],
+        )
+    lines += ["## Timing", ""]
+    lines += _markdown_table(["step", "seconds"], [[k, v] for k, v in outcome.steps.items()])
+    page = out / "index.md"
+    page.write_text("\n".join(lines), encoding="utf-8")
+    return page
