@@ -18,6 +18,17 @@ class IngestStep:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+MODEL_FIELDS = ("model_id", "family", "family_group", "variant", "params", "tokens", "release_date")
+
+
+@dataclass(frozen=True)
+class ModelNote:
+    """Facts about a model that its result files do not carry (size, tokens, family, date)."""
+
+    model_id: str
+    values: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class BacktestStep:
     """One backtest every able fitter runs: protocol, targets and protocol options."""
@@ -38,6 +49,7 @@ class BacktestStep:
 class RefreshConfig:
     path: str
     ingest: tuple[IngestStep, ...]
+    models: tuple[ModelNote, ...]
     fit_defaults: dict[str, Any]
     fitters: dict[str, dict[str, Any]]
     backtests: tuple[BacktestStep, ...]
@@ -102,11 +114,22 @@ def load_config(path: str | Path | None = None) -> RefreshConfig:
             raise ValidationError(where, None, f"ingest[{index}]", "needs `ingestor` and `paths`")
         paths = tuple(str(p) if Path(p).is_absolute() else str(base / p) for p in item["paths"])
         ingest.append(IngestStep(item["ingestor"], paths, dict(item.get("options", {}))))
+    models = []
+    for index, item in enumerate(raw.get("models", []), start=1):
+        unknown = sorted(set(item) - set(MODEL_FIELDS))
+        if "model_id" not in item or unknown:
+            field = f"models[{index}]" + (f".{unknown[0]}" if unknown else ".model_id")
+            raise ValidationError(where, None, field, f"each [[models]] entry needs model_id; fields: {MODEL_FIELDS}")
+        for size in ("params", "tokens"):
+            if size in item and (not isinstance(item[size], (int, float)) or item[size] < 1e5):
+                raise ValidationError(where, None, f"models[{index}].{size}", "give a plain count, e.g. 7e9")
+        models.append(ModelNote(item["model_id"], {k: v for k, v in item.items() if k != "model_id"}))
     fit = dict(raw.get("fit", {}))
     fitters = {name: dict(settings) for name, settings in fit.pop("fitters", {}).items()}
     return RefreshConfig(
         path=where,
         ingest=tuple(ingest),
+        models=tuple(models),
         fit_defaults=fit,
         fitters=fitters,
         backtests=tuple(_backtests(raw.get("backtest", {}), where)),

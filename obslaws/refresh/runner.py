@@ -58,6 +58,7 @@ class RefreshOutcome:
     fits: list[FitOutcome] = field(default_factory=list)
     backtests: list[BacktestOutcome] = field(default_factory=list)
     predictions: pl.DataFrame | None = None
+    new_models: pl.DataFrame | None = None
     previous: dict[str, Any] | None = None
 
     @property
@@ -79,15 +80,13 @@ def _timed(outcome: RefreshOutcome, name: str, progress: Progress, start: float)
 
 
 def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress) -> dict[str, Any]:
-    """Registry first, then each configured source. A malformed source stops the refresh."""
-    from obslaws.registry import load_registry
+    """Each configured source through its ingestor, then the plan's model facts.
 
-    report = load_registry(conn)
-    done: dict[str, Any] = {
-        "registry": {t: str(s) for t, s in report.tables.items() if s.added or s.updated} or "nothing new"
-    }
-    progress(f"[1/5] registry: {'updated' if report.changed else 'nothing new'}")
+    A malformed source stops the refresh (and so rolls back everything it wrote).
+    """
+    done: dict[str, Any] = {}
     if not config.ingest:
+        _apply_model_notes(conn, config, progress)
         return done
     from obslaws.ingest.plugins import load_registry as load_ingestors
 
@@ -106,7 +105,101 @@ def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Pr
             )
         done[f"{step.ingestor}: {', '.join(step.paths)}"] = {t: str(s) for t, s in result.tables.items()}
         progress(f"      {step.ingestor} {', '.join(step.paths)}: {result.added} added, {result.updated} updated")
+    _apply_model_notes(conn, config, progress)
     return done
+
+
+def _apply_model_notes(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress = print) -> int:
+    """Write the [[models]] facts of the plan (sizes, tokens, family, date) onto ingested models.
+
+    A note may come before its model: it waits, with a message, until a source ingests the model.
+    """
+    if not config.models:
+        return 0
+    source_id = f"refresh-config:{Path(config.path).name}"
+    upsert(
+        conn,
+        "sources",
+        pl.DataFrame(
+            [
+                {
+                    "source_id": source_id,
+                    "kind": "refresh_config",
+                    "citation": f"model facts given in the refresh plan {config.path}",
+                }
+            ]
+        ),
+    )
+    for note in config.models:
+        found = conn.execute(
+            "SELECT model_id FROM models WHERE model_id = $id UNION "
+            "SELECT model_id FROM model_aliases WHERE lower(alias) = lower($id)",
+            {"id": note.model_id},
+        ).fetchall()
+        if not found:
+            progress(f"      [[models]] {note.model_id}: not ingested by any source yet; its facts wait")
+            continue
+        model_id, values = found[0][0], note.values
+        if "family" in values:
+            upsert(
+                conn,
+                "families",
+                pl.DataFrame(
+                    [{"family": values["family"], "family_group": values.get("family_group", values["family"])}]
+                ),
+            )
+        row: dict[str, Any] = {"model_id": model_id}
+        if "family" in values:
+            row["family"] = values["family"]
+        if "variant" in values:
+            row["variant"] = values["variant"]
+        if "params" in values:
+            row["params_total"] = row["params_active"] = float(values["params"])
+        if "tokens" in values:
+            row["tokens"] = float(values["tokens"])
+        if "release_date" in values:
+            row["release_date"] = datetime.fromisoformat(str(values["release_date"])).date()
+            row["release_date_source"] = source_id
+        upsert(conn, "models", pl.DataFrame([row]))
+        conn.execute(
+            "UPDATE models SET flops = 6 * params_active * tokens, flops_basis = '6*params_active*tokens' "
+            "WHERE model_id = ? AND params_active IS NOT NULL AND tokens IS NOT NULL",
+            [model_id],
+        )
+    return len(config.models)
+
+
+def _model_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT model_id FROM models WHERE checkpoint_of IS NULL").fetchall()}
+
+
+def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], progress: Progress):
+    """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
+    from obslaws.store.read import load_fit_data
+
+    wanted = config.report.get("predict_fitter", "sloth")
+    fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None) or next(
+        (f for f in fits if f.instance is not None), None
+    )
+    if fit is None or not new_ids:
+        return None
+    data = load_fit_data(conn, fit.benchmarks, source=fit.source)
+    known = [m for m in data.model_ids if m not in new_ids]
+    fitter = fit.instance.clone().fit(data.select_models(known))
+    query = load_fit_data(conn, fit.benchmarks)
+    query = query.select_models([m for m in query.model_ids if m in new_ids])
+    needs = [c for c in ("params", "tokens", "flops", "family") if c in fitter.requires.needs]
+    usable = query.models.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in needs]) if needs else True)
+    if not usable.height:
+        progress(f"      new models lack what {fitter.name} needs ({', '.join(needs)}): add them under [[models]]")
+        return None
+    predicted = fitter.predict(query.select_models(usable["model_id"]))
+    measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
+    frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
+        pl.lit(fitter.name).alias("fitter")
+    )
+    progress(f"      {usable.height} new model(s) predicted out of sample by {fitter.name}")
+    return frame
 
 
 def _fit_all(conn, config, fitters, progress: Progress) -> list[FitOutcome]:
@@ -198,13 +291,15 @@ def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -
         {"b": sorted(benchmarks)},
     ).pl()
     complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"]
-    query = models.filter(~pl.col("model_id").is_in(complete))
+    query = models.filter(~pl.col("model_id").is_in(complete.to_list()))
     if not query.height:
         return None
     data = FitData.build(query, benchmarks=conn.execute("SELECT * FROM benchmarks").pl())
     frame = predict_and_store(conn, fit.instance, fit.fit_id, data)
     have = conn.execute("SELECT model_id, benchmark FROM preferred_scores").pl()
-    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(pl.col("benchmark").is_in(benchmarks))
+    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(
+        pl.col("benchmark").is_in(sorted(benchmarks))
+    )
     progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.height} models")
     return missing.with_columns(pl.lit(fit.fitter).alias("fitter"))
 
@@ -218,13 +313,21 @@ def refresh(
 ) -> RefreshOutcome:
     """Run the refresh in one transaction; see the module docstring."""
     from obslaws.fitters import get_fitters
+    from obslaws.registry import load_registry
 
     fitters = get_fitters()
     versions = {name: [info.version, info.plugin, info.distribution_version] for name, info in fitters.items()}
     started = datetime.now()
     with transaction(conn):
         start = time.perf_counter()
-        ingested = _ingest(conn, config, progress)
+        registry = load_registry(conn)
+        progress(f"[1/5] registry: {'updated' if registry.changed else 'nothing new'}")
+        before = _model_ids(conn)  # after the registry, so that its models never count as new
+        ingested = {
+            "registry": {t: str(s) for t, s in registry.tables.items() if s.added or s.updated} or "nothing new"
+        }
+        ingested.update(_ingest(conn, config, progress))
+        new_ids = _model_ids(conn) - before
         state = state_hash(conn, config.raw, versions)
         previous = last_refresh(conn)
         outcome = RefreshOutcome(None, False, state, ingested=ingested, previous=previous)
@@ -243,6 +346,7 @@ def refresh(
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
         outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
+        outcome.new_models = _new_model_check(conn, config, outcome.fits, new_ids, progress)
         _timed(outcome, "predict", progress, start)
         outcome.refresh_id = f"refresh-{state}"
         summary = {

@@ -49,7 +49,7 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
         [benchmark],
     ).pl()
     big = points.group_by("family").len().filter(pl.col("len") >= 4).sort("len", descending=True).head(12)
-    points = points.filter(pl.col("family").is_in(big["family"]))
+    points = points.filter(pl.col("family").is_in(big["family"].to_list()))
     rows = []
     for family in big["family"]:
         flops = points.filter(pl.col("family") == family)["flops"]
@@ -193,6 +193,32 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
     lines += _backtest_section(conn, outcome, out)
     lines += _density_section(conn, out)
     lines += _loadings_section(conn, out)
+    if outcome.new_models is not None and outcome.new_models.height:
+        frame = outcome.new_models.sort(["model_id", "benchmark"])
+        fitter = frame["fitter"][0]
+        scored = frame.filter(pl.col("measured").is_not_null())
+        mae = float((scored["prediction"] - scored["measured"]).abs().mean() * 100) if scored.height else None
+        lines += [
+            "## New models in this refresh",
+            "",
+            f"Predicted by **{fitter}** fitted without them (out of sample), against what was measured"
+            + (f"; MAE {mae:.1f} points." if mae is not None else "."),
+            "",
+        ]
+        lines += _markdown_table(
+            ["model", "benchmark", "predicted (%)", "interval (%)", "measured (%)", "error (pt)"],
+            [
+                [
+                    r["model_id"],
+                    r["benchmark"],
+                    r["prediction"] * 100,
+                    "–" if r["lower"] is None else f"{r['lower'] * 100:.1f}–{r['upper'] * 100:.1f}",
+                    None if r["measured"] is None else r["measured"] * 100,
+                    None if r["measured"] is None else (r["prediction"] - r["measured"]) * 100,
+                ]
+                for r in frame.iter_rows(named=True)
+            ],
+        )
     if outcome.predictions is not None and outcome.predictions.height:
         frame = outcome.predictions.sort(["model_id", "benchmark"])
         frame.write_csv(out / "predictions.csv")

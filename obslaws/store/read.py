@@ -47,12 +47,12 @@ def load_fit_data(
     if not include_checkpoints:
         models = models.filter(~pl.col("is_checkpoint"))
     if source is not None:
-        models = models.filter(pl.col("model_id").is_in(scores["model_id"].unique()))
-    scores = scores.filter(pl.col("model_id").is_in(models["model_id"]))
+        models = models.filter(pl.col("model_id").is_in(scores["model_id"].unique().to_list()))
+    scores = scores.filter(pl.col("model_id").is_in(models["model_id"].to_list()))
     losses = (
         conn.execute("SELECT model_id, dataset, value, unit, tokens_seen FROM losses")
         .pl()
-        .filter(pl.col("model_id").is_in(models["model_id"]))
+        .filter(pl.col("model_id").is_in(models["model_id"].to_list()))
     )
     benchmarks = conn.execute(
         "SELECT benchmark, metric, n_shots, chance, n_items FROM benchmarks ORDER BY benchmark"
