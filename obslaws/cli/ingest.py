@@ -1,3 +1,157 @@
-"""Ingest commands: ingest lm-eval|card|leaderboard, eval (being written)."""
+"""Ingest commands: ``ingest lm-eval|card|leaderboard`` (and plugins' ingestors), ``eval``."""
 
-commands: list = []
+from __future__ import annotations
+
+import click
+
+from obslaws.cli.common import Context
+
+
+def _print(report) -> None:  # noqa: ANN001 - an IngestReport; kept import-free for a fast --help
+    for line in report.lines():
+        click.echo(line)
+
+
+class IngestGroup(click.Group):
+    """``obslaws ingest NAME``: the built-in subcommands, then any ingestor a plugin registered."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        try:
+            from obslaws.ingest.plugins import load_registry
+
+            names |= set(load_registry().ingestors)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break --help; running it reports the error
+            pass
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        from obslaws.ingest.plugins import load_registry
+
+        ingestor = load_registry().ingestors.get(name)
+        if ingestor is None:
+            return None
+
+        @click.command(name=name, help=ingestor.description or f"Ingest with the plugin ingestor {name!r}.")
+        @click.argument("paths", nargs=-1, required=True)
+        @click.pass_obj
+        def run(obj: Context, paths: tuple[str, ...]) -> None:
+            _print(ingestor(obj.connect(), list(paths)))
+
+        return run
+
+
+@click.group(cls=IngestGroup)
+def ingest() -> None:
+    """Load results into the database: lm-eval files, model cards, leaderboard dumps."""
+
+
+@ingest.command("lm-eval")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@click.option("--family", default=None, help="Family for models the files create (default: derived from the name).")
+@click.option("--batch-size", default=2000, show_default=True, help="Files per transaction.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
+@click.pass_obj
+def ingest_lm_eval(ctx: Context, paths: tuple[str, ...], family: str | None, batch_size: int, progress: bool) -> None:
+    """lm-evaluation-harness results: PATHS are files or folders (searched for *.json).
+
+    Reads 0.4.x output, the older format (Pythia's evaluations) and the Open LLM Leaderboard's
+    per-model result files (v1 and v2). A malformed file is reported and skipped.
+    """
+    from obslaws.ingest.lm_eval_results import ingest_lm_eval as run
+
+    _print(run(ctx.connect(), list(paths), family=family, batch_size=batch_size, progress=progress))
+
+
+@ingest.command("card")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--revision", default=None, help="Hub revision for hub ids.")
+@click.option("--model-id", default=None, help="The model a local card describes (default: its model_name or folder).")
+@click.pass_obj
+def ingest_card(ctx: Context, refs: tuple[str, ...], revision: str | None, model_id: str | None) -> None:
+    """Hugging Face model cards: REFS are hub ids (needs the network) or local README.md files/folders."""
+    from obslaws.ingest.cards import ingest_cards
+
+    _print(ingest_cards(ctx.connect(), list(refs), revision=revision, model_id=model_id))
+
+
+@ingest.command("leaderboard")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["oll-v1", "oll-v2"]), required=True, help="The dump's layout.")
+@click.pass_obj
+def ingest_leaderboard(ctx: Context, files: tuple[str, ...], fmt: str) -> None:
+    """Open LLM Leaderboard tabular dumps (CSV or parquet), one row per model, newest wins."""
+    from obslaws.ingest.leaderboard import ingest_leaderboard as run
+
+    _print(run(ctx.connect(), list(files), format=fmt))
+
+
+@click.command("eval")
+@click.argument("model")
+@click.option("--tasks", required=True, help="Comma-separated lm-eval task names.")
+@click.option("--revision", default=None, help="Checkpoint revision (e.g. step3000).")
+@click.option("--num-fewshot", type=int, default=None, help="Few-shot examples (default: each task's own).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--batch-size", default="auto", show_default=True, help="An integer or 'auto'.")
+@click.option("--limit", type=float, default=None, help="Items per task (a fraction if < 1), for quick checks.")
+@click.option(
+    "--include-path", type=click.Path(file_okay=False, exists=True), default=None, help="Folder of task YAML."
+)
+@click.option(
+    "--only-included", is_flag=True, help="Do not index lm-eval's built-in tasks (faster; tasks must be included)."
+)
+@click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True)
+@click.option("--model-id", default=None, help="Id of the model row (default: the hub id or the folder's name).")
+@click.option("--family", default=None, help="Family of a new model row (default: derived from the name).")
+@click.pass_obj
+def eval_command(
+    ctx: Context,
+    model: str,
+    tasks: str,
+    revision: str | None,
+    num_fewshot: int | None,
+    device: str,
+    batch_size: str,
+    limit: float | None,
+    include_path: str | None,
+    only_included: bool,
+    backend: str,
+    model_id: str | None,
+    family: str | None,
+) -> None:
+    """Evaluate MODEL (a checkpoint folder or hub id) with lm-evaluation-harness and store the results.
+
+    Finished (model, revision, task, shots, harness version) cells are cached: rerunning after an
+    interruption evaluates only what is missing.
+    """
+    from obslaws.ingest.runner import run_eval
+
+    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    if not names:
+        raise click.BadParameter("no task named", param_hint="--tasks")
+    size: str | int = int(batch_size) if batch_size.isdigit() else batch_size
+    report = run_eval(
+        ctx.connect(),
+        model,
+        names,
+        revision=revision,
+        num_fewshot=num_fewshot,
+        device=device,
+        batch_size=size,
+        limit=int(limit) if limit is not None and limit >= 1 else limit,
+        include_path=include_path,
+        include_defaults=not only_included,
+        backend=backend,
+        model_id=model_id,
+        family=family,
+    )
+    click.echo(f"model {report.extra['model_id']}")
+    click.echo(f"evaluated: {', '.join(report.extra['evaluated']) or '-'}")
+    click.echo(f"cached (already done): {', '.join(report.extra['cached']) or '-'}")
+    _print(report)
+
+
+commands = [ingest, eval_command]

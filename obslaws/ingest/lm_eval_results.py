@@ -1,0 +1,380 @@
+"""Importer of lm-evaluation-harness results files, every generation of them.
+
+- 0.4.x (``results``, ``configs``, ``versions``, ``n-shot``, ``n-samples``, ``config``; metric keys
+  ``acc,none``), including the Open LLM Leaderboard v2 per-model files (``leaderboard_bbh``);
+- the older format (0.3 and before: ``acc``, ``acc_stderr``; shots in ``config.num_fewshot``),
+  such as EleutherAI's Pythia evaluations;
+- the Open LLM Leaderboard v1 per-model files (``config_general``; keys ``harness|arc:challenge|25``).
+
+Each file is parsed in full before anything of it is written, so a malformed file is reported
+(file, key) and skipped while the rest of its batch lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from obslaws.errors import ValidationError
+from obslaws.ingest.batch import Batch, finite
+from obslaws.ingest.names import ModelName, model_name, parse_model_args
+from obslaws.ingest.resolve import ModelResolver
+from obslaws.ingest.task_map import AGGREGATES, TaskMap, continuous_unit, mean_with_stderr
+from obslaws.ingest.types import IngestReport, Problem
+
+HARNESS = "lm-evaluation-harness"
+_SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples", " ", ""})
+
+
+# One metric of one task as the file reports it, names not yet mapped:
+# (task, metric, n_shots, value, stderr, n_samples). A tuple: a big ingest makes millions.
+Measurement = tuple[str, str, int, float, "float | None", "int | None"]
+
+
+@dataclass
+class ParsedRun:
+    """Everything one results file (or one in-process evaluation) says."""
+
+    source_label: str
+    file_format: str
+    model: ModelName
+    model_name_raw: str
+    harness: str
+    harness_version: str | None
+    model_args: str | None = None
+    n_shot: dict[str, Any] = field(default_factory=dict)
+    task_versions: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    evaluated_at: datetime | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    sha256: str | None = None
+    path: str | None = None
+    params_total: float | None = None
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def detect_format(data: dict[str, Any]) -> str:
+    """``oll-v1``, ``lm-eval-0.4`` (``oll-v2`` when leaderboard tasks) or ``lm-eval-0.3``."""
+    results = data["results"]
+    if "config_general" in data or any("|" in key for key in results):
+        return "oll-v1"
+    modern = "n-shot" in data or "configs" in data or "lm_eval_version" in data
+    if not modern:
+        modern = any("," in k for r in results.values() if isinstance(r, dict) for k in r)
+    if modern:
+        return "oll-v2" if any(k.startswith("leaderboard_") for k in results) else "lm-eval-0.4"
+    return "lm-eval-0.3"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _metric_pairs(label: str, task: str, result: Any, modern: bool) -> Iterator[tuple[str, float, float | None]]:
+    """(metric, value, stderr) of one task's result object; non-numeric values are left out."""
+    if not isinstance(result, dict):
+        raise ValidationError(label, None, f"results.{task}", f"expected an object of metrics, got {result!r:.60}")
+    for key, raw in result.items():
+        if key in _SKIP_KEYS:
+            continue
+        if modern:
+            name, _, filt = key.partition(",")
+            if name.endswith("_stderr"):
+                continue
+            metric = name if filt in ("", "none") else key
+            stderr_key = f"{name}_stderr,{filt}" if filt else f"{name}_stderr"
+        else:
+            if key.endswith("_stderr"):
+                continue
+            metric, stderr_key = key, f"{key}_stderr"
+        # Fast path for the common case (a plain float); finite() handles strings, None, NaN.
+        value = raw if type(raw) is float and math.isfinite(raw) else finite(raw)
+        if value is None:
+            continue
+        stderr = result.get(stderr_key)
+        yield metric, value, stderr if type(stderr) is float and math.isfinite(stderr) else finite(stderr)
+
+
+def _group_shots(data: dict[str, Any], task: str, default: int) -> int:
+    """Shots of a task; a group without its own takes its subtasks' common setting."""
+    n_shot = data.get("n-shot") or {}
+    if task in n_shot and _int(n_shot[task]) is not None:
+        return _int(n_shot[task])  # type: ignore[return-value]
+    subtasks = (data.get("group_subtasks") or {}).get(task) or []
+    shots = {_group_shots(data, sub, -1) for sub in subtasks}
+    shots.discard(-1)
+    if len(shots) == 1:
+        return shots.pop()
+    cfg = (data.get("configs") or {}).get(task) or {}
+    return _int(cfg.get("num_fewshot")) if _int(cfg.get("num_fewshot")) is not None else default
+
+
+def _date(value: Any) -> datetime | None:
+    number = finite(value)
+    if number is not None and number > 0:
+        return datetime.fromtimestamp(number, UTC).replace(tzinfo=None)
+    return None
+
+
+def parse_results(
+    data: Any, label: str, *, model: ModelName | None = None, model_name_raw: str | None = None
+) -> ParsedRun:
+    """Parse one results object. ``label`` names it in errors (the file path).
+
+    Raises
+    ------
+    ValidationError
+        Naming the file and the key that is missing or malformed.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise ValidationError(label, None, "results", "not an lm-evaluation-harness results file (no 'results' object)")
+    fmt = detect_format(data)
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    if fmt == "oll-v1":
+        general = data.get("config_general") or config
+        raw_name = general.get("model_name")
+        if not isinstance(raw_name, str) or not raw_name:
+            raise ValidationError(label, None, "config_general.model_name", "missing: the evaluated model is unknown")
+        name = model_name(raw_name)
+        harness = "lm-evaluation-harness (Open LLM Leaderboard v1)"
+        version = general.get("lighteval_sha") and f"lighteval@{general['lighteval_sha']}"
+        run = ParsedRun(label, fmt, model or name, model_name_raw or raw_name, harness, version, config=general)
+        run.task_versions = data.get("versions") or {}
+        for key, result in data["results"].items():
+            parts = key.split("|")
+            if len(parts) != 3 or _int(parts[2]) is None:
+                if key == "all":
+                    continue
+                raise ValidationError(label, None, f"results.{key}", "expected a key like 'harness|task|shots'")
+            task, shots = parts[1], int(parts[2])
+            for metric, value, stderr in _metric_pairs(label, key, result, modern=False):
+                run.measurements.append((task, metric, shots, value, stderr, None))
+        return run
+
+    args = parse_model_args(config.get("model_args"))
+    raw_name = args.get("pretrained") or args.get("model") or data.get("model_name") or config.get("model")
+    if not isinstance(raw_name, str) or not raw_name:
+        raise ValidationError(label, None, "config.model_args", "no model named (expected pretrained=...)")
+    name = model_name(raw_name, args.get("revision"))
+    modern = fmt != "lm-eval-0.3"
+    version = data.get("lm_eval_version") if modern else "pre-0.4"
+    if modern and not version and data.get("git_hash"):
+        version = f"git:{data['git_hash']}"
+    run = ParsedRun(
+        label,
+        fmt,
+        model or name,
+        model_name_raw or name.full,
+        HARNESS,
+        version if isinstance(version, str) else None,
+        model_args=config.get("model_args") if isinstance(config.get("model_args"), str) else json.dumps(args),
+        n_shot=data.get("n-shot") or {},
+        task_versions=data.get("versions") or {},
+        config=config,
+        evaluated_at=_date(data.get("date")),
+    )
+    default_shots = _int(config.get("num_fewshot")) or 0
+    n_samples = data.get("n-samples") or {}
+    for task, result in data["results"].items():
+        shots = _group_shots(data, task, default_shots) if modern else default_shots
+        samples = n_samples.get(task) if isinstance(n_samples.get(task), dict) else {}
+        count = _int(samples.get("effective"))
+        for metric, value, stderr in _metric_pairs(label, task, result, modern):
+            run.measurements.append((task, metric, shots, value, stderr, count))
+    params = finite(config.get("model_num_parameters"))
+    run.params_total = params if params and params > 0 else None
+    return run
+
+
+def parse_file(path: Path) -> ParsedRun:
+    """Read and parse one file; its sha256 becomes the run's source id."""
+    label = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(label, None, None, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(label, None, None, f"not valid JSON: {exc}") from exc
+    run = parse_results(data, label)
+    run.sha256 = hashlib.sha256(raw).hexdigest()
+    run.path = label
+    return run
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def source_id_of(run: ParsedRun) -> str:
+    return f"lm-eval:{run.sha256[:16]}" if run.sha256 else f"lm-eval:{run.model.full}"
+
+
+def emit(batch: Batch, run: ParsedRun, *, source_id: str | None = None, family: str | None = None) -> str:
+    """Append a parsed run's source, model, scores, losses and configuration to ``batch``."""
+    source_id = source_id or source_id_of(run)
+    what = "Open LLM Leaderboard v1 results" if run.file_format == "oll-v1" else f"{HARNESS} results"
+    batch.source(
+        source_id,
+        "lm_eval_run",
+        f"{what} for {run.model_name_raw} ({Path(run.path).name if run.path else 'in-process run'})",
+        sha256=run.sha256,
+    )
+    model_id = batch.model(
+        run.model, source_id, aliases=[run.model_name_raw], family=family, params_total=run.params_total
+    )
+    if run.params_total:
+        batch.fill_model(model_id, params_total=run.params_total)
+    batch.row(
+        "eval_runs",
+        source_id=source_id,
+        model_id=model_id,
+        model_name=run.model_name_raw,
+        revision=run.model.revision,
+        harness=run.harness,
+        harness_version=run.harness_version,
+        file_format=run.file_format,
+        model_args=run.model_args,
+        n_shot=json.dumps(run.n_shot, default=str, sort_keys=True),
+        task_versions=json.dumps(run.task_versions, default=str, sort_keys=True),
+        config=json.dumps(run.config, default=str, sort_keys=True),
+        path=run.path,
+        evaluated_at=run.evaluated_at,
+    )
+    scores: list[tuple] = []
+    losses: list[tuple] = []
+    harness, version, when = run.harness, run.harness_version, run.evaluated_at
+    for bench, metric, shots, value, stderr, count in mapped(batch.task_map, run.measurements):
+        unit = continuous_unit(metric)
+        if unit is None and 0.0 <= value <= 1.0:
+            batch.benchmark(bench, metric, shots)
+            scores.append((model_id, bench, metric, shots, value, stderr, count, source_id, harness, version, when))
+        else:
+            # Continuous measures, and the few bounded-elsewhere metrics (BLEU on 0-100), are losses.
+            losses.append((model_id, bench, value, unit or metric, stderr, shots, None, source_id))
+    batch.extend("scores", scores)
+    batch.extend("losses", losses)
+    return model_id
+
+
+def mapped(
+    task_map: TaskMap, measurements: Iterable[Measurement]
+) -> list[tuple[str, str, int, float, float | None, int | None]]:
+    """(benchmark, metric, shots, value, stderr, n_samples) after mapping, derived metrics and aggregates."""
+    out: dict[tuple[str, str, int], tuple[float, float | None, int | None]] = {}
+    derived: dict[tuple[str, int], Any] = {}
+    lookup = task_map.lookup
+    for task, metric, shots, value, stderr, count in measurements:
+        target = lookup(task, metric)
+        if target.benchmark is None:
+            continue
+        out[(target.benchmark, target.metric, shots)] = (value, stderr, count)
+        if target.mapping is not None and target.mapping.derived:
+            derived[(target.benchmark, shots)] = target.mapping.derived
+    for (bench, shots), recipes in derived.items():
+        for metric, parts in recipes.items():
+            found = [out.get((bench, part, shots)) for part in parts]
+            if (bench, metric, shots) not in out and all(found):
+                value, stderr = mean_with_stderr([f[0] for f in found], [f[1] for f in found])  # type: ignore[index]
+                out[(bench, metric, shots)] = (value, stderr, found[0][2])  # type: ignore[index]
+    for agg in AGGREGATES:
+        shot_sets = {shots for (bench, metric, shots) in out if bench == agg.parts[0] and metric == agg.metric}
+        for shots in shot_sets:
+            if (agg.benchmark, agg.metric, shots) in out:
+                continue
+            found = [out.get((part, agg.metric, shots)) for part in agg.parts]
+            if all(found):
+                value, stderr = mean_with_stderr([f[0] for f in found], [f[1] for f in found])  # type: ignore[index]
+                out[(agg.benchmark, agg.metric, shots)] = (value, stderr, None)
+    return [(b, m, s, *rest) for (b, m, s), rest in out.items()]
+
+
+# -- the ingest ---------------------------------------------------------------------------------
+
+
+def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Files as given, and every ``*.json`` under directories (sorted); missing paths are problems."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for item in paths:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), None, "no such file or directory"))
+    return files, problems
+
+
+def ingest_lm_eval(
+    conn: duckdb.DuckDBPyConnection,
+    paths: Sequence[str | Path],
+    *,
+    task_map: TaskMap | None = None,
+    family: str | None = None,
+    batch_size: int = 2000,
+    progress: bool = False,
+) -> IngestReport:
+    """Ingest lm-evaluation-harness results files (or directories of them).
+
+    Parameters
+    ----------
+    conn:
+        An open, migrated database.
+    paths:
+        Files or directories (searched recursively for ``*.json``).
+    task_map:
+        Task-name mappings; default the built-in ones plus every plugin's.
+    family:
+        Family for models the files create (default: derived from each name).
+    batch_size:
+        Files per transaction.
+    progress:
+        Show a progress bar (tqdm) on standard error.
+
+    Returns
+    -------
+    IngestReport
+        Rows added/updated/unchanged per table; malformed files under ``skipped``.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    if task_map is None:
+        from obslaws.ingest.plugins import load_task_map
+
+        task_map = load_task_map()
+    files, problems = expand_paths(paths)
+    report = IngestReport(skipped=problems)
+    resolver = ModelResolver(conn)
+    bar = tqdm(total=len(files), unit="file", disable=not progress, desc="lm-eval results")
+    for offset in range(0, len(files), batch_size):
+        batch = Batch(conn, task_map, resolver)
+        for path in files[offset : offset + batch_size]:
+            try:
+                run = parse_file(path)
+            except ValidationError as exc:
+                report.skipped.append(Problem(exc.file, exc.field, exc.problem))
+            else:
+                emit(batch, run, family=family)
+                report.files += 1
+            bar.update(1)
+        batch.write(report)
+    bar.close()
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,238 @@
+"""`obslaws eval`: real lm-evaluation-harness runs of tiny local models on local YAML tasks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import obslaws
+from obslaws.cli import main
+from obslaws.errors import ObslawsError, OfflineError
+from obslaws.ingest import runner
+from obslaws.ingest.params import checkpoint_parameters
+from obslaws.ingest.task_map import TaskMap
+from obslaws.store.read import load_fit_data
+
+WIDTHS = (32, 64, 96)
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Paris is the capital of France.",
+    "Water boils at 100 degrees.",
+    "A cat sat on the mat and looked at the dog.",
+]
+QUESTIONS = [
+    {"question": "What is the capital of France?", "choices": ["Paris", "London", "Rome"], "label": 0},
+    {"question": "What boils at 100 degrees?", "choices": ["Iron", "Water", "Stone"], "label": 1},
+    {"question": "Which animal jumps over the dog?", "choices": ["cat", "fox", "cow"], "label": 1},
+    {"question": "The dog is?", "choices": ["lazy", "quick", "blue"], "label": 0},
+    {"question": "Where did the cat sit?", "choices": ["on the mat", "in Rome", "at 100 degrees"], "label": 0},
+]
+
+
+def _tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]
+    )
+    tok.train_from_iterator(TEXTS * 5, trainer)
+    end = "<|endoftext|>"
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=end, bos_token=end, unk_token=end, pad_token=end)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three GPT-NeoX widths and one Llama (hidden 64, 2 layers), a multiple-choice and a perplexity task."""
+    import torch
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    root = tmp_path_factory.mktemp("tiny")
+    tokenizer = _tokenizer()
+    out: dict[str, Path] = {}
+    for width in WIDTHS:
+        torch.manual_seed(width)
+        config = GPTNeoXConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=width,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=4 * width,
+            max_position_embeddings=256,
+        )
+        out[f"neox-{width}"] = root / f"tiny-neox-{width}"
+        GPTNeoXForCausalLM(config).save_pretrained(out[f"neox-{width}"])
+        tokenizer.save_pretrained(out[f"neox-{width}"])
+    torch.manual_seed(0)
+    llama = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=256,
+    )
+    out["llama"] = root / "tiny-llama-64"
+    LlamaForCausalLM(llama).save_pretrained(out["llama"])
+    tokenizer.save_pretrained(out["llama"])
+
+    tasks = root / "tasks"
+    tasks.mkdir()
+    (tasks / "mc.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    (tasks / "text.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+    (tasks / "tiny_mc.yaml").write_text(
+        "task: tiny_mc\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+        f"    test: {tasks / 'mc.jsonl'}\ntest_split: test\noutput_type: multiple_choice\n"
+        'doc_to_text: "Question: {{question}}\\nAnswer:"\ndoc_to_choice: "{{choices}}"\ndoc_to_target: label\n'
+        "metric_list:\n  - metric: acc\n    aggregation: mean\n    higher_is_better: true\n"
+        "  - metric: acc_norm\n    aggregation: mean\n    higher_is_better: true\nmetadata:\n  version: 1.0\n"
+    )
+    (tasks / "tiny_ppl.yaml").write_text(
+        "task: tiny_ppl\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+        f"    test: {tasks / 'text.jsonl'}\ntest_split: test\noutput_type: loglikelihood_rolling\n"
+        'doc_to_text: ""\ndoc_to_target: "{{text}}"\n'
+        "metric_list:\n  - metric: word_perplexity\n    aggregation: weighted_perplexity\n"
+        "    higher_is_better: false\n  - metric: bits_per_byte\n    aggregation: bits_per_byte\n"
+        "    higher_is_better: false\nmetadata:\n  version: 1.0\n"
+    )
+    out["tasks"] = tasks
+    return out
+
+
+def _eval_args(db: Path, model: Path, tasks: Path, *extra: str) -> list[str]:
+    return [
+        "--db",
+        str(db),
+        "eval",
+        str(model),
+        "--tasks",
+        "tiny_mc,tiny_ppl",
+        "--include-path",
+        str(tasks),
+        "--only-included",
+        "--batch-size",
+        "4",
+        "--family",
+        "tiny",
+        *extra,
+    ]
+
+
+def _cli(args: list[str]) -> None:
+    try:
+        main(args)
+    except SystemExit as exc:  # click's standalone exit after a successful command
+        assert exc.code in (0, None), exc.code
+
+
+def test_eval_three_widths_into_the_database(tiny, tmp_path, capsys):
+    db = tmp_path / "eval.duckdb"
+    for width in WIDTHS:
+        _cli(_eval_args(db, tiny[f"neox-{width}"], tiny["tasks"]))
+    out = capsys.readouterr().out
+    assert out.count("evaluated: tiny_mc, tiny_ppl") == 3
+    conn = obslaws.connect(db, plugins=False)
+    models = conn.execute("SELECT model_id, family, params_total FROM models ORDER BY params_total").fetchall()
+    assert [m[0] for m in models] == [f"tiny-neox-{w}" for w in WIDTHS]
+    assert {m[1] for m in models} == {"tiny"}
+    for model_id, _, params in models:
+        # Read from the safetensors headers; lm-eval's own count (from the loaded model) agrees.
+        assert params == checkpoint_parameters(tiny[model_id.removeprefix("tiny-")])
+        configs = conn.execute("SELECT config FROM eval_runs WHERE model_id = ?", [model_id]).fetchall()
+        assert {json.loads(c[0])["model_num_parameters"] for c in configs} == {params}
+    scores = conn.execute("SELECT model_id, metric, n_shots, value, stderr, n_samples FROM scores").fetchall()
+    assert len(scores) == 6 and {s[1] for s in scores} == {"acc", "acc_norm"}
+    assert all(s[5] == len(QUESTIONS) and 0 <= s[3] <= 1 for s in scores)
+    units = conn.execute("SELECT dataset, unit, count(*), min(value) FROM losses GROUP BY ALL ORDER BY ALL").fetchall()
+    assert [(u[0], u[1], u[2]) for u in units] == [
+        ("tiny_mc", "answer_bits_per_byte", 3),
+        ("tiny_mc", "answer_nll_nats", 3),
+        ("tiny_ppl", "bits_per_byte", 3),
+        ("tiny_ppl", "word_perplexity", 3),
+    ]
+    assert all(u[3] > 0 for u in units)
+
+    data = load_fit_data(conn, ["tiny_mc"])
+    assert sorted(data.models["params"].to_list()) == [m[2] for m in models]
+    assert data.scores.height == 3 and set(data.losses["unit"]) >= {"answer_nll_nats", "bits_per_byte"}
+    conn.close()
+
+    _cli(_eval_args(db, tiny["neox-64"], tiny["tasks"]))
+    assert "cached (already done): tiny_mc, tiny_ppl" in capsys.readouterr().out
+
+
+def test_interrupted_run_resumes_with_the_remaining_task(tiny, tmp_path, monkeypatch):
+    conn = obslaws.connect(tmp_path / "resume.duckdb", plugins=False)
+    options = dict(
+        include_path=str(tiny["tasks"]), include_defaults=False, batch_size=4, family="tiny", task_map=TaskMap()
+    )
+
+    def interrupt(task: str) -> None:
+        raise KeyboardInterrupt(f"stopped after {task}")
+
+    monkeypatch.setattr(runner, "_task_finished", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
+    assert conn.execute("SELECT task FROM eval_cache").fetchall() == [("tiny_mc",)]
+    assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(2,)]
+
+    monkeypatch.undo()
+    report = runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
+    assert report.extra["cached"] == ["tiny_mc"] and report.extra["evaluated"] == ["tiny_ppl"]
+    assert conn.execute("SELECT task FROM eval_cache ORDER BY task").fetchall() == [("tiny_mc",), ("tiny_ppl",)]
+    assert conn.execute("SELECT count(*) FROM losses WHERE dataset = 'tiny_ppl'").fetchall() == [(2,)]
+    # Another shot setting is another cell.
+    other = runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc"], num_fewshot=1, **options)
+    assert other.extra["evaluated"] == ["tiny_mc"]
+    assert conn.execute("SELECT DISTINCT n_shots FROM scores ORDER BY 1").fetchall() == [(0,), (1,)]
+    conn.close()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU message")
+def test_cuda_without_a_gpu_is_one_clear_line(tiny, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(_eval_args(tmp_path / "x.duckdb", tiny["neox-32"], tiny["tasks"], "--device", "cuda"))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: --device cuda: no CUDA GPU is visible to torch") and "\n" not in err
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_eval_on_cuda(tiny, tmp_path):
+    conn = obslaws.connect(tmp_path / "cuda.duckdb", plugins=False)
+    report = runner.run_eval(
+        conn,
+        str(tiny["neox-64"]),
+        ["tiny_mc", "tiny_ppl"],
+        device="cuda",
+        include_path=str(tiny["tasks"]),
+        include_defaults=False,
+        batch_size=4,
+        task_map=TaskMap(),
+    )
+    assert report.extra["evaluated"] == ["tiny_mc", "tiny_ppl"]
+    device = conn.execute("SELECT DISTINCT json_extract_string(config, '$.device') FROM eval_runs").fetchall()
+    assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(2,)], device
+    conn.close()
+
+
+def test_hub_model_offline_and_unknown_task(tiny, conn):
+    with pytest.raises(OfflineError, match="not in the Hugging Face cache"):
+        runner.run_eval(conn, "EleutherAI/pythia-14m", ["tiny_mc"], task_map=TaskMap())
+    with pytest.raises(ObslawsError, match="unknown lm-eval task"):
+        runner.run_eval(
+            conn,
+            str(tiny["neox-32"]),
+            ["no_such_task"],
+            include_path=str(tiny["tasks"]),
+            include_defaults=False,
+            batch_size=4,
+            task_map=TaskMap(),
+        )
+    assert conn.execute("SELECT count(*) FROM models").fetchall() == [(0,)]
