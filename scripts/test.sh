@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m pytest -q "$@"
-.venv/bin/ruff check obslaws plugins tests scripts examples
+.venv/bin/ruff check .

@@ -99,13 +99,14 @@ def density_over_time(densities: pl.DataFrame, trend: Mapping[str, float] | None
     """Capacity density of each model by release date (log scale), envelope fit if given.
 
     ``densities``: model_id, release_date, density. ``trend``: slope_per_day, intercept (ln rho at
-    day 0 of ``trend['origin']``), doubling_days.
+    day 0, the date ``trend['epoch']``), doubling_days.
     """
     fig, ax = plt.subplots(figsize=(8, 5))
     dates = densities["release_date"].to_list()
     ax.scatter(dates, densities["density"], s=16, alpha=0.7, zorder=3)
-    if trend and trend.get("slope_per_day") is not None and trend.get("origin") is not None:
-        origin = date.fromisoformat(str(trend["origin"]))
+    origin_value = (trend or {}).get("origin") or (trend or {}).get("epoch")
+    if trend and trend.get("slope_per_day") is not None and origin_value is not None:
+        origin = date.fromisoformat(str(origin_value)[:10])
         days = np.array([(d - origin).days for d in dates])
         grid = np.linspace(days.min(), days.max(), 50)
         fit = np.exp(trend["intercept"] + trend["slope_per_day"] * grid)
