@@ -89,6 +89,8 @@ def load_pythia(reg: Registry, shared: Path) -> None:
         reg.add_alias(row["model"], final_id, SOURCE)
         reg.add_alias(row["hf_model_args_pretrained"], final_id, SOURCE)
         reg.add_alias(final_id, final_id, SOURCE)
+        if row["suite"] == "pythia":  # the final checkpoint is the model itself, by any of its names
+            reg.add_alias(f"{row['hf_model_args_pretrained']}@step{FINAL_STEP}", final_id, SOURCE)
     for row in steps.iter_rows(named=True):
         if row["suite"] != "pythia" or row["step"] == FINAL_STEP:
             continue
