@@ -141,7 +141,7 @@ class FitData:
 
     def select_models(self, model_ids: Iterable[str]) -> FitData:
         """Only these models, with their scores and losses."""
-        ids = pl.Series(list(model_ids), dtype=pl.String)
+        ids = [str(m) for m in model_ids]
         return replace(
             self,
             models=self.models.filter(pl.col("model_id").is_in(ids)),

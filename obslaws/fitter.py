@@ -68,6 +68,9 @@ class Fitter:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0"
     requires: ClassVar[Requirements] = Requirements()
+    check_hyperparameters: ClassVar[dict[str, Any]] = {}
+    """Hyperparameters for a quick run (fewer steps or restarts) that the conformance tests use
+    on synthetic data (``check_fitter(cls(**cls.check_hyperparameters))``); empty: the defaults."""
 
     # -- hyperparameters (scikit-learn conventions) --------------------------------------------
 
@@ -137,6 +140,15 @@ class Fitter:
     def learned_parameters(self) -> dict[str, Any]:
         """JSON-serialisable learned parameters, stored in ``fits.learned``. Override to add more."""
         return {"targets": list(getattr(self, "targets_", ()))}
+
+    def store_extras(self, conn: Any, fit_id: str) -> None:
+        """Write fitter-specific tables for this fit (for example skills or densities).
+
+        Called by :func:`obslaws.fitting.fit_and_store` after the ``fits`` row, inside the same
+        transaction, with the fit's id; not called for the fold fits of a backtest. Create the
+        tables in ``prepare_connection`` or a migration; write with ``obslaws.store.upsert`` so
+        that refitting is idempotent. The default writes nothing.
+        """
 
     def _fit(self, data: FitData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _fit(data)")

@@ -116,8 +116,9 @@ def _plugin_of(fitter: Fitter, plugin: str | None) -> str | None:
 def fit_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData, *, plugin: str | None = None) -> str:
     """Fit ``fitter`` on ``data`` and write its ``fits`` row; returns the fit id.
 
-    The fitter is fitted in place (and returned fitted); ``fit_id`` is deterministic from the
-    fitter's name, version, hyperparameters and ``data.content_hash()``.
+    The fitter is fitted in place; ``fit_id`` is deterministic from the fitter's name, version,
+    hyperparameters and ``data.content_hash()``. The fitter's ``store_extras(conn, fit_id)``
+    runs in the same transaction, after the ``fits`` row.
     """
     data_hash = data.content_hash()
     fit_id = fit_id_for(fitter, data_hash)
@@ -129,6 +130,7 @@ def fit_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData
     )
     with transaction(conn):
         write_fits(conn, [row])
+        fitter.store_extras(conn, fit_id)
     return fit_id
 
 

@@ -9,7 +9,10 @@ implements any of the hooks below with the :data:`obslaws.hookimpl` marker::
     def register_fitters(register):
         register(MyFitter)
 
-Built-in fitters are plugins of exactly this kind.
+Built-in fitters are plugins of exactly this kind. A function named like a hook but not marked
+with ``@hookimpl``, a hook that does not exist (``register_fitter``) or takes other arguments are
+errors naming the plugin (see :func:`obslaws.plugins.get_plugin_manager`). The guide:
+``docs/writing-a-fitter-plugin.md``.
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ def register_fitters(register: Callable[[type], None]) -> None:
     ----------
     register:
         Call ``register(FitterClass)`` for each :class:`obslaws.Fitter` subclass the plugin
-        provides. The class's ``name`` must be unique across all plugins: a second plugin that
-        registers the same name is an error naming both plugins.
+        provides (the class, not an instance). The class's ``name`` must be unique across all
+        plugins: a second plugin that registers the same name is an error naming both plugins.
+        Anything that is not a Fitter subclass with a name, keyword-only hyperparameters and a
+        :class:`obslaws.Requirements` is refused with an error naming the plugin.
 
     Returns
     -------

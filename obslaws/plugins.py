@@ -141,9 +141,9 @@ class PluginInfo:
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """Every registered plugin, in registration order, with its distribution and hooks."""
+    """Every registered plugin, by name, with its distribution and hooks."""
     out = []
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda pair: str(pair[0])):
         if plugin is None:  # blocked
             continue
         hooks = sorted(impl.name for impl in pm.get_hookcallers(plugin) or [])
@@ -210,7 +210,7 @@ def collect(
     """
     registry = Registry(kind)
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order (pluggy calls them in reverse)
         plugin_name = impl.plugin_name
 
         def register(item: Any, _plugin: str = plugin_name) -> None:

@@ -26,8 +26,16 @@ from obslaws.errors import FitterError, NotFittedError
 from obslaws.fitter import Fitter, Requirements
 
 SEED_PARAMS = ("random_state", "seed")
-SYNTHETIC_TARGETS = ("synthetic_mc", "synthetic_gen")
-SYNTHETIC_CHANCE = {"synthetic_mc": 0.25, "synthetic_gen": 0.0}
+# Six synthetic benchmarks, as many as an Open LLM Leaderboard set, with their chance levels.
+SYNTHETIC_CHANCE = {
+    "synthetic_mc": 0.25,
+    "synthetic_gen": 0.0,
+    "synthetic_binary": 0.5,
+    "synthetic_mc10": 0.1,
+    "synthetic_math": 0.0,
+    "synthetic_mc4": 0.25,
+}
+SYNTHETIC_TARGETS = tuple(SYNTHETIC_CHANCE)
 
 
 class ConformanceError(AssertionError):
@@ -96,7 +104,7 @@ def synthetic_data(
     score_rows = []
     for j, bench in enumerate(benches):
         chance = SYNTHETIC_CHANCE.get(bench, 0.25 if j % 2 == 0 else 0.0)
-        slope, intercept = 0.7 + 0.15 * j, -0.5 - 0.4 * j
+        slope, intercept = 0.7 + 0.15 * (j % 4), -0.5 - 0.4 * (j % 5)
         truth = chance + (1 - chance) * _sigmoid(intercept + slope * log_c + effect)
         noisy = np.clip(truth + rng.normal(0, 0.005, truth.shape), 0.0, 1.0)
         for model_id, value in zip(models["model_id"], noisy, strict=True):

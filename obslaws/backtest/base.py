@@ -77,4 +77,4 @@ def complete_models(data: FitData, targets: Sequence[str]) -> list[str]:
 def scored_models(data: FitData, targets: Sequence[str]) -> list[str]:
     """Models with a score on at least one of ``targets``."""
     ids = data.scores.filter(pl.col("benchmark").is_in(list(targets)))["model_id"].unique()
-    return data.models.filter(pl.col("model_id").is_in(ids))["model_id"].to_list()
+    return data.models.filter(pl.col("model_id").is_in(ids.to_list()))["model_id"].to_list()

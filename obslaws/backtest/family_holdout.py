@@ -160,7 +160,7 @@ class FamilyHoldout(Protocol):
         data = data.select_models(complete_models(data, targets))
         counts = data.models.group_by("family").len()
         keep = counts.filter(pl.col("len") >= self.n_train + 1)["family"]
-        models = data.models.filter(pl.col("family").is_in(keep))
+        models = data.models.filter(pl.col("family").is_in(keep.to_list()))
         return data.select_models(models["model_id"].to_list())
 
     def _groups(self, data: FitData, targets: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:

@@ -97,6 +97,13 @@ class BacktestResult:
         return pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema_overrides={"spearman": pl.Float64})
 
 
+def _short(names: Sequence[str], limit: int = 6) -> str:
+    """A benchmark list for a one-line message: the first few and how many more."""
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return f"{len(names)} benchmarks ({shown}, ...)" if len(names) > limit else f"[{shown}]"
+
+
 def _load(conn: duckdb.DuckDBPyConnection, targets: Sequence[str] | None, source: str | None) -> FitData:
     from obslaws.store.read import load_fit_data
 
@@ -169,7 +176,7 @@ def run_backtest(
         raise ProtocolError("no target benchmarks: pass benchmarks= or give data with targets")
     missing = sorted(set(targets) - set(data.scores["benchmark"].unique().to_list()))
     if missing:
-        raise ProtocolError(f"no scores for benchmark(s) {missing} in the data")
+        raise ProtocolError(f"no scores for benchmark(s) {_short(missing)} in the data")
     data = data.with_targets(targets)
     write = (conn is not None) if write is None else write
     if write and conn is None:
@@ -179,7 +186,11 @@ def run_backtest(
     eligible = proto.eligible(data, targets, needs)
     splits = list(proto.splits(eligible, targets))
     if not splits:
-        raise ProtocolError(f"{proto.name}: no split has test models on {list(targets)}")
+        hint = " (it needs models with every target score: name fewer, e.g. --benchmarks oll-v1)"
+        raise ProtocolError(
+            f"{proto.name}: no split has test models on {_short(targets)}"
+            + (hint if proto.name == "family-holdout" else "")
+        )
 
     hyperparameters = fitter.get_params()
     data_hash = eligible.content_hash()
@@ -199,13 +210,33 @@ def run_backtest(
                 f"{proto.name}: split {split.name!r} has {len(split.train)} training models; "
                 f"{fitter.name} needs at least {fitter.requires.min_models}"
             )
-        train = eligible.select_models(split.train)
+    trains = [eligible.select_models(split.train) for split in splits]
+    # A fitter may fit all folds at once (one batched program): fit_many(datas) -> fitted clones.
+    prefitted: list[Fitter] | None = None
+    batch_seconds = 0.0
+    fit_many = getattr(fitter, "fit_many", None)
+    if callable(fit_many):
+        tic = time.perf_counter()
+        try:
+            prefitted = list(fit_many(trains))
+        except ObslawsError as exc:
+            raise type(exc)(f"{fitter.name} on {proto.name} (all splits at once): {exc}") from exc
+        except Exception as exc:
+            raise FitterError(
+                f"{fitter.name} failed on {proto.name} (all splits at once): {type(exc).__name__}: {exc}"
+            ) from exc
+        if len(prefitted) != len(splits):
+            raise FitterError(f"{fitter.name}.fit_many returned {len(prefitted)} fits for {len(splits)} splits")
+        batch_seconds = (time.perf_counter() - tic) / len(splits)
+    for index, split in enumerate(splits):
+        train = trains[index]
         query = eligible.select_models(split.test).hide_scores(targets)
-        model = fitter.clone()
+        model = prefitted[index] if prefitted is not None else fitter.clone()
         train_hash = train.content_hash()
         tic = time.perf_counter()
         try:
-            model.fit(train)
+            if prefitted is None:
+                model.fit(train)
             predicted = model.predict(query)
         except ObslawsError as exc:
             raise type(exc)(f"{fitter.name} on {proto.name} split {split.name!r}: {exc}") from exc
@@ -216,7 +247,12 @@ def run_backtest(
         fit_id = fit_id_for(model, train_hash)
         fit_rows.append(
             fit_row(
-                model, train, fit_id=fit_id, data_hash=train_hash, duration_s=time.perf_counter() - tic, plugin=plugin
+                model,
+                train,
+                fit_id=fit_id,
+                data_hash=train_hash,
+                duration_s=time.perf_counter() - tic + batch_seconds,
+                plugin=plugin,
             )
         )
         truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))

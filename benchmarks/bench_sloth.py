@@ -1,0 +1,148 @@
+"""Time Sloth backtests: the batched engine against an upstream-style loop, in one process.
+
+1. ``v2``: the OLL v2, n = 1, d = 2 family-holdout backtest of full Sloth (one seed, the
+   paper's 12 test groups), every fold x learning rate in one batched program; basic Sloth too.
+2. The baseline: the upstream structure (one fold and one learning rate at a time, a Python
+   list of ``nn.Module`` links, ``torch.optim.Adam`` + ``ReduceLROnPlateau``), timed per step
+   on one fold in this process and multiplied by the steps the batched run took over all
+   (fold, learning rate) runs: the time the upstream loop needs for the same work.
+3. ``--grid``: the whole grid, three sets x n in {1, 2} x d in {1..4}, one seed.
+4. ``--default``: the default configuration's v2, n = 1 backtest.
+
+    .venv/bin/python benchmarks/bench_sloth.py [--grid] [--default] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from obslaws_sloth import engine
+from obslaws_sloth.batch import family_holdout
+from obslaws_sloth.fitter import SlothFitter
+from obslaws_sloth.model import logit
+
+from obslaws.backtest.paper import sloth_fit_data
+
+
+class _IncreasingNN(torch.nn.Module):
+    """The upstream link module, for the baseline loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = torch.nn.Linear(1, 10), torch.nn.Linear(10, 10), torch.nn.Linear(10, 1)
+        for fc in (self.fc1, self.fc2, self.fc3):
+            fc.weight.data = fc.weight.data.abs()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.tanh(x)
+        x = torch.tanh(self.fc1(x))
+        x = torch.tanh(self.fc2(x))
+        return torch.sigmoid(self.fc3(x))
+
+
+def upstream_ms_per_step(design, d: int, steps: int = 300) -> float:
+    """Milliseconds per full-model step of the upstream loop structure on one fold."""
+    torch.manual_seed(0)
+    x = torch.tensor(design.x, dtype=torch.float32)
+    onehot = torch.eye(len(design.families))[torch.as_tensor(design.fam)]
+    y = torch.tensor(design.y, dtype=torch.float32)
+    j = y.shape[1]
+    w_x = torch.nn.Parameter(torch.randn(3, d).abs())
+    w_d = torch.nn.Parameter(torch.randn(len(design.families), d))
+    w2 = torch.nn.Parameter(torch.randn(d, j).abs())
+    b2 = torch.nn.Parameter(torch.randn(1, j))
+    logit_c = torch.nn.Parameter(logit(torch.tensor(design.chance, dtype=torch.float32)).reshape(1, j))
+    links = [_IncreasingNN() for _ in range(j)]
+    params = [w_x, w_d, w2, b2, logit_c] + [p for link in links for p in link.parameters()]
+    opt = torch.optim.Adam(params, lr=0.01)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.95, patience=20)
+    loss_fn = torch.nn.SmoothL1Loss(beta=0.01)
+    tic = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        z2 = (x @ w_x + onehot @ w_d) @ w2 + b2
+        z3 = torch.hstack([link(z2[:, k].reshape(-1, 1)) for k, link in enumerate(links)])
+        c = torch.sigmoid(logit_c)
+        yhat = c + (1 - c) * z3
+        loss = loss_fn(yhat, y)
+        _ = (yhat - y).abs().mean().item()
+        loss.backward()
+        opt.step()
+        sched.step(loss.item())
+        for link in links:
+            for fc in (link.fc1, link.fc2, link.fc3):
+                fc.weight.data.clamp_(0)
+    return (time.perf_counter() - tic) / steps * 1000
+
+
+def count_steps(fn):
+    """Run ``fn`` while recording the steps of every (problem) the optimiser ran."""
+    seen = []
+    original = engine.optimise
+
+    def recording(*args, **kwargs):
+        result = original(*args, **kwargs)
+        seen.append(int(result.steps.sum()))
+        return result
+
+    engine.optimise = recording
+    try:
+        out = fn()
+    finally:
+        engine.optimise = original
+    return out, seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--grid", action="store_true")
+    parser.add_argument("--default", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = sloth_fit_data()
+    print(f"torch threads = {args.threads}; shared machine, timings are noisy")
+
+    for link in ("basic", "full"):
+        fitter = SlothFitter(d=2, link=link, seed=0)
+        tic = time.perf_counter()
+        run, steps = count_steps(
+            lambda f=fitter: family_holdout(f, data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
+        )
+        wall = time.perf_counter() - tic
+        mae = run.summary()["average"]["mae_pt"]
+        print(f"v2 n=1 d=2 {link:5s}: {wall:6.1f} s batched, MAE {mae:.2f}, optimiser steps per stage {steps}")
+        if link == "full":
+            design = run.fitted[0].design_
+            ms = upstream_ms_per_step(design, 2)
+            basic_steps, full_steps = steps
+            # The basic stage has no link network: charge it at the full per-step cost / 3 (conservative).
+            upstream = (full_steps + basic_steps / 3) * ms / 1000
+            print(
+                f"  upstream-style loop: {ms:.2f} ms/step on one fold -> about {upstream:.0f} s for the same "
+                f"{basic_steps + full_steps} steps; speed-up {upstream / wall:.1f}x (paper's code: 7.3 min = 438 s)"
+            )
+
+    if args.default:
+        fitter = SlothFitter()
+        tic = time.perf_counter()
+        run = family_holdout(fitter, data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
+        mae = run.summary()["average"]["mae_pt"]
+        print(f"default {fitter!r}: v2 n=1 {time.perf_counter() - tic:.1f} s, MAE {mae:.2f}")
+
+    if args.grid:
+        tic = time.perf_counter()
+        for bench_set in ("oll-v1", "oll-v2", "oll-all"):
+            for n in (1, 2):
+                for d in (1, 2, 3, 4):
+                    t0 = time.perf_counter()
+                    run = family_holdout(SlothFitter(d=d), data, benchmarks=bench_set, n_train=n, groups="sloth-paper")
+                    mae = run.summary()["average"]["mae_pt"]
+                    print(f"  {bench_set} n={n} d={d}: MAE {mae:.2f} in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"grid: {time.perf_counter() - tic:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

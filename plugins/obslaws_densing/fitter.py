@@ -1,0 +1,242 @@
+"""The ``densing`` fitter: capacity density against a named reference family, and its trend.
+
+``fit`` (1) fits a reference curve per target benchmark on the reference family, (2) inverts it
+for every model with all target scores (effective size = geometric mean over the benchmarks of
+the per-benchmark effective sizes; density = effective / actual active parameters), (3) fits
+ln rho_max = A t + B over the upper envelope by release date (bootstrap interval) and, for
+prediction, the typical trend ln rho = a t + b over all dated models.
+
+``predict`` gives a model's score from its size and release date: effective size
+N * exp(a t + b) (the typical density of its date), then the reference curve; ``lower``/``upper``
+use the 10% and 90% quantiles of the residual log densities. A model without a release date gets
+the median density of the fitted models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from obslaws.data import FitData
+from obslaws.errors import FitterError
+from obslaws.fitter import Fitter, Requirements
+from obslaws_densing.reference import DirectReference, TwoStepReference, fit_direct, fit_two_step
+from obslaws_densing.trend import DensityTrend, days, fit_trend
+
+METHODS = ("direct", "two-step")
+
+
+def pick_reference_family(models: pl.DataFrame, wide: pl.DataFrame, benchmarks: list[str]) -> str:
+    """The family with the most distinct sizes (>= 4) scored on every benchmark (ties: name)."""
+    scored = models.join(wide.drop_nulls(benchmarks), on="model_id").filter(pl.col("params").is_not_null())
+    counts = (
+        scored.group_by("family")
+        .agg(pl.col("params").n_unique().alias("sizes"))
+        .filter(pl.col("sizes") >= 4)
+        .sort(["sizes", "family"], descending=[True, False])
+    )
+    if counts.height == 0:
+        raise FitterError(f"densing: no family has >= 4 sizes scored on all of {benchmarks}; name reference_family")
+    return str(counts["family"][0])
+
+
+class Densing(Fitter):
+    """Capacity density (Xiao et al. 2024, arXiv:2412.04315) against a reference family.
+
+    Parameters
+    ----------
+    reference_family:
+        The family whose size-to-score curve defines effective size; default: the family with the
+        most sizes scored on every target. Every result names it.
+    method:
+        ``direct`` (score against log size, any family with >= 4 sizes) or ``two-step`` (the
+        paper's loss law and sigmoid, for a reference family with losses on data sets named like
+        the benchmarks, inverted at ``d0`` tokens).
+    d0:
+        Training tokens at which the two-step reference is inverted (1T in the paper).
+    variants:
+        Model variants whose densities are computed (``base`` models in the paper).
+    margin:
+        A benchmark counts towards a model's effective size only if its score lies more than
+        ``margin`` above the chance level (and below 1 - ``margin``): near chance the inverse is
+        undefined. Models with no such benchmark get no density.
+    envelope_bin_days:
+        ``None``: the envelope is the models that set a density record when released; a number:
+        the densest model of each period of that many days (e.g. 91 for quarters).
+    since:
+        ISO date; the trend uses models released on or after it (``None``: all dated models).
+    n_boot, level, seed:
+        Bootstrap resamples, interval level and seed for the trend's interval.
+    """
+
+    name = "densing"
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"n_boot": 20}
+    version = "1"
+    requires = Requirements(needs=frozenset({"params", "family", "release_date", "scores"}), min_models=6)
+
+    def __init__(
+        self,
+        *,
+        reference_family: str | None = None,
+        method: str = "direct",
+        d0: float = 1e12,
+        variants: tuple[str, ...] = ("base",),
+        margin: float = 0.02,
+        since: str | None = None,
+        envelope_bin_days: float | None = None,
+        n_boot: int = 500,
+        level: float = 0.9,
+        seed: int = 0,
+    ) -> None:
+        self.reference_family = reference_family
+        self.method = method
+        self.d0 = d0
+        self.variants = variants
+        self.margin = margin
+        self.since = since
+        self.envelope_bin_days = envelope_bin_days
+        self.n_boot = n_boot
+        self.level = level
+        self.seed = seed
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def _fit(self, data: FitData) -> None:
+        if self.method not in METHODS:
+            raise FitterError(f"densing: unknown method {self.method!r}; choose from {METHODS}")
+        benches = list(self.targets_)
+        wide = data.matrix(benches)
+        finals = data.models.filter(pl.col("checkpoint_of").is_null())
+        family = self.reference_family or pick_reference_family(finals, wide, benches)
+        ref_models = finals.filter(pl.col("family") == family)
+        if ref_models.height == 0:
+            raise FitterError(f"densing: reference family {family!r} has no models in the data")
+        self.reference_family_ = family
+        self.references_ = {b: self._fit_reference(data, ref_models, wide, b) for b in benches}
+        self.densities_ = self._densities(finals, wide, benches)
+        dated = self.densities_.filter(pl.col("release_date").is_not_null())
+        if self.since is not None:
+            dated = dated.filter(pl.col("release_date") >= dt.date.fromisoformat(str(self.since)))
+        self.trend_: DensityTrend | None = None
+        self.typical_: dict[str, float] = {
+            "slope": 0.0,
+            "intercept": float(np.log(self.densities_["density"]).median()),
+        }
+        if dated.height >= 3:
+            t = days(dated["release_date"].to_list())
+            y = np.log(dated["density"].to_numpy())
+            try:
+                self.trend_, env = fit_trend(
+                    t, y, n_boot=self.n_boot, level=self.level, seed=self.seed, bin_days=self.envelope_bin_days
+                )
+            except ValueError:
+                env = np.array([], dtype=int)
+            on_env = np.zeros(dated.height, dtype=bool)
+            on_env[env] = True
+            envelope_ids = set(dated["model_id"].filter(pl.Series(on_env)).to_list())
+            self.densities_ = self.densities_.with_columns(
+                pl.col("model_id").is_in(list(envelope_ids)).alias("envelope")
+            )
+            slope, intercept = np.polyfit(t, y, 1) if np.unique(t).size >= 2 else (0.0, float(np.median(y)))
+            self.typical_ = {"slope": float(slope), "intercept": float(intercept)}
+            resid = y - (slope * t + intercept)
+        else:
+            self.densities_ = self.densities_.with_columns(pl.lit(False).alias("envelope"))
+            resid = np.log(self.densities_["density"].to_numpy()) - self.typical_["intercept"]
+        self.typical_["resid_lo"], self.typical_["resid_hi"] = (float(q) for q in np.quantile(resid, [0.1, 0.9]))
+
+    def _fit_reference(
+        self, data: FitData, ref_models: pl.DataFrame, wide: pl.DataFrame, bench: str
+    ) -> DirectReference | TwoStepReference:
+        frame = ref_models.join(wide.select("model_id", bench), on="model_id").drop_nulls(["params", bench])
+        if self.method == "direct":
+            return fit_direct(bench, frame["params"].to_numpy(), frame[bench].to_numpy(), data.chance(bench))
+        losses = data.losses.filter(pl.col("dataset") == bench).select("model_id", pl.col("value").alias("loss"))
+        frame = frame.join(losses, on="model_id").drop_nulls(["tokens", "loss"])
+        return fit_two_step(
+            bench,
+            frame["params"].to_numpy(),
+            frame["tokens"].to_numpy(),
+            frame["loss"].to_numpy(),
+            frame[bench].to_numpy(),
+            self.d0,
+        )
+
+    def _densities(self, finals: pl.DataFrame, wide: pl.DataFrame, benches: list[str]) -> pl.DataFrame:
+        rows = (
+            finals.filter(pl.col("variant").is_in(list(self.variants)) & pl.col("params").is_not_null())
+            .join(wide, on="model_id")
+            .drop_nulls(benches)
+        )
+        if rows.height == 0:
+            raise FitterError(f"densing: no {list(self.variants)} model has params and scores on all of {benches}")
+        logs = np.array([np.log(self.references_[b].effective_params(rows[b].to_numpy())) for b in benches])
+        scores = np.array([rows[b].to_numpy() for b in benches])
+        floors = np.array([[self.references_[b].to_dict().get("floor", 0.0)] for b in benches])
+        usable = (scores > floors + self.margin) & (scores < 1.0 - self.margin)
+        n_used = usable.sum(axis=0)
+        log_hat = np.where(usable, logs, 0.0).sum(axis=0) / np.maximum(n_used, 1)
+        effective = np.exp(log_hat)
+        out = rows.select("model_id", "family", "params", "release_date").with_columns(
+            pl.Series("effective_params", effective),
+            pl.Series("density", effective / rows["params"].to_numpy()),
+            pl.Series("n_benchmarks", n_used, dtype=pl.Int64),
+        )
+        out = out.filter(pl.col("n_benchmarks") > 0)
+        if out.height == 0:
+            raise FitterError(f"densing: every model scores within {self.margin} of chance on all of {benches}")
+        return out
+
+    # -- prediction --------------------------------------------------------------------------------
+
+    def log_density(self, release_dates: list[dt.date | None]) -> np.ndarray:
+        """The typical log density at each release date (the fitted models' median where None)."""
+        median = float(np.median(np.log(self.densities_["density"].to_numpy())))
+        return np.array(
+            [
+                median if d is None else self.typical_["slope"] * days([d])[0] + self.typical_["intercept"]
+                for d in release_dates
+            ]
+        )
+
+    def _predict(self, query: FitData) -> pl.DataFrame:
+        models = query.models
+        if models["params"].null_count():
+            bad = models.filter(pl.col("params").is_null())["model_id"][0]
+            raise FitterError(f"densing: model {bad!r} has no params; predict needs its size")
+        n = models["params"].to_numpy()
+        log_rho = self.log_density(models["release_date"].to_list())
+        frames = []
+        for bench in self.targets_:
+            ref = self.references_[bench]
+            frames.append(
+                models.select("model_id").with_columns(
+                    pl.lit(bench).alias("benchmark"),
+                    pl.Series("prediction", ref.score(n * np.exp(log_rho)), dtype=pl.Float64),
+                    pl.Series("lower", ref.score(n * np.exp(log_rho + self.typical_["resid_lo"])), dtype=pl.Float64),
+                    pl.Series("upper", ref.score(n * np.exp(log_rho + self.typical_["resid_hi"])), dtype=pl.Float64),
+                )
+            )
+        return pl.concat(frames)
+
+    # -- results -------------------------------------------------------------------------------------
+
+    def learned_parameters(self) -> dict[str, Any]:
+        return {
+            **super().learned_parameters(),
+            "reference_family": self.reference_family_,
+            "method": self.method,
+            "references": {b: r.to_dict() for b, r in self.references_.items()},
+            "trend": None if self.trend_ is None else self.trend_.to_dict(),
+            "typical": self.typical_,
+            "n_densities": self.densities_.height,
+        }
+
+    def store_extras(self, conn: Any, fit_id: str) -> None:
+        """Write this fit's densities and trend to ``densities`` and ``density_trend`` (migration 007)."""
+        from obslaws_densing.store import write_densities
+
+        write_densities(conn, fit_id, self)

@@ -1,0 +1,167 @@
+"""The ``loss2loss`` fitter: the two-step task law (N, D) -> task loss -> benchmark score.
+
+Step 1 fits a compute law L(N, D) to the task loss (for example bits per byte of the correct
+answer) of final models (rows without ``checkpoint_of``); step 2 fits a sigmoid from task loss
+to accuracy on every model and checkpoint that has both. ``predict`` chains them: a model's
+parameters and tokens give its predicted task loss, and the sigmoid turns that into a score.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from obslaws.data import FitData
+from obslaws.errors import FitterError
+from obslaws.fitter import Fitter, Requirements
+from obslaws_loss2loss.laws import FORMS, LawFit, fit_law
+from obslaws_loss2loss.sigmoid import SigmoidFit, fit_sigmoid
+
+
+def resolve_loss_dataset(benchmark: str, datasets: list[str], mapping: dict[str, str] | None) -> str:
+    """The loss data set that feeds ``benchmark``.
+
+    An explicit ``mapping`` wins; otherwise the data set named like the benchmark, or like it
+    without the ``olmo_`` prefix (the OLMo ladder's ``olmo_<task>`` scores and ``<task>`` task
+    losses); otherwise the only loss data set there is.
+    """
+    if mapping and benchmark in mapping:
+        if mapping[benchmark] not in datasets:
+            raise FitterError(f"loss2loss: loss data set {mapping[benchmark]!r} (for {benchmark!r}) has no losses")
+        return mapping[benchmark]
+    for candidate in (benchmark, benchmark.removeprefix("olmo_")):
+        if candidate in datasets:
+            return candidate
+    if len(datasets) == 1:
+        return datasets[0]
+    raise FitterError(
+        f"loss2loss: no task-loss data set for benchmark {benchmark!r}; "
+        f"pass loss_datasets={{{benchmark!r}: DATASET}} (known: {sorted(datasets)[:10]}...)"
+    )
+
+
+class Loss2Loss(Fitter):
+    """Two-step task law: a compute law for the task loss, then a sigmoid to accuracy.
+
+    Parameters
+    ----------
+    loss_datasets:
+        ``{benchmark: loss data set}``; default: the data set named like the benchmark
+        (without an ``olmo_`` prefix), see :func:`resolve_loss_dataset`.
+    form:
+        Step-1 law: ``chinchilla`` (A/N^alpha + B/D^beta + E, the OLMo ladder's) or ``kaplan``.
+    huber_delta:
+        Huber threshold on log residuals in step 1.
+    n_refine:
+        Step-1 grid starts refined by L-BFGS-B.
+    anchor:
+        Accuracy at zero task loss, added as a helper point in step 2 (``None``: none).
+
+    Notes
+    -----
+    ``predict`` needs ``params`` and ``tokens`` of every query model; it returns the chained
+    prediction and no interval (``lower``/``upper`` null).
+    """
+
+    name = "loss2loss"
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"n_refine": 2}
+    version = "1"
+    requires = Requirements(needs=frozenset({"params", "tokens", "scores", "losses"}), min_models=5)
+
+    def __init__(
+        self,
+        *,
+        loss_datasets: dict[str, str] | None = None,
+        form: str = "chinchilla",
+        huber_delta: float = 1e-3,
+        n_refine: int = 8,
+        anchor: float | None = 1.0,
+    ) -> None:
+        self.loss_datasets = loss_datasets
+        self.form = form
+        self.huber_delta = huber_delta
+        self.n_refine = n_refine
+        self.anchor = anchor
+
+    def _fit(self, data: FitData) -> None:
+        if self.form not in FORMS:
+            raise FitterError(f"loss2loss: unknown form {self.form!r}; choose from {FORMS}")
+        datasets = sorted(set(data.losses["dataset"].to_list()))
+        if not datasets:
+            raise FitterError("loss2loss: the data has no losses; it needs task losses (Requirements.needs: losses)")
+        self.datasets_: dict[str, str] = {}
+        self.laws_: dict[str, LawFit] = {}
+        self.sigmoids_: dict[str, SigmoidFit] = {}
+        models = data.models.select("model_id", "params", "tokens", "checkpoint_of")
+        for bench in self.targets_:
+            dataset = resolve_loss_dataset(bench, datasets, self.loss_datasets)
+            losses = data.losses.filter(pl.col("dataset") == dataset)
+            units = losses["unit"].unique().to_list()
+            if len(units) > 1:
+                raise FitterError(f"loss2loss: loss data set {dataset!r} has several units {units}; keep one")
+            table = models.join(losses.select("model_id", pl.col("value").alias("loss")), on="model_id")
+            finals = table.filter(
+                pl.col("checkpoint_of").is_null() & pl.col("params").is_not_null() & pl.col("tokens").is_not_null()
+            )
+            if finals.height < max(5, self.requires.min_models):
+                raise FitterError(
+                    f"loss2loss: {finals.height} final models with params, tokens and a {dataset!r} loss; need 5"
+                )
+            law = fit_law(
+                finals["params"].to_numpy(),
+                finals["tokens"].to_numpy(),
+                finals["loss"].to_numpy(),
+                form=self.form,
+                delta=self.huber_delta,
+                n_refine=self.n_refine,
+            )
+            scored = table.join(
+                data.scores.filter(pl.col("benchmark") == bench).select("model_id", pl.col("value").alias("score")),
+                on="model_id",
+            )
+            sigmoid = fit_sigmoid(scored["loss"].to_numpy(), scored["score"].to_numpy(), anchor=self.anchor)
+            self.datasets_[bench], self.laws_[bench], self.sigmoids_[bench] = dataset, law, sigmoid
+
+    def predict_loss(self, query: FitData) -> pl.DataFrame:
+        """Step 1 alone: the predicted task loss of every query model, per target benchmark."""
+        models = query.models
+        missing = models.filter(pl.col("params").is_null() | pl.col("tokens").is_null())
+        if missing.height:
+            raise FitterError(
+                f"loss2loss: model {missing['model_id'][0]!r} has no params or tokens; the task law needs both"
+            )
+        n, d = models["params"].to_numpy(), models["tokens"].to_numpy()
+        frames = [
+            models.select("model_id").with_columns(
+                pl.lit(bench).alias("benchmark"),
+                pl.lit(self.datasets_[bench]).alias("dataset"),
+                pl.Series("loss", self.laws_[bench].predict(n, d) if models.height else [], dtype=pl.Float64),
+            )
+            for bench in self.targets_
+        ]
+        return pl.concat(frames)
+
+    def _predict(self, query: FitData) -> pl.DataFrame:
+        losses = self.predict_loss(query)
+        scores = np.concatenate(
+            [
+                self.sigmoids_[bench].predict(losses.filter(pl.col("benchmark") == bench)["loss"].to_numpy())
+                for bench in self.targets_
+            ]
+        )
+        return losses.select("model_id", "benchmark").with_columns(pl.Series("prediction", scores))
+
+    def learned_parameters(self) -> dict[str, Any]:
+        return {
+            **super().learned_parameters(),
+            "tasks": {
+                bench: {
+                    "loss_dataset": self.datasets_[bench],
+                    "step1": self.laws_[bench].to_dict(),
+                    "step2": self.sigmoids_[bench].to_dict(),
+                }
+                for bench in self.targets_
+            },
+        }

@@ -1,0 +1,191 @@
+"""Two-stage Sloth fits for many (training set, seed) problems in one batched program.
+
+Stage 1 fits the basic model (logistic link, asymptotes fixed at chance) at every learning
+rate and keeps, per problem, the lowest training MAE. Stage 2 starts the full model from that
+fit (fresh monotone links, asymptotes at logit(chance)), again at every learning rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from obslaws_sloth import link
+from obslaws_sloth.design import Design, pad_designs
+from obslaws_sloth.model import Layout, extend_to_full, huber_and_mae, init_basic, pack, predict_scores
+from obslaws_sloth.optimiser import Schedule, optimise
+
+LEARNING_RATES = (0.1, 0.01, 0.001)
+
+
+@dataclass
+class Member:
+    """One fitted model: its layout (with the design's own family count) and parameter row."""
+
+    layout: Layout
+    params: torch.Tensor
+    train_mae: float
+    steps: int
+    lr: float
+
+    def blocks(self) -> dict[str, np.ndarray]:
+        return {k: v[0].numpy().copy() for k, v in self.layout.views(self.params.reshape(1, -1)).items()}
+
+    def predict(self, x: np.ndarray, weights: np.ndarray, chance: np.ndarray) -> np.ndarray:
+        """Scores (Q, J) for covariates ``x`` (Q, 3) and family weights ``weights`` (Q, F)."""
+        with torch.no_grad():
+            t = lambda a: torch.as_tensor(np.asarray(a), dtype=self.params.dtype).unsqueeze(0)  # noqa: E731
+            out = predict_scores(self.layout, self.params.unsqueeze(0), t(x), t(weights), t(chance).reshape(1, -1, 1))
+        return out[0].T.numpy().astype(float)
+
+
+def _unpad(layout: Layout, row: torch.Tensor, n_families: int) -> tuple[Layout, torch.Tensor]:
+    own = Layout(n_families, layout.d, layout.n_bench, layout.full, layout.hidden)
+    blocks = {k: v[0] for k, v in layout.views(row.reshape(1, -1)).items()}
+    blocks["alpha"] = blocks["alpha"][:n_families]
+    return own, pack(own, blocks)
+
+
+def _best_per_problem(mae: torch.Tensor, n_problems: int, n_lrs: int) -> torch.Tensor:
+    """Row index of the lowest-MAE learning rate of each problem (first on ties, as upstream)."""
+    choice = mae.reshape(n_problems, n_lrs).argmin(dim=1)
+    return torch.arange(n_problems) * n_lrs + choice
+
+
+def fit_many(
+    designs: Sequence[Design],
+    seeds: Sequence[int],
+    d: int,
+    *,
+    full: bool = True,
+    fixed_loadings: bool = False,
+    lrs: Sequence[float] = LEARNING_RATES,
+    schedule: Schedule | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> list[tuple[Member, Member | None]]:
+    """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i])``.
+
+    ``fixed_loadings`` keeps ``Lambda`` at 1 (the per-benchmark size-and-tokens baseline, with
+    d = 1 and one benchmark per design). Returns ``(basic, full or None)`` per problem.
+    """
+    if len(designs) != len(seeds):
+        raise ValueError("one seed per design")
+    schedule = schedule or Schedule()
+    n, n_lr = len(designs), len(lrs)
+    batch = pad_designs(designs, dtype)
+    n_bench = designs[0].y.shape[1]
+    basic = Layout(batch.onehot.shape[2], d, n_bench, full=False)
+    starts = []
+    for design, seed in zip(designs, seeds, strict=True):
+        row = init_basic(basic, len(design.families), seed)
+        if fixed_loadings:
+            row[slice(*basic.offsets()["lam"])] = 1.0
+        starts.append(row)
+    start = torch.stack(starts).to(dtype)
+    rep = torch.arange(n).repeat_interleave(n_lr)
+    lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
+    frozen = {"floor"} | ({"lam"} if fixed_loadings else set())
+    trainable = 1 - basic.block_mask(frozen)
+
+    def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor]:
+        return huber_and_mae(basic, flat, b, schedule.huber_beta)
+
+    res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable, torch.zeros(basic.size), schedule)
+    pick = _best_per_problem(res.mae, n, n_lr)
+    basic_members = [
+        Member(*_unpad(basic, res.params[i], len(des.families)), float(res.mae[i]), int(res.steps[i]), float(lr[i]))
+        for i, des in zip(pick.tolist(), designs, strict=True)
+    ]
+    if not full:
+        return [(b, None) for b in basic_members]
+
+    layout = basic.with_link()
+    start = torch.stack(
+        [
+            extend_to_full(basic, res.params[i], batch.chance[k, :, 0], seed)
+            for k, (i, seed) in enumerate(zip(pick.tolist(), seeds, strict=True))
+        ]
+    ).to(dtype)
+    trainable = 1 - layout.block_mask({"lam"} if fixed_loadings else set())
+    nonneg = layout.block_mask(set(link.NONNEGATIVE))
+
+    def loss_full(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor]:
+        return huber_and_mae(layout, flat, b, schedule.huber_beta)
+
+    res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable, nonneg, schedule)
+    pick = _best_per_problem(res.mae, n, n_lr)
+    return [
+        (
+            b,
+            Member(
+                *_unpad(layout, res.params[i], len(des.families)), float(res.mae[i]), int(res.steps[i]), float(lr[i])
+            ),
+        )
+        for b, i, des in zip(basic_members, pick.tolist(), designs, strict=True)
+    ]
+
+
+def adapt_intercepts(
+    members: Sequence[Member],
+    x: np.ndarray,
+    fam: np.ndarray,
+    y: np.ndarray,
+    chance: np.ndarray,
+    start: np.ndarray,
+    schedule: Schedule | None = None,
+) -> list[Member]:
+    """Fit the intercepts of new families to a few scored models, everything else fixed.
+
+    Parameters
+    ----------
+    members:
+        Fitted members (same layout shape except ``d`` may differ; fitted in groups of ``d``).
+    x, fam, y:
+        The scored models of the new families: covariates (M, 3), index of each model's new
+        family (0..K-1), scores (M, J) with NaN where missing.
+    start:
+        (K, F) weights over the training families giving each new family's starting intercept
+        (its group's mean, as for an unseen family).
+
+    Returns
+    -------
+    list[Member]
+        Each member with ``alpha`` extended by K rows.
+    """
+    schedule = schedule or Schedule()
+    out: list[Member | None] = [None] * len(members)
+    n_new = start.shape[0]
+    for d in sorted({m.layout.d for m in members}):
+        idx = [i for i, m in enumerate(members) if m.layout.d == d]
+        rows, layouts = [], []
+        for i in idx:
+            m = members[i]
+            lay = Layout(m.layout.n_families + n_new, d, m.layout.n_bench, m.layout.full, m.layout.hidden)
+            blocks = {k: torch.as_tensor(v) for k, v in m.blocks().items()}
+            blocks["alpha"] = torch.cat(
+                [blocks["alpha"], torch.as_tensor(start, dtype=blocks["alpha"].dtype) @ blocks["alpha"]]
+            )
+            rows.append(pack(lay, blocks))
+            layouts.append(lay)
+        lay = layouts[0]
+        n_old = members[idx[0]].layout.n_families
+        slots = [""] * lay.n_families  # the old and new families, by index
+        design = Design([str(k) for k in range(len(fam))], slots, [None] * len(slots), x, fam + n_old, y, chance)
+        batch = pad_designs([design] * len(idx), members[idx[0]].params.dtype)
+        trainable = torch.zeros(lay.size)
+        a, _ = lay.offsets()["alpha"]
+        trainable[a + n_old * d : a + (n_old + n_new) * d] = 1.0
+        flat = torch.stack(rows).to(batch.x.dtype)
+        lr = torch.full((len(idx),), 0.01, dtype=flat.dtype)
+
+        def loss(f: torch.Tensor, b, lay: Layout = lay) -> tuple[torch.Tensor, torch.Tensor]:
+            return huber_and_mae(lay, f, b, schedule.huber_beta)
+
+        res = optimise(flat, batch, lr, loss, trainable, torch.zeros(lay.size), schedule)
+        for k, i in enumerate(idx):
+            m = members[i]
+            out[i] = Member(lay, res.params[k], m.train_mae, m.steps, m.lr)
+    return [m for m in out if m is not None]

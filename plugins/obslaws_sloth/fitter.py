@@ -1,0 +1,344 @@
+"""The ``sloth`` and ``size-tokens`` fitters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from obslaws.data import FitData
+from obslaws.errors import FitterError
+from obslaws.fitter import Fitter, Requirements
+from obslaws_sloth.design import Design, build_design, covariates, query_weights
+from obslaws_sloth.engine import LEARNING_RATES, Member, adapt_intercepts, fit_many
+from obslaws_sloth.optimiser import Schedule
+from obslaws_sloth.rotation import Interpretation, interpret
+from obslaws_sloth.selection import select_d
+from obslaws_sloth.store import skill_tables, write_skills
+
+NEEDS = frozenset({"params", "tokens", "family"})
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One member of the ensemble: ``d``, seed, the fitted model and the basic fit it grew from."""
+
+    d: int
+    seed: int
+    model: Member
+    basic: Member
+
+
+def _as_tuple(value: int | Sequence[int]) -> tuple[int, ...]:
+    return (int(value),) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+class SlothFitter(Fitter):
+    """Skills scaling laws (Polo et al. 2024): a few latent skills, grown from size and tokens
+    with shared slopes and a per-family intercept, drive every benchmark.
+
+    Parameters
+    ----------
+    d:
+        Number of skills, or several (the prediction then averages the fits of every ``d``).
+    link:
+        ``"full"`` (per-benchmark monotone network and learned asymptote, fitted from the
+        basic fit) or ``"basic"`` (logistic link, asymptote fixed at the chance level).
+    restarts:
+        Fits per ``d`` from different seeds (``seed``, ``seed + 1``, ...).
+    combine:
+        ``"mean"`` averages the predictions of all fits (restarts and ``d`` values);
+        ``"best"`` keeps, per ``d``, the restart with the lowest training MAE (upstream
+        practice), then averages over ``d``.
+    select_d:
+        ``"none"``: use every ``d`` given; ``"inner-cv"``: with several ``d``, pick one per fit
+        by an inner family-holdout of basic Sloth on the training families
+        (:mod:`obslaws_sloth.selection`), then fit only that ``d``.
+    cv_folds:
+        Folds of family groups in that inner holdout.
+    seed:
+        First seed; fits are deterministic on CPU for a given seed and data.
+    interval:
+        Nominal coverage of the prediction intervals.
+    learning_rates, max_steps, stop_patience:
+        The optimiser: every learning rate is tried and the lowest training MAE kept; a run
+        stops after ``stop_patience`` steps without a 1e-5 gain in training MAE.
+    """
+
+    name: ClassVar[str] = "sloth"
+    # A quick configuration for the conformance suite (obslaws.testing.check_fitter).
+    check_hyperparameters: ClassVar[dict[str, Any]] = {
+        "d": 1,
+        "restarts": 1,
+        "select_d": "none",
+        "learning_rates": (0.1,),
+        "max_steps": 150,
+    }
+    version: ClassVar[str] = "1"
+    requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4)
+
+    def __init__(
+        self,
+        *,
+        d: int | Sequence[int] = (2, 3, 4),
+        link: str = "full",
+        restarts: int = 3,
+        combine: str = "mean",
+        select_d: str = "inner-cv",
+        cv_folds: int = 4,
+        seed: int = 0,
+        interval: float = 0.9,
+        learning_rates: Sequence[float] = LEARNING_RATES,
+        max_steps: int = 100_000,
+        stop_patience: int = 500,
+    ) -> None:
+        self.d = d
+        self.link = link
+        self.restarts = restarts
+        self.combine = combine
+        self.select_d = select_d
+        self.cv_folds = cv_folds
+        self.seed = seed
+        self.interval = interval
+        self.learning_rates = learning_rates
+        self.max_steps = max_steps
+        self.stop_patience = stop_patience
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if self.link not in ("full", "basic"):
+            raise FitterError(f"sloth: link must be 'full' or 'basic', not {self.link!r}")
+        if self.combine not in ("mean", "best"):
+            raise FitterError(f"sloth: combine must be 'mean' or 'best', not {self.combine!r}")
+        if int(self.restarts) < 1 or not all(v >= 1 for v in _as_tuple(self.d)):
+            raise FitterError("sloth: restarts and d must be >= 1")
+        if self.select_d not in ("none", "inner-cv"):
+            raise FitterError(f"sloth: select_d must be 'none' or 'inner-cv', not {self.select_d!r}")
+        if not 0 < float(self.interval) < 1:
+            raise FitterError(f"sloth: interval must be in (0, 1), not {self.interval}")
+
+    def _schedule(self) -> Schedule:
+        return Schedule(max_steps=int(self.max_steps), stop_patience=int(self.stop_patience))
+
+    def _fit(self, data: FitData) -> None:
+        self._check()
+        fitted, chosen = self._fit_datas([data.with_targets(self.targets_)])
+        self._adopt(fitted[0])
+        self.selection_ = chosen[0]
+
+    def _fit_datas(self, datas: Sequence[FitData]) -> tuple[list[tuple[Design, list[Fit]]], list[dict[int, float]]]:
+        """Select ``d`` (if asked), then fit every member on every data set, one program per ``d``."""
+        candidates = _as_tuple(self.d)
+        n_bench = len(datas[0].targets)
+        if max(candidates) > n_bench:
+            raise FitterError(f"sloth: d={max(candidates)} skills for {n_bench} benchmarks; use d <= J")
+        if self.select_d == "inner-cv" and len(candidates) > 1:
+            chosen, scores = select_d(
+                datas,
+                candidates,
+                folds=int(self.cv_folds),
+                seed=int(self.seed),
+                lrs=tuple(self.learning_rates),
+                schedule=self._schedule(),
+            )
+            per_data = [(d,) for d in chosen]
+        else:
+            scores = [{} for _ in datas]
+            per_data = [candidates for _ in datas]
+        designs = [build_design(data, list(data.targets)) for data in datas]
+        seeds = [int(self.seed) + r for r in range(int(self.restarts))]
+        out: list[list[Fit]] = [[] for _ in designs]
+        for d in candidates:
+            which = [i for i, ds in enumerate(per_data) if d in ds]
+            if not which:
+                continue
+            fits = fit_many(
+                [designs[i] for i in which for _ in seeds],
+                [s for _ in which for s in seeds],
+                d,
+                full=self.link == "full",
+                lrs=tuple(self.learning_rates),
+                schedule=self._schedule(),
+            )
+            for k, (basic, full) in enumerate(fits):
+                out[which[k // len(seeds)]].append(
+                    Fit(d, seeds[k % len(seeds)], full if full is not None else basic, basic)
+                )
+        return list(zip(designs, out, strict=True)), scores
+
+    def _adopt(self, fitted: tuple[Design, list[Fit]]) -> None:
+        design, members = fitted
+        if self.combine == "best":
+            members = [
+                min((m for m in members if m.d == d), key=lambda m: m.model.train_mae) for d in _as_tuple(self.d)
+            ]
+        self.design_ = design
+        self.members_ = members
+        # In-sample residual scale per benchmark, the noise part of the intervals.
+        fitted_y = self._ensemble(design.x, np.eye(len(design.families))[design.fam])
+        resid = design.y - fitted_y.mean(axis=0)
+        self.residual_sd_ = np.sqrt(np.nanmean(resid**2, axis=0))
+        self.train_mae_ = float(np.nanmean(np.abs(resid)))
+
+    def fit_many(self, datas: Sequence[FitData]) -> list[SlothFitter]:
+        """Fit independent clones on several data sets in one batched program (for backtests).
+
+        Equivalent to ``[self.clone().fit(d) for d in datas]``, but all fits share each
+        optimiser step, which is several times faster for a backtest's folds.
+        """
+        self._check()
+        clones = [self.clone() for _ in datas]
+        for clone, data in zip(clones, datas, strict=True):
+            if not data.targets:
+                raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
+            clone.targets_ = tuple(data.targets)
+        if len({c.targets_ for c in clones}) > 1:
+            raise FitterError("sloth: fit_many needs the same targets in every data set")
+        fitted, chosen = self._fit_datas(list(datas))
+        for clone, one, scores in zip(clones, fitted, chosen, strict=True):
+            clone._adopt(one)
+            clone.selection_ = scores
+        return clones
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    def _ensemble(self, x: np.ndarray, weights: np.ndarray, models: Sequence[Member] | None = None) -> np.ndarray:
+        """Predictions of every member, shape (members, Q, J)."""
+        models = models if models is not None else [m.model for m in self.members_]
+        return np.stack([m.predict(x, weights, self.design_.chance) for m in models])
+
+    def _adapt(self, query: FitData) -> tuple[list[Member] | None, list[str]]:
+        """Members with intercepts fitted for unseen families that have scored models in ``query``."""
+        known = set(self.design_.families)
+        scored = query.scores.filter(pl.col("benchmark").is_in(list(self.targets_)) & pl.col("value").is_not_null())
+        models = query.models.filter(
+            pl.col("model_id").is_in(scored["model_id"].unique().implode()) & ~pl.col("family").is_in(list(known))
+        )
+        if not models.height:
+            return None, []
+        new = sorted(set(models["family"].to_list()))
+        y = query.select_models(models["model_id"].to_list()).matrix(list(self.targets_))
+        y = models.select("model_id").join(y, on="model_id", how="left").select(list(self.targets_)).to_numpy()
+        firsts = models.unique("family", keep="first", maintain_order=True)
+        order = {f: i for i, f in enumerate(firsts["family"].to_list())}
+        start = query_weights(self.design_, firsts)[[order[f] for f in new]]
+        fam = np.array([new.index(f) for f in models["family"].to_list()])
+        x = covariates(models["params"].to_numpy(), models["tokens"].to_numpy())
+        adapted = adapt_intercepts(
+            [m.model for m in self.members_], x, fam, y.astype(float), self.design_.chance, start, self._schedule()
+        )
+        return adapted, new
+
+    def _predict(self, query: FitData) -> pl.DataFrame:
+        models = query.models
+        bad = models.filter(pl.col("params").is_null() | pl.col("tokens").is_null())
+        if bad.height:
+            raise FitterError(f"sloth: query model(s) {bad['model_id'].to_list()[:5]} lack params or tokens")
+        x = covariates(models["params"].to_numpy(), models["tokens"].to_numpy())
+        weights = query_weights(self.design_, models)
+        adapted, new = self._adapt(query)
+        if adapted is not None:
+            # Models of a newly scored family use its fitted intercept.
+            extra = np.zeros((models.height, len(new)))
+            for row, family in enumerate(models["family"].to_list()):
+                if family in new:
+                    weights[row] = 0.0
+                    extra[row, new.index(family)] = 1.0
+            weights = np.hstack([weights, extra])
+        preds = self._ensemble(x, weights, adapted)
+        mean = preds.mean(axis=0)
+        half = self._half_width(x, weights, preds, adapted, query)
+        ids = models["model_id"].to_list()
+        rows: dict[str, list[Any]] = {"model_id": [], "benchmark": [], "prediction": [], "lower": [], "upper": []}
+        for j, bench in enumerate(self.targets_):
+            rows["model_id"] += ids
+            rows["benchmark"] += [bench] * len(ids)
+            rows["prediction"] += mean[:, j].tolist()
+            rows["lower"] += np.clip(mean[:, j] - half[:, j], 0, 1).tolist()
+            rows["upper"] += np.clip(mean[:, j] + half[:, j], 0, 1).tolist()
+        return pl.DataFrame(rows)
+
+    def _half_width(
+        self, x: np.ndarray, weights: np.ndarray, preds: np.ndarray, adapted: list[Member] | None, query: FitData
+    ) -> np.ndarray:
+        """Half-width of the prediction intervals, shape (Q, J).
+
+        Variance = spread of the ensemble + residual variance x (1 + 1/n_f), the prediction
+        variance of a new model of a family whose intercept rests on n_f training models
+        (n_f = 1 for a family fitted from query scores); for an unseen family, plus the
+        variance of the prediction over the families whose intercepts it averages.
+        """
+        spread = preds.var(axis=0) if len(preds) > 1 else np.zeros(preds.shape[1:])
+        counts = np.bincount(self.design_.fam, minlength=len(self.design_.families)).astype(float)
+        n_f = np.ones(len(x))
+        between = np.zeros(preds.shape[1:])
+        models = [m.model for m in self.members_] if adapted is None else adapted
+        for row in range(len(x)):
+            w = weights[row, : len(counts)]
+            if weights[row].max() == 1.0:
+                n_f[row] = counts[np.argmax(w)] if np.argmax(weights[row]) < len(counts) else 1.0
+                continue
+            # Unseen family: the spread of predictions over the families it averages.
+            support = np.flatnonzero(w)
+            onehots = np.zeros((len(support), weights.shape[1]))
+            onehots[np.arange(len(support)), support] = 1.0
+            per_family = np.stack(
+                [
+                    m.predict(np.repeat(x[row : row + 1], len(support), 0), onehots, self.design_.chance)
+                    for m in models[:1]
+                ]
+            )
+            between[row] = per_family[0].var(axis=0)
+        z = stats.norm.ppf(0.5 + float(self.interval) / 2)
+        noise = self.residual_sd_[None, :] ** 2 * (1 + 1 / n_f)[:, None]
+        return z * np.sqrt(spread + noise + between)
+
+    def learned_parameters(self) -> dict[str, Any]:
+        out = super().learned_parameters()
+        out["families"] = list(self.design_.families)
+        out["train_mae"] = self.train_mae_
+        out["inner_cv_mae"] = {str(k): v for k, v in getattr(self, "selection_", {}).items()}
+        out["members"] = [
+            {
+                "d": m.d,
+                "seed": m.seed,
+                "lr": m.model.lr,
+                "steps": m.model.steps,
+                "train_mae": m.model.train_mae,
+                **{k: v.tolist() for k, v in m.model.blocks().items()},
+            }
+            for m in self.members_
+        ]
+        return out
+
+    # -- interpretation ------------------------------------------------------------------------
+
+    def interpretation(self, method: str = "oblimin") -> Interpretation:
+        """Whitened, oblique-rotated skills of the member with the lowest training MAE.
+
+        The members of an ensemble are not aligned with each other (skills are identified only
+        up to rotation), so one member is interpreted; ``method`` is ``oblimin`` or ``geomin``.
+        """
+        if not self.is_fitted():
+            raise FitterError("sloth: call fit(data) before interpretation()")
+        best = min(self.members_, key=lambda m: m.model.train_mae)
+        blocks = best.model.blocks()
+        design = self.design_
+        onehot = np.eye(len(design.families))[design.fam]
+        return interpret(blocks["B"], blocks["alpha"], blocks["lam"], blocks["c"], design.x, onehot, method)
+
+    def skill_tables(self, fit_id: str = "", method: str = "oblimin") -> dict[str, pl.DataFrame]:
+        """Skill values, loadings, slopes and family intercepts as frames (the tables of migration 005)."""
+        return skill_tables(
+            fit_id, self.design_.model_ids, list(self.targets_), self.design_.families, self.interpretation(method)
+        )
+
+    def store_extras(self, conn: Any, fit_id: str) -> None:
+        """Write this fit's skills to ``skill_values``, ``skill_loadings``, ``skill_slopes`` and
+        ``skill_family_intercepts`` (called by ``fit_and_store`` after the ``fits`` row)."""
+        write_skills(conn, self.skill_tables(fit_id))

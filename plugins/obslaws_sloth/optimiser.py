@@ -1,0 +1,149 @@
+"""Full-batch Adam for many independent problems at once, with the upstream Sloth schedule.
+
+Per problem, exactly as the upstream ``fitFR`` loop does for one:
+
+- Adam (torch's update rule, no weight decay) at the problem's own learning rate;
+- ``ReduceLROnPlateau`` on the training loss (mode min, relative threshold 1e-4, patience 20,
+  factor 0.95);
+- the best parameters by training MAE are kept; a problem stops after 500 steps without a
+  1e-5 gain in training MAE (or at ``max_steps``);
+- link weights are clipped at 0 after every step.
+
+Finished problems leave the batch, so the remaining steps get cheaper. One difference from
+upstream: the kept parameters are those that produced the best MAE (upstream keeps the ones
+one step later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from obslaws_sloth.design import Batch
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Optimiser settings (upstream defaults)."""
+
+    lr_factor: float = 0.95
+    lr_patience: int = 20
+    lr_threshold: float = 1e-4
+    stop_patience: int = 500
+    stop_tol: float = 1e-5
+    max_steps: int = 100_000
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    huber_beta: float = 0.01
+
+
+@dataclass
+class Result:
+    """Best parameters (P, T), their training MAE (P,) and the steps each problem ran (P,)."""
+
+    params: torch.Tensor
+    mae: torch.Tensor
+    steps: torch.Tensor
+
+
+LossFn = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, torch.Tensor]]
+
+
+def optimise(
+    flat: torch.Tensor,
+    batch: Batch,
+    lr: torch.Tensor,
+    loss_fn: LossFn,
+    trainable: torch.Tensor,
+    nonnegative: torch.Tensor,
+    schedule: Schedule | None = None,
+) -> Result:
+    """Minimise ``loss_fn`` for every row of ``flat`` (P, T) independently.
+
+    Parameters
+    ----------
+    flat:
+        Starting parameters, one row per problem (not modified).
+    batch:
+        The problems' data; row p of every tensor belongs to problem p.
+    lr:
+        Initial learning rate per problem, shape (P,).
+    loss_fn:
+        ``loss_fn(flat, batch) -> (loss, mae)``, both shape (P,): the loss to minimise and the
+        error that decides the best parameters and early stopping.
+    trainable:
+        0/1 mask, shape (T,) or (P, T): entries with 0 never move.
+    nonnegative:
+        0/1 mask, shape (T,): entries clipped at 0 after each step.
+    """
+    s = schedule or Schedule()
+    total = flat.shape[0]
+    out = Result(
+        flat.detach().clone(),
+        torch.full((total,), float("inf"), dtype=flat.dtype),
+        torch.zeros(total, dtype=torch.long),
+    )
+    origin = torch.arange(total)
+    params = flat.detach().clone()
+    trainable = trainable.to(params.dtype).expand_as(params).clone()
+    nonneg = nonnegative.to(torch.bool)
+    best = params.clone()
+    best_mae = torch.full((total,), float("inf"), dtype=flat.dtype)
+    stall = torch.zeros(total, dtype=torch.long)
+    plateau_best = torch.full((total,), float("inf"), dtype=flat.dtype)
+    plateau_bad = torch.zeros(total, dtype=torch.long)
+    lr = lr.detach().to(params.dtype).clone()
+    m = torch.zeros_like(params)
+    v = torch.zeros_like(params)
+
+    for step in range(1, s.max_steps + 1):
+        params.requires_grad_(True)
+        loss, mae = loss_fn(params, batch)
+        (grad,) = torch.autograd.grad(loss.sum(), params)
+        with torch.no_grad():
+            params.requires_grad_(False)
+            loss = loss.detach()
+            improved = best_mae > mae + s.stop_tol
+            best = torch.where(improved.unsqueeze(1), params, best)
+            best_mae = torch.where(improved, mae, best_mae)
+            stall = torch.where(improved, 0, stall + 1)
+
+            grad.mul_(trainable)
+            m.lerp_(grad, 1 - s.beta1)
+            v.mul_(s.beta2).addcmul_(grad, grad, value=1 - s.beta2)
+            denom = (v.sqrt() / (1 - s.beta2**step) ** 0.5).add_(s.eps)
+            params.addcdiv_(m * (lr / (1 - s.beta1**step)).unsqueeze(1), denom, value=-1.0)
+            params.masked_fill_(nonneg & (params < 0), 0.0)
+
+            better = loss < plateau_best * (1 - s.lr_threshold)
+            plateau_best = torch.where(better, loss, plateau_best)
+            plateau_bad = torch.where(better, 0, plateau_bad + 1)
+            cut = plateau_bad > s.lr_patience
+            lr = torch.where(cut & (lr * (1 - s.lr_factor) > 1e-8), lr * s.lr_factor, lr)
+            plateau_bad = torch.where(cut, 0, plateau_bad)
+
+            done = stall >= s.stop_patience
+            if step == s.max_steps:
+                done = torch.ones_like(done)
+            if bool(done.any()):
+                idx = origin[done]
+                out.params[idx] = best[done]
+                out.mae[idx] = best_mae[done]
+                out.steps[idx] = step
+                keep = ~done
+                if not bool(keep.any()):
+                    break
+                origin, params, best, best_mae, stall = (
+                    origin[keep],
+                    params[keep],
+                    best[keep],
+                    best_mae[keep],
+                    stall[keep],
+                )
+                plateau_best, plateau_bad, lr = plateau_best[keep], plateau_bad[keep], lr[keep]
+                m, v, trainable = m[keep], v[keep], trainable[keep]
+                batch = batch.take(keep.nonzero().squeeze(1))
+    return out

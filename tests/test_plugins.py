@@ -1,0 +1,188 @@
+"""The plugin host: entry-point discovery, the fitter registry, and one-line errors for broken plugins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+
+from obslaws import Fitter, hookimpl
+from obslaws.errors import PluginError
+from obslaws.fitters import get_fitters
+from obslaws.plugins import describe_plugins, get_plugin_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN = {"baselines", "lowrank", "sloth", "loss2loss", "densing"}
+
+
+def make_dist(site: Path, dist: str, entry_name: str, module: str, source: str) -> None:
+    """A fake installed distribution on ``site`` with one ``obslaws`` entry point."""
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[obslaws]\n{entry_name} = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+def _plugin(name: str, **hooks) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for hook, func in hooks.items():
+        setattr(module, hook, func)
+    return module
+
+
+def _fitter_class(fitter_name: str) -> type[Fitter]:
+    class Dummy(Fitter):
+        name = fitter_name
+
+        def __init__(self, *, alpha=1.0):
+            self.alpha = alpha
+
+    return Dummy
+
+
+def test_builtin_fitters_come_through_entry_points_only():
+    fitters = get_fitters()
+    assert fitters["flops-sigmoid"].plugin == "baselines"
+    assert fitters["flops-sigmoid-family"].plugin == "baselines"
+    assert fitters["flops-sigmoid"].distribution == "obslaws"
+    # Without the entry-point group nothing is registered: the core names no plugin.
+    assert len(get_fitters(get_plugin_manager(load_entry_points=False))) == 0
+    core = "\n".join(p.read_text() for p in (ROOT / "obslaws").rglob("*.py"))
+    for name in BUILTIN:
+        assert f"import obslaws_{name}" not in core and f"from obslaws_{name}" not in core
+
+
+def test_describe_plugins_names_hooks_and_distribution():
+    infos = {p.name: p for p in describe_plugins(get_plugin_manager())}
+    assert "register_fitters" in infos["baselines"].hooks
+    assert infos["baselines"].distribution == "obslaws"
+
+
+def test_extra_plugin_registers_a_fitter():
+    @hookimpl
+    def register_fitters(register):
+        register(_fitter_class("dummy-extra"))
+
+    pm = get_plugin_manager(load_entry_points=False, extra=[_plugin("extra_plugin", register_fitters=register_fitters)])
+    fitters = get_fitters(pm)
+    assert fitters["dummy-extra"].plugin == "extra_plugin"
+    assert fitters.create("dummy-extra", alpha=2.0).alpha == 2.0
+
+
+def test_duplicate_fitter_name_names_both_plugins():
+    @hookimpl
+    def register_fitters(register):
+        register(_fitter_class("flops-sigmoid"))
+
+    pm = get_plugin_manager(extra=[_plugin("copycat", register_fitters=register_fitters)])
+    with pytest.raises(
+        PluginError, match=r'"flops-sigmoid" is registered by both plugin "baselines" and plugin "copycat"'
+    ):
+        get_fitters(pm)
+
+
+def test_misspelled_hook_is_an_error_naming_the_plugin():
+    @hookimpl
+    def register_fitter(register):  # missing "s"
+        pass
+
+    with pytest.raises(PluginError, match=r'Error in plugin "typo_plugin".*register_fitter'):
+        get_plugin_manager(load_entry_points=False, extra=[_plugin("typo_plugin", register_fitter=register_fitter)])
+
+
+def test_hook_with_wrong_arguments_is_an_error():
+    @hookimpl
+    def register_fitters(add):
+        pass
+
+    with pytest.raises(PluginError, match=r'Error in plugin "args_plugin"'):
+        get_plugin_manager(load_entry_points=False, extra=[_plugin("args_plugin", register_fitters=register_fitters)])
+
+
+def test_hook_without_hookimpl_marker_is_an_error():
+    def register_fitters(register):
+        pass
+
+    with pytest.raises(PluginError, match=r'"unmarked".*not marked with @hookimpl'):
+        get_plugin_manager(load_entry_points=False, extra=[_plugin("unmarked", register_fitters=register_fitters)])
+
+
+def test_hook_that_raises_or_registers_junk_names_the_plugin():
+    @hookimpl
+    def register_fitters(register):
+        raise RuntimeError("boom")
+
+    pm = get_plugin_manager(load_entry_points=False, extra=[_plugin("raiser", register_fitters=register_fitters)])
+    with pytest.raises(PluginError, match=r'plugin "raiser" failed in register_fitters\(\): RuntimeError: boom'):
+        get_fitters(pm)
+
+    @hookimpl
+    def register_junk(register):
+        register(object)
+
+    pm = get_plugin_manager(load_entry_points=False, extra=[_plugin("junk", register_fitters=register_junk)])
+    with pytest.raises(PluginError, match=r'plugin "junk" registered .*not a subclass of obslaws.Fitter'):
+        get_fitters(pm)
+
+
+def test_unknown_fitter_lists_the_registered_ones():
+    with pytest.raises(PluginError, match=r'unknown fitter "nope"; registered fitters: .*flops-sigmoid'):
+        get_fitters()["nope"]
+    assert get_fitters().get("nope") is None
+
+
+def test_broken_entry_point_is_named(tmp_path, monkeypatch):
+    make_dist(tmp_path, "broken-plugin", "broken", "obslaws_broken_mod", "import does_not_exist_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        PluginError, match=r'Error loading plugin "broken" \(obslaws_broken_mod, from distribution broken-plugin'
+    ):
+        get_plugin_manager()
+    # Disabled by name, it is skipped.
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", "broken")
+    assert "flops-sigmoid" in get_fitters()
+
+
+def test_temporary_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
+    source = """
+        from obslaws import Fitter, hookimpl
+
+        class Temp(Fitter):
+            name = "temp-fitter"
+            def __init__(self, *, k=1):
+                self.k = k
+
+        @hookimpl
+        def register_fitters(register):
+            register(Temp)
+    """
+    make_dist(tmp_path, "temp-plugin", "temp", "obslaws_temp_mod", source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fitters = get_fitters()
+    assert fitters["temp-fitter"].plugin == "temp"
+    assert fitters["temp-fitter"].distribution == "temp-plugin"
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("import does_not_exist_anywhere\n", 'Error loading plugin "broken"'),
+        (
+            "from obslaws import hookimpl\n@hookimpl\ndef register_fitter(register):\n    pass\n",
+            'Error in plugin "broken"',
+        ),
+    ],
+)
+def test_cli_prints_one_line_for_a_broken_plugin(tmp_path, source, needle):
+    make_dist(tmp_path, "broken-plugin", "broken", "obslaws_broken_cli", source)
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from obslaws.cli import main; main(['plugins'])"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: ") and needle in lines[0]

@@ -1,0 +1,167 @@
+"""The leaderboard refresh end to end, on a real database built from the registry.
+
+The plan is cut down (baseline fitters, one cheap backtest) so the test runs in seconds; the
+full default plan runs in benchmarks/bench_refresh.py and the README's first command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import obslaws
+from obslaws.cli import main
+
+FAST_PLUGINS_ONLY = "sloth,lowrank,loss2loss,densing,example-fitter"
+
+PLAN = """
+[[ingest]]
+ingestor = "lm-eval"
+paths = ["results"]
+
+[[models]]
+model_id = "acme/newlm-7b"
+family = "llama-2"
+params = 7e9
+tokens = 2e12
+release_date = "2024-05-01"
+
+[fit]
+benchmarks = "oll-v1"
+
+[backtest]
+time_split = { benchmarks = "oll-v1", date = "2024-01-01" }
+
+[report]
+curve_benchmark = "mmlu"
+curve_fitter = "flops-sigmoid-family"
+predict_benchmarks = "oll-v1"
+predict_fitter = "flops-sigmoid-family"
+"""
+
+# An Open LLM Leaderboard v1 per-model result file (the format its "details" repos hold).
+NEW_MODEL_RESULTS = {
+    "config_general": {"model_name": "acme/newlm-7b", "model_sha": "abc123", "lighteval_sha": "x"},
+    "results": {
+        "harness|arc:challenge|25": {"acc": 0.49, "acc_stderr": 0.0146, "acc_norm": 0.53, "acc_norm_stderr": 0.0145},
+        "harness|hellaswag|10": {"acc": 0.58, "acc_stderr": 0.0049, "acc_norm": 0.78, "acc_norm_stderr": 0.0041},
+        "harness|truthfulqa:mc|0": {"mc1": 0.25, "mc1_stderr": 0.015, "mc2": 0.39, "mc2_stderr": 0.0136},
+        "harness|winogrande|5": {"acc": 0.74, "acc_stderr": 0.0123},
+        "harness|gsm8k|5": {"acc": 0.14, "acc_stderr": 0.0096},
+        "harness|hendrycksTest-abstract_algebra|5": {"acc": 0.30, "acc_stderr": 0.046},
+        "harness|hendrycksTest-anatomy|5": {"acc": 0.48, "acc_stderr": 0.043},
+    },
+}
+
+
+def run_cli(args: list[str], capsys) -> tuple[str, str]:
+    main(args)
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+def counts(path: Path) -> dict[str, int]:
+    conn = obslaws.connect(path, plugins=False)
+    tables = ("models", "scores", "fits", "predictions", "backtests", "backtest_runs", "refresh_runs")
+    out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+    conn.close()
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", FAST_PLUGINS_ONLY)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "plan.toml").write_text(PLAN)
+    monkeypatch.setenv("OBSLAWS_DB", str(tmp_path / "refresh.duckdb"))
+    return tmp_path
+
+
+def test_refresh_report_then_nothing_new_then_a_new_model(workspace, capsys):
+    out_dir = workspace / "report"
+    args = ["refresh", "--config", str(workspace / "plan.toml"), "--out", str(out_dir)]
+    out, err = run_cli(args, capsys)
+    assert out.startswith("Refreshed:")
+    page = (out_dir / "index.md").read_text()
+    assert "## Backtests" in page and "time-split" in page
+    images = sorted(p.name for p in out_dir.glob("*.png"))
+    assert "score_vs_compute.png" in images and any(n.startswith("pred_vs_actual") for n in images)
+    assert all((out_dir / n).stat().st_size > 10_000 for n in images)
+    assert "acme/newlm-7b: not ingested by any source yet" in err
+    first = counts(workspace / "refresh.duckdb")
+    assert first["fits"] >= 2 and first["refresh_runs"] == 1
+
+    out, _ = run_cli(args, capsys)
+    assert out.count("\n") == 1 and out.startswith("Nothing new since refresh")
+    assert counts(workspace / "refresh.duckdb") == first
+
+    (workspace / "results" / "results_2024-05-02.json").write_text(json.dumps(NEW_MODEL_RESULTS))
+    out, _ = run_cli(args, capsys)
+    assert out.startswith("Refreshed:")
+    after = counts(workspace / "refresh.duckdb")
+    assert after["models"] == first["models"] + 1 and after["refresh_runs"] == 2
+    page = (out_dir / "index.md").read_text()
+    section = page.split("## New models in this refresh", 1)[1].split("\n## ", 1)[0]
+    assert "acme/newlm-7b" in section and "measured" in section
+    rows = [line for line in section.splitlines() if line.startswith("| acme/newlm-7b")]
+    assert len(rows) == 6  # every OLL v1 benchmark predicted
+    measured = {row.split("|")[2].strip() for row in rows if row.split("|")[5].strip() not in ("", "–")}
+    # MMLU stays unmeasured: the file holds 2 of its 57 subjects, too few for the aggregate
+    assert measured == {"arc_challenge", "hellaswag", "truthfulqa_mc2", "winogrande", "gsm8k"}
+
+
+def test_malformed_source_stops_the_refresh_and_writes_nothing(workspace, capsys):
+    conn = obslaws.connect(workspace / "refresh.duckdb", plugins=False)
+    conn.close()
+    before = counts(workspace / "refresh.duckdb")
+    (workspace / "results" / "broken.json").write_text('{"results": {"harness|arc:challenge|25": ')
+    with pytest.raises(SystemExit) as info:
+        main(["refresh", "--config", str(workspace / "plan.toml"), "--out", str(workspace / "report")])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("Error: malformed source") and "broken.json" in err
+    assert counts(workspace / "refresh.duckdb") == before
+    assert not (workspace / "report").exists()
+
+
+def test_killed_refresh_leaves_the_database_as_it_was(workspace):
+    db = workspace / "refresh.duckdb"
+    conn = obslaws.connect(db, plugins=False)
+    from obslaws.registry import load_registry
+
+    load_registry(conn)
+    conn.close()
+    before = counts(db)
+    env = {**os.environ, "OBSLAWS_DB": str(db)}
+    command = [
+        sys.executable,
+        "-m",
+        "obslaws",
+        "refresh",
+        "--config",
+        str(workspace / "plan.toml"),
+        "--out",
+        str(workspace / "report"),
+    ]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 120
+    for line in process.stderr:  # kill once fits are written and backtests are under way
+        seen.append(line)
+        if line.startswith("[3/5]") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert any(line.startswith("[3/5]") for line in seen), "".join(seen)
+    assert counts(db) == before
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.startswith("Refreshed:")
+    assert counts(db)["refresh_runs"] == 1
