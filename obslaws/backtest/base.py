@@ -54,17 +54,22 @@ class Protocol:
 
     def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
         """The models this protocol may use: those with every covariate in ``needs``."""
-        models = data.models
-        for need in needs:
-            column = COVARIATE_COLUMNS.get(need)
-            if column is not None:
-                models = models.filter(pl.col(column).is_not_null())
-                if column in ("params", "tokens", "flops"):
-                    models = models.filter(pl.col(column) > 0)
-        return data.select_models(models["model_id"].to_list())
+        return with_covariates(data, needs)
 
     def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def with_covariates(data: FitData, needs: Sequence[str]) -> FitData:
+    """Only the models that have every covariate in ``needs`` (sizes, tokens and FLOPs positive)."""
+    models = data.models
+    for need in needs:
+        column = COVARIATE_COLUMNS.get(need)
+        if column is not None:
+            models = models.filter(pl.col(column).is_not_null())
+            if column in ("params", "tokens", "flops"):
+                models = models.filter(pl.col(column) > 0)
+    return data.select_models(models["model_id"].to_list())
 
 
 def complete_models(data: FitData, targets: Sequence[str]) -> list[str]:

@@ -67,10 +67,11 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
     steps: list[BacktestStep] = []
     holdout = section.get("family_holdout")
     if holdout:
+        options = {"n_train": int(holdout.get("n_train", 1))}
+        if "groups" in holdout:
+            options["groups"] = holdout["groups"]
         for name in holdout.get("sets", ["oll-v1"]):
-            steps.append(
-                BacktestStep("family-holdout", name, {"n_train": int(holdout.get("n_train", 1))}, holdout.get("source"))
-            )
+            steps.append(BacktestStep("family-holdout", name, dict(options), holdout.get("source")))
     cutoff = section.get("compute_cutoff")
     if cutoff:
         steps.append(

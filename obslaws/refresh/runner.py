@@ -203,6 +203,7 @@ def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], pr
 
 
 def _fit_all(conn, config, fitters, progress: Progress) -> list[FitOutcome]:
+    from obslaws.backtest.base import with_covariates
     from obslaws.fitting import fit_and_store
     from obslaws.store.read import load_fit_data
 
@@ -219,6 +220,8 @@ def _fit_all(conn, config, fitters, progress: Progress) -> list[FitOutcome]:
                 include_checkpoints=bool(settings.get("include_checkpoints", False)),
             )
             fitter = info.create(**settings.get("options", {}))
+            # as in the backtests: fit on the models that have what the fitter needs
+            data = with_covariates(data, sorted(fitter.requires.needs))
             fit_id = fit_and_store(conn, fitter, data, plugin=info.plugin)
             outcome = FitOutcome(
                 name, info.plugin, "fitted", fit_id, benchmarks=targets, source=settings.get("source"), instance=fitter
