@@ -121,14 +121,6 @@ ORDER = (
     "model_datasets",
 )
 # References of the tables migration 004 adds (check_integrity covers the others).
-_OWN_REFERENCES = (
-    ("eval_runs", "source_id", "sources", "source_id"),
-    ("eval_runs", "model_id", "models", "model_id"),
-    ("eval_cache", "source_id", "sources", "source_id"),
-    ("eval_cache", "model_id", "models", "model_id"),
-    ("model_datasets", "model_id", "models", "model_id"),
-    ("model_datasets", "source_id", "sources", "source_id"),
-)
 
 
 def finite(value: Any) -> float | None:
@@ -361,7 +353,6 @@ class Batch:
             for frame in self._fill_frames():
                 report.add("models", upsert(self.conn, "models", frame))
             check_integrity(self.conn)
-            _check_own_references(self.conn)
             if new_benchmarks:
                 rebuild_score_matrix(self.conn)
 
@@ -403,14 +394,3 @@ def _insert_or_upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.Dat
             conn.unregister(view)
         stats.added += fresh.height
     return stats
-
-
-def _check_own_references(conn: duckdb.DuckDBPyConnection) -> None:
-    for table, column, target, key in _OWN_REFERENCES:
-        rows = conn.execute(
-            f"SELECT DISTINCT t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = t.{column}) LIMIT 3"
-        ).fetchall()
-        if rows:
-            names = ", ".join(repr(r[0]) for r in rows)
-            raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")

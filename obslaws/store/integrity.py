@@ -20,6 +20,12 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("losses", "source_id", "sources", "source_id"),
     ("predictions", "fit_id", "fits", "fit_id"),
     ("backtests", "backtest_id", "backtest_runs", "backtest_id"),
+    ("eval_runs", "source_id", "sources", "source_id"),
+    ("eval_runs", "model_id", "models", "model_id"),
+    ("eval_cache", "source_id", "sources", "source_id"),
+    ("eval_cache", "model_id", "models", "model_id"),
+    ("model_datasets", "model_id", "models", "model_id"),
+    ("model_datasets", "source_id", "sources", "source_id"),
 )
 
 
