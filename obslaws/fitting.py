@@ -120,13 +120,19 @@ def fit_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData
     hyperparameters and ``data.content_hash()``. The fitter's ``store_extras(conn, fit_id)``
     runs in the same transaction, after the ``fits`` row.
     """
-    data_hash = data.content_hash()
-    fit_id = fit_id_for(fitter, data_hash)
     start = time.perf_counter()
     fitter.fit(data)
-    duration = time.perf_counter() - start
+    return store_fit(conn, fitter, data, duration_s=time.perf_counter() - start, plugin=plugin)
+
+
+def store_fit(
+    conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData, *, duration_s: float, plugin: str | None = None
+) -> str:
+    """Write the ``fits`` row (and ``store_extras``) of a fitter already fitted on ``data``."""
+    data_hash = data.content_hash()
+    fit_id = fit_id_for(fitter, data_hash)
     row = fit_row(
-        fitter, data, fit_id=fit_id, data_hash=data_hash, duration_s=duration, plugin=_plugin_of(fitter, plugin)
+        fitter, data, fit_id=fit_id, data_hash=data_hash, duration_s=duration_s, plugin=_plugin_of(fitter, plugin)
     )
     with transaction(conn):
         write_fits(conn, [row])
@@ -190,5 +196,6 @@ __all__ = [
     "hypothetical_models",
     "predict_and_store",
     "stable_id",
+    "store_fit",
     "to_jsonable",
 ]

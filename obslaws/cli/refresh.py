@@ -27,8 +27,11 @@ from obslaws.cli.common import Context
 )
 @click.option("--force", is_flag=True, help="Refit and backtest even when nothing is new.")
 @click.option("--quiet", is_flag=True, help="Print only the final line.")
+@click.option(
+    "--workers", type=int, default=None, help="Processes for the backtests (default: the number of cores, at most 4)."
+)
 @click.pass_obj
-def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, quiet: bool) -> None:
+def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, quiet: bool, workers: int | None) -> None:
     """Ingest what is new, refit every fitter, run the backtests and write the report."""
     from obslaws.refresh.config import load_config
     from obslaws.refresh.runner import refresh as run_refresh
@@ -38,7 +41,7 @@ def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, qu
     config = load_config(config_path)
     conn = ctx.connect()
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
-    outcome = run_refresh(conn, config, force=force, progress=say)
+    outcome = run_refresh(conn, config, force=force, progress=say, workers=workers)
     out = Path(out_dir)
     if outcome.nothing_new:
         previous = outcome.previous or {}

@@ -202,71 +202,107 @@ def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], pr
     return frame
 
 
-def _fit_all(conn, config, fitters, progress: Progress) -> list[FitOutcome]:
+def _fit_all(conn, config, fitters, progress: Progress, workers: int = 1) -> list[FitOutcome]:
+    """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit."""
     from obslaws.backtest.base import with_covariates
-    from obslaws.fitting import fit_and_store
+    from obslaws.fitting import store_fit
+    from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
     from obslaws.store.read import load_fit_data
 
-    outcomes = []
+    prepared = []
     for name, info in fitters.items():
         settings = config.fit_settings(name)
-        start = time.perf_counter()
+        outcome = FitOutcome(name, info.plugin, "queued", source=settings.get("source"))
         try:
-            targets = resolve_benchmarks(settings.get("benchmarks", "oll-v1"))
+            outcome.benchmarks = resolve_benchmarks(settings.get("benchmarks", "oll-v1"))
             data = load_fit_data(
                 conn,
-                targets,
+                outcome.benchmarks,
                 source=settings.get("source"),
                 include_checkpoints=bool(settings.get("include_checkpoints", False)),
             )
             fitter = info.create(**settings.get("options", {}))
             # as in the backtests: fit on the models that have what the fitter needs
-            data = with_covariates(data, sorted(fitter.requires.needs))
-            fit_id = fit_and_store(conn, fitter, data, plugin=info.plugin)
-            outcome = FitOutcome(
-                name, info.plugin, "fitted", fit_id, benchmarks=targets, source=settings.get("source"), instance=fitter
-            )
+            prepared.append((outcome, fitter, with_covariates(data, sorted(fitter.requires.needs))))
         except Exception as exc:  # a plugin's failure is reported, not allowed to sink the others
-            outcome = FitOutcome(name, info.plugin, f"failed: {_describe(exc)}")
-        outcome.seconds = time.perf_counter() - start
-        progress(f"      {name}: {outcome.status} ({outcome.seconds:.1f} s)")
-        outcomes.append(outcome)
-    return outcomes
+            outcome.status = f"failed: {_describe(exc)}"
+            prepared.append((outcome, None, None))
+
+    def finish(outcome: FitOutcome, data, compute) -> None:
+        try:
+            fitted, outcome.seconds = compute()
+            outcome.fit_id = store_fit(conn, fitted, data, duration_s=outcome.seconds, plugin=outcome.plugin)
+            outcome.status, outcome.instance = "fitted", fitted
+        except Exception as exc:  # as above
+            outcome.status = f"failed: {_describe(exc)}"
+        progress(f"      {outcome.fitter}: {outcome.status} ({outcome.seconds:.1f} s)")
+
+    runnable = [(o, f, d) for o, f, d in prepared if f is not None]
+    if workers <= 1 or len(runnable) <= 1:
+        for outcome, fitter, data in runnable:
+            finish(outcome, data, lambda fitter=fitter, data=data: fit_job(fitter, data))
+    else:
+        with start_pool(workers) as pool:
+            futures = [(o, d, submit_fit(pool, f, d)) for o, f, d in runnable]
+            for outcome, data, future in futures:
+                finish(outcome, data, future.result)
+    for outcome, fitter, _ in prepared:
+        if fitter is None:
+            progress(f"      {outcome.fitter}: {outcome.status}")
+    return [outcome for outcome, _, _ in prepared]
 
 
-def _backtest_all(conn, config, fitters, progress: Progress) -> list[BacktestOutcome]:
-    from obslaws.backtest import run_backtest
+def _backtest_all(conn, config, fitters, progress: Progress, workers: int = 1) -> list[BacktestOutcome]:
+    """Every (backtest, fitter) pair of the plan, run on ``workers`` processes, written here."""
+    from obslaws.backtest.writer import write_backtest
+    from obslaws.refresh.parallel import Job, run_job, start_pool, submit
+    from obslaws.store.read import load_fit_data
 
-    outcomes = []
+    jobs: list[tuple[BacktestOutcome, Job | None]] = []
     for step in config.backtests:
+        data = None
         for name, info in fitters.items():
             settings = config.fit_settings(name)
+            outcome = BacktestOutcome(name, step.label, "queued")
             if step.protocol in settings.get("skip_protocols", []):
-                outcomes.append(BacktestOutcome(name, step.label, "skipped: not in this fitter's plan"))
+                outcome.status = "skipped: not in this fitter's plan"
+                jobs.append((outcome, None))
                 continue
-            start = time.perf_counter()
-            try:
-                fitter = info.create(**settings.get("options", {}))
-                result = run_backtest(
-                    fitter,
-                    conn,
-                    step.protocol,
-                    benchmarks=step.benchmarks,
-                    source=step.source,
-                    conn=conn,
-                    write=True,
-                    plugin=info.plugin,
-                    **step.options,
-                )
-                outcome = BacktestOutcome(name, step.label, "done", result.backtest_id, result.summary())
-            except Exception as exc:  # as for fits: reported in the table, the rest goes on
-                outcome = BacktestOutcome(name, step.label, f"skipped: {_describe(exc)}")
-            outcome.seconds = time.perf_counter() - start
-            mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
-            shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
-            progress(f"      {name} {step.label}: {shown} ({outcome.seconds:.1f} s)")
-            outcomes.append(outcome)
-    return outcomes
+            if data is None:
+                targets = resolve_benchmarks(step.benchmarks)
+                data = load_fit_data(conn, targets, source=step.source)
+            job = Job(
+                name,
+                dict(settings.get("options", {})),
+                info.plugin,
+                data,
+                step.protocol,
+                step.benchmarks,
+                dict(step.options),
+            )
+            jobs.append((outcome, job))
+
+    def finish(outcome: BacktestOutcome, compute) -> None:
+        try:
+            result, outcome.seconds = compute()
+            write_backtest(conn, result)
+            outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
+        except Exception as exc:  # as for fits: reported in the table, the rest goes on
+            outcome.status = f"skipped: {_describe(exc)}"
+        mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
+        shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
+        progress(f"      {outcome.fitter} {outcome.label}: {shown} ({outcome.seconds:.1f} s)")
+
+    runnable = [(outcome, job) for outcome, job in jobs if job is not None]
+    if workers <= 1 or len(runnable) <= 1:
+        for outcome, job in runnable:
+            finish(outcome, lambda job=job: run_job(job))
+    else:
+        with start_pool(workers) as pool:
+            futures = [(outcome, submit(pool, job)) for outcome, job in runnable]
+            for outcome, future in futures:  # written in plan order, whatever order they finish in
+                finish(outcome, future.result)
+    return [outcome for outcome, _ in jobs]
 
 
 def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -> pl.DataFrame | None:
@@ -313,6 +349,7 @@ def refresh(
     *,
     force: bool = False,
     progress: Progress = print,
+    workers: int | None = None,
 ) -> RefreshOutcome:
     """Run the refresh in one transaction; see the module docstring."""
     from obslaws.fitters import get_fitters
@@ -340,11 +377,14 @@ def refresh(
             return outcome
         progress(f"[2/5] fitting {len(fitters)} fitters")
         start = time.perf_counter()
-        outcome.fits = _fit_all(conn, config, fitters, progress)
+        from obslaws.refresh.parallel import default_workers
+
+        workers = default_workers() if workers is None else workers
+        outcome.fits = _fit_all(conn, config, fitters, progress, workers=workers)
         _timed(outcome, "fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
-        outcome.backtests = _backtest_all(conn, config, fitters, progress)
+        outcome.backtests = _backtest_all(conn, config, fitters, progress, workers=workers)
         _timed(outcome, "backtest", progress, start)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
