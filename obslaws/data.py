@@ -52,6 +52,33 @@ PREDICTION_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
+def prediction_frame(
+    model_ids: Sequence[str],
+    benchmarks: str | Sequence[str],
+    prediction: Sequence[float],
+    lower: Sequence[float] | None = None,
+    upper: Sequence[float] | None = None,
+) -> pl.DataFrame:
+    """A ``predict()`` result: one row per model, NaN bounds as nulls (no interval).
+
+    ``benchmarks`` is one name for every row, or one per row.
+    """
+    n = len(model_ids)
+    names = [benchmarks] * n if isinstance(benchmarks, str) else list(benchmarks)
+    missing = [float("nan")] * n
+    frame = pl.DataFrame(
+        {
+            "model_id": list(model_ids),
+            "benchmark": names,
+            "prediction": prediction,
+            "lower": missing if lower is None else lower,
+            "upper": missing if upper is None else upper,
+        },
+        schema=PREDICTION_COLUMNS,
+    )
+    return frame.with_columns(pl.col("lower", "upper").fill_nan(None))
+
+
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Cast to ``schema``'s columns and types, adding missing columns as nulls; extra columns stay."""
     exprs = [

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from obslaws import Fitter, Requirements
-from obslaws.data import FitData
+from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
 
 from .engine import fit_sigmoids, sigmoid
@@ -222,21 +222,12 @@ class FlopsSigmoid(Fitter):
         lower = np.clip(pred - half, 0.0, 1.0)
         upper = np.clip(pred + half, 0.0, 1.0)
         n, n_bench = pred.shape
-        return pl.DataFrame(
-            {
-                "model_id": np.repeat(query.models["model_id"].to_numpy(), n_bench),
-                "benchmark": np.tile(np.array(self.targets_, dtype=object), n),
-                "prediction": pred.ravel(),
-                "lower": lower.ravel(),
-                "upper": upper.ravel(),
-            },
-            schema={
-                "model_id": pl.String,
-                "benchmark": pl.String,
-                "prediction": pl.Float64,
-                "lower": pl.Float64,
-                "upper": pl.Float64,
-            },
+        return prediction_frame(
+            np.repeat(query.models["model_id"].to_numpy(), n_bench).tolist(),
+            np.tile(np.array(self.targets_, dtype=object), n).tolist(),
+            pred.ravel(),
+            lower.ravel(),
+            upper.ravel(),
         )
 
     def learned_parameters(self) -> dict[str, Any]:

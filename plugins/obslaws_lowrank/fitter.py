@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from obslaws.benchmark_sets import OBSSCALING_BASE, resolve_benchmarks
-from obslaws.data import FitData
+from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
 from obslaws.fitter import Fitter, Requirements
 from obslaws_lowrank.diagnostics import equivalent_compute, family_efficiency, fit_capability_trend
@@ -274,24 +274,7 @@ class LowRankFitter(Fitter):
                 draws = law.bootstrap.draws(pcs, rng, noise)
                 lower, upper = central_interval(draws, float(self.interval))
                 lower, upper = np.minimum(lower, point), np.maximum(upper, point)
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "model_id": ids,
-                        "benchmark": [target] * len(ids),
-                        "prediction": point,
-                        "lower": lower,
-                        "upper": upper,
-                    },
-                    schema={
-                        "model_id": pl.String,
-                        "benchmark": pl.String,
-                        "prediction": pl.Float64,
-                        "lower": pl.Float64,
-                        "upper": pl.Float64,
-                    },
-                ).with_columns(pl.col("lower", "upper").fill_nan(None))
-            )
+            frames.append(prediction_frame(ids, target, point, lower, upper))
         return pl.concat(frames)
 
     # -- reporting -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from obslaws.data import FitData
+from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
 from obslaws.fitter import Fitter, Requirements
 from obslaws_lowrank.intervals import bootstrap_link, central_interval
@@ -117,24 +117,7 @@ class LogFlopsSigmoidFitter(Fitter):
                 draws = self.boots_[target].draws(logc[:, None], np.random.default_rng(self.seed + 1))
                 lower, upper = central_interval(draws, float(self.interval))
                 lower, upper = np.minimum(lower, point), np.maximum(upper, point)
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "model_id": ids,
-                        "benchmark": [target] * len(ids),
-                        "prediction": point,
-                        "lower": lower,
-                        "upper": upper,
-                    },
-                    schema={
-                        "model_id": pl.String,
-                        "benchmark": pl.String,
-                        "prediction": pl.Float64,
-                        "lower": pl.Float64,
-                        "upper": pl.Float64,
-                    },
-                ).with_columns(pl.col("lower", "upper").fill_nan(None))
-            )
+            frames.append(prediction_frame(ids, target, point, lower, upper))
         return pl.concat(frames)
 
     def learned_parameters(self) -> dict[str, Any]:
