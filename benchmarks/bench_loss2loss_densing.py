@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## Fitter fits (median of {args.repeat})\n")
     print("| fit | seconds |")
     print("|---|---|")
-    print(f"| loss2loss on the OLMo ladder (11 targets, 168 models/checkpoints; refine 8 starts) | {t_l2l:.2f} |")
+    n_train = train.models.height
+    print(f"| loss2loss on the OLMo ladder (11 targets, {n_train} models/checkpoints; refine 8 starts) | {t_l2l:.2f} |")
     print(f"| same, refining 1 start | {t_l2l_1:.2f} |")
     print(f"| densing, mmlu+gsm8k+humaneval, reference llama, 500 bootstrap resamples | {t_dens:.2f} |")
     print(f"| same, no bootstrap | {t_dens0:.2f} |")

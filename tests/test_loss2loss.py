@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from obslaws_loss2loss.fitter import Loss2Loss, resolve_loss_dataset
+from obslaws_loss2loss.composite import add_weighted_task
+from obslaws_loss2loss.fitter import Loss2Loss, _final_losses, _smoothed_series, resolve_loss_dataset
 from obslaws_loss2loss.laws import LawFit, fit_law
 from obslaws_loss2loss.pairings import dataset_laws, fit_shifted_free_ey, train_to_train
 from obslaws_loss2loss.shifted import fit_shifted_power_law
@@ -78,7 +79,8 @@ def _ladder(sizes=(1.9e8, 3.7e8, 7.6e8, 1.3e9), extra=()) -> FitData:
 
 def test_two_step_law_predicts_a_larger_model() -> None:
     train = _ladder()
-    fitter = Loss2Loss().fit(train)
+    # This ladder is noiseless and its checkpoints sparse, so no smoothing (it would only bias).
+    fitter = Loss2Loss(moving_avg=1, skip_fraction=0.0).fit(train)
     big = _ladder(sizes=(), extra=(7e9,)).models.filter(pl.col("checkpoint_of").is_null())
     query = FitData.build(big, targets=["olmo_task_rc"])
     truth = _ladder(sizes=(), extra=(7e9,)).scores.filter(pl.col("model_id").is_in(big["model_id"]))
@@ -86,6 +88,44 @@ def test_two_step_law_predicts_a_larger_model() -> None:
     assert pred.height == 4
     assert (pred["prediction"] - pred["truth"]).abs().max() < 0.01
     assert fitter.learned_parameters()["tasks"]["olmo_task_rc"]["loss_dataset"] == "task_rc"
+
+
+def test_smoothing_follows_the_ladder_code() -> None:
+    """Step 1: mean of a run's last k evaluations; step 2: skip ceil(f * n) early ones, trailing mean."""
+    models = pl.DataFrame(
+        {
+            "model_id": ["r@1", "r@2", "r@3", "r", "s"],
+            "params": [1.0] * 5,
+            "tokens": [1.0, 2.0, 3.0, 4.0, 9.0],
+            "checkpoint_of": ["r", "r", "r", None, None],
+        }
+    )
+    table = models.with_columns(pl.Series("loss", [4.0, 3.0, 2.0, 1.0, 7.0]))
+    finals = _final_losses(table, 3).sort("model_id")
+    assert finals["model_id"].to_list() == ["r", "s"] and finals["loss"].to_list() == [2.0, 7.0]
+    series = _smoothed_series(table.with_columns(score=pl.col("loss") * 10), 2, 0.2)
+    assert series.filter(pl.col("run") == "r")["loss"].to_list() == [3.0, 2.5, 1.5]  # ceil(0.8) = 1 skipped
+    assert series.filter(pl.col("run") == "s")["score"].to_list() == [70.0]  # a lone final is never skipped
+
+
+def test_weighted_task_is_the_item_weighted_mean() -> None:
+    models = pl.DataFrame({"model_id": ["m", "n"], "params": [1e9, 1e9], "tokens": [1e10, 1e10]})
+    scores = pl.DataFrame(
+        {"model_id": ["m", "m", "n"], "benchmark": ["olmo_a", "olmo_b", "olmo_a"], "value": [0.4, 0.7, 0.5]}
+    )
+    losses = pl.DataFrame(
+        {
+            "model_id": ["m", "m", "n"],
+            "dataset": ["a", "b", "a"],
+            "value": [1.0, 2.0, 1.5],
+            "unit": ["bits_per_byte"] * 3,
+        }
+    )
+    data = add_weighted_task(FitData.build(models, scores, losses), "olmo_ab", {"olmo_a": 1, "olmo_b": 2})
+    assert data.scores.filter(pl.col("benchmark") == "olmo_ab")["value"].to_list() == pytest.approx([0.6])
+    ab = data.losses.filter(pl.col("dataset") == "ab")
+    assert ab["model_id"].to_list() == ["m"] and ab["value"][0] == pytest.approx(5 / 3)  # n lacks b: left out
+    assert data.benchmarks.filter(pl.col("benchmark") == "olmo_ab").height == 1
 
 
 def test_loss_dataset_resolution_and_errors() -> None:

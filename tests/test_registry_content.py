@@ -243,8 +243,8 @@ def test_pythia_exact_sizes_and_checkpoints(models: pl.DataFrame) -> None:
     assert ckpt["tokens"] == 3000 * 2_097_152
     assert ckpt["params_total"] == model(models, "EleutherAI/pythia-1.4b")["params_total"]
     assert model(models, "EleutherAI/pythia-1.4b-deduped")["family"] == "pythia-deduped"
-    assert models.filter(pl.col("model_id").str.contains("@step143000")).height == 0
     pythia_ckpts = models.filter(pl.col("checkpoint_of").str.starts_with("EleutherAI/pythia"))
+    assert pythia_ckpts.filter(pl.col("model_id").str.contains("@step143000")).height == 0  # the final step
     assert pythia_ckpts.height == 16 * 27 - 16  # every evaluated step but the final one
 
 
@@ -335,6 +335,19 @@ def test_research_runs(models: pl.DataFrame) -> None:
     losses = read("losses")
     units = set(losses.filter(pl.col("source_id") == "olmo-ladder")["unit"])
     assert units == {"bits_per_byte", "nats_per_token"}
+
+
+def test_ladder_checkpoints(models: pl.DataFrame) -> None:
+    """The paper's ladder runs keep every evaluation (the task law smooths over 5), others every 5,000 steps."""
+    ckpts = models.filter(pl.col("checkpoint_of").is_not_null()).group_by("checkpoint_of").len()
+    count = dict(zip(ckpts["checkpoint_of"], ckpts["len"], strict=True))
+    assert count["allenai/olmo-ladder-190M-1xC"] == 36  # every 200 steps to 7,200, then the final 7,272
+    assert count["allenai/olmo-ladder-1B-10xC"] == 162
+    assert count["allenai/olmo-ladder-3B-10xC"] == 40  # not in the paper's ladder: every 5,000 steps
+    assert count["allenai/OLMo-2-1124-13B"] == 11  # its last evaluations before the final one
+    scores = read("scores").filter(pl.col("model_id") == "allenai/olmo-ladder-190M-1xC@step7200")
+    assert "olmo_piqa_val_rc_5shot" in set(scores["benchmark"])
+    assert "olmo_boolq_val_rc_5shot" not in set(scores["benchmark"])  # between 5,000 steps: the paper's tasks only
 
 
 @needs_shared

@@ -4,10 +4,16 @@ Step 1 fits a compute law L(N, D) to the task loss (for example bits per byte of
 answer) of final models (rows without ``checkpoint_of``); step 2 fits a sigmoid from task loss
 to accuracy on every model and checkpoint that has both. ``predict`` chains them: a model's
 parameters and tokens give its predicted task loss, and the sigmoid turns that into a score.
+
+Both steps read smoothed evaluations, as the OLMo ladder's code does (``--moving_avg 5
+--skip_perc 0.1``): a single in-loop evaluation is noisy (a few hundred to a few thousand
+items), so step 1 takes the mean of a run's last ``moving_avg`` evaluations and step 2 a
+trailing moving average of each run's series, without its first ``skip_fraction``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,6 +48,31 @@ def resolve_loss_dataset(benchmark: str, datasets: list[str], mapping: dict[str,
     )
 
 
+def _by_run(table: pl.DataFrame) -> pl.DataFrame:
+    """Rows grouped by training run (a checkpoint's ``checkpoint_of``, else itself), in token order."""
+    run = pl.coalesce("checkpoint_of", "model_id").alias("run")
+    return table.with_columns(run).sort("run", pl.col("tokens").fill_null(math.inf), "model_id")
+
+
+def _final_losses(table: pl.DataFrame, window: int) -> pl.DataFrame:
+    """Final models, each with ``loss`` the mean of its run's last ``window`` evaluations."""
+    means = _by_run(table).group_by("run", maintain_order=True).agg(pl.col("loss").tail(window).mean())
+    finals = table.filter(pl.col("checkpoint_of").is_null()).drop("loss")
+    return finals.join(means, left_on="model_id", right_on="run")
+
+
+def _smoothed_series(table: pl.DataFrame, window: int, skip: float) -> pl.DataFrame:
+    """Each run's (loss, score) series without its first ``skip`` share, trailing-averaged."""
+    ordered = _by_run(table).with_columns(
+        pl.int_range(pl.len()).over("run").alias("i"), pl.len().over("run").alias("n")
+    )
+    drop = pl.min_horizontal((pl.col("n") * skip).ceil().cast(pl.Int64), pl.col("n") - 1)
+    kept = ordered.filter(pl.col("i") >= drop)
+    return kept.with_columns(
+        pl.col(c).rolling_mean(window_size=window, min_samples=1).over("run") for c in ("loss", "score")
+    )
+
+
 class Loss2Loss(Fitter):
     """Two-step task law: a compute law for the task loss, then a sigmoid to accuracy.
 
@@ -58,6 +89,14 @@ class Loss2Loss(Fitter):
         Step-1 grid starts refined by L-BFGS-B.
     anchor:
         Accuracy at zero task loss, added as a helper point in step 2 (``None``: none).
+    moving_avg:
+        Evaluations averaged (OLMo ladder: 5). Step 1 reads a final model's task loss as the
+        mean over its last ``moving_avg`` evaluations (itself and its latest checkpoints, by
+        tokens); step 2 smooths each run's loss and accuracy series with a trailing moving
+        average of that width (shorter windows at the start). ``1``: raw evaluations.
+    skip_fraction:
+        Step 2 leaves out the first ``ceil(skip_fraction * n)`` of each run's ``n``
+        evaluations (OLMo ladder: 0.1), never the final one.
 
     Notes
     -----
@@ -67,7 +106,7 @@ class Loss2Loss(Fitter):
 
     name = "loss2loss"
     check_hyperparameters: ClassVar[dict[str, Any]] = {"n_refine": 2}
-    version = "1"
+    version = "2"
     requires = Requirements(needs=frozenset({"params", "tokens", "scores", "losses"}), min_models=5)
 
     def __init__(
@@ -78,16 +117,22 @@ class Loss2Loss(Fitter):
         huber_delta: float = 1e-3,
         n_refine: int = 8,
         anchor: float | None = 1.0,
+        moving_avg: int = 5,
+        skip_fraction: float = 0.1,
     ) -> None:
         self.loss_datasets = loss_datasets
         self.form = form
         self.huber_delta = huber_delta
         self.n_refine = n_refine
         self.anchor = anchor
+        self.moving_avg = moving_avg
+        self.skip_fraction = skip_fraction
 
     def _fit(self, data: FitData) -> None:
         if self.form not in FORMS:
             raise FitterError(f"loss2loss: unknown form {self.form!r}; choose from {FORMS}")
+        if int(self.moving_avg) < 1 or not 0.0 <= self.skip_fraction < 1.0:
+            raise FitterError("loss2loss: moving_avg must be >= 1 and skip_fraction in [0, 1)")
         datasets = sorted(set(data.losses["dataset"].to_list()))
         if not datasets:
             raise FitterError("loss2loss: the data has no losses; it needs task losses (Requirements.needs: losses)")
@@ -102,8 +147,8 @@ class Loss2Loss(Fitter):
             if len(units) > 1:
                 raise FitterError(f"loss2loss: loss data set {dataset!r} has several units {units}; keep one")
             table = models.join(losses.select("model_id", pl.col("value").alias("loss")), on="model_id")
-            finals = table.filter(
-                pl.col("checkpoint_of").is_null() & pl.col("params").is_not_null() & pl.col("tokens").is_not_null()
+            finals = _final_losses(table, int(self.moving_avg)).filter(
+                pl.col("params").is_not_null() & pl.col("tokens").is_not_null()
             )
             if finals.height < max(5, self.requires.min_models):
                 raise FitterError(
@@ -121,6 +166,7 @@ class Loss2Loss(Fitter):
                 data.scores.filter(pl.col("benchmark") == bench).select("model_id", pl.col("value").alias("score")),
                 on="model_id",
             )
+            scored = _smoothed_series(scored, int(self.moving_avg), self.skip_fraction)
             sigmoid = fit_sigmoid(scored["loss"].to_numpy(), scored["score"].to_numpy(), anchor=self.anchor)
             self.datasets_[bench], self.laws_[bench], self.sigmoids_[bench] = dataset, law, sigmoid
 

@@ -14,6 +14,16 @@ SOURCE = "olmo-ladder"
 PAPER_SOURCE = "paper-arxiv-2412.04403"
 PAPER_DATE = "2024-12-05"  # arXiv:2412.04403 v1
 CHECKPOINT_EVERY = 5000  # thinning: keep every 5,000th step plus the final one
+# The paper's ladder (manifests/final.json, mode "train") keeps every evaluated step: the task
+# law's step 2 fits all of its checkpoints, smoothed over 5 consecutive evaluations.
+PAPER_MANIFEST = "final.json"
+# Steps between the 5,000-step ones carry only what that law reads (the paper's 8 tasks' bits per
+# byte and accuracy, ranked-classification format), which keeps the registry small.
+PAPER_TASK_PARTS = frozenset(
+    [f"mmlu_{s}_test" for s in ("stem", "humanities", "social_sciences", "other")]
+    + ["hellaswag_val", "arc_challenge_test", "arc_easy_test", "piqa_val", "csqa_val", "socialiqa_val"]
+    + ["openbookqa_test"]
+)
 SIZE_LABELS = {"190M": "190M", "370M": "370M", "760M": "760M", "1B": "1.3B", "3B": "3.2B"}
 TARGETS = {
     # file, canonical id, manifest label
@@ -34,9 +44,17 @@ def _sizes(root: Path) -> dict[str, int]:
     return sizes
 
 
-def _facts(reg: Registry, model: str, row: dict, tokens: float | None) -> None:
+def _paper_runs(root: Path) -> set[str]:
+    """File names of the paper's ladder runs (the training runs of ``final.json``)."""
+    manifest = json.loads((root / "manifests" / PAPER_MANIFEST).read_text())
+    return {Path(p).name for e in manifest.values() if e["mode"] == "train" for p in e["paths"]}
+
+
+def _facts(reg: Registry, model: str, row: dict, tokens: float | None, paper_only: bool = False) -> None:
     for column, value in row.items():
         if value is None:
+            continue
+        if paper_only and not _paper_column(column):
             continue
         if m := CE.fullmatch(column):
             reg.add_loss(model, f"{m.group(1)}_validation", value, "nats_per_token", SOURCE, tokens)
@@ -64,6 +82,11 @@ def _facts(reg: Registry, model: str, row: dict, tokens: float | None) -> None:
             reg.add_score(model, bench, metric, 5, value, SOURCE, harness="olmo")
 
 
+def _paper_column(column: str) -> bool:
+    m = BPB.fullmatch(column) or ACC.fullmatch(column)
+    return bool(m) and m.group(1).removesuffix("_rc_5shot") in PAPER_TASK_PARTS
+
+
 def load_ladder(reg: Registry, shared: Path) -> None:
     root = shared / "ladder"
     files = sorted((root / "peteish-moreeval").glob("*.csv"))
@@ -86,6 +109,7 @@ def load_ladder(reg: Registry, shared: Path) -> None:
         "https://arxiv.org/abs/2412.04403v1",
     )
     sizes = _sizes(root)
+    paper_runs = _paper_runs(root)
     for path in files:
         match = re.fullmatch(r"(190M|370M|760M|1B|3B)-([\d.]+xC)(-rerun)?\.csv", path.name)
         if match is None:
@@ -112,7 +136,8 @@ def load_ladder(reg: Registry, shared: Path) -> None:
         _facts(reg, model, final, float(final["throughput/total_tokens"]))
         for row in frame.iter_rows(named=True):
             step = int(row["_step"])
-            if step == final["_step"] or step % CHECKPOINT_EVERY or step == 0:
+            between = bool(step % CHECKPOINT_EVERY)
+            if step == final["_step"] or step == 0 or (between and path.name not in paper_runs):
                 continue
             ckpt = f"{model}@step{step}"
             tokens = float(row["throughput/total_tokens"])
@@ -129,15 +154,16 @@ def load_ladder(reg: Registry, shared: Path) -> None:
                 license="apache-2.0",
             )
             reg.add_alias(ckpt, ckpt, SOURCE)
-            _facts(reg, ckpt, row, tokens)
+            _facts(reg, ckpt, row, tokens, paper_only=between)
     for name, (model, label) in TARGETS.items():
         frame = pl.read_csv(root / "peteish-moreeval" / name, infer_schema_length=None)
-        row = (
-            frame.sort("_step").row(frame.height - 1, named=True)
-            if "_step" in frame.columns
-            else frame.row(0, named=True)
-        )
-        tokens = row.get("throughput/total_tokens") or row["_step"] * row["batch_size_in_tokens"]
+        if "_step" in frame.columns:
+            frame = frame.sort("_step")
+        # The last row is the model; earlier rows (the 13B's last evaluations before the end of
+        # pretraining) are its checkpoints: the paper averages a target over its last 5.
+        rows = list(frame.iter_rows(named=True))
+        row = rows[-1]
+        tokens = _tokens(row)
         if not 3.5e12 < tokens < 5.5e12:
             raise BuildError(f"{name}: unexpected token count {tokens}")
         reg.add_model(
@@ -147,9 +173,31 @@ def load_ladder(reg: Registry, shared: Path) -> None:
             variant="base",
             organization="allenai",
             params_total=float(sizes[label]),
-            tokens=float(tokens),
+            tokens=tokens,
             license="apache-2.0",
         )
         reg.add_alias(model, model, SOURCE)
         reg.add_alias(name.removesuffix(".csv"), model, SOURCE)
-        _facts(reg, model, row, float(tokens))
+        _facts(reg, model, row, tokens)
+        for earlier in rows[:-1]:
+            step = int(earlier["_step"])
+            ckpt = f"{model}@step{step}"
+            reg.add_model(
+                ckpt,
+                SOURCE,
+                family="olmo-2",
+                variant="base",
+                organization="allenai",
+                params_total=float(sizes[label]),
+                tokens=_tokens(earlier),
+                checkpoint_of=model,
+                step=step,
+                license="apache-2.0",
+            )
+            reg.add_alias(ckpt, ckpt, SOURCE)
+            _facts(reg, ckpt, earlier, _tokens(earlier))
+
+
+def _tokens(row: dict) -> float:
+    """Tokens seen: logged, or steps times batch size (the 13B file logs no token count)."""
+    return float(row.get("throughput/total_tokens") or row["_step"] * row["batch_size_in_tokens"])
