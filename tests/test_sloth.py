@@ -271,3 +271,13 @@ def test_inner_cv_picks_one_d_per_training_set():
         assert set(fitter.selection_) == {1, 2}
         chosen = min(fitter.selection_, key=fitter.selection_.get)
         assert [(m.d, m.seed) for m in fitter.members_] == [(chosen, 0), (chosen, 1)]
+
+
+def test_default_ensembles_every_d_and_seed_and_upstream_is_the_papers_configuration():
+    data = sloth_law(families=4)  # three benchmarks: d = 1..3, not 4
+    fitter = SlothFitter(link="basic", max_steps=100).fit(data)
+    assert sorted((m.d, m.seed) for m in fitter.members_) == [(d, s) for d in (1, 2, 3) for s in (0, 1, 2)]
+    assert all(m.model.lr == pytest.approx(0.01) for m in fitter.members_)
+    paper = SlothFitter.upstream(2, seed=5)
+    assert (paper.d, paper.restarts, paper.seed, paper.select_d) == (2, 1, 5, "none")
+    assert tuple(paper.learning_rates) == (0.1, 0.01, 0.001) and paper.max_steps == 100_000

@@ -22,6 +22,16 @@ from obslaws_sloth.store import skill_tables, write_skills
 
 NEEDS = frozenset({"params", "tokens", "family"})
 
+# The default: an ensemble over every d from 1 to 4 and 3 seeds, each fit at one learning rate
+# for at most 5,000 steps per stage. Averaging fits of different d and seeds removes most of
+# full Sloth's seed-to-seed variance (FITTERS.md §2) and beats any single d; the short fits at one
+# learning rate pay for the twelve members (docs/sloth.md has the measurements).
+DEFAULT_MAX_D = 4
+DEFAULT_LEARNING_RATES = (0.01,)
+DEFAULT_MAX_STEPS = 5_000
+# The paper's configuration (upstream code): one d, every learning rate, run to convergence.
+UPSTREAM_MAX_STEPS = 100_000
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -44,18 +54,19 @@ class SlothFitter(Fitter):
     Parameters
     ----------
     d:
-        Number of skills, or several (the prediction then averages the fits of every ``d``).
+        Number of skills, or several (the prediction then averages the fits of every ``d``);
+        ``None`` (default): every d from 1 to 4, or to the number of benchmarks if fewer.
     link:
         ``"full"`` (per-benchmark monotone network and learned asymptote, fitted from the
         basic fit) or ``"basic"`` (logistic link, asymptote fixed at the chance level).
     restarts:
-        Fits per ``d`` from different seeds (``seed``, ``seed + 1``, ...).
+        Fits per ``d`` from different seeds (``seed``, ``seed + 1``, ...); default 3.
     combine:
         ``"mean"`` averages the predictions of all fits (restarts and ``d`` values);
         ``"best"`` keeps, per ``d``, the restart with the lowest training MAE (upstream
         practice), then averages over ``d``.
     select_d:
-        ``"none"``: use every ``d`` given; ``"inner-cv"``: with several ``d``, pick one per fit
+        ``"none"`` (default): use every ``d`` given; ``"inner-cv"``: with several ``d``, pick one per fit
         by an inner family-holdout of basic Sloth on the training families
         (:mod:`obslaws_sloth.selection`), then fit only that ``d``.
     cv_folds:
@@ -66,7 +77,10 @@ class SlothFitter(Fitter):
         Nominal coverage of the prediction intervals.
     learning_rates, max_steps, stop_patience:
         The optimiser: every learning rate is tried and the lowest training MAE kept; a run
-        stops after ``stop_patience`` steps without a 1e-5 gain in training MAE.
+        stops after ``stop_patience`` steps without a 1e-5 gain in training MAE, or after
+        ``max_steps`` (per stage). Default: 0.01 only, 5,000 steps.
+
+    :meth:`SlothFitter.upstream` builds the paper's configuration.
     """
 
     name: ClassVar[str] = "sloth"
@@ -78,22 +92,22 @@ class SlothFitter(Fitter):
         "learning_rates": (0.1,),
         "max_steps": 150,
     }
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4)
 
     def __init__(
         self,
         *,
-        d: int | Sequence[int] = (2, 3, 4),
+        d: int | Sequence[int] | None = None,
         link: str = "full",
         restarts: int = 3,
         combine: str = "mean",
-        select_d: str = "inner-cv",
+        select_d: str = "none",
         cv_folds: int = 4,
         seed: int = 0,
         interval: float = 0.9,
-        learning_rates: Sequence[float] = LEARNING_RATES,
-        max_steps: int = 100_000,
+        learning_rates: Sequence[float] = DEFAULT_LEARNING_RATES,
+        max_steps: int = DEFAULT_MAX_STEPS,
         stop_patience: int = 500,
     ) -> None:
         self.d = d
@@ -108,6 +122,19 @@ class SlothFitter(Fitter):
         self.max_steps = max_steps
         self.stop_patience = stop_patience
 
+    @classmethod
+    def upstream(cls, d: int, **options: Any) -> SlothFitter:
+        """The paper's configuration: one ``d``, one seed, learning rates 0.1, 0.01 and 0.001
+        each run to convergence, the lowest training MAE kept (``options`` override any of it)."""
+        settings: dict[str, Any] = {
+            "d": d,
+            "restarts": 1,
+            "select_d": "none",
+            "learning_rates": LEARNING_RATES,
+            "max_steps": UPSTREAM_MAX_STEPS,
+        }
+        return cls(**(settings | options))
+
     # -- fitting -------------------------------------------------------------------------------
 
     def _check(self) -> None:
@@ -115,12 +142,17 @@ class SlothFitter(Fitter):
             raise FitterError(f"sloth: link must be 'full' or 'basic', not {self.link!r}")
         if self.combine not in ("mean", "best"):
             raise FitterError(f"sloth: combine must be 'mean' or 'best', not {self.combine!r}")
-        if int(self.restarts) < 1 or not all(v >= 1 for v in _as_tuple(self.d)):
+        if int(self.restarts) < 1 or (self.d is not None and not all(v >= 1 for v in _as_tuple(self.d))):
             raise FitterError("sloth: restarts and d must be >= 1")
         if self.select_d not in ("none", "inner-cv"):
             raise FitterError(f"sloth: select_d must be 'none' or 'inner-cv', not {self.select_d!r}")
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"sloth: interval must be in (0, 1), not {self.interval}")
+
+    def _candidates(self, n_bench: int) -> tuple[int, ...]:
+        if self.d is None:
+            return tuple(range(1, min(DEFAULT_MAX_D, n_bench) + 1))
+        return _as_tuple(self.d)
 
     def _schedule(self) -> Schedule:
         return Schedule(max_steps=int(self.max_steps), stop_patience=int(self.stop_patience))
@@ -133,8 +165,8 @@ class SlothFitter(Fitter):
 
     def _fit_datas(self, datas: Sequence[FitData]) -> tuple[list[tuple[Design, list[Fit]]], list[dict[int, float]]]:
         """Select ``d`` (if asked), then fit every member on every data set, one program per ``d``."""
-        candidates = _as_tuple(self.d)
         n_bench = len(datas[0].targets)
+        candidates = self._candidates(n_bench)
         if max(candidates) > n_bench:
             raise FitterError(f"sloth: d={max(candidates)} skills for {n_bench} benchmarks; use d <= J")
         if self.select_d == "inner-cv" and len(candidates) > 1:
@@ -175,7 +207,8 @@ class SlothFitter(Fitter):
         design, members = fitted
         if self.combine == "best":
             members = [
-                min((m for m in members if m.d == d), key=lambda m: m.model.train_mae) for d in _as_tuple(self.d)
+                min((m for m in members if m.d == d), key=lambda m: m.model.train_mae)
+                for d in sorted({m.d for m in members})
             ]
         self.design_ = design
         self.members_ = members
