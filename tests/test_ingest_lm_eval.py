@@ -169,6 +169,42 @@ def test_malformed_files_are_reported_and_skipped(conn, tmp_path):
     assert conn.execute("SELECT DISTINCT model_id FROM scores").fetchall() == [("tiny-64",)]
 
 
+@requires_shared()
+def test_batches_parsed_in_a_worker_land_as_one_batch_does(conn, tmp_path, monkeypatch):
+    """The parse worker (obslaws.ingest.prefetch) changes nothing: rows, counts, skipped files."""
+    from obslaws.ingest import prefetch
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i, path in enumerate(sorted((PYTHIA / "raw").rglob("*.json"))[:60]):
+        shutil.copy(path, runs / f"{i:03d}.json")
+    shutil.copy(runs / "003.json", runs / "003-again.json")  # same content: same source
+    (runs / "041-truncated.json").write_text('{"results": {"arc_easy": {"acc": 0.5')
+    tables = ("sources", "models", "scores", "losses", "eval_runs", "benchmarks")
+
+    def content(db):
+        return {
+            t: db.execute(
+                f"SELECT * EXCLUDE (path) FROM {t} ORDER BY ALL"
+                if t == "eval_runs"
+                else f"SELECT * FROM {t} ORDER BY ALL"
+            ).fetchall()
+            for t in tables
+        }
+
+    one = ingest_lm_eval(conn, [runs], task_map=TaskMap())
+    monkeypatch.setattr(prefetch, "MIN_FILES", 0)
+    other = obslaws.connect(":memory:", plugins=False)
+    many = ingest_lm_eval(other, [runs], task_map=TaskMap(), batch_size=7)
+    assert many.files == one.files == 61
+    assert [(p.file, p.key) for p in many.skipped] == [(p.file, p.key) for p in one.skipped]
+    assert content(other) == content(conn)
+    assert sum(s.added for s in many.tables.values()) == sum(s.added for s in one.tables.values())
+    again = ingest_lm_eval(other, [runs], task_map=TaskMap(), batch_size=7)
+    assert again.added == 0 and content(other) == content(conn)
+    other.close()
+
+
 class _Plugin:
     __name__ = "tiny_tasks"
 

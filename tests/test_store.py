@@ -9,7 +9,7 @@ import pytest
 import obslaws
 from obslaws.errors import StoreError
 from obslaws.store import transaction, upsert
-from obslaws.store.integrity import check_integrity
+from obslaws.store.integrity import check_integrity, check_written
 from obslaws.store.migrations import available_migrations
 from obslaws.store.views import rebuild_score_matrix
 
@@ -107,6 +107,15 @@ def test_integrity_names_dangling_reference(conn):
     )
     with pytest.raises(StoreError, match="scores.model_id refers to 'ghost'"):
         check_integrity(conn)
+
+
+def test_written_rows_are_checked_for_dangling_references(conn):
+    """check_written (what an ingest batch runs) looks at just the rows it is given."""
+    _seed(conn)
+    ghost = pl.DataFrame({"model_id": ["m1", "ghost"], "benchmark": ["b1", "b1"], "source_id": ["s", "s"]})
+    with pytest.raises(StoreError, match="scores.model_id refers to 'ghost', not in models.model_id"):
+        check_written(conn, [("sources", pl.DataFrame({"source_id": ["s"]})), ("scores", ghost)])
+    check_written(conn, [("scores", ghost.filter(pl.col("model_id") == "m1"))])
 
 
 def test_score_matrix_prefers_headline_metric_and_priority(conn):

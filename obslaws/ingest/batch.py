@@ -22,7 +22,7 @@ from obslaws.ingest.resolve import ModelResolver
 from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import IngestReport
 from obslaws.store import WriteStats, transaction, upsert
-from obslaws.store.integrity import check_integrity
+from obslaws.store.integrity import check_written
 from obslaws.store.upsert import primary_key
 from obslaws.store.views import rebuild_score_matrix
 
@@ -143,7 +143,8 @@ class Batch:
         self.resolver = resolver or ModelResolver(conn)
         self.columns: dict[str, dict[str, list[Any]]] = {t: {c: [] for c in s} for t, s in SCHEMAS.items()}
         self.model_fills: dict[str, dict[str, Any]] = {}
-        self._benchmarks = {b for (b,) in conn.execute("SELECT benchmark FROM benchmarks").fetchall()}
+        # Benchmarks the database or this batch holds (read-only outside Batch: see benchmark()).
+        self.benchmarks = {b for (b,) in conn.execute("SELECT benchmark FROM benchmarks").fetchall()}
         self._aliases_added: set[str] = set()
 
     # -- generic -----------------------------------------------------------------------------
@@ -187,9 +188,9 @@ class Batch:
 
     def benchmark(self, benchmark: str, metric: str, n_shots: int) -> None:
         """Register an unknown benchmark with the metric and shots of its first run."""
-        if benchmark in self._benchmarks:
+        if benchmark in self.benchmarks:
             return
-        self._benchmarks.add(benchmark)
+        self.benchmarks.add(benchmark)
         mapping = self.task_map.mapping_for(benchmark)
         description = (mapping.description if mapping else None) or (
             f"Registered by an ingest from the lm-evaluation-harness task {benchmark!r} "
@@ -350,9 +351,10 @@ class Batch:
                     stats = upsert(self.conn, table, frame)
                 new_benchmarks += stats.added if table == "benchmarks" else 0
                 report.add(table, stats)
-            for frame in self._fill_frames():
+            fills = self._fill_frames()
+            for frame in fills:
                 report.add("models", upsert(self.conn, "models", frame))
-            check_integrity(self.conn)
+            check_written(self.conn, [*frames.items(), *(("models", f) for f in fills)])
             if new_benchmarks:
                 rebuild_score_matrix(self.conn)
 

@@ -16,9 +16,11 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ _SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples"
 # One metric of one task as the file reports it, names not yet mapped:
 # (task, metric, n_shots, value, stderr, n_samples). A tuple: a big ingest makes millions.
 Measurement = tuple[str, str, int, float, "float | None", "int | None"]
+# The same after mapping: (benchmark, metric, n_shots, value, stderr, n_samples).
+MappedMeasurement = tuple[str, str, int, float, "float | None", "int | None"]
 
 
 @dataclass
@@ -59,6 +63,9 @@ class ParsedRun:
     sha256: str | None = None
     path: str | None = None
     params_total: float | None = None
+    # Set by prepare() in the parse worker (obslaws.ingest.prefetch): mapped() of the
+    # measurements, and n_shot, task_versions and config as JSON. emit() works them out if unset.
+    prepared: tuple[list[MappedMeasurement], tuple[str, str, str]] | None = None
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -71,7 +78,8 @@ def detect_format(data: dict[str, Any]) -> str:
         return "oll-v1"
     modern = "n-shot" in data or "configs" in data or "lm_eval_version" in data
     if not modern:
-        modern = any("," in k for r in results.values() if isinstance(r, dict) for k in r)
+        # Joining a task's keys scans them in C; the older format has hundreds per file.
+        modern = any("," in "".join(r) for r in results.values() if isinstance(r, dict))
     if modern:
         return "oll-v2" if any(k.startswith("leaderboard_") for k in results) else "lm-eval-0.4"
     return "lm-eval-0.3"
@@ -84,29 +92,42 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _metric_pairs(label: str, task: str, result: Any, modern: bool) -> Iterator[tuple[str, float, float | None]]:
+@lru_cache(maxsize=16384)
+def _metric_key(key: str, modern: bool) -> tuple[str, str] | None:
+    """(metric, key of its stderr) of a result key; None for stderrs and non-metric keys.
+
+    Memoised: the same few hundred keys recur in every file of a large ingest.
+    """
+    if key in _SKIP_KEYS:
+        return None
+    if modern:
+        name, _, filt = key.partition(",")
+        if name.endswith("_stderr"):
+            return None
+        metric = name if filt in ("", "none") else key
+        return metric, f"{name}_stderr,{filt}" if filt else f"{name}_stderr"
+    if key.endswith("_stderr"):
+        return None
+    return key, f"{key}_stderr"
+
+
+def _metric_pairs(label: str, task: str, result: Any, modern: bool) -> list[tuple[str, float, float | None]]:
     """(metric, value, stderr) of one task's result object; non-numeric values are left out."""
     if not isinstance(result, dict):
         raise ValidationError(label, None, f"results.{task}", f"expected an object of metrics, got {result!r:.60}")
+    out = []
+    get, isfinite = result.get, math.isfinite
     for key, raw in result.items():
-        if key in _SKIP_KEYS:
+        names = _metric_key(key, modern)
+        if names is None:
             continue
-        if modern:
-            name, _, filt = key.partition(",")
-            if name.endswith("_stderr"):
-                continue
-            metric = name if filt in ("", "none") else key
-            stderr_key = f"{name}_stderr,{filt}" if filt else f"{name}_stderr"
-        else:
-            if key.endswith("_stderr"):
-                continue
-            metric, stderr_key = key, f"{key}_stderr"
         # Fast path for the common case (a plain float); finite() handles strings, None, NaN.
-        value = raw if type(raw) is float and math.isfinite(raw) else finite(raw)
+        value = raw if type(raw) is float and isfinite(raw) else finite(raw)
         if value is None:
             continue
-        stderr = result.get(stderr_key)
-        yield metric, value, stderr if type(stderr) is float and math.isfinite(stderr) else finite(stderr)
+        stderr = get(names[1])
+        out.append((names[0], value, stderr if type(stderr) is float and isfinite(stderr) else finite(stderr)))
+    return out
 
 
 def _group_shots(data: dict[str, Any], task: str, default: int) -> int:
@@ -193,8 +214,10 @@ def parse_results(
         shots = _group_shots(data, task, default_shots) if modern else default_shots
         samples = n_samples.get(task) if isinstance(n_samples.get(task), dict) else {}
         count = _int(samples.get("effective"))
-        for metric, value, stderr in _metric_pairs(label, task, result, modern):
-            run.measurements.append((task, metric, shots, value, stderr, count))
+        run.measurements.extend(
+            (task, metric, shots, value, stderr, count)
+            for metric, value, stderr in _metric_pairs(label, task, result, modern)
+        )
     params = finite(config.get("model_num_parameters"))
     run.params_total = params if params and params > 0 else None
     return run
@@ -239,6 +262,7 @@ def emit(batch: Batch, run: ParsedRun, *, source_id: str | None = None, family: 
     )
     if run.params_total:
         batch.fill_model(model_id, params_total=run.params_total)
+    rows, (n_shot, task_versions, config) = run.prepared or (mapped(batch.task_map, run.measurements), _json(run))
     batch.row(
         "eval_runs",
         source_id=source_id,
@@ -249,19 +273,21 @@ def emit(batch: Batch, run: ParsedRun, *, source_id: str | None = None, family: 
         harness_version=run.harness_version,
         file_format=run.file_format,
         model_args=run.model_args,
-        n_shot=json.dumps(run.n_shot, default=str, sort_keys=True),
-        task_versions=json.dumps(run.task_versions, default=str, sort_keys=True),
-        config=json.dumps(run.config, default=str, sort_keys=True),
+        n_shot=n_shot,
+        task_versions=task_versions,
+        config=config,
         path=run.path,
         evaluated_at=run.evaluated_at,
     )
     scores: list[tuple] = []
     losses: list[tuple] = []
     harness, version, when = run.harness, run.harness_version, run.evaluated_at
-    for bench, metric, shots, value, stderr, count in mapped(batch.task_map, run.measurements):
-        unit = continuous_unit(metric)
+    registered = batch.benchmarks
+    for bench, metric, shots, value, stderr, count in rows:
+        unit = _unit(metric)
         if unit is None and 0.0 <= value <= 1.0:
-            batch.benchmark(bench, metric, shots)
+            if bench not in registered:
+                batch.benchmark(bench, metric, shots)
             scores.append((model_id, bench, metric, shots, value, stderr, count, source_id, harness, version, when))
         else:
             # Continuous measures, and the few bounded-elsewhere metrics (BLEU on 0-100), are losses.
@@ -271,9 +297,30 @@ def emit(batch: Batch, run: ParsedRun, *, source_id: str | None = None, family: 
     return model_id
 
 
-def mapped(
-    task_map: TaskMap, measurements: Iterable[Measurement]
-) -> list[tuple[str, str, int, float, float | None, int | None]]:
+# continuous_unit of the few metric names there are, memoised: it runs once per measurement.
+_unit = lru_cache(maxsize=4096)(continuous_unit)
+
+
+def _json(run: ParsedRun) -> tuple[str, str, str]:
+    """n_shot, task_versions and config as eval_runs stores them."""
+    return (
+        json.dumps(run.n_shot, default=str, sort_keys=True),
+        json.dumps(run.task_versions, default=str, sort_keys=True),
+        json.dumps(run.config, default=str, sort_keys=True),
+    )
+
+
+def prepare(run: ParsedRun, task_map: TaskMap) -> ParsedRun:
+    """Work out what emit() needs that does not depend on the database (see ParsedRun.prepared).
+
+    Drops the raw measurements, which emit() then no longer reads: less to send between processes.
+    """
+    run.prepared = (mapped(task_map, run.measurements), _json(run))
+    run.measurements = []
+    return run
+
+
+def mapped(task_map: TaskMap, measurements: Iterable[Measurement]) -> list[MappedMeasurement]:
     """(benchmark, metric, shots, value, stderr, n_samples) after mapping, derived metrics and aggregates."""
     out: dict[tuple[str, str, int], tuple[float, float | None, int | None]] = {}
     derived: dict[tuple[str, int], Any] = {}
@@ -354,6 +401,8 @@ def ingest_lm_eval(
     """
     from tqdm import tqdm
 
+    from obslaws.ingest.prefetch import parsed_batches  # it imports this module
+
     start = time.perf_counter()
     if task_map is None:
         from obslaws.ingest.plugins import load_task_map
@@ -363,18 +412,18 @@ def ingest_lm_eval(
     report = IngestReport(skipped=problems)
     resolver = ModelResolver(conn)
     bar = tqdm(total=len(files), unit="file", disable=not progress, desc="lm-eval results")
-    for offset in range(0, len(files), batch_size):
-        batch = Batch(conn, task_map, resolver)
-        for path in files[offset : offset + batch_size]:
-            try:
-                run = parse_file(path)
-            except ValidationError as exc:
-                report.skipped.append(Problem(exc.file, exc.field, exc.problem))
-            else:
-                emit(batch, run, family=family)
-                report.files += 1
-            bar.update(1)
-        batch.write(report)
+    batches = [files[offset : offset + batch_size] for offset in range(0, len(files), batch_size)]
+    with closing(parsed_batches(batches, task_map)) as parsed:
+        for runs in parsed:
+            batch = Batch(conn, task_map, resolver)
+            for run in runs:
+                if isinstance(run, Problem):
+                    report.skipped.append(run)
+                else:
+                    emit(batch, run, family=family)
+                    report.files += 1
+                bar.update(1)
+            batch.write(report)
     bar.close()
     report.seconds = time.perf_counter() - start
     return report

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
+import polars as pl
 
 from obslaws.errors import StoreError
 
@@ -36,6 +39,35 @@ def check_integrity(conn: duckdb.DuckDBPyConnection) -> None:
             f"SELECT DISTINCT t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
             f"AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = t.{column}) LIMIT 3"
         ).fetchall()
+        if rows:
+            names = ", ".join(repr(r[0]) for r in rows)
+            raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")
+
+
+def check_written(conn: duckdb.DuckDBPyConnection, written: Iterable[tuple[str, pl.DataFrame]]) -> None:
+    """:func:`check_integrity` for just the rows a write gave, as (table, frame) pairs.
+
+    Writes only insert and update, so rows already in the database were checked when they were
+    written; scanning whole tables each batch made a large ingest quadratic.
+    """
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for table, frame in written:
+        frames.setdefault(table, []).append(frame)
+    for table, column, target, key in REFERENCES:
+        values = [f.get_column(column).cast(pl.String) for f in frames.get(table, []) if column in f.columns]
+        if not values:
+            continue
+        refs = pl.concat(values).drop_nulls().unique().to_frame(column)
+        if refs.is_empty():
+            continue
+        conn.register("_written_refs", refs.to_arrow())
+        try:
+            rows = conn.execute(
+                f"SELECT w.{column} FROM _written_refs w "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = w.{column}) LIMIT 3"
+            ).fetchall()
+        finally:
+            conn.unregister("_written_refs")
         if rows:
             names = ", ".join(repr(r[0]) for r in rows)
             raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from obslaws.errors import StoreError
-from obslaws.store.query import first_row, scalar
+from obslaws.store.query import first_row
 
 
 @dataclass
@@ -65,10 +65,14 @@ def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
     try:
         join = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in keys)
         differs = " OR ".join(f"t.{_q(c)} IS DISTINCT FROM i.{_q(c)}" for c in values) or "false"
-        added = scalar(
-            conn, f"SELECT count(*) FROM {view} i WHERE NOT EXISTS (SELECT 1 FROM {_q(table)} t WHERE {join})"
+        # One join counts both (key columns are NOT NULL, so a NULL one in t means no match).
+        found = f"t.{_q(keys[0])} IS NOT NULL"
+        counts = first_row(
+            conn,
+            f"SELECT count(*) FILTER (WHERE NOT ({found})), count(*) FILTER (WHERE {found} AND ({differs})) "
+            f"FROM {view} i LEFT JOIN {_q(table)} t ON {join}",
         )
-        updated = scalar(conn, f"SELECT count(*) FROM {view} i JOIN {_q(table)} t ON {join} WHERE {differs}")
+        added, updated = counts if counts is not None else (0, 0)
         if updated:
             assignments = ", ".join(f"{_q(c)} = i.{_q(c)}" for c in values)
             conn.execute(f"UPDATE {_q(table)} t SET {assignments} FROM {view} i WHERE {join} AND ({differs})")
