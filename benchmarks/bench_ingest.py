@@ -77,16 +77,17 @@ def naive(db: Path, files: list[Path]) -> float:
                 if metric.endswith("_stderr"):
                     continue
                 stderr = metrics.get(metric + "_stderr")
+                # Plain INSERT: scores and losses have no PRIMARY KEY for OR REPLACE to act on
+                # (migration 009), and each file's (task, metric) pairs are distinct.
                 if 0 <= value <= 1:
                     conn.execute(
-                        "INSERT OR REPLACE INTO scores (model_id, benchmark, metric, n_shots, value, stderr, source_id)"
+                        "INSERT INTO scores (model_id, benchmark, metric, n_shots, value, stderr, source_id)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [model, task, metric, shots, value, stderr, source],
                     )
                 else:
                     conn.execute(
-                        "INSERT OR REPLACE INTO losses (model_id, dataset, value, unit, source_id)"
-                        " VALUES (?, ?, ?, ?, ?)",
+                        "INSERT INTO losses (model_id, dataset, value, unit, source_id) VALUES (?, ?, ?, ?, ?)",
                         [model, task, value, metric, source],
                     )
     conn.execute("COMMIT")

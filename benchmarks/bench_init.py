@@ -16,6 +16,7 @@ from pathlib import Path
 
 import obslaws
 from obslaws.registry import TABLES, load_registry, read_registry
+from obslaws.store.upsert import declared_keys
 
 
 def time_init(repeat: int) -> tuple[float, int]:
@@ -49,13 +50,16 @@ def naive_rows_per_second(sample: int) -> tuple[float, int]:
         conn = obslaws.connect(Path(tmp) / "naive.duckdb", plugins=False)
         count = 0
         start = time.perf_counter()
+        # scores and losses have no PRIMARY KEY for OR REPLACE to act on (migration 009): plain INSERT.
+        unkeyed = set(declared_keys(conn))
         conn.execute("BEGIN TRANSACTION")
         for table in TABLES:
             frame = frames[table] if table in ("sources", "families", "benchmarks") else frames[table].head(sample)
             columns = ", ".join(frame.columns)
             marks = ", ".join("?" for _ in frame.columns)
+            verb = "INSERT" if table in unkeyed else "INSERT OR REPLACE"
             for row in frame.iter_rows():
-                conn.execute(f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({marks})", list(row))
+                conn.execute(f"{verb} INTO {table} ({columns}) VALUES ({marks})", list(row))
                 count += 1
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - start

@@ -19,6 +19,7 @@ from obslaws.ingest.lm_eval_results import ingest_lm_eval
 from obslaws.ingest.plugins import load_registry, load_task_map
 from obslaws.ingest.task_map import TaskMap
 from obslaws.plugins import get_plugin_manager
+from obslaws.store.integrity import check_integrity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lm_eval"
 PYTHIA = SHARED / "pythia-evals"
@@ -118,6 +119,26 @@ def test_lm_eval_0_4_output_with_na_stderr(conn):
     assert run[0] == "lm-eval-0.4" and run[1] == "pretrained=/tmp/ing/tiny-64"
     assert json.loads(run[2])["model_num_parameters"] == 141824 and json.loads(run[3]) == {"tiny_mc": 0, "tiny_ppl": 0}
     assert conn.execute("SELECT params_total FROM models WHERE model_id = 'tiny-64'").fetchall() == [(141824.0,)]
+
+
+def test_ingesting_twice_adds_nothing_and_keys_stay_unique(conn, tmp_path):
+    """scores and losses have no PRIMARY KEY (migration 009): the writes alone keep keys unique."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for path in sorted(FIXTURES.glob("*.json")):
+        shutil.copy(path, runs / path.name)
+    first = ingest_lm_eval(conn, [runs], task_map=TaskMap(), batch_size=1)
+    assert first.files == 3 and first.added > 0
+    for batch_size in (1, 100):  # every source is known now: scores and losses go through upsert
+        again = ingest_lm_eval(conn, [runs], task_map=TaskMap(), batch_size=batch_size)
+        assert (again.added, again.updated) == (0, 0)
+    for table, key in (
+        ("scores", "model_id, benchmark, metric, n_shots, source_id"),
+        ("losses", "model_id, dataset, unit, source_id"),
+    ):
+        total, distinct = conn.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {table}").fetchall()[0]
+        assert total == distinct == first.tables[table].added
+    check_integrity(conn)
 
 
 def test_open_llm_leaderboard_v1_file(conn):

@@ -10,7 +10,8 @@ import obslaws
 from obslaws.errors import StoreError
 from obslaws.store import transaction, upsert
 from obslaws.store.integrity import check_integrity, check_written
-from obslaws.store.migrations import available_migrations
+from obslaws.store.migrations import available_migrations, migrate
+from obslaws.store.upsert import primary_key
 from obslaws.store.views import rebuild_score_matrix
 
 
@@ -164,3 +165,101 @@ def test_nested_transactions_join_the_outer_one(conn):
             upsert(conn, "families", pl.DataFrame({"family": ["g"], "family_group": ["g"]}))
         raise RuntimeError("outer step fails after the inner block finished")
     assert conn.execute("SELECT count(*) FROM families WHERE family = 'g'").fetchall()[0][0] == 0
+
+
+_SCORES = pl.DataFrame(
+    {
+        "model_id": ["m1", "m1", "m2"],
+        "benchmark": ["b1", "b2", "b1"],
+        "metric": ["acc", "acc", "acc"],
+        "n_shots": [0, 0, 0],
+        "value": [0.4, 0.5, 0.6],
+        "stderr": [0.01, None, 0.02],
+        "source_id": ["s", "s", "s"],
+    }
+)
+_LOSSES = pl.DataFrame(
+    {
+        "model_id": ["m1", "m2"],
+        "dataset": ["pile", "pile"],
+        "value": [2.5, 2.1],
+        "unit": ["nats_per_token", "nats_per_token"],
+        "source_id": ["s", "s"],
+        "n_shots": [0, None],
+    },
+    schema_overrides={"n_shots": pl.Int32},
+)
+
+
+def test_scores_and_losses_upsert_on_their_declared_keys(conn):
+    """Migration 009: no PRIMARY KEY index on scores and losses; the key is declared in table_keys."""
+    assert primary_key(conn, "scores") == ["model_id", "benchmark", "metric", "n_shots", "source_id"]
+    assert primary_key(conn, "losses") == ["model_id", "dataset", "unit", "source_id"]
+    assert primary_key(conn, "models") == ["model_id"]
+    indexed = conn.execute(
+        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+        "AND table_name IN ('scores', 'losses')"
+    ).fetchall()
+    assert indexed == []
+    conn.execute("CREATE TABLE unkeyed (a INTEGER)")
+    with pytest.raises(StoreError, match="unkeyed has no primary key or declared key"):
+        upsert(conn, "unkeyed", pl.DataFrame({"a": [1]}))
+    _seed(conn)
+    assert upsert(conn, "scores", _SCORES).added == 3
+    twice = pl.concat([_SCORES, _SCORES.with_columns(pl.col("value") + 0.1)])
+    stats = upsert(conn, "scores", twice)  # the last row of a duplicated key wins
+    assert (stats.added, stats.updated, stats.unchanged) == (0, 3, 0)
+    assert conn.execute("SELECT count(*), round(sum(value), 6) FROM scores").fetchall() == [(3, 1.8)]
+    check_integrity(conn)
+
+
+def test_duplicate_natural_key_from_raw_sql_is_reported(conn):
+    _seed(conn)
+    upsert(conn, "scores", _SCORES)
+    check_integrity(conn)
+    conn.execute(
+        "INSERT INTO scores (model_id, benchmark, metric, n_shots, value, source_id) "
+        "VALUES ('m2', 'b1', 'acc', 0, 0.7, 's')"
+    )
+    with pytest.raises(
+        StoreError,
+        match=r"scores has duplicate rows for its key \(model_id, benchmark, metric, n_shots, source_id\): "
+        r"model_id='m2', benchmark='b1', metric='acc', n_shots=0, source_id='s' \(2 rows\)",
+    ):
+        check_integrity(conn)
+
+
+def test_database_at_migration_008_migrates_to_declared_keys(db_path):
+    old = duckdb.connect(str(db_path))
+    migrate(old, upto=8)
+    assert primary_key(old, "scores") == ["model_id", "benchmark", "metric", "n_shots", "source_id"]  # the PK
+    _seed(old)
+    upsert(old, "scores", _SCORES)
+    upsert(old, "losses", _LOSSES)
+    rebuild_score_matrix(old)
+    tables = ("sources", "models", "benchmarks", "scores", "losses")
+    before = {t: old.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+    columns = {t: old.execute(f"DESCRIBE {t}").fetchall() for t in ("scores", "losses")}
+    matrix = old.execute("SELECT * FROM score_matrix ORDER BY ALL").fetchall()
+    old.close()
+
+    conn = obslaws.connect(db_path, plugins=False)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchall() == [(9,)]
+    assert {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables} == before
+    # Same columns, types, NOT NULLs and defaults; only the key column of DESCRIBE differs.
+    for table, described in columns.items():
+        now = conn.execute(f"DESCRIBE {table}").fetchall()
+        assert [r[:3] + r[4:5] for r in now] == [r[:3] + r[4:5] for r in described]
+    assert conn.execute("SELECT * FROM score_matrix ORDER BY ALL").fetchall() == matrix
+    assert conn.execute("SELECT count(*) FROM preferred_scores").fetchall() == [(3,)]
+    with pytest.raises(duckdb.ConstraintException):  # the CHECK survives the rebuild
+        conn.execute(
+            "INSERT INTO scores (model_id, benchmark, metric, n_shots, value, source_id) "
+            "VALUES ('m1', 'b1', 'x', 0, 2, 's')"
+        )
+    for table, frame in (("scores", _SCORES), ("losses", _LOSSES)):
+        stats = upsert(conn, table, frame)
+        assert (stats.added, stats.updated, stats.unchanged) == (0, 0, frame.height)
+    assert {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables} == before
+    check_integrity(conn)
+    conn.close()

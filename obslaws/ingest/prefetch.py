@@ -1,6 +1,6 @@
 """Parsing the next batch of results files in a worker process while this one is written.
 
-Writing a batch is mostly DuckDB (primary-key index inserts, commit), parsing is Python. A
+Writing a batch is mostly DuckDB (inserts, commit), parsing is Python. A
 thread cannot overlap the two: DuckDB's Python client takes the GIL back between the steps of
 a query, so a Python thread parsing beside a write stalls it. A worker process has its own
 interpreter, so on two cores the parse of batch k + 1 hides behind the write of batch k.

@@ -1,4 +1,8 @@
-"""Referential integrity, checked inside a write's transaction (see migration 001 for why)."""
+"""Referential integrity and unique natural keys, checked inside a write's transaction.
+
+References are not FOREIGN KEY clauses (see migration 001 for why), and scores and losses have no
+PRIMARY KEY (see migration 009): both are checked here instead.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import duckdb
 import polars as pl
 
 from obslaws.errors import StoreError
+from obslaws.store.upsert import declared_keys
 
 # (table, column, referenced table, referenced column)
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
@@ -33,7 +38,8 @@ REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def check_integrity(conn: duckdb.DuckDBPyConnection) -> None:
-    """Raise StoreError naming the first dangling reference, if any."""
+    """Raise StoreError naming the first duplicated natural key or dangling reference, if any."""
+    check_unique_keys(conn)
     for table, column, target, key in REFERENCES:
         rows = conn.execute(
             f"SELECT DISTINCT t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
@@ -71,3 +77,26 @@ def check_written(conn: duckdb.DuckDBPyConnection, written: Iterable[tuple[str, 
         if rows:
             names = ", ".join(repr(r[0]) for r in rows)
             raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_unique_keys(conn: duckdb.DuckDBPyConnection) -> None:
+    """Raise StoreError naming a duplicated natural key of a table declared in ``table_keys``.
+
+    Those tables have no PRIMARY KEY index; upserts keep them unique, and this catches rows that
+    came another way (raw SQL). One GROUP BY per table.
+    """
+    for table, keys in declared_keys(conn).items():
+        cols = ", ".join(_q(k) for k in keys)
+        rows = conn.execute(
+            f"SELECT {cols}, count(*) FROM {_q(table)} GROUP BY {cols} HAVING count(*) > 1 ORDER BY {cols} LIMIT 3"
+        ).fetchall()
+        if rows:
+            shown = "; ".join(
+                ", ".join(f"{k}={v!r}" for k, v in zip(keys, row[:-1], strict=True)) + f" ({row[-1]} rows)"
+                for row in rows
+            )
+            raise StoreError(f"{table} has duplicate rows for its key ({', '.join(keys)}): {shown}")

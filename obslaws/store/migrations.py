@@ -29,12 +29,13 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
-def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every pending migration, each in its own transaction. Returns the versions applied."""
+def migrate(conn: duckdb.DuckDBPyConnection, upto: int | None = None) -> list[int]:
+    """Apply every pending migration (up to version ``upto``, default all), each in its own
+    transaction. Returns the versions applied."""
     done = applied_versions(conn)
     applied = []
     for version, name, sql in available_migrations():
-        if version in done:
+        if version in done or (upto is not None and version > upto):
             continue
         conn.execute("BEGIN TRANSACTION")
         try:

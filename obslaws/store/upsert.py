@@ -1,4 +1,4 @@
-"""Idempotent writes keyed on each table's natural (primary) key."""
+"""Idempotent writes keyed on each table's natural key: its PRIMARY KEY, or the one declared in table_keys."""
 
 from __future__ import annotations
 
@@ -29,16 +29,34 @@ class WriteStats:
         return f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged"
 
 
+def declared_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Natural keys of the tables without a PRIMARY KEY index, as migration 009 declares them."""
+    if first_row(conn, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'table_keys'") is None:
+        return {}  # a database not yet migrated to 009
+    return {
+        name: list(cols) for name, cols in conn.execute("SELECT table_name, key_columns FROM table_keys").fetchall()
+    }
+
+
 def primary_key(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The table's PRIMARY KEY columns, else its natural key declared in ``table_keys``.
+
+    scores and losses have no PRIMARY KEY (its index made large ingests slow, see migration
+    009): their uniqueness comes from :func:`upsert` and is checked by
+    :func:`obslaws.store.integrity.check_integrity`.
+    """
     row = first_row(
         conn,
         "SELECT constraint_column_names FROM duckdb_constraints() "
         "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
         [table],
     )
-    if row is None:
-        raise StoreError(f"table {table} has no primary key to upsert on")
-    return list(row[0])
+    if row is not None:
+        return list(row[0])
+    declared = declared_keys(conn).get(table)
+    if declared is None:
+        raise StoreError(f"table {table} has no primary key or declared key (table_keys) to upsert on")
+    return declared
 
 
 def _q(name: str) -> str:
