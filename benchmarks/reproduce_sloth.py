@@ -22,7 +22,6 @@ import numpy as np
 import polars as pl
 import torch
 from obslaws_sloth.batch import family_holdout
-from obslaws_sloth.design import covariates, query_weights
 from obslaws_sloth.fitter import SlothFitter
 
 from obslaws.backtest import summarise
@@ -64,32 +63,6 @@ def paper_mae(errors: pl.DataFrame, bench_set: str, n: int, column: str) -> floa
     return float(100 * per[column].mean())
 
 
-def member_cells(run, which: str) -> pl.DataFrame:
-    """Per-member test predictions: split, model_id, benchmark, member (seed), prediction."""
-    frames = []
-    for split, model, query in zip(run.splits, run.fitted, run.queries, strict=True):
-        x = covariates(query.models["params"].to_numpy(), query.models["tokens"].to_numpy())
-        w = query_weights(model.design_, query.models)
-        for m in model.members_:
-            member = m.model if which == "full" else m.basic
-            pred = member.predict(x, w, model.design_.chance)
-            for j, bench in enumerate(model.targets_):
-                frames.append(
-                    pl.DataFrame(
-                        {
-                            "split": split.name,
-                            "model_id": query.models["model_id"],
-                            "benchmark": bench,
-                            "seed": m.seed,
-                            "d": m.d,
-                            "link": which,
-                            "prediction": pred[:, j],
-                        }
-                    )
-                )
-    return pl.concat(frames)
-
-
 def mae_of(pred: pl.DataFrame, truth: pl.DataFrame) -> float:
     cells = pred.join(truth, on=["model_id", "benchmark"]).with_columns(pl.lit(None, pl.Float64).alias("stderr"))
     return summarise(
@@ -122,7 +95,7 @@ def main() -> None:
         run = family_holdout(fitter, data, benchmarks=bench_set, n_train=n, groups=groups)
         elapsed = time.perf_counter() - tic
         truth = run.cells.select("split", "model_id", "benchmark", "truth")
-        per = pl.concat([member_cells(run, "full"), member_cells(run, "basic")])
+        per = pl.concat([run.member_predictions("full"), run.member_predictions("basic")])
         per.write_parquet(out / f"{args.data}_{bench_set}_n{n}_d{d}.parquet")
         row = {}
         for which in ("basic", "full"):

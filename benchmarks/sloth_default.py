@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 import torch
 from obslaws_sloth.batch import family_holdout
-from obslaws_sloth.design import covariates, query_weights
 from obslaws_sloth.fitter import SlothFitter
 
 from obslaws.backtest import summarise
@@ -26,31 +25,6 @@ from obslaws.backtest.paper import paper_errors, sloth_fit_data
 
 # The paper's full Sloth at the d of its headline table (FITTERS.md section 2).
 PAPER_D = {("oll-v1", 1): 4, ("oll-v2", 1): 2, ("oll-all", 1): 3, ("oll-v1", 2): 2, ("oll-v2", 2): 4, ("oll-all", 2): 3}
-
-
-def member_predictions(run) -> pl.DataFrame:
-    """Test predictions of every member: split, model_id, benchmark, seed, d, prediction, truth."""
-    frames = []
-    for split, model, query in zip(run.splits, run.fitted, run.queries, strict=True):
-        x = covariates(query.models["params"].to_numpy(), query.models["tokens"].to_numpy())
-        w = query_weights(model.design_, query.models)
-        for m in model.members_:
-            pred = m.model.predict(x, w, model.design_.chance)
-            for j, bench in enumerate(model.targets_):
-                frames.append(
-                    pl.DataFrame(
-                        {
-                            "split": split.name,
-                            "model_id": query.models["model_id"],
-                            "benchmark": bench,
-                            "seed": m.seed,
-                            "d": m.d,
-                            "prediction": pred[:, j],
-                        }
-                    )
-                )
-    truth = run.cells.select("split", "model_id", "benchmark", "truth")
-    return pl.concat(frames).join(truth, on=["split", "model_id", "benchmark"])
 
 
 def ensemble_mae(members: pl.DataFrame) -> float:
@@ -89,7 +63,8 @@ def main() -> None:
             fitter = SlothFitter(restarts=2 * r)
             run = family_holdout(fitter, data, benchmarks=bench_set, n_train=n, groups="sloth-paper")
             seconds = time.perf_counter() - tic
-            per = member_predictions(run)
+            truth = run.cells.select("split", "model_id", "benchmark", "truth")
+            per = run.member_predictions().join(truth, on=["split", "model_id", "benchmark"])
             a = ensemble_mae(per.filter(pl.col("seed") < r))
             b = ensemble_mae(per.filter(pl.col("seed") >= r))
             both = ensemble_mae(per)

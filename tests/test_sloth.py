@@ -240,6 +240,13 @@ def test_basic_sloth_on_three_paper_groups_is_near_the_paper():
         .mean()
     )
     assert abs(ours - paper) < 1.0, (ours, paper)
+    # The members' own predictions average to the backtest's cells.
+    members = run.member_predictions()
+    assert sorted(members["seed"].unique()) == [0, 1, 2]
+    mean = members.group_by("split", "model_id", "benchmark").agg(pl.col("prediction").mean().alias("mean"))
+    joined = run.cells.join(mean, on=["split", "model_id", "benchmark"])
+    assert joined.height == run.cells.height
+    assert (joined["prediction"] - joined["mean"]).abs().max() < 1e-9
 
 
 def test_one_scored_small_model_of_a_new_family_improves_its_prediction():

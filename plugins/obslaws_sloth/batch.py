@@ -18,6 +18,7 @@ from obslaws.backtest import FamilyHoldout, Split, summarise
 from obslaws.backtest.metrics import cell_stderr
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
+from obslaws_sloth.design import covariates, query_weights
 from obslaws_sloth.fitter import SlothFitter
 
 
@@ -34,6 +35,33 @@ class BatchBacktest:
 
     def summary(self) -> dict:
         return summarise(self.cells, FamilyHoldout.averaging)
+
+    def member_predictions(self, link: str = "full") -> pl.DataFrame:
+        """Test predictions of every ensemble member, unaveraged: ``split, model_id, benchmark,
+        seed, d, link, prediction`` (``link="basic"``: each member's basic-stage fit), for
+        studying seeds and ``d`` without refitting."""
+        frames = []
+        for split, model, query in zip(self.splits, self.fitted, self.queries, strict=True):
+            x = covariates(query.models["params"].to_numpy(), query.models["tokens"].to_numpy())
+            weights = query_weights(model.design_, query.models)
+            for m in model.members_:
+                member = m.model if link == "full" else m.basic
+                pred = member.predict(x, weights, model.design_.chance)
+                for j, bench in enumerate(model.targets_):
+                    frames.append(
+                        pl.DataFrame(
+                            {
+                                "split": split.name,
+                                "model_id": query.models["model_id"],
+                                "benchmark": bench,
+                                "seed": m.seed,
+                                "d": m.d,
+                                "link": link,
+                                "prediction": pred[:, j],
+                            }
+                        )
+                    )
+        return pl.concat(frames)
 
 
 def family_holdout(
