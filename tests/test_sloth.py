@@ -288,3 +288,20 @@ def test_default_ensembles_every_d_and_seed_and_upstream_is_the_papers_configura
     paper = SlothFitter.upstream(2, seed=5)
     assert (paper.d, paper.restarts, paper.seed, paper.select_d) == (2, 1, 5, "none")
     assert tuple(paper.learning_rates) == (0.1, 0.01, 0.001) and paper.max_steps == 100_000
+
+
+def test_upstream_covariate_basis_fits_the_same_model_and_reports_log10_slopes():
+    from obslaws_sloth.design import covariates, covariates_in_log10, slopes_in_log10
+
+    params, tokens = np.array([0.5e9, 7e9, 70e9]), np.array([0.3e12, 2e12, 15e12])
+    up, ten = covariates(params, tokens, "upstream"), covariates(params, tokens, "log10")
+    assert np.allclose(covariates_in_log10(up, "upstream"), ten)
+    slopes = np.array([[0.3, -0.2], [1.1, 0.4], [0.05, 0.02]])
+    assert np.allclose(up @ slopes, ten @ slopes_in_log10(slopes, "upstream"))
+
+    data = sloth_law(families=4)
+    fitter = SlothFitter(d=1, link="basic", restarts=1, covariate_basis="upstream", learning_rates=(0.1,)).fit(data)
+    err = fitter.predict(data).join(data.scores, on=["model_id", "benchmark"])
+    assert float((err["prediction"] - err["value"]).abs().mean()) < 0.03
+    slopes = fitter.skill_tables("f")["skill_slopes"]
+    assert slopes.height == 3  # one skill, three log10 terms

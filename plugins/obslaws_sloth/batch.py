@@ -18,7 +18,7 @@ from obslaws.backtest import FamilyHoldout, Split, summarise
 from obslaws.backtest.metrics import cell_stderr
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
-from obslaws_sloth.design import covariates, query_weights
+from obslaws_sloth.design import query_weights
 from obslaws_sloth.fitter import SlothFitter
 
 
@@ -42,7 +42,7 @@ class BatchBacktest:
         studying seeds and ``d`` without refitting."""
         frames = []
         for split, model, query in zip(self.splits, self.fitted, self.queries, strict=True):
-            x = covariates(query.models["params"].to_numpy(), query.models["tokens"].to_numpy())
+            x = model.design_.covariates(query.models)
             weights = query_weights(model.design_, query.models)
             for m in model.members_:
                 member = m.model if link == "full" else m.basic

@@ -12,16 +12,42 @@ import torch
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 
+BASES = ("log10", "upstream")
 
-def covariates(params: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """Sloth's covariates ``(log10 N, log10 D, log10 N * log10 D)``, N in billions, D in trillions.
 
-    The upstream code uses base-10 logarithms of billions of parameters and trillions of
-    tokens; the model is the same in any base, but the optimiser's path (and so the fit) is not.
+def covariates(params: np.ndarray, tokens: np.ndarray, basis: str = "log10") -> np.ndarray:
+    """Sloth's covariates from N in billions of parameters and D in trillions of tokens.
+
+    ``basis="log10"``: ``(log10 N, log10 D, log10 N * log10 D)``, the order every reader of the
+    stored slopes expects. ``basis="upstream"``: ``(ln D, ln N, ln N * ln D)``, as the paper's
+    experiment code builds them. The model is the same in either basis (the slopes rescale),
+    but the optimiser's path from a given seed, and so the fit, is not.
     """
-    log_n = np.log10(np.asarray(params, dtype=float) / 1e9)
-    log_d = np.log10(np.asarray(tokens, dtype=float) / 1e12)
+    n = np.asarray(params, dtype=float) / 1e9
+    d = np.asarray(tokens, dtype=float) / 1e12
+    if basis == "log10":
+        log_n, log_d = np.log10(n), np.log10(d)
+        return np.stack([log_n, log_d, log_n * log_d], axis=1)
+    if basis == "upstream":
+        ln_n, ln_d = np.log(n), np.log(d)
+        return np.stack([ln_d, ln_n, ln_n * ln_d], axis=1)
+    raise FitterError(f"sloth: covariate basis must be one of {BASES}, not {basis!r}")
+
+
+def covariates_in_log10(x: np.ndarray, basis: str) -> np.ndarray:
+    """Covariates ``x`` (M, 3) in ``basis`` re-expressed in the log10 basis."""
+    if basis == "log10":
+        return x
+    log_n, log_d = x[:, 1] / np.log(10.0), x[:, 0] / np.log(10.0)
     return np.stack([log_n, log_d, log_n * log_d], axis=1)
+
+
+def slopes_in_log10(slopes: np.ndarray, basis: str) -> np.ndarray:
+    """(3, d) slopes on ``basis``'s covariates, re-expressed on the log10 covariates."""
+    if basis == "log10":
+        return slopes
+    ln10 = np.log(10.0)
+    return np.stack([ln10 * slopes[1], ln10 * slopes[0], ln10**2 * slopes[2]])
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,8 @@ class Design:
         Scores in [0, 1], shape (N, J), NaN where missing.
     chance:
         Lower asymptote of each target, shape (J,).
+    basis:
+        The covariate basis of ``x`` (:func:`covariates`).
     """
 
     model_ids: list[str]
@@ -53,6 +81,11 @@ class Design:
     fam: np.ndarray
     y: np.ndarray
     chance: np.ndarray
+    basis: str = "log10"
+
+    def covariates(self, models: pl.DataFrame) -> np.ndarray:
+        """Covariates of ``models`` (with ``params`` and ``tokens``) in this design's basis."""
+        return covariates(models["params"].to_numpy(), models["tokens"].to_numpy(), self.basis)
 
 
 def _check_covariates(models: pl.DataFrame, what: str) -> None:
@@ -65,7 +98,7 @@ def _check_covariates(models: pl.DataFrame, what: str) -> None:
         )
 
 
-def build_design(data: FitData, targets: Sequence[str]) -> Design:
+def build_design(data: FitData, targets: Sequence[str], basis: str = "log10") -> Design:
     """Arrays for fitting ``targets`` on every model of ``data`` that has at least one target score."""
     models = data.models
     _check_covariates(models, "training")
@@ -82,10 +115,11 @@ def build_design(data: FitData, targets: Sequence[str]) -> Design:
         model_ids=models["model_id"].to_list(),
         families=families,
         family_groups=[group_of[f] for f in families],
-        x=covariates(models["params"].to_numpy(), models["tokens"].to_numpy()),
+        x=covariates(models["params"].to_numpy(), models["tokens"].to_numpy(), basis),
         fam=np.array([index[f] for f in fam_col], dtype=np.int64),
         y=y,
         chance=np.array([data.chance(t) for t in targets], dtype=float),
+        basis=basis,
     )
 
 

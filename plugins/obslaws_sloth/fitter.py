@@ -13,7 +13,14 @@ from scipy import stats
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 from obslaws.fitter import Fitter, Requirements
-from obslaws_sloth.design import Design, build_design, covariates, query_weights
+from obslaws_sloth.design import (
+    BASES,
+    Design,
+    build_design,
+    covariates_in_log10,
+    query_weights,
+    slopes_in_log10,
+)
 from obslaws_sloth.engine import LEARNING_RATES, Member, adapt_intercepts, fit_many
 from obslaws_sloth.optimiser import Schedule
 from obslaws_sloth.rotation import Interpretation, interpret
@@ -75,6 +82,11 @@ class SlothFitter(Fitter):
         First seed; fits are deterministic on CPU for a given seed and data.
     interval:
         Nominal coverage of the prediction intervals.
+    covariate_basis:
+        ``"log10"`` (default): log10 N, log10 D and their product; ``"upstream"``: natural
+        logarithms in the order of the paper's experiment code (``ln D, ln N, ln N ln D``). The
+        model is the same; the optimiser's path from a seed is not, so replaying the paper's
+        runs needs its basis. Slopes are reported on the log10 covariates either way.
     learning_rates, max_steps, stop_patience:
         The optimiser: every learning rate is tried and the lowest training MAE kept; a run
         stops after ``stop_patience`` steps without a 1e-5 gain in training MAE, or after
@@ -106,6 +118,7 @@ class SlothFitter(Fitter):
         cv_folds: int = 4,
         seed: int = 0,
         interval: float = 0.9,
+        covariate_basis: str = "log10",
         learning_rates: Sequence[float] = DEFAULT_LEARNING_RATES,
         max_steps: int = DEFAULT_MAX_STEPS,
         stop_patience: int = 500,
@@ -118,6 +131,7 @@ class SlothFitter(Fitter):
         self.cv_folds = cv_folds
         self.seed = seed
         self.interval = interval
+        self.covariate_basis = covariate_basis
         self.learning_rates = learning_rates
         self.max_steps = max_steps
         self.stop_patience = stop_patience
@@ -125,9 +139,11 @@ class SlothFitter(Fitter):
     @classmethod
     def upstream(cls, d: int, **options: Any) -> SlothFitter:
         """The paper's configuration: one ``d``, one seed, learning rates 0.1, 0.01 and 0.001
-        each run to convergence, the lowest training MAE kept (``options`` override any of it)."""
+        each run to convergence, the lowest training MAE kept, the experiment code's covariates
+        (``options`` override any of it; the paper's runs used ``seed=42``)."""
         settings: dict[str, Any] = {
             "d": d,
+            "covariate_basis": "upstream",
             "restarts": 1,
             "select_d": "none",
             "learning_rates": LEARNING_RATES,
@@ -146,6 +162,8 @@ class SlothFitter(Fitter):
             raise FitterError("sloth: restarts and d must be >= 1")
         if self.select_d not in ("none", "inner-cv"):
             raise FitterError(f"sloth: select_d must be 'none' or 'inner-cv', not {self.select_d!r}")
+        if self.covariate_basis not in BASES:
+            raise FitterError(f"sloth: covariate_basis must be one of {BASES}, not {self.covariate_basis!r}")
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"sloth: interval must be in (0, 1), not {self.interval}")
 
@@ -182,7 +200,7 @@ class SlothFitter(Fitter):
         else:
             scores = [{} for _ in datas]
             per_data = [candidates for _ in datas]
-        designs = [build_design(data, list(data.targets)) for data in datas]
+        designs = [build_design(data, list(data.targets), self.covariate_basis) for data in datas]
         seeds = [int(self.seed) + r for r in range(int(self.restarts))]
         out: list[list[Fit]] = [[] for _ in designs]
         for d in candidates:
@@ -261,7 +279,7 @@ class SlothFitter(Fitter):
         order = {f: i for i, f in enumerate(firsts["family"].to_list())}
         start = query_weights(self.design_, firsts)[[order[f] for f in new]]
         fam = np.array([new.index(f) for f in models["family"].to_list()])
-        x = covariates(models["params"].to_numpy(), models["tokens"].to_numpy())
+        x = self.design_.covariates(models)
         adapted = adapt_intercepts(
             [m.model for m in self.members_], x, fam, y.astype(float), self.design_.chance, start, self._schedule()
         )
@@ -272,7 +290,7 @@ class SlothFitter(Fitter):
         bad = models.filter(pl.col("params").is_null() | pl.col("tokens").is_null())
         if bad.height:
             raise FitterError(f"sloth: query model(s) {bad['model_id'].to_list()[:5]} lack params or tokens")
-        x = covariates(models["params"].to_numpy(), models["tokens"].to_numpy())
+        x = self.design_.covariates(models)
         weights = query_weights(self.design_, models)
         adapted, new = self._adapt(query)
         if adapted is not None:
@@ -363,7 +381,10 @@ class SlothFitter(Fitter):
         blocks = best.model.blocks()
         design = self.design_
         onehot = np.eye(len(design.families))[design.fam]
-        return interpret(blocks["B"], blocks["alpha"], blocks["lam"], blocks["c"], design.x, onehot, method)
+        # Skills do not depend on the basis; slopes are reported on the log10 covariates.
+        slopes = slopes_in_log10(blocks["B"], design.basis)
+        x = covariates_in_log10(design.x, design.basis)
+        return interpret(slopes, blocks["alpha"], blocks["lam"], blocks["c"], x, onehot, method)
 
     def skill_tables(self, fit_id: str = "", method: str = "oblimin") -> dict[str, pl.DataFrame]:
         """Skill values, loadings, slopes and family intercepts as frames (the tables of migration 005)."""
