@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,17 @@ def _plugin_of(fitter: Fitter) -> str | None:
     return info.plugin if info is not None and info.cls is type(fitter) else None
 
 
+@contextmanager
+def _naming_failures(fitter: str, where: str) -> Iterator[None]:
+    """Re-raise a fitter's failure with the fitter and the split it failed on in the message."""
+    try:
+        yield
+    except ObslawsError as exc:
+        raise type(exc)(f"{fitter} on {where}: {exc}") from exc
+    except Exception as exc:
+        raise FitterError(f"{fitter} failed on {where}: {type(exc).__name__}: {exc}") from exc
+
+
 def run_backtest(
     fitter: Fitter,
     data: FitData | duckdb.DuckDBPyConnection,
@@ -217,14 +229,8 @@ def run_backtest(
     fit_many = getattr(fitter, "fit_many", None)
     if callable(fit_many):
         tic = time.perf_counter()
-        try:
+        with _naming_failures(fitter.name, f"{proto.name} (all splits at once)"):
             prefitted = list(fit_many(trains))
-        except ObslawsError as exc:
-            raise type(exc)(f"{fitter.name} on {proto.name} (all splits at once): {exc}") from exc
-        except Exception as exc:
-            raise FitterError(
-                f"{fitter.name} failed on {proto.name} (all splits at once): {type(exc).__name__}: {exc}"
-            ) from exc
         if len(prefitted) != len(splits):
             raise FitterError(f"{fitter.name}.fit_many returned {len(prefitted)} fits for {len(splits)} splits")
         batch_seconds = (time.perf_counter() - tic) / len(splits)
@@ -234,16 +240,10 @@ def run_backtest(
         model = prefitted[index] if prefitted is not None else fitter.clone()
         train_hash = train.content_hash()
         tic = time.perf_counter()
-        try:
+        with _naming_failures(fitter.name, f"{proto.name} split {split.name!r}"):
             if prefitted is None:
                 model.fit(train)
             predicted = model.predict(query)
-        except ObslawsError as exc:
-            raise type(exc)(f"{fitter.name} on {proto.name} split {split.name!r}: {exc}") from exc
-        except Exception as exc:
-            raise FitterError(
-                f"{fitter.name} failed on {proto.name} split {split.name!r}: {type(exc).__name__}: {exc}"
-            ) from exc
         fit_id = fit_id_for(model, train_hash)
         fit_rows.append(
             fit_row(

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from obslaws.errors import StoreError
+from obslaws.store.query import quote_identifier as _q
 from obslaws.store.upsert import declared_keys
 
 # (table, column, referenced table, referenced column)
@@ -77,10 +78,6 @@ def check_written(conn: duckdb.DuckDBPyConnection, written: Iterable[tuple[str, 
         if rows:
             names = ", ".join(repr(r[0]) for r in rows)
             raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def check_unique_keys(conn: duckdb.DuckDBPyConnection) -> None:

@@ -17,3 +17,8 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None =
 def first_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple | None:
     rows = conn.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'

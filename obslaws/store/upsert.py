@@ -9,6 +9,7 @@ import polars as pl
 
 from obslaws.errors import StoreError
 from obslaws.store.query import first_row
+from obslaws.store.query import quote_identifier as _q
 
 
 @dataclass
@@ -57,10 +58,6 @@ def primary_key(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     if declared is None:
         raise StoreError(f"table {table} has no primary key or declared key (table_keys) to upsert on")
     return declared
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> WriteStats:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+from obslaws.store.query import quote_identifier as _quote
 
 
 def _literal(value: str) -> str:

@@ -195,6 +195,7 @@ class SlothFitter(Fitter):
                 seed=int(self.seed),
                 lrs=tuple(self.learning_rates),
                 schedule=self._schedule(),
+                basis=self.covariate_basis,
             )
             per_data = [(d,) for d in chosen]
         else:

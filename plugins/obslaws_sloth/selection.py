@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from obslaws.data import FitData
-from obslaws_sloth.design import build_design, covariates, query_weights
+from obslaws_sloth.design import build_design, query_weights
 from obslaws_sloth.engine import fit_many
 from obslaws_sloth.optimiser import Schedule
 
@@ -48,18 +48,19 @@ def select_d(
     seed: int = 0,
     lrs: Sequence[float] = (0.1, 0.01, 0.001),
     schedule: Schedule | None = None,
+    basis: str = "log10",
 ) -> tuple[list[int], list[dict[int, float]]]:
-    """The chosen ``d`` for each training set, and the inner held-out MAE of every candidate."""
+    """The chosen ``d`` for each training set, and the inner held-out MAE of every candidate
+    (fitted in covariate ``basis``, as the fitter that asks)."""
     splits = [inner_splits(data, folds) for data in datas]
     flat = [(i, train, test) for i, pairs in enumerate(splits) for train, test in pairs]
     targets = list(datas[0].targets)
-    designs = [build_design(train, targets) for _, train, _ in flat]
+    designs = [build_design(train, targets, basis) for _, train, _ in flat]
     scores: list[dict[int, list[float]]] = [{d: [] for d in candidates} for _ in datas]
     for d in candidates:
         fits = fit_many(designs, [seed] * len(designs), d, full=False, lrs=lrs, schedule=schedule)
         for (i, _, test), design, (basic, _) in zip(flat, designs, fits, strict=True):
-            x = covariates(test.models["params"].to_numpy(), test.models["tokens"].to_numpy())
-            pred = basic.predict(x, query_weights(design, test.models), design.chance)
+            pred = basic.predict(design.covariates(test.models), query_weights(design, test.models), design.chance)
             truth = test.matrix(targets).select(targets).to_numpy().astype(float)
             scores[i][d].append(float(np.nanmean(np.abs(pred - truth))))
     means = [{d: float(np.mean(v)) if v else float("inf") for d, v in s.items()} for s in scores]
