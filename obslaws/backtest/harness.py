@@ -65,6 +65,9 @@ class BacktestResult:
     duration_s: float = 0.0
     n_models: int = 0
     written: bool = False
+    # With run_backtest(keep_models=True): each split's fitted model and its query (scores hidden).
+    fitted: list[Fitter] = field(default_factory=list, repr=False)
+    queries: list[FitData] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary: per benchmark and average MAE (points), MSE, Spearman, coverage, noise floor."""
@@ -143,6 +146,7 @@ def run_backtest(
     write: bool | None = None,
     plugin: str | None = None,
     progress: Callable[[str], None] | None = None,
+    keep_models: bool = False,
     **options: Any,
 ) -> BacktestResult:
     """Backtest ``fitter`` under ``protocol``, scoring every test cell, and write the result.
@@ -167,6 +171,9 @@ def run_backtest(
         The plugin that registered the fitter, recorded with the run (looked up if omitted).
     progress:
         Called with a line of text after each split.
+    keep_models:
+        Keep each split's fitted model and query in the result (``fitted``, ``queries``), for
+        looking inside the fits (for example per ensemble member) without refitting.
 
     Returns
     -------
@@ -216,6 +223,8 @@ def run_backtest(
     )
     frames: list[pl.DataFrame] = []
     fit_rows: list[dict[str, Any]] = []
+    kept_models: list[Fitter] = []
+    kept_queries: list[FitData] = []
     for split in splits:
         if len(split.train) < fitter.requires.min_models:
             raise ProtocolError(
@@ -265,6 +274,9 @@ def run_backtest(
                 f"e.g. model {row['model_id']!r} on {row['benchmark']!r}"
             )
         frames.append(cells.with_columns(pl.lit(split.name).alias("split"), pl.lit(fit_id).alias("fit_id")))
+        if keep_models:
+            kept_models.append(model)
+            kept_queries.append(query)
         if progress is not None:
             progress(f"{proto.name} {split.name}: {len(split.train)} train, {len(split.test)} test models")
 
@@ -309,6 +321,8 @@ def run_backtest(
         cells=cells,
         fit_rows=fit_rows,
         n_models=eligible.models.height,
+        fitted=kept_models,
+        queries=kept_queries,
     )
     result.duration_s = time.perf_counter() - started
     if write:

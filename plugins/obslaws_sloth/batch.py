@@ -1,22 +1,19 @@
-"""Family-holdout backtests with every fold fitted in one batched program.
+"""Family-holdout backtests that keep every fold's Sloth fit, for looking inside them.
 
-Same protocol, splits and metrics as :func:`obslaws.backtest.run_backtest` (it uses the
-harness's own :class:`~obslaws.backtest.FamilyHoldout` and :func:`~obslaws.backtest.summarise`),
-but the folds are fitted together with :meth:`SlothFitter.fit_many`. Nothing is written to the
-database; use ``run_backtest`` for a recorded run.
+The harness's :func:`obslaws.backtest.run_backtest` runs it (same protocol, splits and metrics;
+the folds are fitted together through :meth:`SlothFitter.fit_many`), writing nothing; use
+``run_backtest`` with a connection for a recorded run.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
-from obslaws.backtest import FamilyHoldout, Split, summarise
-from obslaws.backtest.metrics import cell_stderr
-from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.backtest import FamilyHoldout, Split, run_backtest, summarise
 from obslaws.data import FitData
 from obslaws_sloth.design import query_weights
 from obslaws_sloth.fitter import SlothFitter
@@ -24,8 +21,8 @@ from obslaws_sloth.fitter import SlothFitter
 
 @dataclass
 class BatchBacktest:
-    """Splits, fitted fold models, test cells (``split, model_id, benchmark, truth, prediction,
-    lower, upper, stderr``) and the harness summary."""
+    """Splits, fitted fold models, their queries, the harness's test cells (``split, model_id,
+    benchmark, truth, prediction, lower, upper, stderr``, ...) and its summary."""
 
     splits: list[Split]
     fitted: list[SlothFitter]
@@ -72,12 +69,13 @@ def family_holdout(
     n_train: int = 1,
     groups: str | Sequence[str] | None = None,
 ) -> BatchBacktest:
-    """Run the family-holdout protocol with all folds fitted at once.
+    """The harness's family-holdout backtest (nothing written), keeping every fold's fit.
 
     Parameters
     ----------
     fitter:
-        An unfitted :class:`SlothFitter` (or subclass).
+        An unfitted :class:`SlothFitter` (or subclass); the harness fits all folds at once
+        through its ``fit_many``.
     data:
         The shared table (for example ``load_fit_data(conn, source="sloth-data-v2")``).
     benchmarks:
@@ -86,28 +84,15 @@ def family_holdout(
         As for the harness's ``family-holdout`` protocol (``groups="sloth-paper"``: the paper's
         test groups).
     """
-    started = time.perf_counter()
-    targets = resolve_benchmarks(benchmarks)
-    data = data.with_targets(targets)
-    proto = FamilyHoldout(n_train=n_train, groups=groups)
-    eligible = proto.eligible(data, targets, sorted(fitter.requires.needs))
-    splits = list(proto.splits(eligible, targets))
-    trains = [eligible.select_models(s.train) for s in splits]
-    queries = [eligible.select_models(s.test).hide_scores(targets) for s in splits]
-    fitted = fitter.fit_many(trains)
-    truth_all = eligible.scores.filter(pl.col("benchmark").is_in(list(targets))).select(
-        "model_id", "benchmark", pl.col("value").alias("truth"), "stderr"
+    result = run_backtest(
+        fitter,
+        data,
+        "family-holdout",
+        benchmarks=benchmarks,
+        write=False,
+        keep_models=True,
+        n_train=n_train,
+        groups=groups,
     )
-    frames = []
-    for split, model, query in zip(splits, fitted, queries, strict=True):
-        predicted = model.predict(query)
-        truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))
-        frames.append(
-            truth.join(predicted, on=["model_id", "benchmark"], how="left").with_columns(
-                pl.lit(split.name).alias("split")
-            )
-        )
-    cells = pl.concat(frames, how="vertical_relaxed")
-    cells = cells.with_columns(cell_stderr(cells, eligible.benchmarks).alias("stderr"))
-    cells = cells.select("split", "model_id", "benchmark", "truth", "prediction", "lower", "upper", "stderr")
-    return BatchBacktest(splits, fitted, queries, cells, time.perf_counter() - started)
+    fitted = cast(list[SlothFitter], result.fitted)
+    return BatchBacktest(result.splits, fitted, result.queries, result.cells, result.duration_s)
