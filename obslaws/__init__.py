@@ -17,8 +17,8 @@ hookimpl = pluggy.HookimplMarker("obslaws")
 _LAZY = {
     "connect": ("obslaws.store", "connect"),
     "transaction": ("obslaws.store", "transaction"),
-    "Fitter": ("obslaws.fitter", "Fitter"),
-    "Requirements": ("obslaws.fitter", "Requirements"),
+    "Fitter": ("obslaws.fitting.contract", "Fitter"),
+    "Requirements": ("obslaws.fitting.contract", "Requirements"),
     "FitData": ("obslaws.data", "FitData"),
     "ObslawsError": ("obslaws.errors", "ObslawsError"),
 }
@@ -26,7 +26,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from obslaws.data import FitData
     from obslaws.errors import ObslawsError
-    from obslaws.fitter import Fitter, Requirements
+    from obslaws.fitting.contract import Fitter, Requirements
     from obslaws.store import connect, transaction
 
 

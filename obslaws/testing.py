@@ -23,7 +23,7 @@ import polars as pl
 
 from obslaws.data import PREDICTION_COLUMNS, FitData
 from obslaws.errors import FitterError, NotFittedError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 
 SEED_PARAMS = ("random_state", "seed")
 # Six synthetic benchmarks, as many as an Open LLM Leaderboard set, with their chance levels.

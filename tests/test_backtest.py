@@ -279,7 +279,7 @@ def test_summary_json_shape():
 
 
 def test_fit_and_store_is_idempotent_and_predictions_are_stored():
-    from obslaws.fitting import fit_and_store, hypothetical_models, predict_and_store
+    from obslaws.fitting.store import fit_and_store, hypothetical_models, predict_and_store
 
     conn = obslaws.connect(":memory:", plugins=False)
     data = synthetic_data()
@@ -307,7 +307,7 @@ def test_fit_and_store_is_idempotent_and_predictions_are_stored():
 
 
 def test_fit_and_store_calls_store_extras_in_the_same_transaction():
-    from obslaws.fitting import fit_and_store
+    from obslaws.fitting.store import fit_and_store
 
     class WithExtras(LogLinear):
         name = "extras-test"

@@ -14,7 +14,7 @@ from obslaws_baselines.engine import fit_sigmoids
 
 from obslaws import FitData
 from obslaws.backtest import run_backtest
-from obslaws.fitters import get_fitters
+from obslaws.fitting.lookup import get_fitters
 from obslaws.testing import check_fitter, synthetic_data
 
 
@@ -178,7 +178,7 @@ def test_reproduces_the_paper_on_registry_source_v2(registry_db, name):
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not os.environ.get("OBSLAWS_SLOW"), reason="set OBSLAWS_SLOW=1 (benchmarks/bench_baselines.py runs it too)"
+    not os.environ.get("OBSLAWS_SLOW"), reason="set OBSLAWS_SLOW=1 (scripts/bench/bench_baselines.py runs it too)"
 )
 @pytest.mark.parametrize("benchmark_set", ["oll-v1", "oll-all"])
 @pytest.mark.parametrize("name", ["flops-sigmoid", "flops-sigmoid-family"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from obslaws.fitters import get_fitters
+from obslaws.fitting.lookup import get_fitters
 from obslaws.testing import check_fitter
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import pytest
 
 from obslaws import FitData, Fitter, Requirements
 from obslaws.errors import FitterError, NotFittedError
-from obslaws.fitters import get_fitters
+from obslaws.fitting.lookup import get_fitters
 from obslaws.testing import SYNTHETIC_TARGETS, ConformanceError, check_fitter, synthetic_data
 
 BUILTIN_PLUGINS = {"baselines", "lowrank", "sloth", "loss2loss", "densing"}

@@ -10,7 +10,7 @@ import pytest
 import obslaws
 from obslaws.cli import main
 from obslaws.errors import ObslawsError, OfflineError
-from obslaws.ingest import runner
+from obslaws.evaluate import local as runner
 from obslaws.ingest.params import checkpoint_parameters
 from obslaws.ingest.task_map import TaskMap
 from obslaws.store.read import load_fit_data

@@ -8,7 +8,7 @@ import sys
 CHECK = """
 import sys
 import obslaws
-loaded = [m for m in ("obslaws.store", "obslaws.fitter", "polars") if m in sys.modules]
+loaded = [m for m in ("obslaws.store", "obslaws.fitting.contract", "polars") if m in sys.modules]
 assert not loaded, f"import obslaws loads {loaded}"
 from obslaws.plugins import get_plugin_manager
 pm = get_plugin_manager()

@@ -121,7 +121,7 @@ def test_gsm8k_cot_reproduces_the_paper(reg):
 
 
 def test_diagnostics_are_queryable_in_sql(reg, tmp_path):
-    from obslaws.fitting import fit_and_store
+    from obslaws.fitting.store import fit_and_store
     from obslaws.registry import load_registry
 
     conn = obslaws.connect(tmp_path / "d.duckdb", plugins=False)

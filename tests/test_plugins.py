@@ -12,7 +12,7 @@ import pytest
 
 from obslaws import Fitter, hookimpl
 from obslaws.errors import PluginError
-from obslaws.fitters import get_fitters
+from obslaws.fitting.lookup import get_fitters
 from obslaws.plugins import describe_plugins, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """The leaderboard refresh end to end, on a real database built from the registry.
 
 The plan is cut down (baseline fitters, one cheap backtest) so the test runs in seconds; the
-full default plan runs in benchmarks/bench_refresh.py and the README's first command.
+full default plan runs in scripts/bench/bench_refresh.py and the README's first command.
 """
 
 from __future__ import annotations

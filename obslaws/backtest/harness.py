@@ -19,8 +19,8 @@ from obslaws.backtest.time_split import TimeSplit
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
-from obslaws.fitter import Fitter
-from obslaws.fitting import fit_id_for, fit_row, stable_id
+from obslaws.fitting.contract import Fitter
+from obslaws.fitting.store import fit_id_for, fit_row, stable_id
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     FamilyHoldout.name: FamilyHoldout,
@@ -116,7 +116,7 @@ def _load(conn: duckdb.DuckDBPyConnection, targets: Sequence[str] | None, source
 
 def _plugin_of(fitter: Fitter) -> str | None:
     try:
-        from obslaws.fitters import get_fitters
+        from obslaws.fitting.lookup import get_fitters
 
         info = get_fitters().get(fitter.name)
     except ObslawsError:

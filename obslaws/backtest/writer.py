@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from obslaws.fitting import canonical_json, write_fits
+from obslaws.fitting.store import canonical_json, write_fits
 from obslaws.store import transaction, upsert
 
 if TYPE_CHECKING:

@@ -50,7 +50,7 @@ source_option = click.option(
 
 
 def _fitter(name: str, hyper: tuple[str, ...]) -> tuple[Any, str]:
-    from obslaws.fitters import get_fitters
+    from obslaws.fitting.lookup import get_fitters
 
     info = get_fitters()[name]
     return info.create(**parse_option_values(hyper)), info.plugin
@@ -66,7 +66,7 @@ def _targets(benchmarks: str | None) -> tuple[str, ...] | None:
 @click.option("--format", "fmt", type=OUTPUT, default="table", show_default=True, help="Output format.")
 def plugins(fmt: str) -> None:
     """List installed plugins, their versions and hooks, and the fitters each registered."""
-    from obslaws.fitters import get_fitters
+    from obslaws.fitting.lookup import get_fitters
     from obslaws.plugins import describe_plugins, get_plugin_manager
 
     pm = get_plugin_manager()
@@ -129,7 +129,7 @@ def fit(
     fmt: str,
 ) -> None:
     """Fit FITTER on the shared table and store the fit (a `fits` row; idempotent)."""
-    from obslaws.fitting import fit_and_store
+    from obslaws.fitting.store import fit_and_store
     from obslaws.store.read import load_fit_data
 
     model, plugin = _fitter(fitter, hyper)
@@ -183,7 +183,7 @@ def predict(
     import datetime as dt
 
     from obslaws.data import FitData
-    from obslaws.fitting import fit_and_store, hypothetical_models, predict_and_store
+    from obslaws.fitting.store import fit_and_store, hypothetical_models, predict_and_store
     from obslaws.store.read import load_fit_data
 
     hypothetical = any(v is not None for v in (params, tokens, flops, family, release_date, name))

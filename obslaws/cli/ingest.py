@@ -127,7 +127,7 @@ def eval_command(
     Finished (model, revision, task, shots, harness version) cells are cached: rerunning after an
     interruption evaluates only what is missing.
     """
-    from obslaws.ingest.runner import run_eval
+    from obslaws.evaluate.local import run_eval
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:

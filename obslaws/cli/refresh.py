@@ -34,8 +34,8 @@ from obslaws.cli.common import Context
 def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, quiet: bool, workers: int | None) -> None:
     """Ingest what is new, refit every fitter, run the backtests and write the report."""
     from obslaws.refresh.config import load_config
-    from obslaws.refresh.runner import refresh as run_refresh
-    from obslaws.refresh.runner import write_report_atomically
+    from obslaws.refresh.pipeline import refresh as run_refresh
+    from obslaws.refresh.pipeline import write_report_atomically
     from obslaws.report.build import build_report
 
     config = load_config(config_path)

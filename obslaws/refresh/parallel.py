@@ -44,7 +44,7 @@ def _one_thread() -> None:
 def run_job(job: Job) -> tuple[Any, float]:
     """Run one backtest (in a worker); returns (BacktestResult, seconds)."""
     from obslaws.backtest import run_backtest
-    from obslaws.fitters import get_fitters
+    from obslaws.fitting.lookup import get_fitters
 
     start = time.perf_counter()
     fitter = get_fitters()[job.fitter].create(**job.hyperparameters)

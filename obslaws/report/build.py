@@ -13,7 +13,7 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.refresh.config import RefreshConfig
-from obslaws.refresh.runner import RefreshOutcome
+from obslaws.refresh.pipeline import RefreshOutcome
 from obslaws.report import plots
 
 

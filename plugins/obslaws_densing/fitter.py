@@ -22,7 +22,7 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_densing.reference import DirectReference, TwoStepReference, fit_direct, fit_two_step
 from obslaws_densing.trend import DensityTrend, days, fit_trend
 

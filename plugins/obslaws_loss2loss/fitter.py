@@ -21,7 +21,7 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_loss2loss.laws import FORMS, LawFit, fit_law
 from obslaws_loss2loss.sigmoid import SigmoidFit, fit_sigmoid
 

@@ -11,7 +11,7 @@ import polars as pl
 from obslaws.benchmark_sets import OBSSCALING_BASE, resolve_benchmarks
 from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_lowrank.diagnostics import equivalent_compute, family_efficiency, fit_capability_trend
 from obslaws_lowrank.intervals import central_interval
 from obslaws_lowrank.pipeline import Settings, TargetLaw, fit_target_law

@@ -14,7 +14,7 @@ import polars as pl
 
 from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_lowrank.intervals import bootstrap_link, central_interval
 from obslaws_lowrank.link import fit_link
 

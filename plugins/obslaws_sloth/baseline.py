@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from obslaws.data import FitData
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_sloth.design import build_design, covariates, query_weights
 from obslaws_sloth.engine import LEARNING_RATES, fit_many
 from obslaws_sloth.fitter import NEEDS

@@ -12,7 +12,7 @@ from scipy import stats
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_sloth.design import (
     BASES,
     Design,

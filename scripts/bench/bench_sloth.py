@@ -10,7 +10,7 @@
    configuration; ``--workers 2`` runs the 24 backtests on two processes (one per core).
 4. ``--default``: the default configuration's (``SlothFitter()``) v2, n = 1 backtest.
 
-    .venv/bin/python benchmarks/bench_sloth.py [--grid [--workers 2]] [--default] [--threads 1]
+    .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--threads 1]
 """
 
 from __future__ import annotations

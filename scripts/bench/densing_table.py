@@ -7,7 +7,7 @@ families and start dates, prints the trend table beside the paper's (A ~ 0.0073 
 
 Usage::
 
-    .venv/bin/python benchmarks/densing_table.py [--db FILE] [--benchmarks mmlu,gsm8k,humaneval]
+    .venv/bin/python scripts/bench/densing_table.py [--db FILE] [--benchmarks mmlu,gsm8k,humaneval]
         [--png /tmp/density.png] [--all]
 """
 
@@ -22,7 +22,7 @@ from obslaws_densing.plot import plot_density
 
 import obslaws
 from obslaws.benchmark_sets import resolve_benchmarks
-from obslaws.fitting import fit_and_store
+from obslaws.fitting.store import fit_and_store
 from obslaws.registry import load_registry
 from obslaws.store.read import load_fit_data
 

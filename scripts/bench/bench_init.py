@@ -1,6 +1,6 @@
 """Time `obslaws init` on the full registry, and bulk-load throughput against a naive row-by-row insert.
 
-Run: .venv/bin/python benchmarks/bench_init.py [--repeat 3]
+Run: .venv/bin/python scripts/bench/bench_init.py [--repeat 3]
 
 Both loads write the same rows into fresh databases in the same process, so the ratio is what
 the bulk (Arrow + set-based upsert) path buys over one INSERT statement per row.

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/reproduce_lowrank.py --db obslaws.duckdb [--skip-holdout]
+    python scripts/bench/reproduce_lowrank.py --db obslaws.duckdb [--skip-holdout]
 
 Prints (1) the four compute cut-off backtests on the paper's 77-model default set (source
 ``obsscaling-43dad32``) beside the published test MSE, (2) the fitted logit coefficients beside

@@ -14,7 +14,7 @@ Reports wall time per backtest (fits and predictions of every fold, metrics, and
 the database), MAE in points next to the published number, the interval coverage and the noise
 floor. Needs ``../shared`` for the paper-csv data and the paper's per-model errors.
 
-    .venv/bin/python benchmarks/bench_baselines.py [--data registry,paper-csv] [--json out.json]
+    .venv/bin/python scripts/bench/bench_baselines.py [--data registry,paper-csv] [--json out.json]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 SETS = ("oll-v1", "oll-v2", "oll-all")
 
@@ -54,7 +54,7 @@ def main() -> int:
     import obslaws
     from obslaws.backtest import run_backtest
     from obslaws.backtest.paper import PAPER_MAE_N1, paper_errors, shared_dir, sloth_fit_data
-    from obslaws.fitters import get_fitters
+    from obslaws.fitting.lookup import get_fitters
 
     fitters = get_fitters()
     have_shared = shared_dir().exists()

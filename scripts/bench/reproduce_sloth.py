@@ -5,9 +5,9 @@ program per setting), restricted to the paper's test groups, and prints the pape
 mean and spread over seeds, and the MAE of the mean prediction over seeds (an ensemble).
 Per-seed predictions are written to ``--out`` (parquet) for further analysis.
 
-    .venv/bin/python benchmarks/reproduce_sloth.py                 # registry, source sloth-data-v2
-    .venv/bin/python benchmarks/reproduce_sloth.py --data csv      # data_v2.csv as the paper read it
-    .venv/bin/python benchmarks/reproduce_sloth.py --only oll-v2:1:2 --seeds 5
+    .venv/bin/python scripts/bench/reproduce_sloth.py                 # registry, source sloth-data-v2
+    .venv/bin/python scripts/bench/reproduce_sloth.py --data csv      # data_v2.csv as the paper read it
+    .venv/bin/python scripts/bench/reproduce_sloth.py --only oll-v2:1:2 --seeds 5
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Time a full leaderboard refresh on the registry, step by step, and name the slowest step.
 
-Run: .venv/bin/python benchmarks/bench_refresh.py [--config plan.toml]
+Run: .venv/bin/python scripts/bench/bench_refresh.py [--config plan.toml]
 
 It refreshes a new database (so every fitter is fitted and every backtest run), then runs the
 refresh again on the same file: the second run must find nothing new and skip the refit, and
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import obslaws
 from obslaws.refresh.config import load_config
-from obslaws.refresh.runner import refresh, write_report_atomically
+from obslaws.refresh.pipeline import refresh, write_report_atomically
 from obslaws.report.build import build_report
 
 

@@ -11,7 +11,7 @@ Timings on a shared machine are noisy: each is the median of ``--repeat`` runs.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_loss2loss_densing.py [--shared ../shared/data] [--repeat 3]
+    .venv/bin/python scripts/bench/bench_loss2loss_densing.py [--shared ../shared/data] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def naive_fit(n, d, loss, form="kaplan", delta=1e-3):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stride", type=int, default=60, help="exhaustive baseline: every n-th grid start")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The fitter registry: every fitter class that plugins register, and who registered it.
 
->>> from obslaws.fitters import get_fitters
+>>> from obslaws.fitting.lookup import get_fitters
 >>> fitters = get_fitters()                    # doctest: +SKIP
 >>> fitters["flops-sigmoid"].plugin            # doctest: +SKIP
 'baselines'
@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from obslaws.errors import FitterError, PluginError
-from obslaws.fitter import Fitter, Requirements
+from obslaws.fitting.contract import Fitter, Requirements
 from obslaws.plugins import Registry, UnknownNameError, collect, get_plugin_manager, plugin_distribution
 
 

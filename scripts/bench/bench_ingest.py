@@ -12,7 +12,7 @@ distinct model name (``model_args`` rewritten). Then, in the same process:
 
 Both figures are files per second on this machine; the ratio is what to compare.
 
-    .venv/bin/python benchmarks/bench_ingest.py [--files 10000] [--baseline-files 200]
+    .venv/bin/python scripts/bench/bench_ingest.py [--files 10000] [--baseline-files 200]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT.parent / "shared" / "data" / "pythia-evals" / "raw"
 
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.errors import ObslawsError
-from obslaws.fitter import Fitter
+from obslaws.fitting.contract import Fitter
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
@@ -205,7 +205,7 @@ def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], pr
 def _fit_all(conn, config, fitters, progress: Progress, workers: int = 1) -> list[FitOutcome]:
     """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit."""
     from obslaws.backtest.base import with_covariates
-    from obslaws.fitting import store_fit
+    from obslaws.fitting.store import store_fit
     from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
     from obslaws.store.read import load_fit_data
 
@@ -308,7 +308,7 @@ def _backtest_all(conn, config, fitters, progress: Progress, workers: int = 1) -
 def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -> pl.DataFrame | None:
     """Predictions, with intervals, for models that lack scores on the report's benchmarks."""
     from obslaws.data import FitData
-    from obslaws.fitting import predict_and_store
+    from obslaws.fitting.store import predict_and_store
 
     wanted = config.report.get("predict_fitter", "sloth")
     fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
@@ -352,7 +352,7 @@ def refresh(
     workers: int | None = None,
 ) -> RefreshOutcome:
     """Run the refresh in one transaction; see the module docstring."""
-    from obslaws.fitters import get_fitters
+    from obslaws.fitting.lookup import get_fitters
     from obslaws.registry import load_registry
 
     fitters = get_fitters()

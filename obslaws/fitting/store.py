@@ -22,7 +22,7 @@ import polars as pl
 
 from obslaws.data import MODEL_COLUMNS, FitData
 from obslaws.errors import FitterError, ObslawsError
-from obslaws.fitter import Fitter
+from obslaws.fitting.contract import Fitter
 from obslaws.store import transaction, upsert
 
 
@@ -105,7 +105,7 @@ def _plugin_of(fitter: Fitter, plugin: str | None) -> str | None:
     if plugin is not None:
         return plugin
     try:
-        from obslaws.fitters import get_fitters
+        from obslaws.fitting.lookup import get_fitters
 
         info = get_fitters().get(fitter.name)
         return info.plugin if info is not None and info.cls is type(fitter) else None

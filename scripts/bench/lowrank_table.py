@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/lowrank_table.py --db obslaws.duckdb [--csv out.csv]
+    python scripts/bench/lowrank_table.py --db obslaws.duckdb [--csv out.csv]
 
 Same table as ``obslaws lowrank table``; this script adds a summary: how often lowrank wins,
 the median MSE ratio, interval coverage (nominal 90%), and the largest coefficients.

@@ -8,8 +8,8 @@ form for test rows, a batched multi-start link fit, and (in the full fitter) 200
 
 Usage::
 
-    python benchmarks/bench_lowrank.py --db obslaws.duckdb            # every task
-    python benchmarks/bench_lowrank.py --db obslaws.duckdb --limit 20  # the first 20 tasks
+    python scripts/bench/bench_lowrank.py --db obslaws.duckdb            # every task
+    python scripts/bench/bench_lowrank.py --db obslaws.duckdb --limit 20  # the first 20 tasks
 
 Timings on a shared machine are noisy: compare the ratios, which come from the same process.
 """

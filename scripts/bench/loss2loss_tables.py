@@ -9,7 +9,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/loss2loss_tables.py [--shared ../shared/data] [--db FILE]
+    .venv/bin/python scripts/bench/loss2loss_tables.py [--shared ../shared/data] [--db FILE]
 
 Without ``--db`` the registry is loaded into an in-memory database.
 """
@@ -217,7 +217,7 @@ def ladder_table(conn: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--db", default=None, help="obslaws database (default: the registry, in memory)")
     args = parser.parse_args(argv)
     if (args.shared / "loss2loss" / "sweep.csv").exists():

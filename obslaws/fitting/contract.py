@@ -144,7 +144,7 @@ class Fitter:
     def store_extras(self, conn: Any, fit_id: str) -> None:
         """Write fitter-specific tables for this fit (for example skills or densities).
 
-        Called by :func:`obslaws.fitting.fit_and_store` after the ``fits`` row, inside the same
+        Called by :func:`obslaws.fitting.store.fit_and_store` after the ``fits`` row, inside the same
         transaction, with the fit's id; not called for the fold fits of a backtest. Create the
         tables in ``prepare_connection`` or a migration; write with ``obslaws.store.upsert`` so
         that refitting is idempotent. The default writes nothing.

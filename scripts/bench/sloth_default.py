@@ -5,8 +5,8 @@ the members of seeds 0..R-1 and of seeds R..2R-1 are two independent default fit
 seed R), so their MAEs give the spread over seeds without a second backtest. Printed beside
 them: each single d averaged over its seeds, and the paper's full Sloth at its headline d.
 
-    .venv/bin/python benchmarks/sloth_default.py                # n = 1, three sets
-    .venv/bin/python benchmarks/sloth_default.py --n 1 2 --restarts 3
+    .venv/bin/python scripts/bench/sloth_default.py                # n = 1, three sets
+    .venv/bin/python scripts/bench/sloth_default.py --n 1 2 --restarts 3
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Evaluating checkpoints with lm-evaluation-harness and ingesting what they score (``obslaws eval``)."""
