@@ -10,6 +10,7 @@ import pytest
 from obslaws.cli import main
 from obslaws.errors import OfflineError
 from obslaws.ingest.cards import card_from_model_info, emit_card, ingest_cards
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.task_map import TaskMap
 
 CARDS = Path(__file__).parent / "fixtures" / "cards"
@@ -18,7 +19,7 @@ INFO = CARDS / "EleutherAI__pythia-1.4b.model_info.json"
 
 def test_local_card_with_open_llm_leaderboard_results(conn):
     model = "HenryJJ/Instruct_Mistral-7B-v0.1_Dolly15K"
-    report = ingest_cards(conn, [CARDS / "instruct-mistral-dolly"], model_id=model, task_map=TaskMap())
+    report = ingest_cards(IngestContext(conn), [CARDS / "instruct-mistral-dolly"], model_id=model)
     assert report.files == 1 and not report.skipped
     scores = conn.execute("SELECT benchmark, metric, n_shots, value FROM scores ORDER BY benchmark").fetchall()
     assert scores == [
@@ -32,13 +33,13 @@ def test_local_card_with_open_llm_leaderboard_results(conn):
     assert row == [("finetune", "mistralai/Mistral-7B-v0.1", "apache-2.0", "instruct_mistral-v0.1_dolly15k")]
     assert conn.execute("SELECT dataset FROM model_datasets").fetchall() == [("databricks/databricks-dolly-15k",)]
     assert conn.execute("SELECT kind FROM sources").fetchall() == [("model_card",)]
-    again = ingest_cards(conn, [CARDS / "instruct-mistral-dolly"], model_id=model, task_map=TaskMap())
+    again = ingest_cards(IngestContext(conn), [CARDS / "instruct-mistral-dolly"], model_id=model)
     assert again.added == 0 and again.updated == 0
 
 
 def test_malformed_model_index_is_reported_and_the_rest_kept(conn):
     path = CARDS / "malformed-index" / "README.md"
-    report = ingest_cards(conn, [path], task_map=TaskMap())
+    report = ingest_cards(IngestContext(conn), [path])
     assert [(Path(p.file).name, p.key) for p in report.skipped] == [("README.md", "model-index")]
     assert "model_index" in report.skipped[0].problem
     rows = conn.execute("SELECT model_id, base_model, license FROM models").fetchall()
@@ -77,7 +78,7 @@ def test_hub_id_over_a_mock_http_transport(conn, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     _http.set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(handler)))
     try:
-        report = ingest_cards(conn, ["EleutherAI/pythia-1.4b"], task_map=TaskMap())
+        report = ingest_cards(IngestContext(conn), ["EleutherAI/pythia-1.4b"])
     finally:
         _http.set_client_factory(_http.default_client_factory)
     assert any(path.startswith("/api/models/EleutherAI/pythia-1.4b") for path in requests)
@@ -99,5 +100,5 @@ def test_offline_hub_id_fails_fast_with_one_line(db_path, capsys):
 
 def test_offline_error_writes_nothing(conn):
     with pytest.raises(OfflineError, match="HF_HUB_OFFLINE"):
-        ingest_cards(conn, [CARDS / "instruct-mistral-dolly", "EleutherAI/pythia-1.4b"], task_map=TaskMap())
+        ingest_cards(IngestContext(conn), [CARDS / "instruct-mistral-dolly", "EleutherAI/pythia-1.4b"])
     assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]

@@ -11,8 +11,8 @@ import obslaws
 from obslaws.cli import main
 from obslaws.errors import ObslawsError, OfflineError
 from obslaws.evaluate import local as runner
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.params import checkpoint_parameters
-from obslaws.ingest.task_map import TaskMap
 from obslaws.store.read import load_fit_data
 
 WIDTHS = (32, 64, 96)
@@ -169,26 +169,24 @@ def test_eval_three_widths_into_the_database(tiny, tmp_path, capsys):
 
 def test_interrupted_run_resumes_with_the_remaining_task(tiny, tmp_path, monkeypatch):
     conn = obslaws.connect(tmp_path / "resume.duckdb", plugins=False)
-    options = dict(
-        include_path=str(tiny["tasks"]), include_defaults=False, batch_size=4, family="tiny", task_map=TaskMap()
-    )
+    options = dict(include_path=str(tiny["tasks"]), include_defaults=False, batch_size=4, family="tiny")
 
     def interrupt(task: str) -> None:
         raise KeyboardInterrupt(f"stopped after {task}")
 
     monkeypatch.setattr(runner, "_task_finished", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
+        runner.run_eval(IngestContext(conn), str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
     assert conn.execute("SELECT task FROM eval_cache").fetchall() == [("tiny_mc",)]
     assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(2,)]
 
     monkeypatch.undo()
-    report = runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
+    report = runner.run_eval(IngestContext(conn), str(tiny["llama"]), ["tiny_mc", "tiny_ppl"], **options)
     assert report.extra["cached"] == ["tiny_mc"] and report.extra["evaluated"] == ["tiny_ppl"]
     assert conn.execute("SELECT task FROM eval_cache ORDER BY task").fetchall() == [("tiny_mc",), ("tiny_ppl",)]
     assert conn.execute("SELECT count(*) FROM losses WHERE dataset = 'tiny_ppl'").fetchall() == [(2,)]
     # Another shot setting is another cell.
-    other = runner.run_eval(conn, str(tiny["llama"]), ["tiny_mc"], num_fewshot=1, **options)
+    other = runner.run_eval(IngestContext(conn), str(tiny["llama"]), ["tiny_mc"], num_fewshot=1, **options)
     assert other.extra["evaluated"] == ["tiny_mc"]
     assert conn.execute("SELECT DISTINCT n_shots FROM scores ORDER BY 1").fetchall() == [(0,), (1,)]
     conn.close()
@@ -207,14 +205,13 @@ def test_cuda_without_a_gpu_is_one_clear_line(tiny, tmp_path, capsys):
 def test_eval_on_cuda(tiny, tmp_path):
     conn = obslaws.connect(tmp_path / "cuda.duckdb", plugins=False)
     report = runner.run_eval(
-        conn,
+        IngestContext(conn),
         str(tiny["neox-64"]),
         ["tiny_mc", "tiny_ppl"],
         device="cuda",
         include_path=str(tiny["tasks"]),
         include_defaults=False,
         batch_size=4,
-        task_map=TaskMap(),
     )
     assert report.extra["evaluated"] == ["tiny_mc", "tiny_ppl"]
     device = conn.execute("SELECT DISTINCT json_extract_string(config, '$.device') FROM eval_runs").fetchall()
@@ -224,15 +221,14 @@ def test_eval_on_cuda(tiny, tmp_path):
 
 def test_hub_model_offline_and_unknown_task(tiny, conn):
     with pytest.raises(OfflineError, match="not in the Hugging Face cache"):
-        runner.run_eval(conn, "EleutherAI/pythia-14m", ["tiny_mc"], task_map=TaskMap())
+        runner.run_eval(IngestContext(conn), "EleutherAI/pythia-14m", ["tiny_mc"])
     with pytest.raises(ObslawsError, match="unknown lm-eval task"):
         runner.run_eval(
-            conn,
+            IngestContext(conn),
             str(tiny["neox-32"]),
             ["no_such_task"],
             include_path=str(tiny["tasks"]),
             include_defaults=False,
             batch_size=4,
-            task_map=TaskMap(),
         )
     assert conn.execute("SELECT count(*) FROM models").fetchall() == [(0,)]

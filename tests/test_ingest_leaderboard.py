@@ -10,8 +10,8 @@ from conftest import SHARED, requires_shared
 
 import obslaws
 from obslaws.errors import ObslawsError
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.leaderboard import ingest_leaderboard
-from obslaws.ingest.task_map import TaskMap
 
 OLD = SHARED / "sloth" / "data" / "open-llm-leaderboard_old.csv"
 NEW = SHARED / "sloth" / "data" / "open-llm-leaderboard_new.csv"
@@ -34,7 +34,7 @@ def test_v1_dump_on_the_registry_matches_existing_models(registry_db, tmp_path):
     conn = obslaws.connect(db, plugins=False)
     known = {r[0] for r in conn.execute("SELECT model_id FROM models").fetchall()}
     aliases = dict(conn.execute("SELECT lower(alias), model_id FROM model_aliases").fetchall())
-    report = ingest_leaderboard(conn, [OLD], format="oll-v1", task_map=TaskMap())
+    report = ingest_leaderboard(IngestContext(conn), [OLD], format="oll-v1")
     assert report.files == 1 and not report.skipped
     dump = pl.read_csv(OLD, infer_schema=False)
     assert dump.height == 7169
@@ -63,14 +63,14 @@ def test_v1_dump_on_the_registry_matches_existing_models(registry_db, tmp_path):
         ).fetchall()
     )
     assert set(variants) == {"base", "finetune", "instruct", "merge"}
-    again = ingest_leaderboard(conn, [OLD], format="oll-v1", task_map=TaskMap())
+    again = ingest_leaderboard(IngestContext(conn), [OLD], format="oll-v1")
     assert again.added == 0 and again.updated == 0
     conn.close()
 
 
 @requires_shared()
 def test_v2_dump_raw_and_normalised_scales(conn):
-    ingest_leaderboard(conn, [NEW], format="oll-v2", task_map=TaskMap())
+    ingest_leaderboard(IngestContext(conn), [NEW], format="oll-v2")
     model = "dnhkng/RYS-XLarge"  # IFEval 79.96 (raw 0.8), BBH 58.77 (raw 0.71), MATH 38.97 (raw 0.39)
     assert _value(conn, model, "leaderboard_ifeval", "inst_prompt_strict_acc_mean") == pytest.approx(0.7996)
     assert _value(conn, model, "leaderboard_bbh", "acc_norm") == pytest.approx(0.71)
@@ -93,7 +93,7 @@ def test_bad_rows_are_reported_and_case_insensitive_names_match(conn, tmp_path):
     broken[3] = "abc"  # the ARC column
     path = tmp_path / "dump.csv"
     path.write_text("\n".join([header, first, ",".join(broken), shouted]) + "\n", encoding="utf-8")
-    report = ingest_leaderboard(conn, [path], format="oll-v1", task_map=TaskMap())
+    report = ingest_leaderboard(IngestContext(conn), [path], format="oll-v1")
     assert [(p.key, p.problem) for p in report.skipped] == [("row 3 ARC", "cannot read 'abc' as a number")]
     assert conn.execute("SELECT model_id FROM models").fetchall() == [(name,)]
     assert conn.execute("SELECT alias FROM model_aliases").fetchall() == [(name.upper(),)]
@@ -102,7 +102,7 @@ def test_bad_rows_are_reported_and_case_insensitive_names_match(conn, tmp_path):
 def test_wrong_format_is_named(conn, tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("Model,Score\na/b,1\n")
-    report = ingest_leaderboard(conn, [path], format="oll-v2", task_map=TaskMap())
+    report = ingest_leaderboard(IngestContext(conn), [path], format="oll-v2")
     assert report.files == 0 and "column 'BBH' missing" in report.skipped[0].problem
     with pytest.raises(ObslawsError, match="unknown leaderboard format"):
-        ingest_leaderboard(conn, [path], format="oll-v3", task_map=TaskMap())
+        ingest_leaderboard(IngestContext(conn), [path], format="oll-v3")

@@ -15,9 +15,9 @@ import obslaws
 from obslaws import hookimpl
 from obslaws.errors import PluginError
 from obslaws.ingest import TaskMapping
-from obslaws.ingest.lm_eval_results import ingest_lm_eval
-from obslaws.ingest.plugins import load_registry, load_task_map
-from obslaws.ingest.task_map import TaskMap
+from obslaws.ingest.context import IngestContext
+from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
+from obslaws.ingest.plugins import ingest_context, load_ingest_plugins
 from obslaws.plugins import get_plugin_manager
 from obslaws.store.integrity import check_integrity
 
@@ -41,7 +41,7 @@ def _one(frame: pl.DataFrame, **where) -> dict:
 
 @requires_shared()
 def test_pythia_raw_files_match_the_long_csv_value_for_value(conn):
-    report = ingest_lm_eval(conn, [PYTHIA / "raw"], task_map=TaskMap())
+    report = ingest_lm_eval(IngestContext(conn), [PYTHIA / "raw"])
     assert report.files == 685 and not report.skipped
     csv = pl.read_csv(PYTHIA / "pythia_opt_bloom_evals_long.csv")
     source_of = {
@@ -79,7 +79,7 @@ def test_pythia_raw_files_match_the_long_csv_value_for_value(conn):
     same_stderr = (pl.col("stderr_db") == pl.col("stderr")) | (pl.col("stderr").is_null() & derived)
     assert joined.filter(~same_stderr).height == 0
 
-    again = ingest_lm_eval(conn, [PYTHIA / "raw"], task_map=TaskMap())
+    again = ingest_lm_eval(IngestContext(conn), [PYTHIA / "raw"])
     assert again.added == 0 and again.updated == 0 and again.files == 685
 
 
@@ -90,7 +90,7 @@ def test_pythia_checkpoints_resolve_to_registry_ids(registry_db, tmp_path):
     conn = obslaws.connect(db, plugins=False)
     before = conn.execute("SELECT count(*) FROM models").fetchall()[0][0]
     path = PYTHIA / "raw/pythia-v1/pythia-1.4b/zero-shot/1.4b_step3000.json"
-    report = ingest_lm_eval(conn, [path], task_map=TaskMap())
+    report = ingest_lm_eval(IngestContext(conn), [path])
     assert report.files == 1
     assert report.tables["models"].added == 0 if "models" in report.tables else True
     assert conn.execute("SELECT count(*) FROM models").fetchall()[0][0] == before
@@ -106,7 +106,7 @@ def test_pythia_checkpoints_resolve_to_registry_ids(registry_db, tmp_path):
 
 
 def test_lm_eval_0_4_output_with_na_stderr(conn):
-    report = ingest_lm_eval(conn, [FIXTURES / "lm_eval_0.4.13_tiny-64.json"], task_map=TaskMap())
+    report = ingest_lm_eval(IngestContext(conn), [FIXTURES / "lm_eval_0.4.13_tiny-64.json"])
     assert report.files == 1 and not report.skipped
     scores = _scores(conn)
     acc = _one(scores, benchmark="tiny_mc", metric="acc")
@@ -127,10 +127,10 @@ def test_ingesting_twice_adds_nothing_and_keys_stay_unique(conn, tmp_path):
     runs.mkdir()
     for path in sorted(FIXTURES.glob("*.json")):
         shutil.copy(path, runs / path.name)
-    first = ingest_lm_eval(conn, [runs], task_map=TaskMap(), batch_size=1)
+    first = ingest_lm_eval(IngestContext(conn), [runs], batch_size=1)
     assert first.files == 3 and first.added > 0
     for batch_size in (1, 100):  # every source is known now: scores and losses go through upsert
-        again = ingest_lm_eval(conn, [runs], task_map=TaskMap(), batch_size=batch_size)
+        again = ingest_lm_eval(IngestContext(conn), [runs], batch_size=batch_size)
         assert (again.added, again.updated) == (0, 0)
     for table, key in (
         ("scores", "model_id, benchmark, metric, n_shots, source_id"),
@@ -142,7 +142,7 @@ def test_ingesting_twice_adds_nothing_and_keys_stay_unique(conn, tmp_path):
 
 
 def test_open_llm_leaderboard_v1_file(conn):
-    ingest_lm_eval(conn, [FIXTURES / "oll_v1_results_2024-01-04T13-27-32.660899.json"], task_map=TaskMap())
+    ingest_lm_eval(IngestContext(conn), [FIXTURES / "oll_v1_results_2024-01-04T13-27-32.660899.json"])
     scores = _scores(conn)
     assert set(scores["model_id"]) == {"HenryJJ/Instruct_Mistral-7B-v0.1_Dolly15K"}
     arc = _one(scores, benchmark="arc_challenge", metric="acc_norm")
@@ -155,7 +155,8 @@ def test_open_llm_leaderboard_v1_file(conn):
 
 
 def test_open_llm_leaderboard_v2_file(conn):
-    ingest_lm_eval(conn, [FIXTURES / "oll_v2_EleutherAI__pythia-1.4b_results_2025-01-28T10-22-20.980995.json"])
+    v2 = FIXTURES / "oll_v2_EleutherAI__pythia-1.4b_results_2025-01-28T10-22-20.980995.json"
+    ingest_lm_eval(IngestContext(conn), [v2])
     scores = _scores(conn)
     assert set(scores["model_id"]) == {"EleutherAI/pythia-1.4b"}, "a commit-sha revision is not a checkpoint"
     bbh = _one(scores, benchmark="leaderboard_bbh", metric="acc_norm")
@@ -178,7 +179,7 @@ def test_malformed_files_are_reported_and_skipped(conn, tmp_path):
     (tmp_path / "runs" / "no_model.json").write_text(json.dumps({"results": {"arc_easy": {"acc": 0.5}}, "config": {}}))
     bad_task = {"results": {"harness|arc:challenge": {"acc": 0.5}}, "config_general": {"model_name": "x/y"}}
     (tmp_path / "runs" / "bad_key.json").write_text(json.dumps(bad_task))
-    report = ingest_lm_eval(conn, [tmp_path / "runs", tmp_path / "missing.json"], task_map=TaskMap())
+    report = ingest_lm_eval(IngestContext(conn), [tmp_path / "runs", tmp_path / "missing.json"])
     problems = {(Path(p.file).name, p.key) for p in report.skipped}
     assert problems == {
         ("truncated.json", None),
@@ -213,15 +214,15 @@ def test_batches_parsed_in_a_worker_land_as_one_batch_does(conn, tmp_path, monke
             for t in tables
         }
 
-    one = ingest_lm_eval(conn, [runs], task_map=TaskMap())
+    one = ingest_lm_eval(IngestContext(conn), [runs])
     monkeypatch.setattr(prefetch, "MIN_FILES", 0)
     other = obslaws.connect(":memory:", plugins=False)
-    many = ingest_lm_eval(other, [runs], task_map=TaskMap(), batch_size=7)
+    many = ingest_lm_eval(IngestContext(other), [runs], batch_size=7)
     assert many.files == one.files == 61
     assert [(p.file, p.key) for p in many.skipped] == [(p.file, p.key) for p in one.skipped]
     assert content(other) == content(conn)
     assert sum(s.added for s in many.tables.values()) == sum(s.added for s in one.tables.values())
-    again = ingest_lm_eval(other, [runs], task_map=TaskMap(), batch_size=7)
+    again = ingest_lm_eval(IngestContext(other), [runs], batch_size=7)
     assert again.added == 0 and content(other) == content(conn)
     other.close()
 
@@ -236,10 +237,11 @@ class _Plugin:
 
 def test_plugins_extend_the_task_map(conn):
     pm = get_plugin_manager(load_entry_points=False, extra=[_Plugin()])
-    registry = load_registry(pm)
-    assert {"lm-eval", "card", "leaderboard"} <= set(registry.ingestors)
-    assert registry.task_map.lookup("hendrycksTest-anatomy", "acc").benchmark == "mmlu_anatomy"
-    ingest_lm_eval(conn, [FIXTURES / "lm_eval_0.4.13_tiny-64.json"], task_map=registry.task_map)
+    plugins = load_ingest_plugins(pm)
+    assert {"lm-eval", "card", "leaderboard"} <= set(plugins.ingestors)
+    assert plugins.ingestors.owners["lm-eval"] == "ingestors"
+    assert plugins.task_map.lookup("hendrycksTest-anatomy", "acc").benchmark == "mmlu_anatomy"
+    ingest_lm_eval(ingest_context(conn, pm), [FIXTURES / "lm_eval_0.4.13_tiny-64.json"])
     rows = conn.execute("SELECT benchmark, metric FROM scores ORDER BY metric").fetchall()
     assert rows == [("tiny_multiple_choice", "acc"), ("tiny_multiple_choice", "acc_normalised")]
     assert conn.execute("SELECT chance FROM benchmarks WHERE benchmark = 'tiny_multiple_choice'").fetchall() == [
@@ -256,8 +258,9 @@ def test_duplicate_task_mapping_names_both_plugins():
             register(TaskMapping("hendrycksTest-anatomy", "anatomy"))
 
     pm = get_plugin_manager(load_entry_points=False, extra=[Twice()])
-    with pytest.raises(PluginError, match=r'"hendrycksTest-anatomy".*"ingestors".*"shadow"'):
-        load_task_map(pm)
+    with pytest.raises(PluginError, match=r'"task mapping hendrycksTest-anatomy" is registered by both') as error:
+        load_ingest_plugins(pm)
+    assert 'plugin "shadow"' in str(error.value) and 'plugin "ingestors"' in str(error.value)
 
 
 def test_cli_summary(db_path, capsys):

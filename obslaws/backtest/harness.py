@@ -16,6 +16,7 @@ from obslaws.backtest.compute_cutoff import ComputeCutoff
 from obslaws.backtest.family_holdout import FamilyHoldout
 from obslaws.backtest.metrics import cell_stderr, summarise
 from obslaws.backtest.time_split import TimeSplit
+from obslaws.backtest.writer import write_backtest
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
@@ -326,8 +327,6 @@ def run_backtest(
     )
     result.duration_s = time.perf_counter() - started
     if write:
-        from obslaws.backtest.writer import write_backtest
-
         write_backtest(conn, result)
         result.written = True
     return result

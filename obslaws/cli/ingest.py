@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from obslaws.cli.common import Context
@@ -12,26 +14,35 @@ def _print(report) -> None:  # noqa: ANN001 - an IngestReport; kept import-free 
         click.echo(line)
 
 
+def _ingest_plugins():  # noqa: ANN202 - an IngestPlugins; kept import-free for a fast --help
+    from obslaws.ingest.plugins import load_ingest_plugins
+    from obslaws.plugins import get_plugin_manager
+
+    return load_ingest_plugins(get_plugin_manager())
+
+
+def _context(obj: Context):  # noqa: ANN202 - an IngestContext, as above
+    from obslaws.ingest.plugins import ingest_context
+    from obslaws.plugins import get_plugin_manager
+
+    return ingest_context(obj.connect(), get_plugin_manager())
+
+
 class IngestGroup(click.Group):
     """``obslaws ingest NAME``: the built-in subcommands, then any ingestor a plugin registered."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx))
-        try:
-            from obslaws.ingest.plugins import load_registry
-
-            names |= set(load_registry().ingestors)
-        except Exception:  # noqa: BLE001 - a broken plugin must not break --help; running it reports the error
-            pass
+        # A broken plugin must not break --help; running it reports the error.
+        with contextlib.suppress(Exception):
+            names |= set(_ingest_plugins().ingestors)
         return sorted(names)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
         if command is not None:
             return command
-        from obslaws.ingest.plugins import load_registry
-
-        ingestor = load_registry().ingestors.get(name)
+        ingestor = _ingest_plugins().ingestors.get(name)
         if ingestor is None:
             return None
 
@@ -39,7 +50,7 @@ class IngestGroup(click.Group):
         @click.argument("paths", nargs=-1, required=True)
         @click.pass_obj
         def run(obj: Context, paths: tuple[str, ...]) -> None:
-            _print(ingestor(obj.connect(), list(paths)))
+            _print(ingestor(_context(obj), list(paths)))
 
         return run
 
@@ -61,9 +72,9 @@ def ingest_lm_eval(ctx: Context, paths: tuple[str, ...], family: str | None, bat
     Reads 0.4.x output, the older format (Pythia's evaluations) and the Open LLM Leaderboard's
     per-model result files (v1 and v2). A malformed file is reported and skipped.
     """
-    from obslaws.ingest.lm_eval_results import ingest_lm_eval as run
+    from obslaws.ingest.lm_eval_ingest import ingest_lm_eval as run
 
-    _print(run(ctx.connect(), list(paths), family=family, batch_size=batch_size, progress=progress))
+    _print(run(_context(ctx), list(paths), family=family, batch_size=batch_size, progress=progress))
 
 
 @ingest.command("card")
@@ -75,7 +86,7 @@ def ingest_card(ctx: Context, refs: tuple[str, ...], revision: str | None, model
     """Hugging Face model cards: REFS are hub ids (needs the network) or local README.md files/folders."""
     from obslaws.ingest.cards import ingest_cards
 
-    _print(ingest_cards(ctx.connect(), list(refs), revision=revision, model_id=model_id))
+    _print(ingest_cards(_context(ctx), list(refs), revision=revision, model_id=model_id))
 
 
 @ingest.command("leaderboard")
@@ -86,7 +97,7 @@ def ingest_leaderboard(ctx: Context, files: tuple[str, ...], fmt: str) -> None:
     """Open LLM Leaderboard tabular dumps (CSV or parquet), one row per model, newest wins."""
     from obslaws.ingest.leaderboard import ingest_leaderboard as run
 
-    _print(run(ctx.connect(), list(files), format=fmt))
+    _print(run(_context(ctx), list(files), format=fmt))
 
 
 @click.command("eval")
@@ -134,7 +145,7 @@ def eval_command(
         raise click.BadParameter("no task named", param_hint="--tasks")
     size: str | int = int(batch_size) if batch_size.isdigit() else batch_size
     report = run_eval(
-        ctx.connect(),
+        _context(ctx),
         model,
         names,
         revision=revision,

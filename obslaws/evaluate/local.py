@@ -21,12 +21,10 @@ from typing import Any
 import duckdb
 
 from obslaws.errors import ObslawsError, OfflineError
-from obslaws.ingest.batch import Batch
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.lm_eval_results import emit, parse_results
 from obslaws.ingest.names import ModelName, is_local_path, model_name
 from obslaws.ingest.params import checkpoint_parameters
-from obslaws.ingest.resolve import ModelResolver
-from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import IngestReport
 
 # Continuous measures of multiple-choice tasks, from the per-sample log-likelihoods.
@@ -130,7 +128,7 @@ def answer_losses(samples: list[dict[str, Any]]) -> dict[str, float] | None:
 
 
 def run_eval(
-    conn: duckdb.DuckDBPyConnection,
+    context: IngestContext,
     model: str,
     tasks: Sequence[str],
     *,
@@ -144,13 +142,14 @@ def run_eval(
     backend: str = "hf",
     model_id: str | None = None,
     family: str | None = None,
-    task_map: TaskMap | None = None,
     bootstrap_iters: int = 100_000,
 ) -> IngestReport:
     """Evaluate ``model`` on ``tasks`` with lm-evaluation-harness and store every finished task.
 
     Parameters
     ----------
+    context:
+        The open, migrated database, the task map and the name resolver.
     model:
         A local checkpoint folder or a hub id.
     tasks:
@@ -179,17 +178,12 @@ def run_eval(
         raise ObslawsError(f"--include-path {include_path}: no such folder of task YAML files")
     if not Path(model).expanduser().exists():
         _check_hub_model(model, revision)
-    if task_map is None:
-        from obslaws.ingest.plugins import load_task_map
-
-        task_map = load_task_map()
     start = time.perf_counter()
     version = metadata.version("lm_eval")
     name = model_name(model_id or model, revision)
-    resolver = ModelResolver(conn)
-    canonical, _ = resolver.resolve(name)
+    canonical, _ = context.resolver.resolve(name)
     key = _cache_key(canonical, name.revision, "", num_fewshot, version, limit)
-    done = cached_tasks(conn, key, tasks)
+    done = cached_tasks(context.conn, key, tasks)
     pending = [t for t in tasks if t not in done]
     report = IngestReport(extra={"model_id": canonical, "evaluated": [], "cached": [t for t in tasks if t in done]})
     if pending:
@@ -210,7 +204,7 @@ def run_eval(
                 task_manager=manager,
                 bootstrap_iters=bootstrap_iters,
             )
-            _store(conn, task_map, resolver, results, task, name, model, key, params, family, report)
+            _store(context, results, task, name, model, key, params, family, report)
             report.extra["evaluated"].append(task)
             report.files += 1
             _task_finished(task)
@@ -236,9 +230,7 @@ def _check_hub_model(model: str, revision: str | None) -> None:
 
 
 def _store(
-    conn: duckdb.DuckDBPyConnection,
-    task_map: TaskMap,
-    resolver: ModelResolver,
+    context: IngestContext,
     results: dict[str, Any],
     task: str,
     name: ModelName,
@@ -260,14 +252,14 @@ def _store(
     run.sha256 = digest
     cell = json.dumps([model_id, revision, task, shots_requested, version, limit])
     source_id = f"eval:{hashlib.sha256(cell.encode()).hexdigest()[:16]}"
-    batch = Batch(conn, task_map, resolver)
+    batch = context.batch()
     emit(batch, run, source_id=source_id, family=family)
     shots_used = (results.get("n-shot") or {}).get(task)
     config = (results.get("configs") or {}).get(task) or {}
     samples = (results.get("samples") or {}).get(task) or []
     if config.get("output_type") == "multiple_choice":
         losses = answer_losses(samples)
-        dataset = task_map.lookup(task, "acc").benchmark or task
+        dataset = context.task_map.lookup(task, "acc").benchmark or task
         for unit, value in (losses or {}).items():
             batch.loss(model_id, dataset, value, unit, source_id, n_shots=shots_used)
     batch.row(

@@ -10,22 +10,23 @@ from obslaws.ingest.task_map import BUILTIN_MAPPINGS
 from obslaws.ingest.types import Ingestor
 
 
-def _lm_eval(conn: Any, paths: list[str], **options: Any) -> Any:
-    from obslaws.ingest.lm_eval_results import ingest_lm_eval
+# Each imports its ingestor when called: registering the plugin stays cheap (no polars, no duckdb).
+def _lm_eval(context: Any, paths: list[str], **options: Any) -> Any:
+    from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
 
-    return ingest_lm_eval(conn, paths, **options)
+    return ingest_lm_eval(context, paths, **options)
 
 
-def _card(conn: Any, paths: list[str], **options: Any) -> Any:
+def _card(context: Any, paths: list[str], **options: Any) -> Any:
     from obslaws.ingest.cards import ingest_cards
 
-    return ingest_cards(conn, paths, **options)
+    return ingest_cards(context, paths, **options)
 
 
-def _leaderboard(conn: Any, paths: list[str], **options: Any) -> Any:
+def _leaderboard(context: Any, paths: list[str], **options: Any) -> Any:
     from obslaws.ingest.leaderboard import ingest_leaderboard
 
-    return ingest_leaderboard(conn, paths, **options)
+    return ingest_leaderboard(context, paths, **options)
 
 
 INGESTORS = (

@@ -17,13 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from obslaws.errors import ObslawsError, OfflineError
 from obslaws.ingest.batch import Batch, finite
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.names import is_hub_id, model_name, variant_from_name
 from obslaws.ingest.params import checkpoint_parameters
-from obslaws.ingest.task_map import TaskMap, card_dataset, continuous_unit
+from obslaws.ingest.task_map import card_dataset, continuous_unit
 from obslaws.ingest.types import IngestReport, Problem
 
 NORMALIZED_METRIC = "oll_v2_normalized"
@@ -225,10 +224,9 @@ def _emit_result(
 
 
 def ingest_cards(
-    conn: duckdb.DuckDBPyConnection,
+    context: IngestContext,
     refs: Sequence[str | Path],
     *,
-    task_map: TaskMap | None = None,
     revision: str | None = None,
     model_id: str | None = None,
 ) -> IngestReport:
@@ -236,6 +234,8 @@ def ingest_cards(
 
     Parameters
     ----------
+    context:
+        The open, migrated database, the task map and the name resolver.
     refs:
         Hub ids or paths. A path wins where both could match.
     revision:
@@ -248,10 +248,6 @@ def ingest_cards(
     OfflineError
         A hub id was given and the hub cannot be reached (no partial write).
     """
-    if task_map is None:
-        from obslaws.ingest.plugins import load_task_map
-
-        task_map = load_task_map()
     start = time.perf_counter()
     report = IngestReport()
     cards = []
@@ -266,7 +262,7 @@ def ingest_cards(
             cards.append(fetch_card(str(ref), revision))
         else:
             report.skipped.append(Problem(str(ref), None, "neither an existing path nor a Hugging Face model id"))
-    batch = Batch(conn, task_map)
+    batch = context.batch()
     for card in cards:
         emit_card(batch, card, report)
         report.files += 1

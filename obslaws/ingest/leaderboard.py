@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from obslaws.errors import ObslawsError
-from obslaws.ingest.batch import Batch, finite
+from obslaws.ingest.batch import finite
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.names import model_name, variant_from_type
-from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import IngestReport, Problem
 
 NORMALIZED_METRIC = "oll_v2_normalized"
@@ -120,11 +119,10 @@ def _date(text: str | None) -> datetime | None:
 
 
 def ingest_leaderboard(
-    conn: duckdb.DuckDBPyConnection,
+    context: IngestContext,
     paths: Sequence[str | Path],
     *,
     format: str,  # noqa: A002 - the CLI's --format
-    task_map: TaskMap | None = None,
 ) -> IngestReport:
     """Ingest leaderboard dumps (CSV or parquet), one transaction per file.
 
@@ -136,10 +134,6 @@ def ingest_leaderboard(
     if format not in FORMATS:
         raise ObslawsError(f"unknown leaderboard format {format!r}; use one of {', '.join(FORMATS)}")
     fmt = FORMATS[format]
-    if task_map is None:
-        from obslaws.ingest.plugins import load_task_map
-
-        task_map = load_task_map()
     start = time.perf_counter()
     report = IngestReport()
     for item in paths:
@@ -152,18 +146,18 @@ def ingest_leaderboard(
         except ObslawsError as exc:
             report.skipped.append(Problem(str(path), None, str(exc).removeprefix(f"{path}: ")))
             continue
-        _ingest_frame(conn, path, frame, fmt, task_map, report)
+        _ingest_frame(context, path, frame, fmt, report)
         report.files += 1
     report.seconds = time.perf_counter() - start
     return report
 
 
 def _ingest_frame(
-    conn: duckdb.DuckDBPyConnection, path: Path, frame: pl.DataFrame, fmt: DumpFormat, tm: TaskMap, report: IngestReport
+    context: IngestContext, path: Path, frame: pl.DataFrame, fmt: DumpFormat, report: IngestReport
 ) -> None:
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     source_id = f"leaderboard:{fmt.name}:{sha[:12]}"
-    batch = Batch(conn, tm)
+    batch = context.batch()
     batch.source(
         source_id,
         "leaderboard",

@@ -7,7 +7,8 @@
 - the Open LLM Leaderboard v1 per-model files (``config_general``; keys ``harness|arc:challenge|25``).
 
 Each file is parsed in full before anything of it is written, so a malformed file is reported
-(file, key) and skipped while the rest of its batch lands.
+(file, key) and skipped while the rest of its batch lands. The ingestor that reads folders of
+them and writes batches is :mod:`obslaws.ingest.lm_eval_ingest`.
 """
 
 from __future__ import annotations
@@ -15,23 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from obslaws.errors import ValidationError
 from obslaws.ingest.batch import Batch, finite
 from obslaws.ingest.names import ModelName, model_name, parse_model_args
-from obslaws.ingest.resolve import ModelResolver
 from obslaws.ingest.task_map import AGGREGATES, TaskMap, continuous_unit, mean_with_stderr
-from obslaws.ingest.types import IngestReport, Problem
 
 HARNESS = "lm-evaluation-harness"
 _SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples", " ", ""})
@@ -348,82 +343,3 @@ def mapped(task_map: TaskMap, measurements: Iterable[Measurement]) -> list[Mappe
                 value, stderr = mean_with_stderr([f[0] for f in found], [f[1] for f in found])  # type: ignore[index]
                 out[(agg.benchmark, agg.metric, shots)] = (value, stderr, None)
     return [(b, m, s, *rest) for (b, m, s), rest in out.items()]
-
-
-# -- the ingest ---------------------------------------------------------------------------------
-
-
-def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Files as given, and every ``*.json`` under directories (sorted); missing paths are problems."""
-    files: list[Path] = []
-    problems: list[Problem] = []
-    for item in paths:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(Problem(str(path), None, "no such file or directory"))
-    return files, problems
-
-
-def ingest_lm_eval(
-    conn: duckdb.DuckDBPyConnection,
-    paths: Sequence[str | Path],
-    *,
-    task_map: TaskMap | None = None,
-    family: str | None = None,
-    batch_size: int = 2000,
-    progress: bool = False,
-) -> IngestReport:
-    """Ingest lm-evaluation-harness results files (or directories of them).
-
-    Parameters
-    ----------
-    conn:
-        An open, migrated database.
-    paths:
-        Files or directories (searched recursively for ``*.json``).
-    task_map:
-        Task-name mappings; default the built-in ones plus every plugin's.
-    family:
-        Family for models the files create (default: derived from each name).
-    batch_size:
-        Files per transaction.
-    progress:
-        Show a progress bar (tqdm) on standard error.
-
-    Returns
-    -------
-    IngestReport
-        Rows added/updated/unchanged per table; malformed files under ``skipped``.
-    """
-    from tqdm import tqdm
-
-    from obslaws.ingest.prefetch import parsed_batches  # it imports this module
-
-    start = time.perf_counter()
-    if task_map is None:
-        from obslaws.ingest.plugins import load_task_map
-
-        task_map = load_task_map()
-    files, problems = expand_paths(paths)
-    report = IngestReport(skipped=problems)
-    resolver = ModelResolver(conn)
-    bar = tqdm(total=len(files), unit="file", disable=not progress, desc="lm-eval results")
-    batches = [files[offset : offset + batch_size] for offset in range(0, len(files), batch_size)]
-    with closing(parsed_batches(batches, task_map)) as parsed:
-        for runs in parsed:
-            batch = Batch(conn, task_map, resolver)
-            for run in runs:
-                if isinstance(run, Problem):
-                    report.skipped.append(run)
-                else:
-                    emit(batch, run, family=family)
-                    report.files += 1
-                bar.update(1)
-            batch.write(report)
-    bar.close()
-    report.seconds = time.perf_counter() - start
-    return report

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import duckdb
 import pluggy
 
 from obslaws.errors import PluginError
+from obslaws.ingest.context import IngestContext
 from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import Ingestor, TaskMapping
+from obslaws.plugins import Registry, collect
 
 
-@dataclass
-class IngestRegistry:
-    """What plugins registered: ingestors by name (with their plugin), and the task map."""
+@dataclass(frozen=True)
+class IngestPlugins:
+    """What plugins registered: the ingestors by name (``owners`` names each one's plugin), the task map."""
 
-    ingestors: dict[str, Ingestor] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
-    task_map: TaskMap = field(default_factory=lambda: TaskMap(()))
+    ingestors: Registry
+    task_map: TaskMap
 
 
 def _with_builtin(pm: pluggy.PluginManager) -> pluggy.PluginManager:
@@ -29,47 +31,37 @@ def _with_builtin(pm: pluggy.PluginManager) -> pluggy.PluginManager:
     return pm
 
 
-def load_registry(pm: pluggy.PluginManager | None = None) -> IngestRegistry:
-    """Call every plugin's ``register_ingestors`` hook.
+def _check_item(item: object, plugin: str) -> None:
+    if not isinstance(item, Ingestor | TaskMapping):
+        raise PluginError(f'plugin "{plugin}" registered {item!r}: expected an Ingestor or a TaskMapping')
 
-    Parameters
-    ----------
-    pm:
-        A plugin manager; default :func:`obslaws.plugins.get_plugin_manager`.
+
+def _key(item: Ingestor | TaskMapping) -> str:
+    # Ingestors and task mappings share the hook, not a namespace.
+    return f"task mapping {item.name}" if isinstance(item, TaskMapping) else f"ingestor {item.name}"
+
+
+def load_ingest_plugins(pm: pluggy.PluginManager) -> IngestPlugins:
+    """Call every plugin's ``register_ingestors`` hook, in plugin registration order.
 
     Raises
     ------
     PluginError
-        An item that is neither an Ingestor nor a TaskMapping, or a name registered twice
-        (the message names both plugins).
+        A plugin's hook failed, registered an item that is neither an Ingestor nor a
+        TaskMapping, or a name another plugin registered (the message names the plugins).
     """
-    if pm is None:
-        from obslaws.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    pm = _with_builtin(pm)
-    registry = IngestRegistry()
-    for impl in reversed(pm.hook.register_ingestors.get_hookimpls()):
-        plugin = impl.plugin_name
-
-        def register(item: object, _plugin: str = plugin) -> None:
-            if isinstance(item, TaskMapping):
-                registry.task_map.add(item, owner=_plugin)
-            elif isinstance(item, Ingestor):
-                if item.name in registry.ingestors:
-                    raise PluginError(
-                        f'ingestor "{item.name}" is registered by both plugin "{registry.owners[item.name]}" '
-                        f'and plugin "{_plugin}"'
-                    )
-                registry.ingestors[item.name] = item
-                registry.owners[item.name] = _plugin
-            else:
-                raise PluginError(f"plugin {_plugin!r} registered {item!r}: expected an Ingestor or a TaskMapping")
-
-        impl.function(register=register)
-    return registry
+    collected = collect(_with_builtin(pm), "register_ingestors", "ingest item", _key, _check_item)
+    ingestors = Registry("ingestor")
+    task_map = TaskMap(())
+    for key in collected:
+        item, plugin = collected[key], collected.owners[key]
+        if isinstance(item, TaskMapping):
+            task_map.add(item, owner=plugin)
+        else:
+            ingestors.add(item.name, item, plugin)
+    return IngestPlugins(ingestors, task_map)
 
 
-def load_task_map(pm: pluggy.PluginManager | None = None) -> TaskMap:
-    """The built-in task mappings plus every plugin's."""
-    return load_registry(pm).task_map
+def ingest_context(conn: duckdb.DuckDBPyConnection, pm: pluggy.PluginManager) -> IngestContext:
+    """The context an ingestor is called with: ``conn`` and the task map of every plugin in ``pm``."""
+    return IngestContext(conn, load_ingest_plugins(pm).task_map)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from obslaws.store import WriteStats
+
+if TYPE_CHECKING:
+    from obslaws.ingest.context import IngestContext
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ class Ingestor:
     name:
         The name ``obslaws ingest NAME`` calls it by.
     ingest:
-        ``ingest(conn, paths, **options) -> IngestReport``.
+        ``ingest(context, paths, **options) -> IngestReport``, where ``context`` is an
+        :class:`~obslaws.ingest.context.IngestContext` (the database, the task map of every
+        plugin, the model-name resolver); ``context.batch()`` collects the rows to write.
     description:
         One line for ``obslaws ingest --help``.
     """
@@ -131,5 +134,5 @@ class Ingestor:
     ingest: Callable[..., IngestReport]
     description: str = ""
 
-    def __call__(self, conn: duckdb.DuckDBPyConnection, paths: list[str], **options: Any) -> IngestReport:
-        return self.ingest(conn, paths, **options)
+    def __call__(self, context: IngestContext, paths: list[str], **options: Any) -> IngestReport:
+        return self.ingest(context, paths, **options)

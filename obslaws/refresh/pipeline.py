@@ -88,15 +88,18 @@ def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Pr
     if not config.ingest:
         _apply_model_notes(conn, config, progress)
         return done
-    from obslaws.ingest.plugins import load_registry as load_ingestors
+    from obslaws.ingest.context import IngestContext
+    from obslaws.ingest.plugins import load_ingest_plugins
+    from obslaws.plugins import get_plugin_manager
 
-    ingestors = load_ingestors().ingestors
+    plugins = load_ingest_plugins(get_plugin_manager())
+    ingestors, context = plugins.ingestors, IngestContext(conn, plugins.task_map)
     for step in config.ingest:
         if step.ingestor not in ingestors:
             raise ObslawsError(
                 f"{config.path}: unknown ingestor {step.ingestor!r}; registered: {', '.join(sorted(ingestors))}"
             )
-        result = ingestors[step.ingestor](conn, list(step.paths), **step.options)
+        result = ingestors[step.ingestor](context, list(step.paths), **step.options)
         if result.skipped:
             first = result.skipped[0]
             raise ObslawsError(

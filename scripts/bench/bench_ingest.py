@@ -4,7 +4,7 @@ Generates N result files (default 10,000) into a temporary folder: copies of the
 OPT and BLOOM lm-evaluation-harness files in ../shared/data/pythia-evals/raw/, each under a
 distinct model name (``model_args`` rewritten). Then, in the same process:
 
-- obslaws: :func:`obslaws.ingest.lm_eval_results.ingest_lm_eval` into a fresh database file
+- obslaws: :func:`obslaws.ingest.lm_eval_ingest.ingest_lm_eval` into a fresh database file
   (parse in Python, one upsert per table per batch of files), then a second ingest of the same
   files (idempotent: nothing added);
 - baseline: the naive way, one ``INSERT`` per metric (``executemany`` is not used), into a
@@ -112,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import obslaws
-    from obslaws.ingest.lm_eval_results import ingest_lm_eval
-    from obslaws.ingest.task_map import TaskMap
+    from obslaws.ingest.context import IngestContext
+    from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
 
     tmp = Path(tempfile.mkdtemp(prefix="obslaws-bench-"))
     try:
@@ -123,9 +123,8 @@ def main() -> None:
         print(f"generated {len(files)} files ({size:.0f} MB) in {time.perf_counter() - t0:.1f} s")
 
         conn = obslaws.connect(tmp / "obslaws.duckdb", plugins=False)
-        task_map = TaskMap()
         t0, cpu0 = time.perf_counter(), _cpu()
-        report = ingest_lm_eval(conn, [tmp / "files"], task_map=task_map, batch_size=args.batch_size)
+        report = ingest_lm_eval(IngestContext(conn), [tmp / "files"], batch_size=args.batch_size)
         fast, cpu = time.perf_counter() - t0, _cpu() - cpu0
         rows = sum(s.added for s in report.tables.values())
         print(f"obslaws ingest: {report.files} files, {rows} rows in {fast:.2f} s = {report.files / fast:,.0f} files/s")
@@ -134,7 +133,7 @@ def main() -> None:
         for line in report.lines()[:-1]:
             print("   ", line)
         t0 = time.perf_counter()
-        again = ingest_lm_eval(conn, [tmp / "files"], task_map=task_map, batch_size=args.batch_size)
+        again = ingest_lm_eval(IngestContext(conn), [tmp / "files"], batch_size=args.batch_size)
         second = time.perf_counter() - t0
         print(
             f"second ingest (idempotent): {again.added} added, {again.updated} updated in {second:.2f} s "

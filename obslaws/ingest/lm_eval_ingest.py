@@ -1,0 +1,82 @@
+"""The ``lm-eval`` ingestor: results files and folders, parsed ahead in a worker, written in batches.
+
+Parsing is :mod:`obslaws.ingest.lm_eval_results`; the read-ahead is :mod:`obslaws.ingest.prefetch`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+
+from obslaws.ingest.context import IngestContext
+from obslaws.ingest.lm_eval_results import emit
+from obslaws.ingest.prefetch import parsed_batches
+from obslaws.ingest.types import IngestReport, Problem
+
+
+def expand_paths(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Files as given, and every ``*.json`` under directories (sorted); missing paths are problems."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for item in paths:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), None, "no such file or directory"))
+    return files, problems
+
+
+def ingest_lm_eval(
+    context: IngestContext,
+    paths: Sequence[str | Path],
+    *,
+    family: str | None = None,
+    batch_size: int = 2000,
+    progress: bool = False,
+) -> IngestReport:
+    """Ingest lm-evaluation-harness results files (or directories of them).
+
+    Parameters
+    ----------
+    context:
+        The open, migrated database, the task map and the name resolver.
+    paths:
+        Files or directories (searched recursively for ``*.json``).
+    family:
+        Family for models the files create (default: derived from each name).
+    batch_size:
+        Files per transaction.
+    progress:
+        Show a progress bar (tqdm) on standard error.
+
+    Returns
+    -------
+    IngestReport
+        Rows added/updated/unchanged per table; malformed files under ``skipped``.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    files, problems = expand_paths(paths)
+    report = IngestReport(skipped=problems)
+    bar = tqdm(total=len(files), unit="file", disable=not progress, desc="lm-eval results")
+    batches = [files[offset : offset + batch_size] for offset in range(0, len(files), batch_size)]
+    with closing(parsed_batches(batches, context.task_map)) as parsed:
+        for runs in parsed:
+            batch = context.batch()
+            for run in runs:
+                if isinstance(run, Problem):
+                    report.skipped.append(run)
+                else:
+                    emit(batch, run, family=family)
+                    report.files += 1
+                bar.update(1)
+            batch.write(report)
+    bar.close()
+    report.seconds = time.perf_counter() - start
+    return report
