@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from registry_build.benchmarks import add_core_benchmarks  # noqa: E402
-from registry_build.core import Registry, write_csv  # noqa: E402
+from registry_build.core import Registry, check_rendered, render_csv, write_if_changed  # noqa: E402
 from registry_build.dates import add_release_dates  # noqa: E402
-from registry_build.finalize import apply_corrections, build_families, derive_compute, validate  # noqa: E402
+from registry_build.finalize import add_self_aliases, apply_corrections, build_families, derive_compute  # noqa: E402
 from registry_build.hand_sources import add_hand_sources  # noqa: E402
 from registry_build.ladder import load_ladder  # noqa: E402
 from registry_build.obsscaling import load_obsscaling  # noqa: E402
@@ -57,7 +57,7 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     derive_compute(reg)
     add_release_dates(reg, shared, registry_dir / "release_dates.csv")
     build_families(reg)
-    validate(reg)
+    add_self_aliases(reg)
     return reg
 
 
@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     reg = build(shared_data_dir(args.shared), out)
     tables = reg.tables()
+    rendered = {name: render_csv(name, tables[name]) for name in OUTPUT_TABLES}
+    check_rendered(rendered)
     for name in OUTPUT_TABLES:
-        count = write_csv(out / f"{name}.csv", name, tables[name])
-        print(f"{name + '.csv':22s} {count:8d} rows")
+        write_if_changed(out / f"{name}.csv", rendered[name])
+        print(f"{name + '.csv':22s} {len(tables[name]):8d} rows")
     print(f"built in {time.perf_counter() - start:.1f} s")
 
 

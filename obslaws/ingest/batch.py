@@ -22,91 +22,39 @@ from obslaws.ingest.resolve import ModelResolver
 from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import IngestReport
 from obslaws.store import WriteStats, transaction, upsert
+from obslaws.store.columns import given_columns, schema
 from obslaws.store.integrity import check_written
 from obslaws.store.upsert import primary_key
 from obslaws.store.views import rebuild_score_matrix
 
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "sources": {
-        "source_id": pl.String,
-        "kind": pl.String,
-        "citation": pl.String,
-        "url": pl.String,
-        "license": pl.String,
-        "retrieved": pl.Date,
-        "sha256": pl.String,
-    },
-    "families": {"family": pl.String, "family_group": pl.String, "organization": pl.String, "description": pl.String},
-    "benchmarks": {
-        "benchmark": pl.String,
-        "metric": pl.String,
-        "n_shots": pl.Int32,
-        "chance": pl.Float64,
-        "description": pl.String,
-    },
-    "models": {
-        "model_id": pl.String,
-        "family": pl.String,
-        "variant": pl.String,
-        "base_model": pl.String,
-        "organization": pl.String,
-        "params_total": pl.Float64,
-        "checkpoint_of": pl.String,
-        "step": pl.Int64,
-        "license": pl.String,
-        "source_id": pl.String,
-    },
-    "model_aliases": {"alias": pl.String, "model_id": pl.String, "source_id": pl.String},
-    "scores": {
-        "model_id": pl.String,
-        "benchmark": pl.String,
-        "metric": pl.String,
-        "n_shots": pl.Int32,
-        "value": pl.Float64,
-        "stderr": pl.Float64,
-        "n_samples": pl.Int32,
-        "source_id": pl.String,
-        "harness": pl.String,
-        "harness_version": pl.String,
-        "evaluated_at": pl.Datetime("us"),
-    },
-    "losses": {
-        "model_id": pl.String,
-        "dataset": pl.String,
-        "value": pl.Float64,
-        "unit": pl.String,
-        "stderr": pl.Float64,
-        "n_shots": pl.Int32,
-        "tokens_seen": pl.Float64,
-        "source_id": pl.String,
-    },
-    "eval_runs": {
-        "source_id": pl.String,
-        "model_id": pl.String,
-        "model_name": pl.String,
-        "revision": pl.String,
-        "harness": pl.String,
-        "harness_version": pl.String,
-        "file_format": pl.String,
-        "model_args": pl.String,
-        "n_shot": pl.String,
-        "task_versions": pl.String,
-        "config": pl.String,
-        "path": pl.String,
-        "evaluated_at": pl.Datetime("us"),
-    },
-    "eval_cache": {
-        "model_id": pl.String,
-        "revision": pl.String,
-        "task": pl.String,
-        "num_fewshot": pl.Int32,
-        "harness_version": pl.String,
-        "limit": pl.String,
-        "source_id": pl.String,
-        "n_shots": pl.Int32,
-    },
-    "model_datasets": {"model_id": pl.String, "dataset": pl.String, "source_id": pl.String},
+# The columns each table's rows carry here, in the order ``Batch.extend`` takes them (types from
+# the column spec). A column left out is never written: NULL or its default when a row is
+# inserted, kept as it is when a row is updated (models: see fill_model).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "sources": given_columns("sources"),
+    "families": given_columns("families"),
+    "benchmarks": given_columns("benchmarks", leave_out=("n_items",)),
+    "models": (
+        "model_id",
+        "family",
+        "variant",
+        "base_model",
+        "organization",
+        "params_total",
+        "checkpoint_of",
+        "step",
+        "license",
+        "source_id",
+    ),
+    "model_aliases": given_columns("model_aliases"),
+    "scores": given_columns("scores"),
+    # The order lm_eval_results.emit appends its loss tuples in.
+    "losses": ("model_id", "dataset", "value", "unit", "stderr", "n_shots", "tokens_seen", "source_id"),
+    "eval_runs": given_columns("eval_runs"),
+    "eval_cache": given_columns("eval_cache"),
+    "model_datasets": given_columns("model_datasets"),
 }
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {table: schema(table, names) for table, names in COLUMNS.items()}
 # Referenced tables first.
 ORDER = (
     "sources",

@@ -9,45 +9,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COLUMNS: dict[str, list[str]] = {
-    "sources": ["source_id", "kind", "citation", "url", "license", "retrieved", "sha256", "priority"],
-    "benchmarks": ["benchmark", "metric", "n_shots", "chance", "n_items", "description"],
-    "families": ["family", "family_group", "organization", "description"],
-    "models": [
-        "model_id",
-        "family",
-        "variant",
-        "base_model",
-        "organization",
-        "params_total",
-        "params_active",
-        "params_non_embedding",
-        "tokens",
-        "flops",
-        "flops_basis",
-        "release_date",
-        "release_date_source",
-        "checkpoint_of",
-        "step",
-        "license",
-        "source_id",
-    ],
-    "model_aliases": ["alias", "model_id", "source_id"],
-    "scores": [
-        "model_id",
-        "benchmark",
-        "metric",
-        "n_shots",
-        "value",
-        "stderr",
-        "n_samples",
-        "source_id",
-        "harness",
-        "harness_version",
-        "evaluated_at",
-    ],
-    "losses": ["model_id", "dataset", "value", "unit", "tokens_seen", "source_id"],
-}
+from obslaws.registry_check import check_tables, read_table
+from obslaws.store.columns import REGISTRY_TABLES, registry_columns
+
+# The columns of each registry CSV, in file order: the column spec's (obslaws.store.columns).
+COLUMNS: dict[str, list[str]] = {table: registry_columns(table) for table in REGISTRY_TABLES}
 SORT_KEYS: dict[str, list[str]] = {
     "sources": ["source_id"],
     "benchmarks": ["benchmark"],
@@ -264,8 +230,8 @@ class Registry:
         }
 
 
-def write_csv(path: Path, table: str, rows: list[dict]) -> int:
-    """Write rows sorted by the table's key, with fixed columns and formatting."""
+def render_csv(table: str, rows: list[dict]) -> bytes:
+    """The CSV text of a table: rows sorted by the table's key, fixed columns and formatting."""
     columns = COLUMNS[table]
     keys = SORT_KEYS[table]
     rows = sorted(rows, key=lambda r: tuple(fmt(r[k]) if not isinstance(r[k], int) else f"{r[k]:020d}" for k in keys))
@@ -274,10 +240,21 @@ def write_csv(path: Path, table: str, rows: list[dict]) -> int:
     writer.writerow(columns)
     for row in rows:
         writer.writerow([fmt(row.get(c)) for c in columns])
-    data = buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8")
+
+
+def check_rendered(rendered: dict[str, bytes]) -> None:
+    """The loader's own checks (obslaws.registry_check) on the files about to be written.
+
+    Raises ValidationError naming the file, row and field, so a build never writes a registry
+    that ``obslaws init`` would refuse.
+    """
+    check_tables({table: read_table(data, table) for table, data in rendered.items()})
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
     if not path.exists() or path.read_bytes() != data:
         path.write_bytes(data)
-    return len(rows)
 
 
 def read_hand_csv(path: Path) -> list[dict[str, str]]:
