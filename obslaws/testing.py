@@ -25,7 +25,7 @@ from obslaws.data import PREDICTION_COLUMNS, FitData
 from obslaws.errors import FitterError, NotFittedError
 from obslaws.fitting.contract import Fitter, Requirements
 
-SEED_PARAMS = ("random_state", "seed")
+SEED_PARAMS = ("random_state",)
 # Six synthetic benchmarks, as many as an Open LLM Leaderboard set, with their chance levels.
 SYNTHETIC_CHANCE = {
     "synthetic_mc": 0.25,

@@ -104,14 +104,17 @@ def test_batched_problems_are_independent():
 
 def test_learning_rate_is_chosen_by_training_error():
     data = law_data({"f": 0.0, "g": 0.5})
-    fitter = FlopsSigmoid(lrs=(0.1, 0.01, 0.001), patience=100).fit(data)
-    errors = {lr: FlopsSigmoid(lrs=(lr,), patience=100).fit(data).train_mae_[0] for lr in (0.1, 0.01, 0.001)}
+    fitter = FlopsSigmoid(learning_rates=(0.1, 0.01, 0.001), n_iter_no_change=100).fit(data)
+    errors = {
+        lr: FlopsSigmoid(learning_rates=(lr,), n_iter_no_change=100).fit(data).train_mae_[0]
+        for lr in (0.1, 0.01, 0.001)
+    }
     assert fitter.train_mae_[0] == pytest.approx(min(errors.values()))
     assert fitter.lr_[0] == min(errors, key=errors.get)
 
 
 def test_intervals_contain_predictions_and_are_measured_in_backtests():
-    result = run_backtest(FlopsSigmoid(patience=100), synthetic_data(), "family-holdout")
+    result = run_backtest(FlopsSigmoid(n_iter_no_change=100), synthetic_data(), "family-holdout")
     cells = result.cells
     assert (cells["lower"] <= cells["prediction"]).all() and (cells["prediction"] <= cells["upper"]).all()
     assert 0 <= result.summary()["coverage"] <= 1
@@ -120,7 +123,7 @@ def test_intervals_contain_predictions_and_are_measured_in_backtests():
 def test_learned_parameters_are_json():
     import json
 
-    fitter = FlopsSigmoidFamily(patience=100).fit(synthetic_data())
+    fitter = FlopsSigmoidFamily(n_iter_no_change=100).fit(synthetic_data())
     learned = json.loads(json.dumps(fitter.learned_parameters()))
     assert set(learned["synthetic_mc"]["family_intercepts"]) == set(fitter.families_)
 

@@ -12,7 +12,7 @@ import pytest
 from obslaws.cli import main
 from obslaws.cli.fitting import parse_option_values
 
-FAST = ["-o", "patience=50", "-o", "lrs=[0.1]"]
+FAST = ["-o", "n_iter_no_change=50", "-o", "learning_rates=[0.1]"]
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_plugins_json_lists_the_baselines_and_their_plugin(capsys):
     assert plugins["baselines"]["distribution"] == "obslaws" and plugins["baselines"]["version"]
     fitters = {f["name"]: f for f in listing["fitters"]}
     assert fitters["flops-sigmoid"]["plugin"] == "baselines"
-    assert fitters["flops-sigmoid-family"]["hyperparameters"]["lrs"] == [0.1, 0.01, 0.001]
+    assert fitters["flops-sigmoid-family"]["hyperparameters"]["learning_rates"] == [0.1, 0.01, 0.001]
     code, out, _ = run(capsys, None, "plugins")
     assert code == 0 and "baselines" in out and "flops-sigmoid-family" in out
 
@@ -67,13 +67,13 @@ def test_fit_stores_one_idempotent_fit(capsys, db):
     code, out, err = run(capsys, db, *args)
     assert code == 0, err
     fit = json.loads(out)
-    assert fit["plugin"] == "baselines" and fit["hyperparameters"]["lrs"] == [0.1]
+    assert fit["plugin"] == "baselines" and fit["hyperparameters"]["learning_rates"] == [0.1]
     assert set(fit["learned"]) >= {"leaderboard_ifeval", "targets"}
     code, out, _ = run(capsys, db, *args)
     assert json.loads(out)["fit_id"] == fit["fit_id"]
     assert count(db, "SELECT count(*) FROM fits") == 1
     row = count(db, "SELECT hyperparameters FROM fits WHERE fit_id = ?", [fit["fit_id"]])
-    assert json.loads(row)["patience"] == 50
+    assert json.loads(row)["n_iter_no_change"] == 50
 
 
 def test_predict_known_and_hypothetical_models(capsys, db):

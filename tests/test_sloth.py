@@ -132,7 +132,7 @@ def test_batched_fits_equal_separate_fits():
 
 def test_fits_are_deterministic_and_seeds_matter():
     data = sloth_law(families=4)
-    runs = [SlothFitter(d=1, seed=s, max_steps=200).fit(data).predict(data) for s in (0, 0, 1)]
+    runs = [SlothFitter(d=1, random_state=s, max_iter=200).fit(data).predict(data) for s in (0, 0, 1)]
     assert runs[0].equals(runs[1])
     assert not runs[0]["prediction"].equals(runs[2]["prediction"])
 
@@ -213,8 +213,8 @@ def test_skills_are_queryable_in_sql(conn):
 
 def test_check_fitter_passes():
     # Short schedules keep this quick; the contract does not depend on convergence.
-    check_fitter(SlothFitter(d=1, learning_rates=(0.1,), max_steps=150))
-    check_fitter(SizeTokensFitter(learning_rates=(0.1,), max_steps=150))
+    check_fitter(SlothFitter(d=1, learning_rates=(0.1,), max_iter=150))
+    check_fitter(SizeTokensFitter(learning_rates=(0.1,), max_iter=150))
 
 
 @requires_shared()
@@ -272,7 +272,7 @@ def test_one_scored_small_model_of_a_new_family_improves_its_prediction():
 def test_inner_cv_picks_one_d_per_training_set():
     data = sloth_law(families=6)
     fitters = SlothFitter(
-        d=(1, 2), select_d="inner-cv", restarts=2, link="basic", learning_rates=(0.1,), max_steps=300
+        d=(1, 2), select_d="inner-cv", restarts=2, link="basic", learning_rates=(0.1,), max_iter=300
     ).fit_many([data, data.select_models(data.model_ids[:20])])
     for fitter in fitters:
         assert set(fitter.selection_) == {1, 2}
@@ -282,12 +282,12 @@ def test_inner_cv_picks_one_d_per_training_set():
 
 def test_default_ensembles_every_d_and_seed_and_upstream_is_the_papers_configuration():
     data = sloth_law(families=4)  # three benchmarks: d = 1..3, not 4
-    fitter = SlothFitter(link="basic", max_steps=100).fit(data)
+    fitter = SlothFitter(link="basic", max_iter=100).fit(data)
     assert sorted((m.d, m.seed) for m in fitter.members_) == [(d, s) for d in (1, 2, 3) for s in (0, 1, 2)]
     assert all(m.model.lr == pytest.approx(0.01) for m in fitter.members_)
-    paper = SlothFitter.upstream(2, seed=5)
-    assert (paper.d, paper.restarts, paper.seed, paper.select_d) == (2, 1, 5, "none")
-    assert tuple(paper.learning_rates) == (0.1, 0.01, 0.001) and paper.max_steps == 100_000
+    paper = SlothFitter.upstream(2, random_state=5)
+    assert (paper.d, paper.restarts, paper.random_state, paper.select_d) == (2, 1, 5, "none")
+    assert tuple(paper.learning_rates) == (0.1, 0.01, 0.001) and paper.max_iter == 100_000
 
 
 def test_upstream_covariate_basis_fits_the_same_model_and_reports_log10_slopes():

@@ -45,32 +45,32 @@ class FlopsSigmoid(Fitter):
     version: ClassVar[str] = "1"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"flops"}), min_models=3)
     family_intercepts: ClassVar[bool] = False
-    check_hyperparameters: ClassVar[dict[str, Any]] = {"patience": 100}
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"n_iter_no_change": 100}
 
     def __init__(
         self,
         *,
-        lrs: tuple[float, ...] = (0.1, 0.01, 0.001),
+        learning_rates: tuple[float, ...] = (0.1, 0.01, 0.001),
         huber_delta: float = 0.01,
         learn_floor: bool = True,
-        patience: int = 500,
+        n_iter_no_change: int = 500,
         tol: float = 1e-5,
         lr_patience: int = 20,
         lr_factor: float = 0.95,
-        max_steps: int = 100_000,
+        max_iter: int = 100_000,
         flops_unit: float = 1e21,
         interval: float = 0.9,
         interval_scale: float = 1.0,
         random_state: int = 42,
     ) -> None:
-        self.lrs = lrs
+        self.learning_rates = learning_rates
         self.huber_delta = huber_delta
         self.learn_floor = learn_floor
-        self.patience = patience
+        self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.lr_patience = lr_patience
         self.lr_factor = lr_factor
-        self.max_steps = max_steps
+        self.max_iter = max_iter
         self.flops_unit = flops_unit
         self.interval = interval
         self.interval_scale = interval_scale
@@ -127,14 +127,14 @@ class FlopsSigmoid(Fitter):
             np.nan_to_num(y),
             observed,
             chance,
-            lrs=tuple(float(v) for v in self.lrs),
+            lrs=tuple(float(v) for v in self.learning_rates),
             huber_delta=float(self.huber_delta),
             learn_floor=bool(self.learn_floor),
-            patience=int(self.patience),
+            patience=int(self.n_iter_no_change),
             tol=float(self.tol),
             lr_patience=int(self.lr_patience),
             lr_factor=float(self.lr_factor),
-            max_steps=int(self.max_steps),
+            max_steps=int(self.max_iter),
             init=self._init(len(families)),
         )
         self.families_ = families

@@ -68,12 +68,12 @@ class Densing(Fitter):
         the densest model of each period of that many days (e.g. 91 for quarters).
     since:
         ISO date; the trend uses models released on or after it (``None``: all dated models).
-    n_boot, level, seed:
-        Bootstrap resamples, interval level and seed for the trend's interval.
+    n_bootstrap, interval, random_state:
+        Bootstrap resamples, nominal coverage and seed for the trend's interval.
     """
 
     name = "densing"
-    check_hyperparameters: ClassVar[dict[str, Any]] = {"n_boot": 20}
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"n_bootstrap": 20}
     version = "1"
     requires = Requirements(needs=frozenset({"params", "family", "release_date", "scores"}), min_models=6)
 
@@ -87,9 +87,9 @@ class Densing(Fitter):
         margin: float = 0.02,
         since: str | None = None,
         envelope_bin_days: float | None = None,
-        n_boot: int = 500,
-        level: float = 0.9,
-        seed: int = 0,
+        n_bootstrap: int = 500,
+        interval: float = 0.9,
+        random_state: int = 0,
     ) -> None:
         self.reference_family = reference_family
         self.method = method
@@ -98,9 +98,9 @@ class Densing(Fitter):
         self.margin = margin
         self.since = since
         self.envelope_bin_days = envelope_bin_days
-        self.n_boot = n_boot
-        self.level = level
-        self.seed = seed
+        self.n_bootstrap = n_bootstrap
+        self.interval = interval
+        self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------------------
 
@@ -130,7 +130,12 @@ class Densing(Fitter):
             y = np.log(dated["density"].to_numpy())
             try:
                 self.trend_, env = fit_trend(
-                    t, y, n_boot=self.n_boot, level=self.level, seed=self.seed, bin_days=self.envelope_bin_days
+                    t,
+                    y,
+                    n_bootstrap=self.n_bootstrap,
+                    interval=self.interval,
+                    random_state=self.random_state,
+                    bin_days=self.envelope_bin_days,
                 )
             except ValueError:
                 env = np.array([], dtype=int)

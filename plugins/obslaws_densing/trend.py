@@ -95,9 +95,9 @@ def fit_trend(
     t: np.ndarray,
     log_density: np.ndarray,
     *,
-    n_boot: int = 500,
-    level: float = 0.9,
-    seed: int = 0,
+    n_bootstrap: int = 500,
+    interval: float = 0.9,
+    random_state: int = 0,
     bin_days: float | None = None,
 ) -> tuple[DensityTrend, np.ndarray]:
     """Fit the envelope line; returns the trend and the envelope's indices.
@@ -109,7 +109,7 @@ def fit_trend(
     >>> rng = np.random.default_rng(0)
     >>> y = frontier - rng.exponential(0.8, t.size)
     >>> y[::7] = frontier[::7]  # some models on the frontier
-    >>> trend, env = fit_trend(t, y, n_boot=50)
+    >>> trend, env = fit_trend(t, y, n_bootstrap=50)
     >>> abs(trend.slope_per_day - 0.007) < 0.001
     True
     """
@@ -118,16 +118,16 @@ def fit_trend(
     if env.size < 3:
         raise ValueError(f"the density envelope has {env.size} points; a trend needs at least 3")
     slope, intercept, r2 = _line(t[env], y[env])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     slopes = []
-    for _ in range(n_boot):
+    for _ in range(n_bootstrap):
         pick = rng.integers(0, t.size, t.size)
         sub = upper_envelope(t[pick], y[pick], bin_days)
         if np.unique(t[pick][sub]).size >= 3:
             slopes.append(_line(t[pick][sub], y[pick][sub])[0])
     if slopes:
-        lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
+        lo, hi = np.quantile(slopes, [(1 - interval) / 2, (1 + interval) / 2])
     else:
         lo = hi = float("nan")
-    trend = DensityTrend(slope, intercept, r2, float(lo), float(hi), int(env.size), int(t.size), level)
+    trend = DensityTrend(slope, intercept, r2, float(lo), float(hi), int(env.size), int(t.size), interval)
     return trend, env

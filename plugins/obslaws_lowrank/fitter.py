@@ -76,7 +76,7 @@ class LowRankFitter(Fitter):
         Minimum share of training models an input benchmark must be scored for.
     impute_tol, impute_max_iter:
         Convergence of the training imputation.
-    seed:
+    random_state:
         Seed for random starts, bootstrap and residual draws.
 
     Examples
@@ -111,7 +111,7 @@ class LowRankFitter(Fitter):
         min_input_coverage: float = 0.5,
         impute_tol: float = 1e-6,
         impute_max_iter: int = 1000,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.input_benchmarks = input_benchmarks
         self.n_components = n_components
@@ -128,7 +128,7 @@ class LowRankFitter(Fitter):
         self.min_input_coverage = min_input_coverage
         self.impute_tol = impute_tol
         self.impute_max_iter = impute_max_iter
-        self.seed = seed
+        self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class LowRankFitter(Fitter):
             n_bootstrap=int(self.n_bootstrap),
             impute_tol=float(self.impute_tol),
             impute_max_iter=int(self.impute_max_iter),
-            seed=int(self.seed),
+            random_state=int(self.random_state),
         )
 
     def inputs_for(self, target: str, data: FitData) -> tuple[str, ...]:
@@ -265,7 +265,7 @@ class LowRankFitter(Fitter):
             point = law.link.predict(pcs)
             lower = upper = np.full(len(ids), np.nan)
             if law.bootstrap is not None and len(ids):
-                rng = np.random.default_rng(self.seed + 1)
+                rng = np.random.default_rng(self.random_state + 1)
                 noise = None
                 if from_compute.any() and law.trend is not None:
                     n_boot = len(law.bootstrap.params)

@@ -41,7 +41,7 @@ class LogFlopsSigmoidFitter(Fitter):
         training mean (no step functions).
     n_bootstrap, interval:
         Bootstrap replicates over training models, and the intervals' nominal coverage.
-    seed:
+    random_state:
         Seed of starts, bootstrap and residual draws.
     """
 
@@ -59,7 +59,7 @@ class LogFlopsSigmoidFitter(Fitter):
         max_logit: float = 20.0,
         n_bootstrap: int = 200,
         interval: float = 0.9,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.ridge = ridge
         self.n_random_starts = n_random_starts
@@ -68,7 +68,7 @@ class LogFlopsSigmoidFitter(Fitter):
         self.max_logit = max_logit
         self.n_bootstrap = n_bootstrap
         self.interval = interval
-        self.seed = seed
+        self.random_state = random_state
 
     def _fit(self, data: FitData) -> None:
         logc = _log_compute(data.models)
@@ -87,7 +87,7 @@ class LogFlopsSigmoidFitter(Fitter):
                 y[rows],
                 ridge=self.ridge,
                 n_random=self.n_random_starts,
-                seed=self.seed,
+                seed=self.random_state,
                 floor_max=self.floor_max,
                 **bounds,
             )
@@ -100,7 +100,7 @@ class LogFlopsSigmoidFitter(Fitter):
                     n_boot=self.n_bootstrap,
                     ridge=self.ridge,
                     floor_max=self.floor_max,
-                    rng=np.random.default_rng(self.seed),
+                    rng=np.random.default_rng(self.random_state),
                     **bounds,
                 )
 
@@ -114,7 +114,7 @@ class LogFlopsSigmoidFitter(Fitter):
             point = link.predict(logc[:, None])
             lower = upper = np.full(len(ids), np.nan)
             if target in self.boots_ and ids:
-                draws = self.boots_[target].draws(logc[:, None], np.random.default_rng(self.seed + 1))
+                draws = self.boots_[target].draws(logc[:, None], np.random.default_rng(self.random_state + 1))
                 lower, upper = central_interval(draws, float(self.interval))
                 lower, upper = np.minimum(lower, point), np.maximum(upper, point)
             frames.append(prediction_frame(ids, target, point, lower, upper))

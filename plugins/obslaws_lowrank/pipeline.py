@@ -26,7 +26,7 @@ class Settings:
     n_bootstrap: int
     impute_tol: float
     impute_max_iter: int
-    seed: int
+    random_state: int
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,14 @@ def fit_target_law(
         y,
         ridge=settings.ridge,
         n_random=settings.n_random_starts,
-        seed=settings.seed,
+        seed=settings.random_state,
         floor_max=settings.floor_max,
         max_slope=settings.max_slope,
         max_logit=settings.max_logit,
     )
     boot = None
     if settings.n_bootstrap > 0:
-        rng = np.random.default_rng(settings.seed)
+        rng = np.random.default_rng(settings.random_state)
         boot = bootstrap_link(
             pcs,
             y,

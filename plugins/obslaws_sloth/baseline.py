@@ -27,25 +27,25 @@ class SizeTokensFitter(Fitter):
 
     Parameters
     ----------
-    seed:
+    random_state:
         Seed of the starting point (deterministic on CPU).
     learning_rates:
         Tried in turn; the lowest training MAE wins, per benchmark.
-    max_steps:
+    max_iter:
         Cap on optimiser steps per stage.
     """
 
     name: ClassVar[str] = "size-tokens"
-    check_hyperparameters: ClassVar[dict[str, Any]] = {"learning_rates": (0.1,), "max_steps": 150}
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"learning_rates": (0.1,), "max_iter": 150}
     version: ClassVar[str] = "1"
     requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4)
 
     def __init__(
-        self, *, seed: int = 0, learning_rates: tuple[float, ...] = LEARNING_RATES, max_steps: int = 100_000
+        self, *, random_state: int = 0, learning_rates: tuple[float, ...] = LEARNING_RATES, max_iter: int = 100_000
     ) -> None:
-        self.seed = seed
+        self.random_state = random_state
         self.learning_rates = learning_rates
-        self.max_steps = max_steps
+        self.max_iter = max_iter
 
     def _fit(self, data: FitData) -> None:
         designs = []
@@ -54,11 +54,11 @@ class SizeTokensFitter(Fitter):
             designs.append(design)
         fits = fit_many(
             designs,
-            [int(self.seed)] * len(designs),
+            [int(self.random_state)] * len(designs),
             1,
             fixed_loadings=True,
             lrs=tuple(self.learning_rates),
-            schedule=Schedule(max_steps=int(self.max_steps)),
+            schedule=Schedule(max_steps=int(self.max_iter)),
         )
         self.designs_ = designs
         self.members_ = [full for _, full in fits]

@@ -67,7 +67,7 @@ class SlothFitter(Fitter):
         ``"full"`` (per-benchmark monotone network and learned asymptote, fitted from the
         basic fit) or ``"basic"`` (logistic link, asymptote fixed at the chance level).
     restarts:
-        Fits per ``d`` from different seeds (``seed``, ``seed + 1``, ...); default 3.
+        Fits per ``d`` from different seeds (``random_state``, ``random_state + 1``, ...); default 3.
     combine:
         ``"mean"`` averages the predictions of all fits (restarts and ``d`` values);
         ``"best"`` keeps, per ``d``, the restart with the lowest training MAE (upstream
@@ -78,7 +78,7 @@ class SlothFitter(Fitter):
         (:mod:`obslaws_sloth.selection`), then fit only that ``d``.
     cv_folds:
         Folds of family groups in that inner holdout.
-    seed:
+    random_state:
         First seed; fits are deterministic on CPU for a given seed and data.
     interval:
         Nominal coverage of the prediction intervals.
@@ -87,10 +87,10 @@ class SlothFitter(Fitter):
         logarithms in the order of the paper's experiment code (``ln D, ln N, ln N ln D``). The
         model is the same; the optimiser's path from a seed is not, so replaying the paper's
         runs needs its basis. Slopes are reported on the log10 covariates either way.
-    learning_rates, max_steps, stop_patience:
+    learning_rates, max_iter, n_iter_no_change:
         The optimiser: every learning rate is tried and the lowest training MAE kept; a run
-        stops after ``stop_patience`` steps without a 1e-5 gain in training MAE, or after
-        ``max_steps`` (per stage). Default: 0.01 only, 5,000 steps.
+        stops after ``n_iter_no_change`` steps without a 1e-5 gain in training MAE, or after
+        ``max_iter`` steps (per stage). Default: 0.01 only, 5,000 steps.
 
     :meth:`SlothFitter.upstream` builds the paper's configuration.
     """
@@ -102,7 +102,7 @@ class SlothFitter(Fitter):
         "restarts": 1,
         "select_d": "none",
         "learning_rates": (0.1,),
-        "max_steps": 150,
+        "max_iter": 150,
     }
     version: ClassVar[str] = "2"
     requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4)
@@ -116,12 +116,12 @@ class SlothFitter(Fitter):
         combine: str = "mean",
         select_d: str = "none",
         cv_folds: int = 4,
-        seed: int = 0,
+        random_state: int = 0,
         interval: float = 0.9,
         covariate_basis: str = "log10",
         learning_rates: Sequence[float] = DEFAULT_LEARNING_RATES,
-        max_steps: int = DEFAULT_MAX_STEPS,
-        stop_patience: int = 500,
+        max_iter: int = DEFAULT_MAX_STEPS,
+        n_iter_no_change: int = 500,
     ) -> None:
         self.d = d
         self.link = link
@@ -129,25 +129,25 @@ class SlothFitter(Fitter):
         self.combine = combine
         self.select_d = select_d
         self.cv_folds = cv_folds
-        self.seed = seed
+        self.random_state = random_state
         self.interval = interval
         self.covariate_basis = covariate_basis
         self.learning_rates = learning_rates
-        self.max_steps = max_steps
-        self.stop_patience = stop_patience
+        self.max_iter = max_iter
+        self.n_iter_no_change = n_iter_no_change
 
     @classmethod
     def upstream(cls, d: int, **options: Any) -> SlothFitter:
         """The paper's configuration: one ``d``, one seed, learning rates 0.1, 0.01 and 0.001
         each run to convergence, the lowest training MAE kept, the experiment code's covariates
-        (``options`` override any of it; the paper's runs used ``seed=42``)."""
+        (``options`` override any of it; the paper's runs used ``random_state=42``)."""
         settings: dict[str, Any] = {
             "d": d,
             "covariate_basis": "upstream",
             "restarts": 1,
             "select_d": "none",
             "learning_rates": LEARNING_RATES,
-            "max_steps": UPSTREAM_MAX_STEPS,
+            "max_iter": UPSTREAM_MAX_STEPS,
         }
         return cls(**(settings | options))
 
@@ -173,7 +173,7 @@ class SlothFitter(Fitter):
         return _as_tuple(self.d)
 
     def _schedule(self) -> Schedule:
-        return Schedule(max_steps=int(self.max_steps), stop_patience=int(self.stop_patience))
+        return Schedule(max_steps=int(self.max_iter), stop_patience=int(self.n_iter_no_change))
 
     def _fit(self, data: FitData) -> None:
         self._check()
@@ -192,7 +192,7 @@ class SlothFitter(Fitter):
                 datas,
                 candidates,
                 folds=int(self.cv_folds),
-                seed=int(self.seed),
+                seed=int(self.random_state),
                 lrs=tuple(self.learning_rates),
                 schedule=self._schedule(),
                 basis=self.covariate_basis,
@@ -202,7 +202,7 @@ class SlothFitter(Fitter):
             scores = [{} for _ in datas]
             per_data = [candidates for _ in datas]
         designs = [build_design(data, list(data.targets), self.covariate_basis) for data in datas]
-        seeds = [int(self.seed) + r for r in range(int(self.restarts))]
+        seeds = [int(self.random_state) + r for r in range(int(self.restarts))]
         out: list[list[Fit]] = [[] for _ in designs]
         for d in candidates:
             which = [i for i, ds in enumerate(per_data) if d in ds]

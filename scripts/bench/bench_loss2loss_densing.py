@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     t_l2l_1, _ = timed(lambda: Loss2Loss(n_refine=1).fit(train), args.repeat)
     dens_data = load_fit_data(conn, ["mmlu", "gsm8k", "humaneval"])
     t_dens, _ = timed(lambda: Densing(reference_family="llama").fit(dens_data), args.repeat)
-    t_dens0, _ = timed(lambda: Densing(reference_family="llama", n_boot=0).fit(dens_data), args.repeat)
+    t_dens0, _ = timed(lambda: Densing(reference_family="llama", n_bootstrap=0).fit(dens_data), args.repeat)
     print(f"\n## Fitter fits (median of {args.repeat})\n")
     print("| fit | seconds |")
     print("|---|---|")

@@ -111,7 +111,7 @@ def main() -> None:
     print(f"torch threads = {args.threads}; shared machine, timings are noisy")
 
     for link in () if args.skip_v2 else ("basic", "full"):
-        fitter = SlothFitter.upstream(2, link=link, seed=0)
+        fitter = SlothFitter.upstream(2, link=link, random_state=0)
         tic = time.perf_counter()
         run, steps = count_steps(
             lambda f=fitter: family_holdout(f, data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
@@ -164,7 +164,7 @@ def _grid_cell(cell: tuple[str, int, int]) -> tuple[float, float]:
     """One backtest of the grid (the paper's configuration, one seed): its MAE and seconds."""
     bench_set, n, d = cell
     tic = time.perf_counter()
-    fitter = SlothFitter.upstream(d, seed=0)
+    fitter = SlothFitter.upstream(d, random_state=0)
     run = family_holdout(fitter, _GRID_DATA, benchmarks=bench_set, n_train=n, groups="sloth-paper")
     return run.summary()["average"]["mae_pt"], time.perf_counter() - tic
 

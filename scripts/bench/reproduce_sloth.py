@@ -91,7 +91,7 @@ def main() -> None:
     print("set      n d | paper basic  ours basic (sd)   | paper full  ours full (sd)  [min..max]  ens | groups  time")
     for bench_set, n, d in settings:
         groups = "all" if args.all_groups else "sloth-paper"
-        fitter = SlothFitter.upstream(d, restarts=args.seeds, seed=args.seed0, combine="mean")
+        fitter = SlothFitter.upstream(d, restarts=args.seeds, random_state=args.seed0, combine="mean")
         tic = time.perf_counter()
         run = family_holdout(fitter, data, benchmarks=bench_set, n_train=n, groups=groups)
         elapsed = time.perf_counter() - tic
