@@ -13,7 +13,6 @@ DATA.md errors are then fixed by corrections.csv).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,12 +30,15 @@ from registry_build.overtrain import load_overtrain  # noqa: E402
 from registry_build.pythia import load_pythia  # noqa: E402
 from registry_build.sloth import load_sloth  # noqa: E402
 
+from obslaws.shared_data import shared_root  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT_TABLES = ("sources", "benchmarks", "families", "models", "model_aliases", "scores", "losses")
 
 
-def shared_data_dir(cli_value: str | None) -> Path:
-    root = Path(cli_value or os.environ.get("OBSLAWS_SHARED") or REPO.parent / "shared")
+def shared_data(cli_value: str | None) -> Path:
+    """--shared, else $OBSLAWS_SHARED, else ../shared beside the project (obslaws.shared_data)."""
+    root = Path(cli_value) if cli_value else shared_root()
     data = root / "data" if (root / "data").is_dir() else root
     if not (data / "sloth").is_dir():
         sys.exit(f"shared data not found at {data} (set $OBSLAWS_SHARED or --shared)")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     out = Path(args.out)
-    reg = build(shared_data_dir(args.shared), out)
+    reg = build(shared_data(args.shared), out)
     tables = reg.tables()
     rendered = {name: render_csv(name, tables[name]) for name in OUTPUT_TABLES}
     check_rendered(rendered)

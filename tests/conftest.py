@@ -15,8 +15,10 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from obslaws.shared_data import shared_data_dir  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = shared_data_dir()  # $OBSLAWS_SHARED, else ../shared beside the checkout
 
 
 @pytest.fixture

@@ -248,7 +248,7 @@ def test_paper_test_groups_on_the_papers_csv():
 
     data = sloth_fit_data()
     _compare_paper_groups(data)
-    # The paper's model counts after its filters (FITTERS.md): v2 keeps 102 models, v1 134.
+    # The paper's model counts after its filters (docs/sloth-paper.md): v2 keeps 102 models, v1 134.
     for name, count in (("oll-v2", 102), ("oll-v1", 134)):
         targets = resolve_benchmarks(name)
         assert FamilyHoldout(n_train=1).eligible(data.with_targets(targets), targets).models.height == count

@@ -128,7 +128,7 @@ def test_learned_parameters_are_json():
     assert set(learned["synthetic_mc"]["family_intercepts"]) == set(fitter.families_)
 
 
-# -- reproduction of the Sloth paper (FITTERS.md section 2), n = 1 ---------------------------------
+# -- reproduction of the Sloth paper (docs/sloth-paper.md), n = 1 ----------------------------------
 
 PUBLISHED = {
     "flops-sigmoid": {"oll-v2": 4.9, "oll-v1": 7.8, "oll-all": 6.1},

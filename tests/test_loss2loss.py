@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -16,8 +14,9 @@ from obslaws_loss2loss.sigmoid import fit_sigmoid, sigmoid_curve
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
+from obslaws.shared_data import shared_data_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = shared_data_dir()
 
 GRID_N = np.repeat([2e7, 6e7, 2e8, 6e8, 2e9], 4)
 GRID_D = np.tile([4e8, 2e9, 1e10, 5e10], 5)

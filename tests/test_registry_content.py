@@ -1,22 +1,23 @@
 """Content checks on the curated seed data in registry/ (built by scripts/build_registry.py).
 
-The tests that compare against the public source files skip cleanly when ../shared is absent;
+The tests that compare against the public source files skip cleanly when the shared data
+($OBSLAWS_SHARED, else ../shared) is absent;
 everything else reads registry/ only.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from obslaws.shared_data import shared_data_dir
+
 REPO = Path(__file__).resolve().parent.parent
 REGISTRY = REPO / "registry"
-_SHARED_ROOT = Path(os.environ.get("OBSLAWS_SHARED") or REPO.parent / "shared")
-SHARED = _SHARED_ROOT / "data" if (_SHARED_ROOT / "data").is_dir() else _SHARED_ROOT
+SHARED = shared_data_dir()
 needs_shared = pytest.mark.skipif(not (SHARED / "sloth").is_dir(), reason="../shared/data not available")
 
 SLOTH_SCORES = {

@@ -1,6 +1,6 @@
 """``family-holdout``: the Sloth paper's leave-one-family-group-out protocol.
 
-Exactly as Polo et al. (2024) run it (FITTERS.md section 2):
+Exactly as Polo et al. (2024) run it (docs/sloth-paper.md):
 
 1. keep the models with every target score (and the covariates the protocol requires:
    parameters, tokens and FLOPs by default, so that every fitter sees the same test set);

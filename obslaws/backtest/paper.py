@@ -1,4 +1,5 @@
-"""The Sloth paper's data and published numbers, for reproduction checks (needs ``../shared``).
+"""The Sloth paper's data and published numbers, for reproduction checks (needs the shared data:
+``$OBSLAWS_SHARED``, see :mod:`obslaws.shared_data`).
 
 - :func:`sloth_fit_data` builds a :class:`FitData` straight from ``sloth/data/data_v2.csv``
   exactly as the paper used it (FLOPs as given, ``Family2`` as the family, ``Family`` as the
@@ -14,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from obslaws.data import FitData
+from obslaws.shared_data import shared_data_dir
 
 # data_v2.csv column -> obslaws benchmark (lm-evaluation-harness task names).
 SLOTH_BENCHMARKS = {
@@ -47,7 +49,7 @@ SLOTH_CHANCE = {
 }
 # Paper setting -> obslaws benchmark set.
 SETTINGS = {"OLLv1": "oll-v1", "OLLv2": "oll-v2", "OLLv1+v2": "oll-all"}
-# Published MAE in points, n = 1 (FITTERS.md section 2), by obslaws fitter and benchmark set.
+# Published MAE in points, n = 1 (docs/sloth-paper.md), by obslaws fitter and benchmark set.
 PAPER_MAE_N1 = {
     "flops-sigmoid": {"oll-v1": 7.8, "oll-v2": 4.9, "oll-all": 6.1},
     "flops-sigmoid-family": {"oll-v1": 4.9, "oll-v2": 3.8, "oll-all": 4.1},
@@ -56,14 +58,9 @@ PAPER_MAE_N1 = {
 PAPER_METHODS = {"flops-sigmoid": "logF_sigmoid", "flops-sigmoid-family": "logF_sigmoid_faminter"}
 
 
-def shared_dir() -> Path:
-    """``../shared/data`` beside the checkout (the project root is two levels above this package)."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
 def sloth_fit_data(path: Path | None = None) -> FitData:
     """FitData of ``data_v2.csv`` as the Sloth paper used it; model ids are its ``Model`` names."""
-    path = path or shared_dir() / "sloth" / "data" / "data_v2.csv"
+    path = path or shared_data_dir() / "sloth" / "data" / "data_v2.csv"
     raw = pl.read_csv(path, infer_schema_length=None, null_values=["", "NaN", "nan"])
     models = raw.select(
         pl.col("Model").alias("model_id"),
@@ -95,7 +92,7 @@ def sloth_fit_data(path: Path | None = None) -> FitData:
 def paper_errors(path: Path | None = None) -> pl.DataFrame:
     """The paper's per-model test errors (``sloth/derived/sloth_paper_test_abs_errors.csv``) with
     ``benchmark_set`` mapped to obslaws set names and ``benchmark`` to obslaws benchmarks."""
-    path = path or shared_dir() / "sloth" / "derived" / "sloth_paper_test_abs_errors.csv"
+    path = path or shared_data_dir() / "sloth" / "derived" / "sloth_paper_test_abs_errors.csv"
     frame = pl.read_csv(path, infer_schema_length=None)
     return frame.with_columns(
         pl.col("benchmark_set").replace_strict(SETTINGS).alias("set"),

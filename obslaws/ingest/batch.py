@@ -91,6 +91,7 @@ class Batch:
         self.resolver = resolver or ModelResolver(conn)
         self.columns: dict[str, dict[str, list[Any]]] = {t: {c: [] for c in s} for t, s in SCHEMAS.items()}
         self.model_fills: dict[str, dict[str, Any]] = {}
+        self.puts: list[tuple[str, dict[str, Any]]] = []
         # Benchmarks the database or this batch holds (read-only outside Batch: see benchmark()).
         self.benchmarks = {b for (b,) in conn.execute("SELECT benchmark FROM benchmarks").fetchall()}
         self._aliases_added: set[str] = set()
@@ -209,6 +210,13 @@ class Batch:
         if wanted:
             self.model_fills.setdefault(model_id, {}).update(wanted)
 
+    def put(self, table: str, **values: Any) -> None:
+        """A curated row (a refresh plan's model facts), written over what the database holds.
+
+        Only the columns given change; rows are written in the order put, after the rest.
+        """
+        self.puts.append((table, values))
+
     # -- facts ---------------------------------------------------------------------------------
     def score(
         self,
@@ -299,10 +307,11 @@ class Batch:
                     stats = upsert(self.conn, table, frame)
                 new_benchmarks += stats.added if table == "benchmarks" else 0
                 report.add(table, stats)
-            fills = self._fill_frames()
-            for frame in fills:
-                report.add("models", upsert(self.conn, "models", frame))
-            check_written(self.conn, [*frames.items(), *(("models", f) for f in fills)])
+            later = [("models", frame) for frame in self._fill_frames()]
+            later += [(table, pl.DataFrame([row], schema=schema(table, row))) for table, row in self.puts]
+            for table, frame in later:
+                report.add(table, upsert(self.conn, table, frame))
+            check_written(self.conn, [*frames.items(), *later])
             if new_benchmarks:
                 rebuild_score_matrix(self.conn)
 

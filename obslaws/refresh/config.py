@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from obslaws.errors import ValidationError
+from obslaws.ingest.model_facts import FACT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class IngestStep:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-MODEL_FIELDS = ("model_id", "family", "family_group", "variant", "params", "tokens", "release_date")
+MODEL_FIELDS = ("model_id", *FACT_FIELDS)
 
 
 @dataclass(frozen=True)

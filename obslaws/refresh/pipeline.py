@@ -7,9 +7,10 @@ and moved into place only when complete.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import duckdb
 import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.refresh.config import RefreshConfig
@@ -67,6 +69,26 @@ class RefreshOutcome:
 
 
 Progress = Callable[[str], None]
+# (targets, source, include checkpoints) -> the FitData of that selection; see fit_data_reader.
+ReadFitData = Callable[..., FitData]
+
+
+def fit_data_reader(conn: duckdb.DuckDBPyConnection) -> ReadFitData:
+    """:func:`~obslaws.store.read.load_fit_data`, read once per selection within one refresh.
+
+    The fits, backtests and checks of a refresh read overlapping selections; after its ingest
+    step nothing it writes (fits, predictions, backtests) changes what they read.
+    """
+    from obslaws.store.read import load_fit_data
+
+    @functools.cache  # keyed on all three, as given positionally below
+    def cached(targets: tuple[str, ...], source: str | None, include_checkpoints: bool) -> FitData:
+        return load_fit_data(conn, list(targets), source=source, include_checkpoints=include_checkpoints)
+
+    def read(targets: Sequence[str], source: str | None = None, include_checkpoints: bool = False) -> FitData:
+        return cached(tuple(targets), source, bool(include_checkpoints))
+
+    return read
 
 
 def _describe(exc: BaseException) -> str:
@@ -84,22 +106,19 @@ def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Pr
 
     A malformed source stops the refresh (and so rolls back everything it wrote).
     """
-    done: dict[str, Any] = {}
-    if not config.ingest:
-        _apply_model_notes(conn, config, progress)
-        return done
     from obslaws.ingest.context import IngestContext
+    from obslaws.ingest.model_facts import ingest_model_facts
     from obslaws.ingest.plugins import load_ingest_plugins
     from obslaws.plugins import get_plugin_manager
 
+    done: dict[str, Any] = {}
     plugins = load_ingest_plugins(get_plugin_manager())
-    ingestors, context = plugins.ingestors, IngestContext(conn, plugins.task_map)
+    context = IngestContext(conn, plugins.task_map)
     for step in config.ingest:
-        if step.ingestor not in ingestors:
-            raise ObslawsError(
-                f"{config.path}: unknown ingestor {step.ingestor!r}; registered: {', '.join(sorted(ingestors))}"
-            )
-        result = ingestors[step.ingestor](context, list(step.paths), **step.options)
+        if step.ingestor not in plugins.ingestors:
+            known = ", ".join(sorted(plugins.ingestors))
+            raise ObslawsError(f"{config.path}: unknown ingestor {step.ingestor!r}; registered: {known}")
+        result = plugins.ingestors[step.ingestor](context, list(step.paths), **step.options)
         if result.skipped:
             first = result.skipped[0]
             raise ObslawsError(
@@ -108,88 +127,33 @@ def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Pr
             )
         done[f"{step.ingestor}: {', '.join(step.paths)}"] = {t: str(s) for t, s in result.tables.items()}
         progress(f"      {step.ingestor} {', '.join(step.paths)}: {result.added} added, {result.updated} updated")
-    _apply_model_notes(conn, config, progress)
-    return done
-
-
-def _apply_model_notes(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress = print) -> int:
-    """Write the [[models]] facts of the plan (sizes, tokens, family, date) onto ingested models.
-
-    A note may come before its model: it waits, with a message, until a source ingests the model.
-    """
-    if not config.models:
-        return 0
-    source_id = f"refresh-config:{Path(config.path).name}"
-    upsert(
-        conn,
-        "sources",
-        pl.DataFrame(
-            [
-                {
-                    "source_id": source_id,
-                    "kind": "refresh_config",
-                    "citation": f"model facts given in the refresh plan {config.path}",
-                }
-            ]
-        ),
+    facts = ingest_model_facts(
+        context,
+        [(note.model_id, note.values) for note in config.models],
+        source_id=f"refresh-config:{Path(config.path).name}",
+        citation=f"model facts given in the refresh plan {config.path}",
     )
-    for note in config.models:
-        found = conn.execute(
-            "SELECT model_id FROM models WHERE model_id = $id UNION "
-            "SELECT model_id FROM model_aliases WHERE lower(alias) = lower($id)",
-            {"id": note.model_id},
-        ).fetchall()
-        if not found:
-            progress(f"      [[models]] {note.model_id}: not ingested by any source yet; its facts wait")
-            continue
-        model_id, values = found[0][0], note.values
-        if "family" in values:
-            upsert(
-                conn,
-                "families",
-                pl.DataFrame(
-                    [{"family": values["family"], "family_group": values.get("family_group", values["family"])}]
-                ),
-            )
-        row: dict[str, Any] = {"model_id": model_id}
-        if "family" in values:
-            row["family"] = values["family"]
-        if "variant" in values:
-            row["variant"] = values["variant"]
-        if "params" in values:
-            row["params_total"] = row["params_active"] = float(values["params"])
-        if "tokens" in values:
-            row["tokens"] = float(values["tokens"])
-        if "release_date" in values:
-            row["release_date"] = datetime.fromisoformat(str(values["release_date"])).date()
-            row["release_date_source"] = source_id
-        upsert(conn, "models", pl.DataFrame([row]))
-        conn.execute(
-            "UPDATE models SET flops = 6 * params_active * tokens, flops_basis = '6*params_active*tokens' "
-            "WHERE model_id = ? AND params_active IS NOT NULL AND tokens IS NOT NULL",
-            [model_id],
-        )
-    return len(config.models)
+    for name in facts.extra["waiting"]:
+        progress(f"      [[models]] {name}: not ingested by any source yet; its facts wait")
+    return done
 
 
 def _model_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT model_id FROM models WHERE checkpoint_of IS NULL").fetchall()}
 
 
-def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], progress: Progress):
+def _new_model_check(read: ReadFitData, config, fits: list[FitOutcome], new_ids: set[str], progress: Progress):
     """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
-    from obslaws.store.read import load_fit_data
-
     wanted = config.report.get("predict_fitter", "sloth")
     fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None) or next(
         (f for f in fits if f.instance is not None), None
     )
     if fit is None or not new_ids:
         return None
-    data = load_fit_data(conn, fit.benchmarks, source=fit.source)
+    data = read(fit.benchmarks, fit.source)
     known = [m for m in data.model_ids if m not in new_ids]
     fitter = fit.instance.clone().fit(data.select_models(known))
-    query = load_fit_data(conn, fit.benchmarks)
+    query = read(fit.benchmarks)
     query = query.select_models([m for m in query.model_ids if m in new_ids])
     needs = [c for c in ("params", "tokens", "flops", "family") if c in fitter.requires.needs]
     usable = query.models.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in needs]) if needs else True)
@@ -205,12 +169,11 @@ def _new_model_check(conn, config, fits: list[FitOutcome], new_ids: set[str], pr
     return frame
 
 
-def _fit_all(conn, config, fitters, progress: Progress, workers: int = 1) -> list[FitOutcome]:
+def _fit_all(conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1) -> list[FitOutcome]:
     """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit."""
     from obslaws.backtest.base import with_covariates
     from obslaws.fitting.store import store_fit
     from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
-    from obslaws.store.read import load_fit_data
 
     prepared = []
     for name, info in fitters.items():
@@ -218,12 +181,8 @@ def _fit_all(conn, config, fitters, progress: Progress, workers: int = 1) -> lis
         outcome = FitOutcome(name, info.plugin, "queued", source=settings.get("source"))
         try:
             outcome.benchmarks = resolve_benchmarks(settings.get("benchmarks", "oll-v1"))
-            data = load_fit_data(
-                conn,
-                outcome.benchmarks,
-                source=settings.get("source"),
-                include_checkpoints=bool(settings.get("include_checkpoints", False)),
-            )
+            checkpoints = bool(settings.get("include_checkpoints", False))
+            data = read(outcome.benchmarks, settings.get("source"), checkpoints)
             fitter = info.create(**settings.get("options", {}))
             # as in the backtests: fit on the models that have what the fitter needs
             prepared.append((outcome, fitter, with_covariates(data, sorted(fitter.requires.needs))))
@@ -255,11 +214,12 @@ def _fit_all(conn, config, fitters, progress: Progress, workers: int = 1) -> lis
     return [outcome for outcome, _, _ in prepared]
 
 
-def _backtest_all(conn, config, fitters, progress: Progress, workers: int = 1) -> list[BacktestOutcome]:
+def _backtest_all(
+    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1
+) -> list[BacktestOutcome]:
     """Every (backtest, fitter) pair of the plan, run on ``workers`` processes, written here."""
     from obslaws.backtest.writer import write_backtest
     from obslaws.refresh.parallel import Job, run_job, start_pool, submit
-    from obslaws.store.read import load_fit_data
 
     jobs: list[tuple[BacktestOutcome, Job | None]] = []
     for step in config.backtests:
@@ -273,7 +233,7 @@ def _backtest_all(conn, config, fitters, progress: Progress, workers: int = 1) -
                 continue
             if data is None:
                 targets = resolve_benchmarks(step.benchmarks)
-                data = load_fit_data(conn, targets, source=step.source)
+                data = read(targets, step.source)
             job = Job(
                 name,
                 dict(settings.get("options", {})),
@@ -310,7 +270,6 @@ def _backtest_all(conn, config, fitters, progress: Progress, workers: int = 1) -
 
 def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -> pl.DataFrame | None:
     """Predictions, with intervals, for models that lack scores on the report's benchmarks."""
-    from obslaws.data import FitData
     from obslaws.fitting.store import predict_and_store
 
     wanted = config.report.get("predict_fitter", "sloth")
@@ -383,16 +342,17 @@ def refresh(
         from obslaws.refresh.parallel import default_workers
 
         workers = default_workers() if workers is None else workers
-        outcome.fits = _fit_all(conn, config, fitters, progress, workers=workers)
+        read = fit_data_reader(conn)
+        outcome.fits = _fit_all(conn, read, config, fitters, progress, workers=workers)
         _timed(outcome, "fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
-        outcome.backtests = _backtest_all(conn, config, fitters, progress, workers=workers)
+        outcome.backtests = _backtest_all(conn, read, config, fitters, progress, workers=workers)
         _timed(outcome, "backtest", progress, start)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
         outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
-        outcome.new_models = _new_model_check(conn, config, outcome.fits, new_ids, progress)
+        outcome.new_models = _new_model_check(read, config, outcome.fits, new_ids, progress)
         _timed(outcome, "predict", progress, start)
         outcome.refresh_id = f"refresh-{state}"
         summary = {

@@ -53,11 +53,12 @@ def main() -> int:
 
     import obslaws
     from obslaws.backtest import run_backtest
-    from obslaws.backtest.paper import PAPER_MAE_N1, paper_errors, shared_dir, sloth_fit_data
+    from obslaws.backtest.paper import PAPER_MAE_N1, paper_errors, sloth_fit_data
     from obslaws.fitting.lookup import get_fitters
+    from obslaws.shared_data import shared_data_dir
 
     fitters = get_fitters()
-    have_shared = shared_dir().exists()
+    have_shared = (shared_data_dir() / "sloth").is_dir()
     errors = paper_errors() if have_shared else None
     tmp = Path(tempfile.mkdtemp(prefix="obslaws-bench-"))
     conn = obslaws.connect(tmp / "bench.duckdb")
@@ -70,7 +71,9 @@ def main() -> int:
             sources[kind] = conn
         elif kind == "paper-csv":
             if not have_shared:
-                print("skipping paper-csv: ../shared is absent", file=sys.stderr)
+                print(
+                    f"skipping paper-csv: no shared data at {shared_data_dir()} (set $OBSLAWS_SHARED)", file=sys.stderr
+                )
                 continue
             sources[kind] = sloth_fit_data()
         else:

@@ -26,8 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from obslaws.shared_data import shared_data_dir
+
 ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT.parent / "shared" / "data" / "pythia-evals" / "raw"
+RAW = shared_data_dir() / "pythia-evals" / "raw"
 
 
 def generate(target: Path, count: int) -> list[Path]:

@@ -31,6 +31,7 @@ from scipy.optimize import minimize
 
 import obslaws
 from obslaws.registry import load_registry
+from obslaws.shared_data import shared_data_dir
 from obslaws.store.read import load_fit_data
 
 NAIVE_START = np.array([10.0, 10.0, 0.5, 0.5, 0.5])  # log A, log B, log E, alpha, beta: the grid centre, one start
@@ -57,7 +58,7 @@ def naive_fit(n, d, loss, form="kaplan", delta=1e-3):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=shared_data_dir(), help="shared data (default: $OBSLAWS_SHARED)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stride", type=int, default=60, help="exhaustive baseline: every n-th grid start")
     args = parser.parse_args(argv)

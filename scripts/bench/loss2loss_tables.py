@@ -38,6 +38,7 @@ from obslaws_loss2loss.sweep import OWN_LOSS, read_sweep
 import obslaws
 from obslaws.data import FitData
 from obslaws.registry import load_registry
+from obslaws.shared_data import shared_data_dir
 from obslaws.store.read import load_fit_data
 
 LADDER_SIZES = ("190M", "370M", "760M", "1B")
@@ -217,7 +218,7 @@ def ladder_table(conn: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=shared_data_dir(), help="shared data (default: $OBSLAWS_SHARED)")
     parser.add_argument("--db", default=None, help="obslaws database (default: the registry, in memory)")
     args = parser.parse_args(argv)
     if (args.shared / "loss2loss" / "sweep.csv").exists():

@@ -28,7 +28,7 @@ from obslaws.backtest import summarise
 from obslaws.backtest.paper import paper_errors, sloth_fit_data
 from obslaws.data import FitData
 
-# The paper's headline settings: (set, n, d), FITTERS.md section 2.
+# The paper's headline settings: (set, n, d); the protocol and its numbers: docs/sloth-paper.md.
 SETTINGS = [
     ("oll-v1", 1, 4),
     ("oll-v2", 1, 2),

@@ -23,7 +23,7 @@ from obslaws_sloth.fitter import SlothFitter
 from obslaws.backtest import summarise
 from obslaws.backtest.paper import paper_errors, sloth_fit_data
 
-# The paper's full Sloth at the d of its headline table (FITTERS.md section 2).
+# The paper's full Sloth at the d of its headline table (docs/sloth-paper.md).
 PAPER_D = {("oll-v1", 1): 4, ("oll-v2", 1): 2, ("oll-all", 1): 3, ("oll-v1", 2): 2, ("oll-v2", 2): 4, ("oll-all", 2): 3}
 
 

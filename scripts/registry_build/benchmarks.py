@@ -5,7 +5,7 @@ from __future__ import annotations
 from .core import Registry
 
 # The 12 Open LLM Leaderboard benchmarks and the ObsScaling base 8. Other code names these ids.
-# Chance levels are Sloth's lower asymptotes (FITTERS.md §2; sloth/definitions.py).
+# Chance levels are Sloth's lower asymptotes (docs/sloth-paper.md; sloth/definitions.py).
 OLL_V1 = {
     # Sloth column, ObsScaling column(s), id, metric, shots, chance, items, description
     "MMLU": (
