@@ -10,6 +10,7 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.errors import ObslawsError
+from obslaws.fitting.selection import with_covariates
 
 
 class ProtocolError(ObslawsError):
@@ -24,16 +25,6 @@ class Split:
     train: tuple[str, ...]
     test: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
-
-
-# Covariates a protocol can require: the FitData.models column behind each Requirements.needs item.
-COVARIATE_COLUMNS = {
-    "params": "params",
-    "tokens": "tokens",
-    "flops": "flops",
-    "family": "family",
-    "release_date": "release_date",
-}
 
 
 class Protocol:
@@ -58,18 +49,6 @@ class Protocol:
 
     def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def with_covariates(data: FitData, needs: Sequence[str]) -> FitData:
-    """Only the models that have every covariate in ``needs`` (sizes, tokens and FLOPs positive)."""
-    models = data.models
-    for need in needs:
-        column = COVARIATE_COLUMNS.get(need)
-        if column is not None:
-            models = models.filter(pl.col(column).is_not_null())
-            if column in ("params", "tokens", "flops"):
-                models = models.filter(pl.col(column) > 0)
-    return data.select_models(models["model_id"].to_list())
 
 
 def complete_models(data: FitData, targets: Sequence[str]) -> list[str]:

@@ -42,7 +42,7 @@ benchmarks_option = click.option(
     "--benchmarks",
     default=None,
     help="Target benchmarks: a set (oll-v1, oll-v2, oll-all, obsscaling-base) or a comma list. "
-    "Default: every benchmark with scores.",
+    "Default: the fitter's own default set (obslaws plugins --format json lists it).",
 )
 source_option = click.option(
     "--source", default=None, help="Use only this source's scores (e.g. sloth-data-v2); default: preferred scores."
@@ -60,6 +60,23 @@ def _targets(benchmarks: str | None) -> tuple[str, ...] | None:
     from obslaws.benchmark_sets import resolve_benchmarks
 
     return resolve_benchmarks(benchmarks) if benchmarks else None
+
+
+def _usable_data(conn: Any, model: Any, benchmarks: str | None, source: str | None, checkpoints: bool | None) -> Any:
+    """The data ``model`` is fitted on: the named benchmarks (default: the fitter's own set),
+    less the models and targets it cannot use, which one line on stderr names."""
+    from obslaws.benchmark_sets import resolve_benchmarks
+    from obslaws.fitting.selection import usable_data
+    from obslaws.store.read import load_fit_data
+
+    needs = model.requires
+    targets = _targets(benchmarks) or resolve_benchmarks(needs.default_benchmarks)
+    include = needs.checkpoints if checkpoints is None else checkpoints
+    selection = usable_data(model, load_fit_data(conn, targets, source=source, include_checkpoints=include))
+    note = selection.note(model.name, needs.min_models)
+    if note:
+        click.echo(note, err=True)
+    return selection.data
 
 
 @click.command()
@@ -116,7 +133,11 @@ def plugins(fmt: str) -> None:
 @benchmarks_option
 @source_option
 @hyperparameter_option
-@click.option("--checkpoints", is_flag=True, help="Include training checkpoints (e.g. for loss2loss's second step).")
+@click.option(
+    "--checkpoints/--no-checkpoints",
+    default=None,
+    help="Include training checkpoints (default: as the fitter asks; loss2loss reads the OLMo ladder's).",
+)
 @click.option("--format", "fmt", type=OUTPUT, default="table", show_default=True, help="Output format.")
 @click.pass_obj
 def fit(
@@ -125,16 +146,19 @@ def fit(
     benchmarks: str | None,
     source: str | None,
     hyper: tuple[str, ...],
-    checkpoints: bool,
+    checkpoints: bool | None,
     fmt: str,
 ) -> None:
-    """Fit FITTER on the shared table and store the fit (a `fits` row; idempotent)."""
+    """Fit FITTER on the shared table and store the fit (a `fits` row; idempotent).
+
+    With no --benchmarks it fits the fitter's default set; models lacking what the fitter needs,
+    and benchmarks too few of them score, are left out, and one line says which.
+    """
     from obslaws.fitting.store import fit_and_store
-    from obslaws.store.read import load_fit_data
 
     model, plugin = _fitter(fitter, hyper)
     conn = ctx.connect()
-    data = load_fit_data(conn, _targets(benchmarks), source=source, include_checkpoints=checkpoints)
+    data = _usable_data(conn, model, benchmarks, source, checkpoints)
     fit_id = fit_and_store(conn, model, data, plugin=plugin)
     row = conn.execute(
         "SELECT fit_id, fitter, fitter_version, plugin, n_models, benchmarks, duration_s FROM fits WHERE fit_id = ?",
@@ -148,6 +172,18 @@ def fit(
     else:
         click.echo(f"fit {fit_id}: {fitter} on {data.models.height} models, {len(data.targets)} benchmarks")
         emit(row.with_columns(pl.col("benchmarks").list.join(",")), "table")
+
+
+def _resolve_model(conn: Any, name: str) -> str:
+    """The model id of a model id or alias."""
+    rows = conn.execute(
+        "SELECT model_id FROM models WHERE model_id = ? UNION SELECT model_id FROM model_aliases "
+        "WHERE alias = ? OR lower(alias) = lower(?)",
+        [name, name, name],
+    ).fetchall()
+    if not rows:
+        raise ObslawsError(f"unknown model {name!r}; see: obslaws models")
+    return rows[0][0]
 
 
 @click.command()
@@ -191,22 +227,12 @@ def predict(
         raise click.UsageError("name models with --model, or describe one with --params/--tokens/--family")
     model, plugin = _fitter(fitter, hyper)
     conn = ctx.connect()
-    targets = _targets(benchmarks)
-    data = load_fit_data(conn, targets, source=source)
+    resolved = [_resolve_model(conn, model_id) for model_id in model_ids]
+    data = _usable_data(conn, model, benchmarks, source, None)
     fit_id = fit_and_store(conn, model, data, plugin=plugin)
     queries: list[FitData] = []
-    if model_ids:
-        everything = data if source is None else load_fit_data(conn, data.targets)
-        resolved = []
-        for model_id in model_ids:
-            rows = conn.execute(
-                "SELECT model_id FROM models WHERE model_id = ? UNION SELECT model_id FROM model_aliases "
-                "WHERE alias = ? OR lower(alias) = lower(?)",
-                [model_id, model_id, model_id],
-            ).fetchall()
-            if not rows:
-                raise ObslawsError(f"unknown model {model_id!r}; see: obslaws models")
-            resolved.append(rows[0][0])
+    if resolved:
+        everything = load_fit_data(conn, data.targets)  # query models need not be training models
         queries.append(everything.select_models(resolved).hide_scores(data.targets))
     if hypothetical:
         date = dt.date.fromisoformat(release_date) if release_date else None

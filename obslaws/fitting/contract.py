@@ -32,12 +32,19 @@ class Requirements:
         Loss data sets it reads (``losses``), empty for none.
     min_models:
         The fewest training models a fit can work with.
+    default_benchmarks:
+        What ``obslaws fit NAME`` fits when no benchmarks are named: a set name (``oll-v1``) or
+        benchmarks.
+    checkpoints:
+        Whether that default fit reads training checkpoints too (as loss2loss reads a ladder's).
     """
 
     needs: frozenset[str] = frozenset({"flops"})
     input_benchmarks: tuple[str, ...] = ()
     loss_datasets: tuple[str, ...] = ()
     min_models: int = 3
+    default_benchmarks: str | tuple[str, ...] = "oll-v1"
+    checkpoints: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.needs) - NEEDS

@@ -75,7 +75,11 @@ class Densing(Fitter):
     name = "densing"
     check_hyperparameters: ClassVar[dict[str, Any]] = {"n_bootstrap": 20}
     version = "1"
-    requires = Requirements(needs=frozenset({"params", "family", "release_date", "scores"}), min_models=6)
+    requires = Requirements(
+        needs=frozenset({"params", "family", "release_date", "scores"}),
+        min_models=6,
+        default_benchmarks=("mmlu", "gsm8k", "humaneval"),  # knowledge, math and code
+    )
 
     def __init__(
         self,

@@ -107,7 +107,13 @@ class Loss2Loss(Fitter):
     name = "loss2loss"
     check_hyperparameters: ClassVar[dict[str, Any]] = {"n_refine": 2}
     version = "2"
-    requires = Requirements(needs=frozenset({"params", "tokens", "scores", "losses"}), min_models=5)
+    requires = Requirements(
+        needs=frozenset({"params", "tokens", "scores", "losses"}),
+        min_models=5,
+        # the OLMo ladder's two-step law: its runs, their checkpoints and their task losses
+        default_benchmarks=("olmo_hellaswag_val_rc_5shot", "olmo_piqa_val_rc_5shot", "olmo_arc_easy_test_rc_5shot"),
+        checkpoints=True,
+    )
 
     def __init__(
         self,

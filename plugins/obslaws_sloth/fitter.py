@@ -105,7 +105,7 @@ class SlothFitter(Fitter):
         "max_iter": 150,
     }
     version: ClassVar[str] = "2"
-    requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4)
+    requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4, default_benchmarks="oll-all")
 
     def __init__(
         self,
