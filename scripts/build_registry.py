@@ -2,9 +2,10 @@
 
 Usage: python scripts/build_registry.py [--shared PATH]   (default: $OBSLAWS_SHARED or ../shared)
 
-Reads only the shared data and the hand-kept registry/corrections.csv and
-registry/release_dates.csv; writes the other registry/*.csv deterministically (sorted rows,
-fixed float formatting), so running it twice gives byte-identical files.
+Reads only the shared data and the hand-kept registry/corrections.csv,
+registry/release_dates.csv and registry/training_facts.csv; writes the other registry/*.csv
+deterministically (sorted rows, fixed float formatting), so running it twice gives
+byte-identical files.
 Loaders run in precedence order: for a model's metadata the first source that gives a field
 wins (Sloth before ObsScaling, so every Sloth model keeps Sloth's family and sizes; the
 DATA.md errors are then fixed by corrections.csv).
@@ -22,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_build.benchmarks import add_core_benchmarks  # noqa: E402
 from registry_build.core import Registry, check_rendered, render_csv, write_if_changed  # noqa: E402
 from registry_build.dates import add_release_dates  # noqa: E402
+from registry_build.epoch_hub import load_epoch_hub  # noqa: E402
+from registry_build.epoch_notable import fill_notable_dates, load_epoch_notable_2026  # noqa: E402
 from registry_build.finalize import add_self_aliases, apply_corrections, build_families, derive_compute  # noqa: E402
 from registry_build.hand_sources import add_hand_sources  # noqa: E402
 from registry_build.ladder import load_ladder  # noqa: E402
@@ -29,6 +32,8 @@ from registry_build.obsscaling import load_obsscaling  # noqa: E402
 from registry_build.overtrain import load_overtrain  # noqa: E402
 from registry_build.pythia import load_pythia  # noqa: E402
 from registry_build.sloth import load_sloth  # noqa: E402
+from registry_build.swallow import load_swallow  # noqa: E402
+from registry_build.training_facts import add_fact_sources, apply_training_facts  # noqa: E402
 
 from obslaws.shared_data import shared_root  # noqa: E402
 
@@ -54,10 +59,16 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     load_pythia(reg, shared)
     load_overtrain(reg, shared)
     load_ladder(reg, shared)
+    load_swallow(reg, shared)  # 2025-2026 models: after the older sources, whose rows win
+    load_epoch_hub(reg, shared)
+    notable_dates = load_epoch_notable_2026(reg, shared)  # fills sizes, tokens of models loaded above
+    add_fact_sources(reg)
+    apply_training_facts(reg, registry_dir / "training_facts.csv")
     # loss2loss/ is deliberately not read: its repository grants no licence.
     apply_corrections(reg, registry_dir / "corrections.csv")
     derive_compute(reg)
     add_release_dates(reg, shared, registry_dir / "release_dates.csv")
+    fill_notable_dates(reg, notable_dates)
     build_families(reg)
     add_self_aliases(reg)
     return reg

@@ -67,6 +67,8 @@ def build_families(reg: Registry) -> None:
             counts[org] = counts.get(org, 0) + 1
     for family in sorted({row["family"] for row in reg.models.values()}):
         group = reg.sloth_group.get(family) or EXTRA_FAMILY_GROUPS.get(family)
+        if group is None and family in reg.families:  # registered by a loader (joins.new_family)
+            group = reg.families[family]["family_group"]
         if group is None:
             # a base family from ObsScaling/Pythia that Sloth also uses as a Family value
             if family in reg.sloth_group.values():
