@@ -152,7 +152,10 @@ class LowRankFitter(Fitter):
         if self.drop_gsm8k_for_math and MATH_TARGET.search(target):
             names = [b for b in names if b != "gsm8k"]
         counts = dict(data.scores.filter(pl.col("benchmark").is_in(names)).group_by("benchmark").len().iter_rows())
-        need = max(2, int(np.ceil(self.min_input_coverage * data.models.height)))
+        # The share is of the models scored on any input or the target: models the data holds
+        # for other benchmarks only (another leaderboard's) are not training models of this law.
+        relevant = data.scores.filter(pl.col("benchmark").is_in([*names, target]))["model_id"].n_unique()
+        need = max(2, int(np.ceil(self.min_input_coverage * relevant)))
         return tuple(b for b in names if counts.get(b, 0) >= need)
 
     def _fit(self, data: FitData) -> None:
