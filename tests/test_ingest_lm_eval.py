@@ -14,7 +14,7 @@ from conftest import SHARED, requires_shared
 import obslaws
 from obslaws import hookimpl
 from obslaws.errors import PluginError
-from obslaws.ingest import TaskMapping
+from obslaws.ingest import Ingestor, TaskMapping
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
 from obslaws.ingest.plugins import ingest_context, load_ingest_plugins
@@ -271,3 +271,59 @@ def test_cli_summary(db_path, capsys):
     # tiny-64: 2 scores; v1: 14 (2 x arc, hellaswag, 3 MMLU subjects; mc1, mc2, winogrande, gsm8k);
     # v2: 15 (groups and subtasks, 4 IFEval metrics + their derived headline); the "leaderboard" group dropped.
     assert "scores: 31 added, 0 updated, 0 unchanged" in out and "3 input(s) read" in out and "0 skipped" in out
+
+
+class _CsvScores:
+    """A third-party ingestor: one ``model,benchmark,value`` CSV, written through the context's batch."""
+
+    __name__ = "csv_scores"
+
+    @hookimpl
+    def register_ingestors(self, register):
+        register(Ingestor("csv-scores", self.ingest, "model,benchmark,value rows"))
+
+    @staticmethod
+    def ingest(context, paths, **options):
+        from obslaws.ingest import IngestReport
+        from obslaws.ingest.names import model_name
+
+        report = IngestReport()
+        batch = context.batch()
+        for path in paths:
+            source = batch.source(f"csv:{Path(path).name}", "dataset", f"scores from {Path(path).name}")
+            for line in Path(path).read_text().splitlines()[1:]:
+                name, benchmark, value = line.split(",")
+                model_id = batch.model(model_name(name), source)
+                batch.score(model_id, benchmark, "acc", 0, float(value), source)
+            report.files += 1
+        batch.write(report)
+        return report
+
+
+def test_a_plugin_ingestor_is_called_with_the_context(conn, tmp_path):
+    pm = get_plugin_manager(load_entry_points=False, extra=[_CsvScores(), _Plugin()])
+    plugins = load_ingest_plugins(pm)
+    assert plugins.ingestors.owners["csv-scores"] == "csv_scores"
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "model,benchmark,value\nacme/tiny-1b,tiny_multiple_choice,0.5\nACME/Tiny-1B,tiny_multiple_choice,0.5\n"
+    )
+    report = plugins.ingestors["csv-scores"](ingest_context(conn, pm), [str(path)])
+    assert report.tables["models"].added == 1 and report.tables["scores"].added == 1
+    # the context's task map is the plugins': the chance comes from _Plugin's mapping
+    assert conn.execute("SELECT chance FROM benchmarks WHERE benchmark = 'tiny_multiple_choice'").fetchall() == [
+        (pytest.approx(1 / 3),)
+    ]
+
+
+def test_a_plugin_failing_in_its_hook_is_named():
+    class Broken:
+        __name__ = "broken_ingest"
+
+        @hookimpl
+        def register_ingestors(self, register):
+            raise RuntimeError("no such file: mappings.yaml")
+
+    pm = get_plugin_manager(load_entry_points=False, extra=[Broken()])
+    with pytest.raises(PluginError, match=r'plugin "broken_ingest" failed in register_ingestors\(\).*mappings.yaml'):
+        load_ingest_plugins(pm)
