@@ -13,6 +13,7 @@ from obslaws.cli.common import Context
 # One module per command group; each defines ``commands`` (a list of click commands).
 _COMMAND_MODULES = (
     "obslaws.cli.db",
+    "obslaws.cli.export",
     "obslaws.cli.fitting",
     "obslaws.cli.ingest",
     "obslaws.cli.refresh",

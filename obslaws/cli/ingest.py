@@ -1,4 +1,4 @@
-"""Ingest commands: ``ingest lm-eval|card|leaderboard`` (and plugins' ingestors), ``eval``."""
+"""Ingest commands: ``ingest lm-eval|card|leaderboard|eee`` (and plugins' ingestors), ``eval``."""
 
 from __future__ import annotations
 
@@ -98,6 +98,24 @@ def ingest_leaderboard(ctx: Context, files: tuple[str, ...], fmt: str) -> None:
     from obslaws.ingest.leaderboard import ingest_leaderboard as run
 
     _print(run(_context(ctx), list(files), format=fmt))
+
+
+@ingest.command("eee")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@click.pass_obj
+def ingest_eee(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Every Eval Ever result files: PATHS are files or folders (searched for *.json).
+
+    Each file is validated against the format's eval.schema.json; a bad file is reported and
+    skipped. Models are matched through model_aliases (names that match none become new models).
+    """
+    from obslaws.ingest.eee import extra_counts
+    from obslaws.ingest.eee import ingest_eee as run
+
+    report = run(_context(ctx), list(paths))
+    _print(report)
+    counts = extra_counts(report)
+    click.echo(f"models: {counts['models matched']} matched to existing rows, {counts['models created']} new")
 
 
 @click.command("eval")
