@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import obslaws
 from obslaws.cli import main
 from obslaws.errors import OfflineError
 from obslaws.ingest.cards import card_from_model_info, emit_card, ingest_cards
@@ -90,6 +91,7 @@ def test_hub_id_over_a_mock_http_transport(conn, monkeypatch):
 
 
 def test_offline_hub_id_fails_fast_with_one_line(db_path, capsys):
+    obslaws.connect(db_path, plugins=False).close()  # only `obslaws init` creates a database
     with pytest.raises(SystemExit) as exit_info:
         main(["--db", str(db_path), "ingest", "card", "EleutherAI/pythia-1.4b"])
     assert exit_info.value.code == 1

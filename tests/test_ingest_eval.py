@@ -133,17 +133,19 @@ def _cli(args: list[str]) -> None:
 
 def test_eval_three_widths_into_the_database(tiny, tmp_path, capsys):
     db = tmp_path / "eval.duckdb"
+    obslaws.connect(db, plugins=False).close()  # only `obslaws init` creates a database
     for width in WIDTHS:
         _cli(_eval_args(db, tiny[f"neox-{width}"], tiny["tasks"]))
     out = capsys.readouterr().out
     assert out.count("evaluated: tiny_mc, tiny_ppl") == 3
     conn = obslaws.connect(db, plugins=False)
     models = conn.execute("SELECT model_id, family, params_total FROM models ORDER BY params_total").fetchall()
-    assert [m[0] for m in models] == [f"tiny-neox-{w}" for w in WIDTHS]
+    # A local folder is known by its absolute path (two "final" folders are two models).
+    assert [m[0] for m in models] == [str(tiny[f"neox-{w}"].resolve()) for w in WIDTHS]
     assert {m[1] for m in models} == {"tiny"}
     for model_id, _, params in models:
         # Read from the safetensors headers; lm-eval's own count (from the loaded model) agrees.
-        assert params == checkpoint_parameters(tiny[model_id.removeprefix("tiny-")])
+        assert params == checkpoint_parameters(Path(model_id))
         configs = conn.execute("SELECT config FROM eval_runs WHERE model_id = ?", [model_id]).fetchall()
         assert {json.loads(c[0])["model_num_parameters"] for c in configs} == {params}
     scores = conn.execute("SELECT model_id, metric, n_shots, value, stderr, n_samples FROM scores").fetchall()
@@ -194,6 +196,7 @@ def test_interrupted_run_resumes_with_the_remaining_task(tiny, tmp_path, monkeyp
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU message")
 def test_cuda_without_a_gpu_is_one_clear_line(tiny, tmp_path, capsys):
+    obslaws.connect(tmp_path / "x.duckdb", plugins=False).close()
     with pytest.raises(SystemExit) as exit_info:
         main(_eval_args(tmp_path / "x.duckdb", tiny["neox-32"], tiny["tasks"], "--device", "cuda"))
     assert exit_info.value.code == 1

@@ -110,7 +110,8 @@ def test_lm_eval_0_4_output_with_na_stderr(conn):
     assert report.files == 1 and not report.skipped
     scores = _scores(conn)
     acc = _one(scores, benchmark="tiny_mc", metric="acc")
-    assert (acc["model_id"], acc["value"], acc["stderr"], acc["n_samples"]) == ("tiny-64", 0.75, 0.25, 4)
+    # A local checkpoint is known by its path (issue 14: two "final" folders are two models).
+    assert (acc["model_id"], acc["value"], acc["stderr"], acc["n_samples"]) == ("/tmp/ing/tiny-64", 0.75, 0.25, 4)
     assert acc["harness_version"] == "0.4.13"
     losses = conn.execute("SELECT dataset, unit, value, stderr, n_shots FROM losses ORDER BY unit").fetchall()
     assert [row[1] for row in losses] == ["bits_per_byte", "byte_perplexity", "word_perplexity"]
@@ -118,7 +119,9 @@ def test_lm_eval_0_4_output_with_na_stderr(conn):
     run = conn.execute("SELECT file_format, model_args, config, n_shot FROM eval_runs").fetchall()[0]
     assert run[0] == "lm-eval-0.4" and run[1] == "pretrained=/tmp/ing/tiny-64"
     assert json.loads(run[2])["model_num_parameters"] == 141824 and json.loads(run[3]) == {"tiny_mc": 0, "tiny_ppl": 0}
-    assert conn.execute("SELECT params_total FROM models WHERE model_id = 'tiny-64'").fetchall() == [(141824.0,)]
+    assert conn.execute("SELECT params_total FROM models WHERE model_id = '/tmp/ing/tiny-64'").fetchall() == [
+        (141824.0,)
+    ]
 
 
 def test_ingesting_twice_adds_nothing_and_keys_stay_unique(conn, tmp_path):
@@ -188,7 +191,7 @@ def test_malformed_files_are_reported_and_skipped(conn, tmp_path):
         ("missing.json", None),
     }
     assert report.files == 1
-    assert conn.execute("SELECT DISTINCT model_id FROM scores").fetchall() == [("tiny-64",)]
+    assert conn.execute("SELECT DISTINCT model_id FROM scores").fetchall() == [("/tmp/ing/tiny-64",)]
 
 
 @requires_shared()
@@ -266,6 +269,7 @@ def test_duplicate_task_mapping_names_both_plugins():
 def test_cli_summary(db_path, capsys):
     from obslaws.cli import main
 
+    obslaws.connect(db_path, plugins=False).close()  # only `obslaws init` creates a database
     main(["--db", str(db_path), "ingest", "lm-eval", str(FIXTURES), "--no-progress"])
     out = capsys.readouterr().out
     # tiny-64: 2 scores; v1: 14 (2 x arc, hellaswag, 3 MMLU subjects; mc1, mc2, winogrande, gsm8k);

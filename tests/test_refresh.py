@@ -81,6 +81,7 @@ def workspace(tmp_path, monkeypatch):
     (tmp_path / "results").mkdir()
     (tmp_path / "plan.toml").write_text(PLAN)
     monkeypatch.setenv("OBSLAWS_DB", str(tmp_path / "refresh.duckdb"))
+    obslaws.connect(tmp_path / "refresh.duckdb", plugins=False).close()  # only `obslaws init` creates one
     return tmp_path
 
 

@@ -21,7 +21,7 @@ from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.contract import Fitter
-from obslaws.fitting.store import fit_id_for, fit_row, stable_id
+from obslaws.fitting.store import fit_id_for, fit_row, require_finite, stable_id
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     FamilyHoldout.name: FamilyHoldout,
@@ -254,6 +254,10 @@ def run_backtest(
             if prefitted is None:
                 model.fit(train)
             predicted = model.predict(query)
+        require_finite(
+            predicted.filter(pl.col("benchmark").is_in(list(targets))),
+            f"{fitter.name} on {proto.name} split {split.name!r}",
+        )
         fit_id = fit_id_for(model, train_hash)
         fit_rows.append(
             fit_row(

@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         from obslaws.plugins import get_plugin_manager
 
         get_plugin_manager().hook.register_commands(cli=group)
-        group.main(args=argv, prog_name="obslaws", standalone_mode=False)
+        status = group.main(args=argv, prog_name="obslaws", standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's click.exceptions.Exit(status)
+            sys.exit(status)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 import duckdb
 import polars as pl
 
-from obslaws.errors import ObslawsError
+from obslaws.errors import ObslawsError, StoreError
 
 FORMATS = ("table", "csv", "json")
 format_option = click.option(
@@ -23,11 +24,50 @@ class Context:
     db_path: str | None = None
     _conn: duckdb.DuckDBPyConnection | None = None
 
-    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    def path(self) -> str:
+        from obslaws.store.connection import default_path
+
+        return self.db_path if self.db_path is not None else str(default_path())
+
+    def connect(self, *, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the database; it must exist unless ``create`` (only ``obslaws init`` creates one)."""
         if self._conn is None:
             from obslaws.store import connect
 
-            self._conn = connect(self.db_path, read_only=read_only)
+            path = self.path()
+            if not create and path != ":memory:" and not Path(path).expanduser().exists():
+                raise StoreError(
+                    f"database {path} does not exist: create it with `obslaws --db {path} init`, "
+                    "or check --db and $OBSLAWS_DB"
+                )
+            self._conn = connect(path, read_only=read_only)
+        return self._conn
+
+    def connect_for_reading(self, *, snapshot: bool = False) -> duckdb.DuckDBPyConnection:
+        """A read-only connection: to the snapshot if asked, or if another process holds the database."""
+        from obslaws.store import connect
+        from obslaws.store.snapshot import describe_snapshot, is_locked, snapshot_path
+
+        copy = snapshot_path(self.path())
+        if snapshot:
+            if not copy.exists():
+                raise StoreError(f"no snapshot {copy}: a refresh of {self.path()} publishes one")
+            self._conn = connect(copy, read_only=True)
+            return self._conn
+        try:
+            return self.connect(read_only=True)
+        except StoreError as exc:
+            if not is_locked(exc):
+                raise
+            if not copy.exists():
+                raise StoreError(
+                    f"{exc}; another process (a refresh?) is writing it, and there is no snapshot to read "
+                    f"({copy}: the next refresh publishes one)"
+                ) from exc
+        click.echo(
+            f"note: {self.path()} is locked by a writer; reading the snapshot {describe_snapshot(copy)}", err=True
+        )
+        self._conn = connect(copy, read_only=True)
         return self._conn
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
+import duckdb
 import polars as pl
 
 from obslaws.cli.common import Context, emit, format_option
+from obslaws.errors import StoreError
 
 
 @click.command()
@@ -25,7 +27,7 @@ def init(ctx: Context, registry_path: str | None) -> None:
 
     from obslaws.registry import load_registry, summary
 
-    conn = ctx.connect()
+    conn = ctx.connect(create=True)
     report = load_registry(conn, Path(registry_path) if registry_path else None)
     for table, stats in report.tables.items():
         click.echo(f"{table:>14}: {stats}")
@@ -45,10 +47,23 @@ def init(ctx: Context, registry_path: str | None) -> None:
     metavar="NAME=VALUE",
     help="Bind a named parameter ($NAME in the query); repeatable. Values are never pasted into SQL.",
 )
+@click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
+@click.option(
+    "--snapshot",
+    is_flag=True,
+    help="Read the snapshot the last refresh published (NAME.snapshot.duckdb), e.g. while a refresh runs.",
+)
 @format_option
 @click.pass_obj
-def sql(ctx: Context, query: str, params: tuple[str, ...], fmt: str) -> None:
-    """Run a SQL QUERY ('-' reads it from standard input)."""
+def sql(ctx: Context, query: str, params: tuple[str, ...], write: bool, snapshot: bool, fmt: str) -> None:
+    """Run a SQL QUERY ('-' reads it from standard input).
+
+    Read-only unless --write: readers never block each other, a read-only file can be queried,
+    and a stray statement cannot change the data. While another process writes the database (a
+    refresh), it reads the snapshot that process's last refresh published, and says so.
+    """
+    if write and snapshot:
+        raise click.UsageError("--write and --snapshot exclude each other: the snapshot is read-only")
     if query == "-":
         query = sys.stdin.read()
     bound: dict[str, str] = {}
@@ -57,8 +72,13 @@ def sql(ctx: Context, query: str, params: tuple[str, ...], fmt: str) -> None:
         if not sep or not name:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-p")
         bound[name] = value
-    conn = ctx.connect()
-    result = conn.execute(query, bound) if bound else conn.execute(query)
+    conn = ctx.connect() if write else ctx.connect_for_reading(snapshot=snapshot)
+    try:
+        result = conn.execute(query, bound) if bound else conn.execute(query)
+    except duckdb.InvalidInputException as exc:
+        if not write and "read-only" in str(exc):
+            raise StoreError(f"{' '.join(str(exc).split())}; `obslaws sql --write` changes data") from exc
+        raise
     if result.description is None:
         return
     emit(result.pl(), fmt)
@@ -70,7 +90,7 @@ def sql(ctx: Context, query: str, params: tuple[str, ...], fmt: str) -> None:
 @click.pass_obj
 def models(ctx: Context, family: str | None, fmt: str) -> None:
     """List models with their size, tokens, compute and release date."""
-    conn = ctx.connect()
+    conn = ctx.connect_for_reading()
     query = (
         "SELECT model_id, family, variant, params, tokens, flops, release_date FROM model_features "
         "WHERE NOT is_checkpoint AND ($family IS NULL OR family = $family OR family_group = $family) "

@@ -12,6 +12,24 @@ from obslaws.cli.common import Context, emit, emit_json
 from obslaws.errors import ObslawsError
 
 OUTPUT = click.Choice(["table", "json"])
+POSITIVE = click.FloatRange(min=0, min_open=True)
+
+
+class IsoDate(click.ParamType):
+    """A YYYY-MM-DD date, passed on as that text."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        from datetime import date
+
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            self.fail(f"{value!r} is not a date YYYY-MM-DD", param, ctx)
+
+
+DATE = IsoDate()
 
 
 def parse_option_values(items: tuple[str, ...]) -> dict[str, Any]:
@@ -38,9 +56,18 @@ hyperparameter_option = click.option(
     metavar="KEY=VALUE",
     help="A fitter hyperparameter (repeatable); VALUE is read as JSON when it parses, else as a string.",
 )
+
+
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("empty: name a set (oll-v1, oll-v2, ...) or a comma list of benchmarks")
+    return value
+
+
 benchmarks_option = click.option(
     "--benchmarks",
     default=None,
+    callback=_not_empty,
     help="Target benchmarks: a set (oll-v1, oll-v2, oll-all, obsscaling-base) or a comma list. "
     "Default: the fitter's own default set (obslaws plugins --format json lists it).",
 )
@@ -59,7 +86,7 @@ def _fitter(name: str, hyper: tuple[str, ...]) -> tuple[Any, str]:
 def _targets(benchmarks: str | None) -> tuple[str, ...] | None:
     from obslaws.benchmark_sets import resolve_benchmarks
 
-    return resolve_benchmarks(benchmarks) if benchmarks else None
+    return resolve_benchmarks(benchmarks) if benchmarks is not None else None
 
 
 def _usable_data(conn: Any, model: Any, benchmarks: str | None, source: str | None, checkpoints: bool | None) -> Any:
@@ -189,11 +216,11 @@ def _resolve_model(conn: Any, name: str) -> str:
 @click.command()
 @click.argument("fitter")
 @click.option("--model", "model_ids", multiple=True, help="A model id or alias to predict (repeatable).")
-@click.option("--params", type=float, default=None, help="Hypothetical model: parameters (a count, e.g. 7e9).")
-@click.option("--tokens", type=float, default=None, help="Hypothetical model: training tokens (e.g. 2e12).")
-@click.option("--flops", type=float, default=None, help="Hypothetical model: training FLOPs (default 6ND).")
+@click.option("--params", type=POSITIVE, default=None, help="Hypothetical model: parameters (a count, e.g. 7e9).")
+@click.option("--tokens", type=POSITIVE, default=None, help="Hypothetical model: training tokens (e.g. 2e12).")
+@click.option("--flops", type=POSITIVE, default=None, help="Hypothetical model: training FLOPs (default 6ND).")
 @click.option("--family", default=None, help="Hypothetical model: its family (a known one uses its efficiency).")
-@click.option("--date", "release_date", default=None, help="Hypothetical model: release date (YYYY-MM-DD).")
+@click.option("--date", "release_date", type=DATE, default=None, help="Hypothetical model: release date (YYYY-MM-DD).")
 @click.option("--name", default=None, help="Hypothetical model: the id to store its predictions under.")
 @benchmarks_option
 @source_option
@@ -270,15 +297,20 @@ def predict(
 )
 @benchmarks_option
 @click.option(
-    "--n-train", type=int, default=None, help="family-holdout: smallest models per held-out family in training (1)."
+    "--n-train",
+    type=click.IntRange(min=0),
+    default=None,
+    help="family-holdout: smallest models per held-out family in training (1).",
 )
 @click.option(
     "--groups",
     default=None,
     help="family-holdout: 'all' family groups (default) or 'sloth-paper' (exactly the paper's held-out groups).",
 )
-@click.option("--cutoff", type=float, default=None, help="compute-cutoff: train on FLOPs <= this (default 8.4e22).")
-@click.option("--date", default=None, help="time-split: train on models released before this date (YYYY-MM-DD).")
+@click.option("--cutoff", type=POSITIVE, default=None, help="compute-cutoff: train on FLOPs <= this (default 8.4e22).")
+@click.option(
+    "--date", type=DATE, default=None, help="time-split: train on models released before this date (YYYY-MM-DD)."
+)
 @source_option
 @hyperparameter_option
 @click.option("--no-write", is_flag=True, help="Do not write the cells and run to the database.")

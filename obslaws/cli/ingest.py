@@ -28,6 +28,27 @@ def _context(obj: Context):  # noqa: ANN202 - an IngestContext, as above
     return ingest_context(obj.connect(), get_plugin_manager())
 
 
+def _finish(report, allow_skips: bool) -> None:  # noqa: ANN001 - an IngestReport
+    """Print the summary; exit 1 when nothing was read, or (unless ``allow_skips``) when some
+    input was skipped or some value rejected, so that scripts see it."""
+    _print(report)
+    if report.files == 0:
+        click.echo("Error: no input was read (exit status 1)", err=True)
+        raise click.exceptions.Exit(1)
+    if not allow_skips and (report.skipped or report.rejected):
+        click.echo(
+            f"{len(report.skipped)} input(s) skipped, {len(report.rejected)} value(s) rejected: exit status 1 "
+            "(--allow-skips exits 0)",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
+
+
+allow_skips_option = click.option(
+    "--allow-skips", is_flag=True, help="Exit 0 even when some inputs were skipped or values rejected."
+)
+
+
 class IngestGroup(click.Group):
     """``obslaws ingest NAME``: the built-in subcommands, then any ingestor a plugin registered."""
 
@@ -48,9 +69,10 @@ class IngestGroup(click.Group):
 
         @click.command(name=name, help=ingestor.description or f"Ingest with the plugin ingestor {name!r}.")
         @click.argument("paths", nargs=-1, required=True)
+        @allow_skips_option
         @click.pass_obj
-        def run(obj: Context, paths: tuple[str, ...]) -> None:
-            _print(ingestor(_context(obj), list(paths)))
+        def run(obj: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
+            _finish(ingestor(_context(obj), list(paths)), allow_skips)
 
         return run
 
@@ -63,41 +85,109 @@ def ingest() -> None:
 @ingest.command("lm-eval")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("--family", default=None, help="Family for models the files create (default: derived from the name).")
-@click.option("--batch-size", default=2000, show_default=True, help="Files per transaction.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=2000, show_default=True, help="Files per transaction."
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
+@click.option(
+    "--max-new-benchmarks",
+    type=click.IntRange(min=0),
+    default=None,
+    help="New benchmarks this ingest may add (default 10,000); a file past it is skipped.",
+)
+@click.option(
+    "--max-new-benchmarks-per-file",
+    type=click.IntRange(min=0),
+    default=None,
+    help="New benchmarks one file may add (default 2,000); a file with more is skipped.",
+)
+@allow_skips_option
 @click.pass_obj
-def ingest_lm_eval(ctx: Context, paths: tuple[str, ...], family: str | None, batch_size: int, progress: bool) -> None:
+def ingest_lm_eval(
+    ctx: Context,
+    paths: tuple[str, ...],
+    family: str | None,
+    batch_size: int,
+    progress: bool,
+    max_new_benchmarks: int | None,
+    max_new_benchmarks_per_file: int | None,
+    allow_skips: bool,
+) -> None:
     """lm-evaluation-harness results: PATHS are files or folders (searched for *.json).
 
     Reads 0.4.x output, the older format (Pythia's evaluations) and the Open LLM Leaderboard's
-    per-model result files (v1 and v2). A malformed file is reported and skipped.
+    per-model result files (v1 and v2). A malformed file is reported and skipped, as is a value
+    that cannot be stored (an accuracy outside [0, 1], NaN, a number written as text). Exit
+    status: 0 when everything was read, 1 when something was skipped (or nothing read), 2 for
+    a usage error.
     """
+    from obslaws.ingest.guards import BenchmarkBudget
     from obslaws.ingest.lm_eval_ingest import ingest_lm_eval as run
 
-    _print(run(_context(ctx), list(paths), family=family, batch_size=batch_size, progress=progress))
+    caps = {"per_file": max_new_benchmarks_per_file, "per_run": max_new_benchmarks}
+    budget = BenchmarkBudget(**{k: v for k, v in caps.items() if v is not None})
+    report = run(_context(ctx), list(paths), family=family, batch_size=batch_size, progress=progress, budget=budget)
+    _finish(report, allow_skips)
 
 
 @ingest.command("card")
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--revision", default=None, help="Hub revision for hub ids.")
 @click.option("--model-id", default=None, help="The model a local card describes (default: its model_name or folder).")
+@allow_skips_option
 @click.pass_obj
-def ingest_card(ctx: Context, refs: tuple[str, ...], revision: str | None, model_id: str | None) -> None:
-    """Hugging Face model cards: REFS are hub ids (needs the network) or local README.md files/folders."""
+def ingest_card(
+    ctx: Context, refs: tuple[str, ...], revision: str | None, model_id: str | None, allow_skips: bool
+) -> None:
+    """Hugging Face model cards: REFS are hub ids (needs the network) or local README.md files/folders.
+
+    A hub id followed by a local path reads that path as the hub model's card
+    (``obslaws ingest card EleutherAI/pythia-1b ./my-model/README.md``). A card that cannot be
+    read is reported and skipped; the others land.
+    """
     from obslaws.ingest.cards import ingest_cards
 
-    _print(ingest_cards(_context(ctx), list(refs), revision=revision, model_id=model_id))
+    _finish(ingest_cards(_context(ctx), list(refs), revision=revision, model_id=model_id), allow_skips)
 
 
 @ingest.command("leaderboard")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["oll-v1", "oll-v2"]), required=True, help="The dump's layout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["oll-v1", "oll-v2"]),
+    default=None,
+    help="The dump's leaderboard version (default: detected from its columns).",
+)
+@allow_skips_option
 @click.pass_obj
-def ingest_leaderboard(ctx: Context, files: tuple[str, ...], fmt: str) -> None:
-    """Open LLM Leaderboard tabular dumps (CSV or parquet), one row per model, newest wins."""
+def ingest_leaderboard(ctx: Context, files: tuple[str, ...], fmt: str | None, allow_skips: bool) -> None:
+    """Open LLM Leaderboard tabular dumps (CSV or parquet), one row per model, newest wins.
+
+    Layouts: the leaderboard's own tables (v1; v2 with ``BBH``, ``BBH Raw``, ...) and the v2
+    export third-party scrapers save (``model_name``, ``evaluations_bbh_value``, ...), detected
+    from the columns.
+    """
     from obslaws.ingest.leaderboard import ingest_leaderboard as run
 
-    _print(run(_context(ctx), list(files), format=fmt))
+    _finish(run(_context(ctx), list(files), format=fmt), allow_skips)
+
+
+class EvalBatchSize(click.ParamType):
+    """lm-eval's batch size: a positive integer, ``auto`` or ``auto:N``."""
+
+    name = "batch size"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+        if text == "auto" or (text.startswith("auto:") and text[5:].isdigit() and int(text[5:]) >= 1):
+            return text
+        self.fail(f"{value!r} is neither an integer >= 1 nor 'auto' (or 'auto:N')", param, ctx)
+
+
+EVAL_BATCH_SIZE = EvalBatchSize()
 
 
 @ingest.command("eee")
@@ -122,10 +212,17 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...]) -> None:
 @click.argument("model")
 @click.option("--tasks", required=True, help="Comma-separated lm-eval task names.")
 @click.option("--revision", default=None, help="Checkpoint revision (e.g. step3000).")
-@click.option("--num-fewshot", type=int, default=None, help="Few-shot examples (default: each task's own).")
+@click.option(
+    "--num-fewshot", type=click.IntRange(min=0), default=None, help="Few-shot examples (default: each task's own)."
+)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-@click.option("--batch-size", default="auto", show_default=True, help="An integer or 'auto'.")
-@click.option("--limit", type=float, default=None, help="Items per task (a fraction if < 1), for quick checks.")
+@click.option("--batch-size", type=EVAL_BATCH_SIZE, default="auto", show_default=True, help="An integer or 'auto'.")
+@click.option(
+    "--limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Items per task (a fraction if < 1), for quick checks.",
+)
 @click.option(
     "--include-path", type=click.Path(file_okay=False, exists=True), default=None, help="Folder of task YAML."
 )
@@ -133,7 +230,9 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...]) -> None:
     "--only-included", is_flag=True, help="Do not index lm-eval's built-in tasks (faster; tasks must be included)."
 )
 @click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True)
-@click.option("--model-id", default=None, help="Id of the model row (default: the hub id or the folder's name).")
+@click.option(
+    "--model-id", default=None, help="Id of the model row (default: the hub id, or the folder's absolute path)."
+)
 @click.option("--family", default=None, help="Family of a new model row (default: derived from the name).")
 @click.pass_obj
 def eval_command(
@@ -143,7 +242,7 @@ def eval_command(
     revision: str | None,
     num_fewshot: int | None,
     device: str,
-    batch_size: str,
+    batch_size: str | int,
     limit: float | None,
     include_path: str | None,
     only_included: bool,
@@ -161,7 +260,6 @@ def eval_command(
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:
         raise click.BadParameter("no task named", param_hint="--tasks")
-    size: str | int = int(batch_size) if batch_size.isdigit() else batch_size
     report = run_eval(
         _context(ctx),
         model,
@@ -169,7 +267,7 @@ def eval_command(
         revision=revision,
         num_fewshot=num_fewshot,
         device=device,
-        batch_size=size,
+        batch_size=batch_size,
         limit=int(limit) if limit is not None and limit >= 1 else limit,
         include_path=include_path,
         include_defaults=not only_included,

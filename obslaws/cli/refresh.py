@@ -28,21 +28,45 @@ from obslaws.cli.common import Context
 @click.option("--force", is_flag=True, help="Refit and backtest even when nothing is new.")
 @click.option("--quiet", is_flag=True, help="Print only the final line.")
 @click.option(
-    "--workers", type=int, default=None, help="Processes for the backtests (default: the number of cores, at most 4)."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes for the backtests (default: the number of cores, at most 4).",
+)
+@click.option(
+    "--allow-skips", is_flag=True, help="Go on without a source file that cannot be read (default: stop, naming it)."
 )
 @click.pass_obj
-def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, quiet: bool, workers: int | None) -> None:
-    """Ingest what is new, refit every fitter, run the backtests and write the report."""
+def refresh(
+    ctx: Context,
+    config_path: str | None,
+    out_dir: str,
+    force: bool,
+    quiet: bool,
+    workers: int | None,
+    allow_skips: bool,
+) -> None:
+    """Ingest what is new, refit every fitter, run the backtests and write the report.
+
+    After it commits, it publishes a read-only copy of the database beside it
+    (NAME.snapshot.duckdb) for `obslaws sql` to read while the next refresh holds the file.
+    A report that is missing or older than the database (a refresh killed while writing it)
+    is rebuilt even when nothing is new.
+    """
     from obslaws.refresh.config import load_config
     from obslaws.refresh.pipeline import refresh as run_refresh
-    from obslaws.refresh.pipeline import write_report_atomically
+    from obslaws.refresh.publish import report_is_current, write_report_atomically
     from obslaws.report.build import build_report
 
     config = load_config(config_path)
     conn = ctx.connect()
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
-    outcome = run_refresh(conn, config, force=force, progress=say, workers=workers)
+    outcome = run_refresh(conn, config, force=force, progress=say, workers=workers, allow_skips=allow_skips)
     out = Path(out_dir)
+    if outcome.nothing_new and not report_is_current(out, outcome.state_hash):
+        say(f"Nothing new, but the report in {out}/ is missing or older than the database: rebuilding it")
+        outcome = run_refresh(conn, config, force=True, progress=say, workers=workers, allow_skips=allow_skips)
+    _publish_snapshot(ctx, conn, say, changed=not outcome.nothing_new)
     if outcome.nothing_new:
         previous = outcome.previous or {}
         click.echo(
@@ -51,7 +75,8 @@ def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, qu
         )
         return
     say("[5/5] report")
-    page = write_report_atomically(lambda staging: build_report(conn, outcome, config, staging), out)
+    stamp = {"refresh_id": outcome.refresh_id, "state_hash": outcome.state_hash}
+    page = write_report_atomically(lambda staging: build_report(conn, outcome, config, staging), out, stamp)
     slowest, seconds = outcome.slowest_step
     fitted = sum(1 for f in outcome.fits if f.status == "fitted")
     done = sum(1 for b in outcome.backtests if b.status == "done")
@@ -59,6 +84,16 @@ def refresh(ctx: Context, config_path: str | None, out_dir: str, force: bool, qu
         f"Refreshed: {fitted}/{len(outcome.fits)} fitters fitted, {done} backtests; report {page / 'index.md'}; "
         f"slowest step {slowest} ({seconds:.1f} s)"
     )
+
+
+def _publish_snapshot(ctx: Context, conn, say, *, changed: bool) -> None:  # noqa: ANN001
+    """A read-only copy for readers while the next refresh holds the file (none for :memory:)."""
+    from obslaws.store.snapshot import publish_snapshot, snapshot_path
+
+    path = ctx.path()
+    if path == ":memory:" or (not changed and snapshot_path(path).exists()):
+        return
+    say(f"      snapshot for readers: {publish_snapshot(conn, path)}")
 
 
 commands = [refresh]

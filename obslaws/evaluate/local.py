@@ -162,7 +162,7 @@ def run_eval(
     backend:
         ``hf`` (transformers) or ``vllm`` (GPU only).
     model_id, family:
-        The id and family of the model row (default: the hub id, or a local folder's name;
+        The id and family of the model row (default: the hub id, or a local folder's absolute path;
         family derived from the name).
 
     Returns
@@ -180,7 +180,9 @@ def run_eval(
         _check_hub_model(model, revision)
     start = time.perf_counter()
     version = metadata.version("lm_eval")
-    name = model_name(model_id or model, revision)
+    local = Path(model).expanduser()
+    # A local folder is known by its absolute path: two "final" folders are two models.
+    name = model_name(model_id or (str(local.resolve()) if local.exists() else model), revision)
     canonical, _ = context.resolver.resolve(name)
     key = _cache_key(canonical, name.revision, "", num_fewshot, version, limit)
     done = cached_tasks(context.conn, key, tasks)
@@ -250,6 +252,7 @@ def _store(
         json.dumps([results.get(k) for k in ("results", "n-shot", "versions", "config")], default=str).encode()
     ).hexdigest()
     run.sha256 = digest
+    report.rejected.extend(run.rejected)
     cell = json.dumps([model_id, revision, task, shots_requested, version, limit])
     source_id = f"eval:{hashlib.sha256(cell.encode()).hexdigest()[:16]}"
     batch = context.batch()

@@ -173,14 +173,26 @@ def hypothetical_models(
     return frame.select([pl.col(c).cast(MODEL_COLUMNS[c]) if c in MODEL_COLUMNS else pl.col(c) for c in frame.columns])
 
 
+def require_finite(predicted: pl.DataFrame, who: str) -> pl.DataFrame:
+    """``predicted`` if every prediction is a finite number and every interval bound finite or
+    missing; else a FitterError naming ``who`` (the fitter, and where), before anything is written."""
+    checks = [pl.col("prediction").is_null() | ~pl.col("prediction").is_finite()]
+    checks += [pl.col(c).is_not_null() & ~pl.col(c).is_finite() for c in ("lower", "upper") if c in predicted.columns]
+    bad = predicted.filter(pl.any_horizontal(checks))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise FitterError(
+            f"{who}: {bad.height} prediction(s) not finite (NaN, infinite or missing), e.g. model "
+            f"{row.get('model_id')!r} on {row.get('benchmark')!r}: {row.get('prediction')}; nothing was written"
+        )
+    return predicted
+
+
 def predict_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, fit_id: str, query: FitData) -> pl.DataFrame:
     """Predict every target for every model of ``query`` and upsert them into ``predictions``."""
     if not fitter.is_fitted():
         raise FitterError(f"{fitter.name}: fit it (fit_and_store) before predict_and_store")
-    frame = fitter.predict(query)
-    bad = frame.filter(~pl.col("prediction").is_finite())
-    if bad.height:
-        raise FitterError(f"{fitter.name}: {bad.height} non-finite prediction(s), e.g. {bad.row(0, named=True)}")
+    frame = require_finite(fitter.predict(query), fitter.name)
     out = frame.with_columns(pl.lit(fit_id).alias("fit_id")).select(
         "fit_id", "model_id", "benchmark", "prediction", "lower", "upper"
     )
@@ -195,6 +207,7 @@ __all__ = [
     "fit_id_for",
     "hypothetical_models",
     "predict_and_store",
+    "require_finite",
     "stable_id",
     "store_fit",
     "to_jsonable",

@@ -17,13 +17,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from obslaws.errors import ObslawsError, OfflineError
+import duckdb
+
+from obslaws.errors import ObslawsError, OfflineError, ValidationError
 from obslaws.ingest.batch import Batch, finite
 from obslaws.ingest.context import IngestContext
+from obslaws.ingest.guards import BenchmarkBudget, guarded_parse
 from obslaws.ingest.names import is_hub_id, model_name, variant_from_name
 from obslaws.ingest.params import checkpoint_parameters
 from obslaws.ingest.task_map import card_dataset, continuous_unit
 from obslaws.ingest.types import IngestReport, Problem
+from obslaws.store import transaction
 
 NORMALIZED_METRIC = "oll_v2_normalized"
 
@@ -217,10 +221,60 @@ def _emit_result(
         batch.loss(model_id, bench, value, unit, source_id, n_shots=shots_int)
     elif 0 <= value <= 1:
         batch.score(model_id, bench, target.metric, shots_int, value, source_id, harness=harness)
-    elif value <= 100:  # percentages, as most cards write them
+    elif 1 < value <= 100:  # percentages, as most cards write them
         batch.score(model_id, bench, target.metric, shots_int, round(value / 100, 12), source_id, harness=harness)
     else:
         report.skipped.append(Problem(card.label, key, f"{value} is neither a fraction nor a percentage"))
+
+
+def pair_refs(refs: Sequence[str | Path], model_id: str | None = None) -> list[tuple[str | Path, str | None]]:
+    """(ref, model id for a local card) pairs: a hub id right before an existing path names it.
+
+    Examples
+    --------
+    >>> pair_refs(["EleutherAI/pythia-1b", "."])
+    [('.', 'EleutherAI/pythia-1b')]
+    >>> pair_refs(["EleutherAI/pythia-1b", "EleutherAI/pythia-70m"])
+    [('EleutherAI/pythia-1b', None), ('EleutherAI/pythia-70m', None)]
+    """
+    out: list[tuple[str | Path, str | None]] = []
+    items = list(refs)
+    index = 0
+    while index < len(items):
+        ref = items[index]
+        following = items[index + 1] if index + 1 < len(items) else None
+        is_id = not Path(ref).expanduser().exists() and is_hub_id(str(ref))
+        if model_id is None and is_id and following is not None and Path(following).expanduser().exists():
+            out.append((following, str(ref)))
+            index += 2
+            continue
+        out.append((ref, model_id))
+        index += 1
+    return out
+
+
+def known_benchmarks(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {b for (b,) in conn.execute("SELECT benchmark FROM benchmarks").fetchall()}
+
+
+def _write_card(context: IngestContext, card: Card, budget: BenchmarkBudget, report: IngestReport) -> None:
+    """One card in its own batch, so that a card that fails or passes the budget leaves no trace
+    (its own resolver too: the context's would remember the refused card's names)."""
+    conn = context.conn
+    batch = Batch(conn, context.task_map)
+    card_report = IngestReport()
+    try:
+        guarded_parse(card.label, lambda: emit_card(batch, card, card_report))
+    except ValidationError as exc:
+        report.skipped.append(Problem(exc.file, exc.field, exc.problem))
+        return
+    refused = budget.admit(card.label, batch.benchmarks - known_benchmarks(conn))
+    if refused is not None:
+        report.skipped.append(refused)
+        return
+    batch.write(report)
+    report.skipped.extend(card_report.skipped)
+    report.files += 1
 
 
 def ingest_cards(
@@ -229,19 +283,26 @@ def ingest_cards(
     *,
     revision: str | None = None,
     model_id: str | None = None,
+    budget: BenchmarkBudget | None = None,
 ) -> IngestReport:
     """Ingest model cards: hub ids (``EleutherAI/pythia-1b``) or local README.md files/folders.
+
+    Each card is read on its own: one that cannot be read is reported (file and reason) and
+    skipped, and the others land, all in one transaction.
 
     Parameters
     ----------
     context:
         The open, migrated database, the task map and the name resolver.
     refs:
-        Hub ids or paths. A path wins where both could match.
+        Hub ids or paths. A path wins where both could match; a hub id followed by a path
+        names the model that path's card describes (``EleutherAI/pythia-1b ./README.md``).
     revision:
         Hub revision for hub ids.
     model_id:
         The model a local card describes (default: the card's ``model_name``, else the folder name).
+    budget:
+        How many new benchmarks a card and the whole ingest may add (a card past it is skipped).
 
     Raises
     ------
@@ -250,22 +311,23 @@ def ingest_cards(
     """
     start = time.perf_counter()
     report = IngestReport()
+    budget = budget or BenchmarkBudget()
     cards = []
-    for ref in refs:
+    for ref, repo_id in pair_refs(refs, model_id):
         path = Path(ref).expanduser()
         if path.exists():
             try:
-                cards.append(load_local_card(path, model_id))
-            except ObslawsError as exc:
-                report.skipped.append(Problem(str(path), None, str(exc).removeprefix(f"{path}: ")))
+                cards.append(
+                    guarded_parse(str(path), lambda path=path, repo_id=repo_id: load_local_card(path, repo_id))
+                )
+            except ValidationError as exc:
+                report.skipped.append(Problem(exc.file, exc.field, exc.problem))
         elif is_hub_id(str(ref)):
             cards.append(fetch_card(str(ref), revision))
         else:
             report.skipped.append(Problem(str(ref), None, "neither an existing path nor a Hugging Face model id"))
-    batch = context.batch()
-    for card in cards:
-        emit_card(batch, card, report)
-        report.files += 1
-    batch.write(report)
+    with transaction(context.conn):  # every card, or none
+        for card in cards:
+            _write_card(context, card, budget, report)
     report.seconds = time.perf_counter() - start
     return report

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import polars as pl
 
-from obslaws.errors import ObslawsError
+from obslaws.errors import ObslawsError, ValidationError
 from obslaws.ingest.batch import finite
 from obslaws.ingest.context import IngestContext
+from obslaws.ingest.guards import guarded_parse
 from obslaws.ingest.names import model_name, variant_from_type
 from obslaws.ingest.types import IngestReport, Problem
 
@@ -45,10 +46,17 @@ class Column:
 
 @dataclass(frozen=True)
 class DumpFormat:
+    """One layout of a dump: its score columns and where the model's name and facts are."""
+
     name: str
     harness: str
     date_column: str
     columns: tuple[Column, ...]
+    version: str = "oll-v2"  # what --format calls it
+    model_column: str = "Model"
+    type_column: str = "Type"
+    params_column: str = "#Params (B)"  # in billions
+    license_column: str = "Hub License"
 
 
 _V1 = "lm-evaluation-harness (Open LLM Leaderboard v1)"
@@ -66,6 +74,7 @@ FORMATS: dict[str, DumpFormat] = {
             Column("Winogrande", "winogrande", "acc", 5, 100),
             Column("GSM8K", "gsm8k", "exact_match", 5, 100),
         ),
+        version="oll-v1",
     ),
     "oll-v2": DumpFormat(
         "oll-v2",
@@ -86,27 +95,62 @@ FORMATS: dict[str, DumpFormat] = {
             Column("MMLU-PRO", "leaderboard_mmlu_pro", NORMALIZED_METRIC, 5, 100),
         ),
     ),
+    # The leaderboard's formatted v2 export as third-party scrapers flatten it: ``value`` is the
+    # raw score (a fraction), ``normalized_score`` the leaderboard's rescaled score (0-100).
+    "oll-v2-export": DumpFormat(
+        "oll-v2-export",
+        _V2,
+        "metadata_submission_date",
+        tuple(
+            Column(
+                f"evaluations_{key}_{kind}", benchmark, headline if kind == "value" else NORMALIZED_METRIC, shots, scale
+            )
+            for kind, scale in (("value", 1), ("normalized_score", 100))
+            for key, benchmark, headline, shots in (
+                ("ifeval", "leaderboard_ifeval", "inst_prompt_strict_acc_mean", 0),
+                ("bbh", "leaderboard_bbh", "acc_norm", 3),
+                ("math", "leaderboard_math_hard", "exact_match", 4),
+                ("gpqa", "leaderboard_gpqa", "acc_norm", 0),
+                ("musr", "leaderboard_musr", "acc_norm", 0),
+                ("mmlu_pro", "leaderboard_mmlu_pro", "acc", 5),
+            )
+        ),
+        model_column="model_name",
+        type_column="model_type",
+        params_column="metadata_params_billions",
+        license_column="metadata_hub_license",
+    ),
 }
-_META = ("Model", "Type", "#Params (B)", "Hub License")
 
 
-def _read(path: Path, fmt: DumpFormat) -> pl.DataFrame:
-    """The dump as text columns; raises ObslawsError naming a missing column."""
-    try:
-        if path.suffix == ".parquet":
-            frame = pl.read_parquet(path).cast(pl.String)
-        else:
-            frame = pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ObslawsError(f"{path}: cannot read the dump: {exc}") from exc
-    needed = {"Model", fmt.date_column, *(c.column for c in fmt.columns)}
-    missing = sorted(needed - set(frame.columns))
-    if missing:
-        raise ObslawsError(
-            f"{path}: column {missing[0]!r} missing: not an {fmt.name} dump (wrong --format?); "
-            f"columns are {', '.join(frame.columns[:8])}, ..."
-        )
-    return frame
+def _read(path: Path) -> pl.DataFrame:
+    """The dump as text columns."""
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path).cast(pl.String)
+    return pl.read_csv(path, infer_schema=False)
+
+
+def _needed(fmt: DumpFormat) -> set[str]:
+    return {fmt.model_column, fmt.date_column, *(c.column for c in fmt.columns)}
+
+
+def detect_layout(path: Path, columns: Sequence[str], version: str | None = None) -> DumpFormat:
+    """The layout whose columns the dump has (of leaderboard ``version``, if given).
+
+    Raises ObslawsError naming the first column missing from the closest layout.
+    """
+    candidates = [f for f in FORMATS.values() if version is None or f.version == version]
+    if not candidates:
+        raise ObslawsError(f"unknown leaderboard format {version!r}; use one of oll-v1, oll-v2")
+    for fmt in candidates:
+        if _needed(fmt) <= set(columns):
+            return fmt
+    closest = min(candidates, key=lambda f: len(_needed(f) - set(columns)))
+    missing = sorted(_needed(closest) - set(columns))
+    raise ObslawsError(
+        f"{path}: not a leaderboard dump obslaws knows (closest: {closest.name}, column {missing[0]!r} "
+        f"missing); columns are {', '.join(list(columns)[:8])}, ..."
+    )
 
 
 def _date(text: str | None) -> datetime | None:
@@ -122,18 +166,21 @@ def ingest_leaderboard(
     context: IngestContext,
     paths: Sequence[str | Path],
     *,
-    format: str,  # noqa: A002 - the CLI's --format
+    format: str | None = None,  # noqa: A002 - the CLI's --format
 ) -> IngestReport:
     """Ingest leaderboard dumps (CSV or parquet), one transaction per file.
+
+    The layout is detected from the columns (``format``, ``oll-v1`` or ``oll-v2``, narrows it):
+    the leaderboard's own tables or the v2 export (``evaluations_bbh_value``, ...). A file of
+    which no row could be read is reported as skipped and leaves no trace.
 
     Rows are matched to existing models through ``model_aliases`` (hub ids case-insensitively);
     new models get a family derived from the name and a variant from the ``Type`` column. Where a
     model appears more than once, the newest row (date column) wins. A row with an unreadable
     score is reported (file, row and column) and skipped; the rest of the file lands.
     """
-    if format not in FORMATS:
-        raise ObslawsError(f"unknown leaderboard format {format!r}; use one of {', '.join(FORMATS)}")
-    fmt = FORMATS[format]
+    if format is not None and format not in {f.version for f in FORMATS.values()}:
+        raise ObslawsError(f"unknown leaderboard format {format!r}; use one of oll-v1, oll-v2")
     start = time.perf_counter()
     report = IngestReport()
     for item in paths:
@@ -142,26 +189,30 @@ def ingest_leaderboard(
             report.skipped.append(Problem(str(path), None, "no such file"))
             continue
         try:
-            frame = _read(path, fmt)
-        except ObslawsError as exc:
-            report.skipped.append(Problem(str(path), None, str(exc).removeprefix(f"{path}: ")))
+            frame = guarded_parse(str(path), lambda path=path: _read(path))
+            fmt = guarded_parse(str(path), lambda path=path, frame=frame: detect_layout(path, frame.columns, format))
+        except ValidationError as exc:
+            report.skipped.append(Problem(exc.file, exc.field, exc.problem))
             continue
-        _ingest_frame(context, path, frame, fmt, report)
-        report.files += 1
+        if _ingest_frame(context, path, frame, fmt, report):
+            report.files += 1
+        else:
+            report.skipped.append(Problem(str(path), None, "no row could be read; nothing written"))
     report.seconds = time.perf_counter() - start
     return report
 
 
 def _ingest_frame(
     context: IngestContext, path: Path, frame: pl.DataFrame, fmt: DumpFormat, report: IngestReport
-) -> None:
+) -> int:
+    """Write the dump's rows (newest per model); returns how many models it scored (0: nothing written)."""
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     source_id = f"leaderboard:{fmt.name}:{sha[:12]}"
     batch = context.batch()
     batch.source(
         source_id,
         "leaderboard",
-        f"Open LLM Leaderboard {fmt.name[-2:]} dump {path.name}",
+        f"Open LLM Leaderboard {fmt.version[-2:]} dump {path.name}" + (" (export)" if fmt.version != fmt.name else ""),
         url="https://huggingface.co/spaces/open-llm-leaderboard/open_llm_leaderboard",
         sha256=sha,
     )
@@ -173,9 +224,9 @@ def _ingest_frame(
     kept: dict[str, tuple[int, list[tuple]]] = {}
     for row in rows.iter_rows(named=True):
         line = row["_row"] + 2  # 1 = header
-        name = (row["Model"] or "").strip()
+        name = (row[fmt.model_column] or "").strip()
         if not name:
-            report.skipped.append(Problem(str(path), f"row {line} Model", "empty model name"))
+            report.skipped.append(Problem(str(path), f"row {line} {fmt.model_column}", "empty model name"))
             continue
         values = []
         bad = None
@@ -193,14 +244,14 @@ def _ingest_frame(
                 values.append((col, round(value / col.scale, 12)))
         if bad:
             continue
-        params = finite(row.get("#Params (B)"))
+        params = finite(row.get(fmt.params_column))
         model_id = batch.model(
             model_name(name),
             source_id,
             aliases=[name],
-            variant=variant_from_type(row.get("Type")),
-            params_total=params * 1e9 if params else None,
-            license=row.get("Hub License") or None,
+            variant=variant_from_type(row.get(fmt.type_column)),
+            params_total=params * 1e9 if params and params > 0 else None,
+            license=row.get(fmt.license_column) or None,
         )
         kept[model_id] = (line, [(col, value, row["_date"]) for col, value in values])
     for model_id, (_, values) in kept.items():
@@ -216,4 +267,6 @@ def _ingest_frame(
                 evaluated_at=when,
             )
     report.extra.setdefault("models", []).append(len(kept))
-    batch.write(report)
+    if kept:  # a file none of whose rows could be read leaves no empty sources row
+        batch.write(report)
+    return len(kept)

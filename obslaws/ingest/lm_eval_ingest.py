@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
+from obslaws.errors import ObslawsError
 from obslaws.ingest.context import IngestContext
-from obslaws.ingest.lm_eval_results import emit
+from obslaws.ingest.guards import BenchmarkBudget
+from obslaws.ingest.lm_eval_results import emit, new_benchmarks
 from obslaws.ingest.prefetch import parsed_batches
 from obslaws.ingest.types import IngestReport, Problem
 
@@ -38,6 +40,7 @@ def ingest_lm_eval(
     family: str | None = None,
     batch_size: int = 2000,
     progress: bool = False,
+    budget: BenchmarkBudget | None = None,
 ) -> IngestReport:
     """Ingest lm-evaluation-harness results files (or directories of them).
 
@@ -53,15 +56,22 @@ def ingest_lm_eval(
         Files per transaction.
     progress:
         Show a progress bar (tqdm) on standard error.
+    budget:
+        How many new benchmarks a file and the whole ingest may add (default
+        :class:`~obslaws.ingest.guards.BenchmarkBudget`); a file past it is skipped.
 
     Returns
     -------
     IngestReport
-        Rows added/updated/unchanged per table; malformed files under ``skipped``.
+        Rows added/updated/unchanged per table; malformed files under ``skipped``, values that
+        cannot be stored under ``rejected``.
     """
     from tqdm import tqdm
 
     start = time.perf_counter()
+    if batch_size < 1:
+        raise ObslawsError(f"batch_size must be at least 1 (got {batch_size})")
+    budget = budget or BenchmarkBudget()
     files, problems = expand_paths(paths)
     report = IngestReport(skipped=problems)
     bar = tqdm(total=len(files), unit="file", disable=not progress, desc="lm-eval results")
@@ -70,12 +80,17 @@ def ingest_lm_eval(
         for runs in parsed:
             batch = context.batch()
             for run in runs:
-                if isinstance(run, Problem):
-                    report.skipped.append(run)
-                else:
-                    emit(batch, run, family=family)
-                    report.files += 1
                 bar.update(1)
+                if isinstance(run, Problem):
+                    refused: Problem | None = run
+                else:
+                    refused = budget.admit(run.source_label, new_benchmarks(batch, run))
+                if refused is not None:
+                    report.skipped.append(refused)
+                    continue
+                emit(batch, run, family=family)
+                report.rejected.extend(run.rejected)
+                report.files += 1
             batch.write(report)
     bar.close()
     report.seconds = time.perf_counter() - start

@@ -25,8 +25,11 @@ from typing import Any
 
 from obslaws.errors import ValidationError
 from obslaws.ingest.batch import Batch, finite
+from obslaws.ingest.guards import guarded_parse
 from obslaws.ingest.names import ModelName, model_name, parse_model_args
-from obslaws.ingest.task_map import AGGREGATES, TaskMap, continuous_unit, mean_with_stderr
+from obslaws.ingest.task_map import AGGREGATES, TaskMap, mean_with_stderr
+from obslaws.ingest.types import Problem
+from obslaws.ingest.values import PERCENT_TASKS, bounds_of, check_stderr, check_value, unit_of
 
 HARNESS = "lm-evaluation-harness"
 _SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples", " ", ""})
@@ -58,6 +61,8 @@ class ParsedRun:
     sha256: str | None = None
     path: str | None = None
     params_total: float | None = None
+    # Values that cannot be stored (out of range, not numbers), each with its key and the reason.
+    rejected: list[Problem] = field(default_factory=list)
     # Set by prepare() in the parse worker (obslaws.ingest.prefetch): mapped() of the
     # measurements, and n_shot, task_versions and config as JSON. emit() works them out if unset.
     prepared: tuple[list[MappedMeasurement], tuple[str, str, str]] | None = None
@@ -88,8 +93,9 @@ def _int(value: Any) -> int | None:
 
 
 @lru_cache(maxsize=16384)
-def _metric_key(key: str, modern: bool) -> tuple[str, str] | None:
-    """(metric, key of its stderr) of a result key; None for stderrs and non-metric keys.
+def _metric_key(key: str, modern: bool, percent_task: bool) -> tuple[str, str, float, float] | None:
+    """(metric, key of its stderr, lowest, highest value) of a result key; None for stderrs and
+    non-metric keys.
 
     Memoised: the same few hundred keys recur in every file of a large ingest.
     """
@@ -100,28 +106,42 @@ def _metric_key(key: str, modern: bool) -> tuple[str, str] | None:
         if name.endswith("_stderr"):
             return None
         metric = name if filt in ("", "none") else key
-        return metric, f"{name}_stderr,{filt}" if filt else f"{name}_stderr"
-    if key.endswith("_stderr"):
+        stderr_key = f"{name}_stderr,{filt}" if filt else f"{name}_stderr"
+    elif key.endswith("_stderr"):
         return None
-    return key, f"{key}_stderr"
+    else:
+        metric, stderr_key = key, f"{key}_stderr"
+    low, high = bounds_of(metric, PERCENT_TASKS[0] if percent_task else "")
+    return metric, stderr_key, -math.inf if low is None else low, math.inf if high is None else high
 
 
-def _metric_pairs(label: str, task: str, result: Any, modern: bool) -> list[tuple[str, float, float | None]]:
-    """(metric, value, stderr) of one task's result object; non-numeric values are left out."""
+def _metric_pairs(
+    label: str, task: str, result: Any, modern: bool, rejected: list[Problem]
+) -> list[tuple[str, float, float | None]]:
+    """(metric, value, stderr) of one task's result object; what cannot be stored goes to ``rejected``."""
     if not isinstance(result, dict):
         raise ValidationError(label, None, f"results.{task}", f"expected an object of metrics, got {result!r:.60}")
     out = []
-    get, isfinite = result.get, math.isfinite
+    get, inf = result.get, math.inf
+    percent_task = task.startswith(PERCENT_TASKS)
     for key, raw in result.items():
-        names = _metric_key(key, modern)
+        names = _metric_key(key, modern, percent_task)
         if names is None:
             continue
-        # Fast path for the common case (a plain float); finite() handles strings, None, NaN.
-        value = raw if type(raw) is float and isfinite(raw) else finite(raw)
-        if value is None:
+        metric, stderr_key, low, high = names
+        stderr = get(stderr_key)
+        # Fast path for the common case (a plain float in range, a plain non-negative stderr).
+        plain_stderr = stderr is None or (type(stderr) is float and 0 <= stderr < inf)
+        if type(raw) is float and low <= raw <= high and plain_stderr:
+            out.append((metric, raw, stderr))
             continue
-        stderr = get(names[1])
-        out.append((names[0], value, stderr if type(stderr) is float and isfinite(stderr) else finite(stderr)))
+        value, why = check_value(key, raw, task)
+        if why is None and value is not None:
+            stderr, why = check_stderr(key, stderr)
+        if why is not None:
+            rejected.append(Problem(label, f"results.{task}.{key}", why))
+        elif value is not None:
+            out.append((metric, value, stderr))
     return out
 
 
@@ -177,7 +197,7 @@ def parse_results(
                     continue
                 raise ValidationError(label, None, f"results.{key}", "expected a key like 'harness|task|shots'")
             task, shots = parts[1], int(parts[2])
-            for metric, value, stderr in _metric_pairs(label, key, result, modern=False):
+            for metric, value, stderr in _metric_pairs(label, key, result, False, run.rejected):
                 run.measurements.append((task, metric, shots, value, stderr, None))
         return run
 
@@ -211,7 +231,7 @@ def parse_results(
         count = _int(samples.get("effective"))
         run.measurements.extend(
             (task, metric, shots, value, stderr, count)
-            for metric, value, stderr in _metric_pairs(label, task, result, modern)
+            for metric, value, stderr in _metric_pairs(label, task, result, modern, run.rejected)
         )
     params = finite(config.get("model_num_parameters"))
     run.params_total = params if params and params > 0 else None
@@ -219,20 +239,25 @@ def parse_results(
 
 
 def parse_file(path: Path) -> ParsedRun:
-    """Read and parse one file; its sha256 becomes the run's source id."""
+    """Read and parse one file; its sha256 becomes the run's source id.
+
+    Any failure, whatever the JSON or the parser does with it, is a ValidationError naming the
+    file (see :func:`~obslaws.ingest.guards.guarded_parse`).
+    """
     label = str(path)
-    try:
+
+    def parse() -> ParsedRun:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(label, None, None, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(label, None, None, f"not valid JSON: {exc}") from exc
-    run = parse_results(data, label)
-    run.sha256 = hashlib.sha256(raw).hexdigest()
-    run.path = label
-    return run
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError(label, None, None, f"not valid JSON: {exc}") from exc
+        run = parse_results(data, label)
+        run.sha256 = hashlib.sha256(raw).hexdigest()
+        run.path = label
+        return run
+
+    return guarded_parse(label, parse)
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -279,21 +304,29 @@ def emit(batch: Batch, run: ParsedRun, *, source_id: str | None = None, family: 
     harness, version, when = run.harness, run.harness_version, run.evaluated_at
     registered = batch.benchmarks
     for bench, metric, shots, value, stderr, count in rows:
-        unit = _unit(metric)
-        if unit is None and 0.0 <= value <= 1.0:
+        unit = _unit(metric, bench)
+        if unit is None:  # a fraction, range-checked when parsed (obslaws.ingest.values)
             if bench not in registered:
                 batch.benchmark(bench, metric, shots)
             scores.append((model_id, bench, metric, shots, value, stderr, count, source_id, harness, version, when))
         else:
-            # Continuous measures, and the few bounded-elsewhere metrics (BLEU on 0-100), are losses.
-            losses.append((model_id, bench, value, unit or metric, stderr, shots, None, source_id))
+            # Continuous measures, and the metrics declared on 0-100 or signed (BLEU, MCC), are losses.
+            losses.append((model_id, bench, value, unit, stderr, shots, None, source_id))
     batch.extend("scores", scores)
     batch.extend("losses", losses)
     return model_id
 
 
-# continuous_unit of the few metric names there are, memoised: it runs once per measurement.
-_unit = lru_cache(maxsize=4096)(continuous_unit)
+# unit_of the few metric names there are, memoised: it runs once per measurement.
+_unit = lru_cache(maxsize=4096)(unit_of)
+
+
+def new_benchmarks(batch: Batch, run: ParsedRun) -> set[str]:
+    """The benchmarks emitting ``run`` would add (scores of benchmarks neither stored nor in the batch)."""
+    rows = run.prepared[0] if run.prepared else mapped(batch.task_map, run.measurements)
+    known = batch.benchmarks
+    unknown = {(bench, metric) for bench, metric, *_ in rows if bench not in known}  # mostly empty
+    return {bench for bench, metric in unknown if _unit(metric, bench) is None}
 
 
 def _json(run: ParsedRun) -> tuple[str, str, str]:

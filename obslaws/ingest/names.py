@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -63,21 +62,23 @@ class ModelName:
 def model_name(pretrained: str, revision: str | None = None) -> ModelName:
     """Canonical spelling of a model reference.
 
-    A local path becomes its last component; revision ``main`` or a 40-hex commit sha is the
-    model itself (leaderboards pin the commit they evaluated), any other revision a checkpoint.
+    A local path keeps the whole path (slashes normalised): two checkpoints in folders of the
+    same name (``/data/alice/run1/final``, ``/data/bob/run7/final``) are two models. Revision
+    ``main`` or a 40-hex commit sha is the model itself (leaderboards pin the commit they
+    evaluated), any other revision a checkpoint.
 
     Examples
     --------
     >>> model_name("EleutherAI/pythia-1b", "step3000")
     ModelName(name='EleutherAI/pythia-1b', revision='step3000', step=3000)
-    >>> model_name("/tmp/models/tiny-64").full
-    'tiny-64'
+    >>> model_name("/tmp/models//tiny-64/").full
+    '/tmp/models/tiny-64'
     """
     name = pretrained.strip()
     if "@" in name and revision is None:
         name, _, revision = name.partition("@")
     if is_local_path(name):
-        name = PurePosixPath(name.replace("\\", "/").rstrip("/")).name or name
+        name = local_path_id(name)
     rev = (revision or "").strip() or None
     if rev is not None and (rev == "main" or _SHA.match(rev)):
         rev = None
@@ -90,14 +91,31 @@ def model_name(pretrained: str, revision: str | None = None) -> ModelName:
     return ModelName(name, rev, step)
 
 
+def local_path_id(path: str) -> str:
+    """A local path as a model id: forward slashes, no repeated or trailing ones, ``/./`` removed.
+
+    Examples
+    --------
+    >>> local_path_id("./ckpt//run1/./final/")
+    './ckpt/run1/final'
+    """
+    text = re.sub(r"/+", "/", path.replace("\\", "/"))
+    while "/./" in text:
+        text = text.replace("/./", "/")
+    return text.rstrip("/") or text
+
+
 def short_name(model_id: str) -> str:
     """The repository name without organisation and checkpoint."""
     return model_id.split("@")[0].split("/")[-1]
 
 
 def organization(model_id: str) -> str | None:
+    """The hub organisation of a model id (None for a bare name or a local path)."""
     base = model_id.split("@")[0]
-    return base.split("/")[0] if "/" in base else None
+    if "/" not in base or is_local_path(base):
+        return None
+    return base.split("/")[0]
 
 
 def family_from_name(model_id: str) -> str:

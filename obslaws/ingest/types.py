@@ -74,11 +74,13 @@ class Problem:
 
 @dataclass
 class IngestReport:
-    """What an ingest did: per table added/updated/unchanged, inputs read, inputs skipped."""
+    """What an ingest did: per table added/updated/unchanged, inputs read, inputs skipped, and
+    the values it rejected (out of range, not numbers) from inputs it otherwise read."""
 
     tables: dict[str, WriteStats] = field(default_factory=dict)
     files: int = 0
     skipped: list[Problem] = field(default_factory=list)
+    rejected: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +93,7 @@ class IngestReport:
             self.add(table, stats)
         self.files += other.files
         self.skipped.extend(other.skipped)
+        self.rejected.extend(other.rejected)
         self.seconds += other.seconds
         for key, value in other.extra.items():
             if isinstance(value, list):
@@ -111,7 +114,15 @@ class IngestReport:
         out = [f"{table:>14}: {stats}" for table, stats in self.tables.items()]
         out.append(f"{self.files} input(s) read in {self.seconds:.2f} s, {len(self.skipped)} skipped")
         out += [f"  skipped {p}" for p in self.skipped]
+        if self.rejected:
+            out.append(f"{len(self.rejected)} value(s) rejected, not stored:")
+            out += [f"  rejected {p}" for p in self.rejected]
         return out
+
+    @property
+    def complete(self) -> bool:
+        """Every input read and every value stored: what exit status 0 means."""
+        return self.files > 0 and not self.skipped and not self.rejected
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,14 @@ import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
-from obslaws.errors import ObslawsError
+from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.refresh.config import RefreshConfig
+from obslaws.refresh.publish import write_report_atomically
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
+
+__all__ = ["RefreshOutcome", "refresh", "write_report_atomically"]
 
 
 @dataclass
@@ -101,10 +104,14 @@ def _timed(outcome: RefreshOutcome, name: str, progress: Progress, start: float)
     progress(f"  {name}: {outcome.steps[name]:.1f} s")
 
 
-def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress) -> dict[str, Any]:
+def _ingest(
+    conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress, allow_skips: bool = False
+) -> dict[str, Any]:
     """Each configured source through its ingestor, then the plan's model facts.
 
-    A malformed source stops the refresh (and so rolls back everything it wrote).
+    A malformed source stops the refresh (and so rolls back everything it wrote), naming the
+    file, unless ``allow_skips``: then it is reported and the refresh goes on without it.
+    Values an ingestor rejected (out of range, not numbers) are reported, never stored.
     """
     from obslaws.ingest.context import IngestContext
     from obslaws.ingest.model_facts import ingest_model_facts
@@ -119,12 +126,14 @@ def _ingest(conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Pr
             known = ", ".join(sorted(plugins.ingestors))
             raise ObslawsError(f"{config.path}: unknown ingestor {step.ingestor!r}; registered: {known}")
         result = plugins.ingestors[step.ingestor](context, list(step.paths), **step.options)
-        if result.skipped:
+        if result.skipped and not allow_skips:
             first = result.skipped[0]
             raise ObslawsError(
                 f"malformed source in {config.path} ({step.ingestor}): {first}; nothing was written "
-                f"({len(result.skipped)} problem(s))"
+                f"({len(result.skipped)} problem(s); --allow-skips goes on without them)"
             )
+        for problem in [*result.skipped, *result.rejected]:
+            progress(f"      skipped {problem}")
         done[f"{step.ingestor}: {', '.join(step.paths)}"] = {t: str(s) for t, s in result.tables.items()}
         progress(f"      {step.ingestor} {', '.join(step.paths)}: {result.added} added, {result.updated} updated")
     facts = ingest_model_facts(
@@ -144,6 +153,8 @@ def _model_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _new_model_check(read: ReadFitData, config, fits: list[FitOutcome], new_ids: set[str], progress: Progress):
     """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
+    from obslaws.fitting.store import require_finite
+
     wanted = config.report.get("predict_fitter", "sloth")
     fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None) or next(
         (f for f in fits if f.instance is not None), None
@@ -160,7 +171,7 @@ def _new_model_check(read: ReadFitData, config, fits: list[FitOutcome], new_ids:
     if not usable.height:
         progress(f"      new models lack what {fitter.name} needs ({', '.join(needs)}): add them under [[models]]")
         return None
-    predicted = fitter.predict(query.select_models(usable["model_id"]))
+    predicted = require_finite(fitter.predict(query.select_models(usable["model_id"])), fitter.name)
     measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
     frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
         pl.lit(fitter.name).alias("fitter")
@@ -312,6 +323,7 @@ def refresh(
     force: bool = False,
     progress: Progress = print,
     workers: int | None = None,
+    allow_skips: bool = False,
 ) -> RefreshOutcome:
     """Run the refresh in one transaction; see the module docstring."""
     from obslaws.fitting.lookup import get_fitters
@@ -328,7 +340,7 @@ def refresh(
         ingested = {
             "registry": {t: str(s) for t, s in registry.tables.items() if s.added or s.updated} or "nothing new"
         }
-        ingested.update(_ingest(conn, config, progress))
+        ingested.update(_ingest(conn, config, progress, allow_skips))
         new_ids = _model_ids(conn) - before
         state = state_hash(conn, config.raw, versions)
         previous = last_refresh(conn)
@@ -351,8 +363,14 @@ def refresh(
         _timed(outcome, "backtest", progress, start)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
-        outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
-        outcome.new_models = _new_model_check(read, config, outcome.fits, new_ids, progress)
+        try:
+            outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
+        except FitterError as exc:  # e.g. NaN predictions: named, nothing of them written
+            progress(f"      predictions skipped: {exc}")
+        try:
+            outcome.new_models = _new_model_check(read, config, outcome.fits, new_ids, progress)
+        except FitterError as exc:
+            progress(f"      new-model check skipped: {exc}")
         _timed(outcome, "predict", progress, start)
         outcome.refresh_id = f"refresh-{state}"
         summary = {
@@ -388,27 +406,3 @@ def refresh(
             ),
         )
     return outcome
-
-
-def write_report_atomically(build: Callable[[Path], Path], out_dir: Path) -> Path:
-    """Build the report in a sibling temporary folder, then swap it into ``out_dir``."""
-    import shutil
-    import tempfile
-
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        build(staging)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir

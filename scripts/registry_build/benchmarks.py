@@ -77,7 +77,7 @@ OLL_V2 = {
         "acc_norm",
         3,
         0.2885,
-        None,
+        5761,  # the 24 subtasks: 21 of 250 items, causal_judgement 187, penguins 146, snarks 178
         "BIG-Bench Hard, 24 multiple-choice subtasks (Open LLM Leaderboard v2, 3-shot, acc_norm, "
         "raw accuracy not the leaderboard's rescaled score). Chance: Sloth's subtask-size-weighted "
         "mean of 1/#choices.",

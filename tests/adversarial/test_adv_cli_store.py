@@ -1,0 +1,129 @@
+"""The CLI and the database file under misuse: read-only by default, no silent new files,
+readers that are never blocked, option values that name the option."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import obslaws
+from obslaws.cli import main
+from obslaws.store.snapshot import publish_snapshot, snapshot_path
+
+
+def run_cli(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    path = tmp_path / "cli.duckdb"
+    conn = obslaws.connect(path, plugins=False)
+    conn.execute("INSERT INTO sources (source_id, kind, citation) VALUES ('s1', 'test', 'a test source')")
+    conn.close()
+    return path
+
+
+# -- item 9: obslaws sql -----------------------------------------------------------------------------
+
+
+def test_sql_is_read_only_unless_write(db, capsys):
+    assert run_cli(["--db", str(db), "sql", "DROP TABLE scores"]) == 1
+    assert "--write" in capsys.readouterr().err
+    conn = obslaws.connect(db, plugins=False)
+    assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(0,)]
+    conn.close()
+    assert run_cli(["--db", str(db), "sql", "--write", "DELETE FROM sources WHERE source_id = 's1'"]) == 0
+    conn = obslaws.connect(db, plugins=False)
+    assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+    conn.close()
+
+
+def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "typo.duckdb"
+    for args in (["sql", "SELECT 1"], ["models"], ["ingest", "lm-eval", str(tmp_path)]):
+        assert run_cli(["--db", str(missing), *args]) == 1
+        assert "does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+HOLD = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def _hold(path: Path, mode: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(path), mode], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+def test_two_readers_do_not_collide(db, capsys):
+    reader = _hold(db, "ro")
+    try:
+        assert run_cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        assert capsys.readouterr().out == "n\n1\n"
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_while_a_writer_holds_the_file_sql_reads_the_published_snapshot(db, capsys):
+    conn = obslaws.connect(db, plugins=False)
+    copy = publish_snapshot(conn, db)
+    conn.close()
+    assert copy == snapshot_path(db) == db.with_name("cli.snapshot.duckdb")
+    writer = _hold(db, "rw")
+    try:
+        assert run_cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        captured = capsys.readouterr()
+        assert captured.out == "n\n1\n" and "reading the snapshot" in captured.err
+        assert run_cli(["--db", str(db), "sql", "--snapshot", "SELECT count(*) AS n FROM sources"]) == 0
+        assert run_cli(["--db", str(db), "sql", "--write", "SELECT 1"]) == 1  # a writer needs the file itself
+        assert "lock" in capsys.readouterr().err.lower()
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_publishing_a_snapshot_replaces_it_whole(db):
+    conn = obslaws.connect(db, plugins=False)
+    publish_snapshot(conn, db)
+    conn.execute("INSERT INTO sources (source_id, kind, citation) VALUES ('s2', 'test', 'another')")
+    publish_snapshot(conn, db)
+    conn.close()
+    snap = obslaws.connect(snapshot_path(db), read_only=True, plugins=False)
+    assert snap.execute("SELECT count(*) FROM sources").fetchall() == [(2,)]
+    snap.close()
+    assert [p.name for p in db.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# -- item 12: option values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["backtest", "flops-sigmoid", "--benchmarks", ""], "--benchmarks"),
+        (["fit", "flops-sigmoid", "--benchmarks", " "], "--benchmarks"),
+        (["backtest", "flops-sigmoid", "--protocol", "time-split", "--date", "2024-13-01"], "--date"),
+        (["backtest", "flops-sigmoid", "--n-train", "-1"], "--n-train"),
+        (["predict", "flops-sigmoid", "--params", "-7e9"], "--params"),
+        (["refresh", "--workers", "0"], "--workers"),
+        (["eval", "some/model", "--tasks", "x", "--batch-size", "-3"], "--batch-size"),
+        (["eval", "some/model", "--tasks", "x", "--limit", "-1"], "--limit"),
+    ],
+)
+def test_bad_option_values_are_usage_errors_naming_the_option(db, args, option, capsys):
+    assert run_cli(["--db", str(db), *args]) == 2
+    assert option in capsys.readouterr().err
