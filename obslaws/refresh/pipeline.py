@@ -132,8 +132,10 @@ def _ingest(
                 f"malformed source in {config.path} ({step.ingestor}): {first}; nothing was written "
                 f"({len(result.skipped)} problem(s); --allow-skips goes on without them)"
             )
-        for problem in [*result.skipped, *result.rejected]:
+        for problem in result.skipped:
             progress(f"      skipped {problem}")
+        for problem in result.rejected:
+            progress(f"      rejected, not stored: {problem}")
         done[f"{step.ingestor}: {', '.join(step.paths)}"] = {t: str(s) for t, s in result.tables.items()}
         progress(f"      {step.ingestor} {', '.join(step.paths)}: {result.added} added, {result.updated} updated")
     facts = ingest_model_facts(

@@ -10,46 +10,37 @@ from pathlib import Path
 import pytest
 
 import obslaws
-from obslaws.cli import main
 from obslaws.store.snapshot import publish_snapshot, snapshot_path
 
 
-def run_cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
 @pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "cli.duckdb"
-    conn = obslaws.connect(path, plugins=False)
+def db(db: Path) -> Path:
+    """The shared fresh database, with one source row to read."""
+    conn = obslaws.connect(db, plugins=False)
     conn.execute("INSERT INTO sources (source_id, kind, citation) VALUES ('s1', 'test', 'a test source')")
     conn.close()
-    return path
+    return db
 
 
 # -- item 9: obslaws sql -----------------------------------------------------------------------------
 
 
-def test_sql_is_read_only_unless_write(db, capsys):
-    assert run_cli(["--db", str(db), "sql", "DROP TABLE scores"]) == 1
+def test_sql_is_read_only_unless_write(db, capsys, cli):
+    assert cli(["--db", str(db), "sql", "DROP TABLE scores"]) == 1
     assert "--write" in capsys.readouterr().err
     conn = obslaws.connect(db, plugins=False)
     assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(0,)]
     conn.close()
-    assert run_cli(["--db", str(db), "sql", "--write", "DELETE FROM sources WHERE source_id = 's1'"]) == 0
+    assert cli(["--db", str(db), "sql", "--write", "DELETE FROM sources WHERE source_id = 's1'"]) == 0
     conn = obslaws.connect(db, plugins=False)
     assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
     conn.close()
 
 
-def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path, capsys):
+def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path, capsys, cli):
     missing = tmp_path / "typo.duckdb"
     for args in (["sql", "SELECT 1"], ["models"], ["ingest", "lm-eval", str(tmp_path)]):
-        assert run_cli(["--db", str(missing), *args]) == 1
+        assert cli(["--db", str(missing), *args]) == 1
         assert "does not exist" in capsys.readouterr().err
     assert not missing.exists()
 
@@ -68,28 +59,28 @@ def _hold(path: Path, mode: str) -> subprocess.Popen:
     return process
 
 
-def test_two_readers_do_not_collide(db, capsys):
+def test_two_readers_do_not_collide(db, capsys, cli):
     reader = _hold(db, "ro")
     try:
-        assert run_cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        assert cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
         assert capsys.readouterr().out == "n\n1\n"
     finally:
         reader.kill()
         reader.wait()
 
 
-def test_while_a_writer_holds_the_file_sql_reads_the_published_snapshot(db, capsys):
+def test_while_a_writer_holds_the_file_sql_reads_the_published_snapshot(db, capsys, cli):
     conn = obslaws.connect(db, plugins=False)
     copy = publish_snapshot(conn, db)
     conn.close()
-    assert copy == snapshot_path(db) == db.with_name("cli.snapshot.duckdb")
+    assert copy == snapshot_path(db) == db.with_name("adversarial.snapshot.duckdb")
     writer = _hold(db, "rw")
     try:
-        assert run_cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        assert cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
         captured = capsys.readouterr()
         assert captured.out == "n\n1\n" and "reading the snapshot" in captured.err
-        assert run_cli(["--db", str(db), "sql", "--snapshot", "SELECT count(*) AS n FROM sources"]) == 0
-        assert run_cli(["--db", str(db), "sql", "--write", "SELECT 1"]) == 1  # a writer needs the file itself
+        assert cli(["--db", str(db), "sql", "--snapshot", "SELECT count(*) AS n FROM sources"]) == 0
+        assert cli(["--db", str(db), "sql", "--write", "SELECT 1"]) == 1  # a writer needs the file itself
         assert "lock" in capsys.readouterr().err.lower()
     finally:
         writer.kill()
@@ -124,6 +115,6 @@ def test_publishing_a_snapshot_replaces_it_whole(db):
         (["eval", "some/model", "--tasks", "x", "--limit", "-1"], "--limit"),
     ],
 )
-def test_bad_option_values_are_usage_errors_naming_the_option(db, args, option, capsys):
-    assert run_cli(["--db", str(db), *args]) == 2
+def test_bad_option_values_are_usage_errors_naming_the_option(db, args, option, capsys, cli):
+    assert cli(["--db", str(db), *args]) == 2
     assert option in capsys.readouterr().err

@@ -12,22 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import obslaws
-from obslaws.cli import main
 from obslaws.ingest.cards import ingest_cards
 from obslaws.ingest.context import IngestContext
 
+ROOT = Path(__file__).resolve().parents[2]
 TINY = json.loads((ROOT / "tests" / "fixtures" / "lm_eval" / "lm_eval_0.4.13_tiny-64.json").read_text())
-
-
-def run_cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def many_results(folder: Path, n: int) -> Path:
@@ -44,13 +35,6 @@ def tables(path: Path) -> dict[str, int]:
     out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("sources", "scores", "losses")}
     conn.close()
     return out
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "held.duckdb"
-    obslaws.connect(path, plugins=False).close()
-    return path
 
 
 def test_kill_9_during_an_ingest_lands_whole_files_only_and_the_rerun_completes(tmp_path, db):
@@ -77,12 +61,12 @@ time.sleep(60)
 """
 
 
-def test_a_second_writer_gets_a_one_line_error_and_changes_nothing(tmp_path, db, capsys):
+def test_a_second_writer_gets_a_one_line_error_and_changes_nothing(tmp_path, db, capsys, cli):
     folder = many_results(tmp_path / "results", 3)
     writer = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "holding"
-        assert run_cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
+        assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
         err = capsys.readouterr().err.strip()
         assert err.startswith("Error: cannot open database") and "lock" in err and "\n" not in err
     finally:
@@ -91,11 +75,11 @@ def test_a_second_writer_gets_a_one_line_error_and_changes_nothing(tmp_path, db,
     assert tables(db)["sources"] == 0
 
 
-def test_a_corrupt_database_file_is_named_and_left_as_it_was(tmp_path, capsys):
+def test_a_corrupt_database_file_is_named_and_left_as_it_was(tmp_path, capsys, cli):
     path = tmp_path / "corrupt.duckdb"
     junk = b"not a duckdb file " * 1000
     path.write_bytes(junk)
-    assert run_cli(["--db", str(path), "sql", "SELECT 1"]) == 1
+    assert cli(["--db", str(path), "sql", "SELECT 1"]) == 1
     err = capsys.readouterr().err
     assert str(path) in err and err.count("\n") == 1
     assert path.read_bytes() == junk

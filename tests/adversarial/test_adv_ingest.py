@@ -17,16 +17,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import obslaws
-from obslaws.cli import main
 from obslaws.ingest.cards import ingest_cards
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.guards import BenchmarkBudget
 from obslaws.ingest.leaderboard import ingest_leaderboard
 from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
 
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 TINY = FIXTURES / "lm_eval" / "lm_eval_0.4.13_tiny-64.json"
 
@@ -40,22 +39,6 @@ def results_file(path: Path, results: dict, pretrained: str = "acme/adv-1b") -> 
 
 def count(conn, sql: str) -> int:
     return conn.execute(sql).fetchall()[0][0]
-
-
-def run_cli(args: list[str]) -> int:
-    """The CLI's exit status (0 when it returns)."""
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "adv.duckdb"
-    obslaws.connect(path, plugins=False).close()
-    return path
 
 
 # -- item 1: one guarded parse -----------------------------------------------------------------
@@ -76,18 +59,18 @@ def test_deeply_nested_and_undecodable_files_are_skipped_by_name_and_the_rest_la
     assert count(conn, "SELECT count(*) FROM scores") == 2  # good.json's tiny_mc acc and acc_norm
 
 
-def test_cli_exit_status_is_1_when_a_file_is_skipped_and_0_with_allow_skips(tmp_path, db, capsys):
+def test_cli_exit_status_is_1_when_a_file_is_skipped_and_0_with_allow_skips(tmp_path, db, capsys, cli):
     folder = tmp_path / "results"
     folder.mkdir()
     shutil.copy(TINY, folder / "good.json")
     (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    assert run_cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
+    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert "deep.json: nested too deeply" in captured.out and "exit status 1" in captured.err
-    assert run_cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 0
+    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 0
     (folder / "good.json").unlink()
     # Every input skipped: non-zero whatever --allow-skips says.
-    assert run_cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 1
+    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 1
 
 
 # -- item 3: a cap on new benchmarks ------------------------------------------------------------
@@ -104,15 +87,15 @@ def test_a_file_with_200000_task_names_adds_no_benchmark(tmp_path, conn):
     assert count(conn, "SELECT count(*) FROM sources") == 0
 
 
-def test_the_caps_per_file_and_per_run_can_be_raised(tmp_path, conn, db):
+def test_the_caps_per_file_and_per_run_can_be_raised(tmp_path, conn, db, cli):
     first = results_file(tmp_path / "a.json", {f"a_{i}": {"acc,none": 0.5} for i in range(30)})
     second = results_file(tmp_path / "b.json", {f"b_{i}": {"acc,none": 0.5} for i in range(30)}, "acme/adv-2b")
     report = ingest_lm_eval(IngestContext(conn), [first, second], budget=BenchmarkBudget(per_file=40, per_run=50))
     assert report.files == 1 and [p.file for p in report.skipped] == [str(second)]
     assert "past the 50 one ingest may add" in report.skipped[0].problem
     args = ["--db", str(db), "ingest", "lm-eval", str(first), str(second), "--no-progress"]
-    assert run_cli([*args, "--max-new-benchmarks-per-file", "20"]) == 1
-    assert run_cli([*args, "--max-new-benchmarks-per-file", "40", "--max-new-benchmarks", "60"]) == 0
+    assert cli([*args, "--max-new-benchmarks-per-file", "20"]) == 1
+    assert cli([*args, "--max-new-benchmarks-per-file", "40", "--max-new-benchmarks", "60"]) == 0
     conn = obslaws.connect(db, plugins=False)
     assert count(conn, "SELECT count(*) FROM benchmarks WHERE regexp_matches(benchmark, '^[ab]_[0-9]+$')") == 60
     conn.close()
@@ -172,8 +155,8 @@ def test_two_local_checkpoints_named_final_are_two_models(tmp_path, conn):
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "x"])
-def test_batch_size_below_one_is_a_usage_error_naming_the_option(db, value, capsys):
-    assert run_cli(["--db", str(db), "ingest", "lm-eval", str(TINY), "--batch-size", value]) == 2
+def test_batch_size_below_one_is_a_usage_error_naming_the_option(db, value, capsys, cli):
+    assert cli(["--db", str(db), "ingest", "lm-eval", str(TINY), "--batch-size", value]) == 2
     assert "--batch-size" in capsys.readouterr().err
 
 
@@ -251,29 +234,33 @@ def export_row(name: str, submitted: str, bbh: float) -> dict:
     return row
 
 
-def test_the_v2_export_layout_is_detected_and_read(tmp_path, conn):
-    path = v2_export(
-        tmp_path / "oll_v2_export.csv",
-        [export_row("acme/base-7b", "2024-06-01", 0.44), export_row("acme/base-7b", "2024-07-01", 0.46)],
-    )
+def test_the_v2_export_layout_is_detected_and_read(conn):
+    path = FIXTURES / "leaderboard" / "oll_v2_export.csv"
     report = ingest_leaderboard(IngestContext(conn), [path])  # no --format: detected
     assert report.files == 1 and not report.skipped
-    scores = dict(conn.execute("SELECT benchmark || '/' || metric, value FROM scores").fetchall())
-    assert scores["leaderboard_bbh/acc_norm"] == pytest.approx(0.46)  # the newest row wins
-    assert scores["leaderboard_bbh/oll_v2_normalized"] == pytest.approx(0.46)
+    scores = dict(
+        conn.execute("SELECT benchmark || '/' || metric, value FROM scores WHERE model_id = 'acme/base-7b'").fetchall()
+    )
     assert len(scores) == 12
-    assert conn.execute("SELECT params_total, license FROM models").fetchall() == [(7.2e9, "apache-2.0")]
+    assert scores["leaderboard_bbh/acc_norm"] == pytest.approx(0.4467)  # the newer row wins
+    assert scores["leaderboard_bbh/oll_v2_normalized"] == pytest.approx(0.222347)
+    assert scores["leaderboard_ifeval/inst_prompt_strict_acc_mean"] == pytest.approx(0.2478)
+    models = conn.execute("SELECT model_id, variant, params_total, license FROM models ORDER BY 1").fetchall()
+    assert models == [
+        ("acme/base-7b", "base", 7.24e9, "apache-2.0"),
+        ("acme/chat-7b", "instruct", 7.24e9, "apache-2.0"),
+    ]
 
 
-def test_a_dump_whose_only_row_is_rejected_leaves_no_sources_row_and_exits_1(tmp_path, db):
+def test_a_dump_whose_only_row_is_rejected_leaves_no_sources_row_and_exits_1(tmp_path, db, cli):
     path = v2_export(tmp_path / "bad.csv", [export_row("acme/base-7b", "2024-06-01", 46.0)])  # points, not a fraction
-    assert run_cli(["--db", str(db), "ingest", "leaderboard", str(path)]) == 1
+    assert cli(["--db", str(db), "ingest", "leaderboard", str(path)]) == 1
     conn = obslaws.connect(db, plugins=False)
     assert count(conn, "SELECT count(*) FROM sources") == 0
     conn.close()
     other = tmp_path / "other.csv"
     other.write_text("name,score\nx,1\n")
-    assert run_cli(["--db", str(db), "ingest", "leaderboard", str(other), "--format", "oll-v2"]) == 1
+    assert cli(["--db", str(db), "ingest", "leaderboard", str(other), "--format", "oll-v2"]) == 1
 
 
 def test_bbh_has_an_item_count_so_the_noise_floor_covers_it():

@@ -13,7 +13,6 @@ import pytest
 import obslaws
 from obslaws import FitData, Fitter
 from obslaws.backtest import run_backtest
-from obslaws.cli import main
 from obslaws.errors import FitterError
 from obslaws.fitting.store import fit_and_store, predict_and_store
 from obslaws.store.snapshot import snapshot_path
@@ -84,32 +83,24 @@ predict_fitter = "flops-sigmoid-family"
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
+def workspace(tmp_path, monkeypatch, cli):
     monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", NO_FITTERS)
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (tmp_path / "plan.toml").write_text(PLAN)
     monkeypatch.setenv("OBSLAWS_DB", str(tmp_path / "refresh.duckdb"))
-    assert _cli(["init"]) == 0
+    assert cli(["init"]) == 0
     return tmp_path
 
 
-def _cli(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
-
-
-def test_refresh_names_a_hostile_file_goes_on_with_allow_skips_and_rebuilds_a_stale_report(workspace, capsys):
+def test_refresh_names_a_hostile_file_goes_on_with_allow_skips_and_rebuilds_a_stale_report(workspace, capsys, cli):
     report = workspace / "report"
     args = ["refresh", "--config", str(workspace / "plan.toml"), "--out", str(report), "--quiet"]
-    assert _cli(args) == 1
+    assert cli(args) == 1
     err = capsys.readouterr().err
     assert "deep.json: nested too deeply" in err and "RecursionError:" not in err.replace("(RecursionError)", "")
 
-    assert _cli([*args, "--allow-skips"]) == 0
+    assert cli([*args, "--allow-skips"]) == 0
     assert capsys.readouterr().out.startswith("Refreshed:")
     assert snapshot_path(workspace / "refresh.duckdb").exists()
     stamp = json.loads((report / "refresh.json").read_text())
@@ -119,10 +110,10 @@ def test_refresh_names_a_hostile_file_goes_on_with_allow_skips_and_rebuilds_a_st
     (report / "refresh.json").write_text(json.dumps({**stamp, "state_hash": "an-older-state"}))
     stale = workspace / f".report-{2**22 + os.getpid() % 1000}-abcd"
     stale.mkdir()
-    assert _cli([*args, "--allow-skips"]) == 0
+    assert cli([*args, "--allow-skips"]) == 0
     assert capsys.readouterr().out.startswith("Refreshed:")
     assert json.loads((report / "refresh.json").read_text())["state_hash"] == stamp["state_hash"]
     assert not stale.exists()
-    assert _cli([*args, "--allow-skips"]) == 0
+    assert cli([*args, "--allow-skips"]) == 0
     assert capsys.readouterr().out.startswith("Nothing new")
     assert Path(report / "index.md").is_file()
