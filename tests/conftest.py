@@ -39,6 +39,32 @@ def conn():
     connection.close()
 
 
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    """A fresh, migrated database file (from the CLI, only `obslaws init` creates one)."""
+    import obslaws
+
+    path = tmp_path / "fresh.duckdb"
+    obslaws.connect(path, plugins=False).close()
+    return path
+
+
+def _cli_status(args: list[str]) -> int:
+    from obslaws.cli import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def cli():
+    """``cli(["--db", ..., "sql", ...])`` runs obslaws in this process and returns its exit status."""
+    return _cli_status
+
+
 @pytest.fixture(scope="session")
 def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database file with the full registry loaded, built once per session (open read-only)."""

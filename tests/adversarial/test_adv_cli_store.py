@@ -14,25 +14,25 @@ from obslaws.store.snapshot import publish_snapshot, snapshot_path
 
 
 @pytest.fixture
-def db(db: Path) -> Path:
+def db_file(db_file: Path) -> Path:
     """The shared fresh database, with one source row to read."""
-    conn = obslaws.connect(db, plugins=False)
+    conn = obslaws.connect(db_file, plugins=False)
     conn.execute("INSERT INTO sources (source_id, kind, citation) VALUES ('s1', 'test', 'a test source')")
     conn.close()
-    return db
+    return db_file
 
 
 # -- item 9: obslaws sql -----------------------------------------------------------------------------
 
 
-def test_sql_is_read_only_unless_write(db, capsys, cli):
-    assert cli(["--db", str(db), "sql", "DROP TABLE scores"]) == 1
+def test_sql_is_read_only_unless_write(db_file, capsys, cli):
+    assert cli(["--db", str(db_file), "sql", "DROP TABLE scores"]) == 1
     assert "--write" in capsys.readouterr().err
-    conn = obslaws.connect(db, plugins=False)
+    conn = obslaws.connect(db_file, plugins=False)
     assert conn.execute("SELECT count(*) FROM scores").fetchall() == [(0,)]
     conn.close()
-    assert cli(["--db", str(db), "sql", "--write", "DELETE FROM sources WHERE source_id = 's1'"]) == 0
-    conn = obslaws.connect(db, plugins=False)
+    assert cli(["--db", str(db_file), "sql", "--write", "DELETE FROM sources WHERE source_id = 's1'"]) == 0
+    conn = obslaws.connect(db_file, plugins=False)
     assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
     conn.close()
 
@@ -59,44 +59,44 @@ def _hold(path: Path, mode: str) -> subprocess.Popen:
     return process
 
 
-def test_two_readers_do_not_collide(db, capsys, cli):
-    reader = _hold(db, "ro")
+def test_two_readers_do_not_collide(db_file, capsys, cli):
+    reader = _hold(db_file, "ro")
     try:
-        assert cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        assert cli(["--db", str(db_file), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
         assert capsys.readouterr().out == "n\n1\n"
     finally:
         reader.kill()
         reader.wait()
 
 
-def test_while_a_writer_holds_the_file_sql_reads_the_published_snapshot(db, capsys, cli):
-    conn = obslaws.connect(db, plugins=False)
-    copy = publish_snapshot(conn, db)
+def test_while_a_writer_holds_the_file_sql_reads_the_published_snapshot(db_file, capsys, cli):
+    conn = obslaws.connect(db_file, plugins=False)
+    copy = publish_snapshot(conn, db_file)
     conn.close()
-    assert copy == snapshot_path(db) == db.with_name("adversarial.snapshot.duckdb")
-    writer = _hold(db, "rw")
+    assert copy == snapshot_path(db_file) == db_file.with_name("fresh.snapshot.duckdb")
+    writer = _hold(db_file, "rw")
     try:
-        assert cli(["--db", str(db), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
+        assert cli(["--db", str(db_file), "sql", "SELECT count(*) AS n FROM sources", "--format", "csv"]) == 0
         captured = capsys.readouterr()
         assert captured.out == "n\n1\n" and "reading the snapshot" in captured.err
-        assert cli(["--db", str(db), "sql", "--snapshot", "SELECT count(*) AS n FROM sources"]) == 0
-        assert cli(["--db", str(db), "sql", "--write", "SELECT 1"]) == 1  # a writer needs the file itself
+        assert cli(["--db", str(db_file), "sql", "--snapshot", "SELECT count(*) AS n FROM sources"]) == 0
+        assert cli(["--db", str(db_file), "sql", "--write", "SELECT 1"]) == 1  # a writer needs the file itself
         assert "lock" in capsys.readouterr().err.lower()
     finally:
         writer.kill()
         writer.wait()
 
 
-def test_publishing_a_snapshot_replaces_it_whole(db):
-    conn = obslaws.connect(db, plugins=False)
-    publish_snapshot(conn, db)
+def test_publishing_a_snapshot_replaces_it_whole(db_file):
+    conn = obslaws.connect(db_file, plugins=False)
+    publish_snapshot(conn, db_file)
     conn.execute("INSERT INTO sources (source_id, kind, citation) VALUES ('s2', 'test', 'another')")
-    publish_snapshot(conn, db)
+    publish_snapshot(conn, db_file)
     conn.close()
-    snap = obslaws.connect(snapshot_path(db), read_only=True, plugins=False)
+    snap = obslaws.connect(snapshot_path(db_file), read_only=True, plugins=False)
     assert snap.execute("SELECT count(*) FROM sources").fetchall() == [(2,)]
     snap.close()
-    assert [p.name for p in db.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in db_file.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
 # -- item 12: option values ---------------------------------------------------------------------------
@@ -115,6 +115,6 @@ def test_publishing_a_snapshot_replaces_it_whole(db):
         (["eval", "some/model", "--tasks", "x", "--limit", "-1"], "--limit"),
     ],
 )
-def test_bad_option_values_are_usage_errors_naming_the_option(db, args, option, capsys, cli):
-    assert cli(["--db", str(db), *args]) == 2
+def test_bad_option_values_are_usage_errors_naming_the_option(db_file, args, option, capsys, cli):
+    assert cli(["--db", str(db_file), *args]) == 2
     assert option in capsys.readouterr().err

@@ -37,20 +37,20 @@ def tables(path: Path) -> dict[str, int]:
     return out
 
 
-def test_kill_9_during_an_ingest_lands_whole_files_only_and_the_rerun_completes(tmp_path, db):
+def test_kill_9_during_an_ingest_lands_whole_files_only_and_the_rerun_completes(tmp_path, db_file):
     folder = many_results(tmp_path / "results", 600)
-    command = [sys.executable, "-m", "obslaws", "--db", str(db), "ingest", "lm-eval", str(folder)]
+    command = [sys.executable, "-m", "obslaws", "--db", str(db_file), "ingest", "lm-eval", str(folder)]
     process = subprocess.Popen([*command, "--batch-size", "50", "--no-progress"], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None and not db.with_suffix(".duckdb.wal").exists():
+    while time.monotonic() < deadline and process.poll() is None and not db_file.with_suffix(".duckdb.wal").exists():
         time.sleep(0.05)
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    landed = tables(db)
+    landed = tables(db_file)
     assert landed["scores"] == 2 * landed["sources"] and landed["losses"] == 3 * landed["sources"]
     assert subprocess.run([*command, "--no-progress"], capture_output=True, timeout=300).returncode == 0
-    assert tables(db) == {"sources": 600, "scores": 1200, "losses": 1800}
+    assert tables(db_file) == {"sources": 600, "scores": 1200, "losses": 1800}
 
 
 HOLD = """
@@ -61,18 +61,18 @@ time.sleep(60)
 """
 
 
-def test_a_second_writer_gets_a_one_line_error_and_changes_nothing(tmp_path, db, capsys, cli):
+def test_a_second_writer_gets_a_one_line_error_and_changes_nothing(tmp_path, db_file, capsys, cli):
     folder = many_results(tmp_path / "results", 3)
-    writer = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", HOLD, str(db_file)], stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "holding"
-        assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
+        assert cli(["--db", str(db_file), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
         err = capsys.readouterr().err.strip()
         assert err.startswith("Error: cannot open database") and "lock" in err and "\n" not in err
     finally:
         writer.kill()
         writer.wait()
-    assert tables(db)["sources"] == 0
+    assert tables(db_file)["sources"] == 0
 
 
 def test_a_corrupt_database_file_is_named_and_left_as_it_was(tmp_path, capsys, cli):
@@ -96,16 +96,15 @@ main(["--db", sys.argv[1], "ingest", "lm-eval", sys.argv[3], "--no-progress", "-
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
-def test_a_full_disk_during_an_ingest_writes_nothing_of_the_batch(tmp_path, db):
+def test_a_full_disk_during_an_ingest_writes_nothing_of_the_batch(tmp_path, db_file):
     folder = many_results(tmp_path / "results", 300)
-    before = tables(db)
+    before = tables(db_file)
     limit = 4096  # the write-ahead log cannot grow past 4 kB
-    result = subprocess.run(
-        [sys.executable, "-c", DISK_FULL, str(db), str(limit), str(folder)], capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, "-c", DISK_FULL, str(db_file), str(limit), str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert result.stderr.startswith("Error:"), result.stderr[-2000:]
-    assert tables(db) == before
+    assert tables(db_file) == before
 
 
 def test_an_unsafe_yaml_tag_in_a_card_runs_nothing(tmp_path, conn):

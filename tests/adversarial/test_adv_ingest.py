@@ -59,18 +59,18 @@ def test_deeply_nested_and_undecodable_files_are_skipped_by_name_and_the_rest_la
     assert count(conn, "SELECT count(*) FROM scores") == 2  # good.json's tiny_mc acc and acc_norm
 
 
-def test_cli_exit_status_is_1_when_a_file_is_skipped_and_0_with_allow_skips(tmp_path, db, capsys, cli):
+def test_cli_exit_status_is_1_when_a_file_is_skipped_and_0_with_allow_skips(tmp_path, db_file, capsys, cli):
     folder = tmp_path / "results"
     folder.mkdir()
     shutil.copy(TINY, folder / "good.json")
     (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
+    assert cli(["--db", str(db_file), "ingest", "lm-eval", str(folder), "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert "deep.json: nested too deeply" in captured.out and "exit status 1" in captured.err
-    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 0
+    assert cli(["--db", str(db_file), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 0
     (folder / "good.json").unlink()
     # Every input skipped: non-zero whatever --allow-skips says.
-    assert cli(["--db", str(db), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 1
+    assert cli(["--db", str(db_file), "ingest", "lm-eval", str(folder), "--no-progress", "--allow-skips"]) == 1
 
 
 # -- item 3: a cap on new benchmarks ------------------------------------------------------------
@@ -87,16 +87,16 @@ def test_a_file_with_200000_task_names_adds_no_benchmark(tmp_path, conn):
     assert count(conn, "SELECT count(*) FROM sources") == 0
 
 
-def test_the_caps_per_file_and_per_run_can_be_raised(tmp_path, conn, db, cli):
+def test_the_caps_per_file_and_per_run_can_be_raised(tmp_path, conn, db_file, cli):
     first = results_file(tmp_path / "a.json", {f"a_{i}": {"acc,none": 0.5} for i in range(30)})
     second = results_file(tmp_path / "b.json", {f"b_{i}": {"acc,none": 0.5} for i in range(30)}, "acme/adv-2b")
     report = ingest_lm_eval(IngestContext(conn), [first, second], budget=BenchmarkBudget(per_file=40, per_run=50))
     assert report.files == 1 and [p.file for p in report.skipped] == [str(second)]
     assert "past the 50 one ingest may add" in report.skipped[0].problem
-    args = ["--db", str(db), "ingest", "lm-eval", str(first), str(second), "--no-progress"]
+    args = ["--db", str(db_file), "ingest", "lm-eval", str(first), str(second), "--no-progress"]
     assert cli([*args, "--max-new-benchmarks-per-file", "20"]) == 1
     assert cli([*args, "--max-new-benchmarks-per-file", "40", "--max-new-benchmarks", "60"]) == 0
-    conn = obslaws.connect(db, plugins=False)
+    conn = obslaws.connect(db_file, plugins=False)
     assert count(conn, "SELECT count(*) FROM benchmarks WHERE regexp_matches(benchmark, '^[ab]_[0-9]+$')") == 60
     conn.close()
 
@@ -155,8 +155,8 @@ def test_two_local_checkpoints_named_final_are_two_models(tmp_path, conn):
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "x"])
-def test_batch_size_below_one_is_a_usage_error_naming_the_option(db, value, capsys, cli):
-    assert cli(["--db", str(db), "ingest", "lm-eval", str(TINY), "--batch-size", value]) == 2
+def test_batch_size_below_one_is_a_usage_error_naming_the_option(db_file, value, capsys, cli):
+    assert cli(["--db", str(db_file), "ingest", "lm-eval", str(TINY), "--batch-size", value]) == 2
     assert "--batch-size" in capsys.readouterr().err
 
 
@@ -252,15 +252,15 @@ def test_the_v2_export_layout_is_detected_and_read(conn):
     ]
 
 
-def test_a_dump_whose_only_row_is_rejected_leaves_no_sources_row_and_exits_1(tmp_path, db, cli):
+def test_a_dump_whose_only_row_is_rejected_leaves_no_sources_row_and_exits_1(tmp_path, db_file, cli):
     path = v2_export(tmp_path / "bad.csv", [export_row("acme/base-7b", "2024-06-01", 46.0)])  # points, not a fraction
-    assert cli(["--db", str(db), "ingest", "leaderboard", str(path)]) == 1
-    conn = obslaws.connect(db, plugins=False)
+    assert cli(["--db", str(db_file), "ingest", "leaderboard", str(path)]) == 1
+    conn = obslaws.connect(db_file, plugins=False)
     assert count(conn, "SELECT count(*) FROM sources") == 0
     conn.close()
     other = tmp_path / "other.csv"
     other.write_text("name,score\nx,1\n")
-    assert cli(["--db", str(db), "ingest", "leaderboard", str(other), "--format", "oll-v2"]) == 1
+    assert cli(["--db", str(db_file), "ingest", "leaderboard", str(other), "--format", "oll-v2"]) == 1
 
 
 def test_bbh_has_an_item_count_so_the_noise_floor_covers_it():
