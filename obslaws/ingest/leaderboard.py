@@ -1,4 +1,4 @@
-"""Open LLM Leaderboard tabular dumps (``--format oll-v1`` or ``oll-v2``), one row per model.
+"""Open LLM Leaderboard tabular dumps (v1, v2 and the v2 export), one row per model.
 
 Scales: the dumps give scores in points (0-100); scores are stored in [0, 1].
 
@@ -10,6 +10,11 @@ Scales: the dumps give scores in points (0-100); scores are stored in [0, 1].
   and MATH Lvl 5 the normalised score *is* the raw score (their lower bound is 0), so their
   headline value is taken from the normalised column, which has more digits. Every normalised
   score is also kept, under metric ``oll_v2_normalized`` (value / 100).
+- the v2 export third-party scrapers save from the leaderboard's formatted API (``model_name``,
+  ``evaluations_bbh_value`` as a fraction, ``evaluations_bbh_normalized_score`` in points,
+  ``metadata_params_billions``, ``metadata_submission_date``, ...): stored the same way.
+
+The layout is detected from the columns; ``--format`` only narrows the choice.
 """
 
 from __future__ import annotations
