@@ -28,10 +28,12 @@ def _context(obj: Context):  # noqa: ANN202 - an IngestContext, as above
     return ingest_context(obj.connect(), get_plugin_manager())
 
 
-def _finish(report, allow_skips: bool) -> None:  # noqa: ANN001 - an IngestReport
-    """Print the summary; exit 1 when nothing was read, or (unless ``allow_skips``) when some
-    input was skipped or some value rejected, so that scripts see it."""
+def _finish(report, allow_skips: bool, note: str | None = None) -> None:  # noqa: ANN001 - an IngestReport
+    """Print the summary (and ``note``); exit 1 when nothing was read, or (unless ``allow_skips``)
+    when some input was skipped or some value rejected, so that scripts see it."""
     _print(report)
+    if note:
+        click.echo(note)
     if report.files == 0:
         click.echo("Error: no input was read (exit status 1)", err=True)
         raise click.exceptions.Exit(1)
@@ -192,8 +194,9 @@ EVAL_BATCH_SIZE = EvalBatchSize()
 
 @ingest.command("eee")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=False))
+@allow_skips_option
 @click.pass_obj
-def ingest_eee(ctx: Context, paths: tuple[str, ...]) -> None:
+def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
     """Every Eval Ever result files: PATHS are files or folders (searched for *.json).
 
     Each file is validated against the format's eval.schema.json; a bad file is reported and
@@ -203,9 +206,9 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...]) -> None:
     from obslaws.ingest.eee import ingest_eee as run
 
     report = run(_context(ctx), list(paths))
-    _print(report)
     counts = extra_counts(report)
-    click.echo(f"models: {counts['models matched']} matched to existing rows, {counts['models created']} new")
+    note = f"models: {counts['models matched']} matched to existing rows, {counts['models created']} new"
+    _finish(report, allow_skips, note)
 
 
 @click.command("eval")
