@@ -48,7 +48,9 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
         "AND NOT f.is_checkpoint",
         [benchmark],
     ).pl()
-    big = points.group_by("family").len().filter(pl.col("len") >= 4).sort("len", descending=True).head(12)
+    # Ties broken by name: group_by's order varies from run to run, the report must not.
+    big = points.group_by("family").len().filter(pl.col("len") >= 4)
+    big = big.sort(["len", "family"], descending=[True, False]).head(12)
     points = points.filter(pl.col("family").is_in(big["family"].to_list()))
     rows = []
     for family in big["family"]:

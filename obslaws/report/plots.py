@@ -30,7 +30,8 @@ def score_vs_compute(points: pl.DataFrame, curves: pl.DataFrame, benchmark: str,
     ``points``: family, flops, value. ``curves``: family, flops, prediction (a grid per family).
     """
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    families = points.group_by("family").len().sort("len", descending=True)["family"].to_list()
+    by_size = points.group_by("family").len().sort(["len", "family"], descending=[True, False])  # stable colours
+    families = by_size["family"].to_list()
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(families), 1)))
     for colour, family in zip(colours, families, strict=False):
         mine = points.filter(pl.col("family") == family).sort("flops")
