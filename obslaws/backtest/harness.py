@@ -22,6 +22,7 @@ from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.fitting.store import fit_id_for, fit_row, require_finite, stable_id
+from obslaws.threads import apply_threads
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     FamilyHoldout.name: FamilyHoldout,
@@ -238,6 +239,7 @@ def run_backtest(
     batch_seconds = 0.0
     fit_many = getattr(fitter, "fit_many", None)
     if callable(fit_many):
+        apply_threads()
         tic = time.perf_counter()
         with _naming_failures(fitter.name, f"{proto.name} (all splits at once)"):
             prefitted = list(fit_many(trains))

@@ -28,11 +28,22 @@ _COMMAND_MODULES = (
     default=None,
     help="DuckDB file (default: $OBSLAWS_DB, else ./obslaws.duckdb).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads for torch and BLAS in fits and backtests (default: $OBSLAWS_THREADS, else 1; see docs/speed.md).",
+)
 @click.version_option(package_name="obslaws")
 @click.pass_context
-def cli(ctx: click.Context, db_path: str | None) -> None:
+def cli(ctx: click.Context, db_path: str | None, threads: int | None) -> None:
     """obslaws: observational scaling-law benchmark database with plugin fitters."""
     ctx.obj = Context(db_path=db_path)
+    # ``eval`` runs a language model, which wants torch's own default unless told otherwise.
+    if threads is not None or ctx.invoked_subcommand != "eval":
+        from obslaws.threads import set_threads
+
+        set_threads(threads)
 
 
 def _build() -> click.Group:

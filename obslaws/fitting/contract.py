@@ -11,6 +11,7 @@ import polars as pl
 
 from obslaws.data import PREDICTION_COLUMNS, FitData, conform
 from obslaws.errors import FitterError, NotFittedError
+from obslaws.threads import apply_threads
 
 NEEDS = frozenset({"params", "tokens", "flops", "family", "release_date", "scores", "losses"})
 
@@ -124,6 +125,7 @@ class Fitter:
         if not data.targets:
             raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
         self.targets_ = tuple(data.targets)
+        apply_threads()
         self._fit(data)
         return self
 
@@ -135,6 +137,7 @@ class Fitter:
         """
         if not self.is_fitted():
             raise NotFittedError(f"{self.name}: call fit(data) before predict(query)")
+        apply_threads()
         out = self._predict(query)
         missing = [c for c in PREDICTION_COLUMNS if c not in out.columns and c not in ("lower", "upper")]
         if missing:

@@ -3,7 +3,8 @@
 DuckDB has one writer, so workers only compute (``run_backtest(..., write=False)`` on a FitData
 the parent loaded) and return their results; the parent writes each one inside the refresh's
 transaction. Workers are spawned (not forked: the parent holds a database connection and polars
-threads) and use one compute thread each, which on a small machine beats one process with two.
+threads) and use the parent's thread count (one by default), which on a small machine beats one
+process with two.
 """
 
 from __future__ import annotations
@@ -31,14 +32,10 @@ class Job:
     options: dict[str, Any]
 
 
-def _one_thread() -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    try:
-        import torch
+def _worker_threads(count: int) -> None:
+    from obslaws.threads import set_threads
 
-        torch.set_num_threads(1)
-    except ImportError:  # torch is only needed by fitters that use it
-        pass
+    set_threads(count)
 
 
 def run_job(job: Job) -> tuple[Any, float]:
@@ -66,7 +63,15 @@ def default_workers() -> int:
 
 
 def start_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_one_thread)
+    """Spawned workers with the parent's thread count (one unless chosen: obslaws.threads)."""
+    from obslaws.threads import configured_threads
+
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_worker_threads,
+        initargs=(configured_threads(),),
+    )
 
 
 def submit(pool: ProcessPoolExecutor, job: Job) -> Future:

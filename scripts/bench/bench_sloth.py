@@ -27,6 +27,7 @@ from obslaws_sloth.fitter import SlothFitter
 from obslaws_sloth.model import logit
 
 from obslaws.backtest.paper import sloth_fit_data
+from obslaws.threads import set_threads
 
 
 class _IncreasingNN(torch.nn.Module):
@@ -100,13 +101,13 @@ def count_steps(fn):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="threads (default: $OBSLAWS_THREADS, else 1)")
     parser.add_argument("--grid", action="store_true")
     parser.add_argument("--default", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="processes for --grid (one per core)")
     parser.add_argument("--skip-v2", action="store_true", help="skip the v2 d = 2 timings")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args.threads = set_threads(args.threads)
     data = sloth_fit_data()
     print(f"torch threads = {args.threads}; shared machine, timings are noisy")
 
@@ -156,7 +157,7 @@ _GRID_DATA = None
 
 def _grid_worker_init() -> None:
     global _GRID_DATA
-    torch.set_num_threads(1)
+    set_threads(None)
     _GRID_DATA = sloth_fit_data()
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import torch
 from obslaws_sloth.batch import family_holdout
 from obslaws_sloth.fitter import SlothFitter
 
 from obslaws.backtest import summarise
 from obslaws.backtest.paper import paper_errors, sloth_fit_data
 from obslaws.data import FitData
+from obslaws.threads import set_threads
 
 # The paper's headline settings: (set, n, d); the protocol and its numbers: docs/sloth-paper.md.
 SETTINGS = [
@@ -78,10 +78,10 @@ def main() -> None:
     parser.add_argument("--seed0", type=int, default=0, help="first seed (the paper ran 42: --seeds 1 --seed0 42)")
     parser.add_argument("--only", action="append", help="set:n:d, repeatable")
     parser.add_argument("--all-groups", action="store_true", help="every eligible group, not only the paper's")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="threads (default: $OBSLAWS_THREADS, else 1)")
     parser.add_argument("--out", default="/tmp/sloth_reproduce")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args.threads = set_threads(args.threads)
     data = load(args.data, args.db)
     errors = paper_errors()
     settings = [(s, int(n), int(d)) for s, n, d in (o.split(":") for o in args.only)] if args.only else SETTINGS

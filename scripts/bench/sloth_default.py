@@ -16,12 +16,12 @@ import time
 
 import numpy as np
 import polars as pl
-import torch
 from obslaws_sloth.batch import family_holdout
 from obslaws_sloth.fitter import SlothFitter
 
 from obslaws.backtest import summarise
 from obslaws.backtest.paper import paper_errors, sloth_fit_data
+from obslaws.threads import set_threads
 
 # The paper's full Sloth at the d of its headline table (docs/sloth-paper.md).
 PAPER_D = {("oll-v1", 1): 4, ("oll-v2", 1): 2, ("oll-all", 1): 3, ("oll-v1", 2): 2, ("oll-v2", 2): 4, ("oll-all", 2): 3}
@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, nargs="+", default=[1])
     parser.add_argument("--sets", nargs="+", default=["oll-v1", "oll-v2", "oll-all"])
     parser.add_argument("--restarts", type=int, default=3, help="seeds per default fit (the default's own: 3)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="threads (default: $OBSLAWS_THREADS, else 1)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args.threads = set_threads(args.threads)
     data, errors = sloth_fit_data(), paper_errors()
     r = args.restarts
     print(f"SlothFitter() members d=1..4 x seeds; default A = seeds 0..{r - 1}, default B = seeds {r}..{2 * r - 1}")

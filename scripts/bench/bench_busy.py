@@ -1,0 +1,155 @@
+"""Each fitter's fit, and the Sloth default backtest, on a quiet machine and beside a CPU hog.
+
+Run: .venv/bin/python scripts/bench/bench_busy.py [--threads N] [--hogs K] [--only a,b] [--no-backtest]
+
+For every registered fitter it fits the refresh's fit (the shipped plan's data selection and
+options; ``size-tokens`` and ``sloth`` also on the issue's OLL v2 selection) twice in a row: once
+alone, once while K busy-loop processes (default: one per core) run beside it; the script starts
+and stops the hog itself. The ratio busy/alone is what a user on a shared machine pays. Quiet and
+busy runs of one fit are taken back to back, so slow drift of other load affects both alike; the
+load average is printed with each pair because "alone" only means "without our hog".
+
+``--threads`` sets obslaws' thread count (obslaws.threads); ``--threads 2`` on a 2-core machine
+shows the oversubscription the default of one thread avoids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import obslaws
+from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.refresh.config import load_config
+from obslaws.registry import load_registry
+from obslaws.store.read import load_fit_data
+from obslaws.threads import set_threads
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+class Hog:
+    """K busy-loop processes for the duration of a ``with`` block."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.procs: list[multiprocessing.Process] = []
+
+    def __enter__(self) -> Hog:
+        context = multiprocessing.get_context("spawn")
+        self.procs = [context.Process(target=_spin, daemon=True) for _ in range(self.count)]
+        for proc in self.procs:
+            proc.start()
+        time.sleep(1.0)  # let them start spinning before the clock starts
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.join()
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def quiet_and_busy(run: Callable[[], object], hogs: int) -> tuple[float, float, str]:
+    """Seconds of ``run()`` alone, then beside the hog, and the load average before each."""
+    before = _load()
+    tic = time.perf_counter()
+    run()
+    quiet = time.perf_counter() - tic
+    with Hog(hogs):
+        during = _load()
+        tic = time.perf_counter()
+        run()
+        busy = time.perf_counter() - tic
+    return quiet, busy, f"{before} / {during}"
+
+
+def fit_cases(conn, config, only: set[str] | None) -> list[tuple[str, Callable[[], object]]]:
+    """(label, fit) for each fitter as the refresh fits it, plus the issue's OLL v2 cases."""
+    from obslaws.backtest.base import with_covariates
+    from obslaws.fitting.lookup import get_fitters
+
+    fitters = get_fitters()
+    cases = []
+    for name, info in fitters.items():
+        if only and name not in only:
+            continue
+        settings = config.fit_settings(name)
+        data = load_fit_data(
+            conn,
+            resolve_benchmarks(settings.get("benchmarks", "oll-v1")),
+            source=settings.get("source"),
+            include_checkpoints=bool(settings.get("include_checkpoints", False)),
+        )
+        options = settings.get("options", {})
+        fitter = info.create(**options)
+        data = with_covariates(data, sorted(fitter.requires.needs))
+        label = f"{name} (refresh plan{', ' + str(options) if options else ''})"
+        cases.append((label, lambda info=info, options=options, data=data: info.create(**options).fit(data)))
+    v2 = load_fit_data(conn, resolve_benchmarks("oll-v2"), source="sloth-data-v2")
+    for name in ("size-tokens", "sloth"):
+        if name in fitters and (not only or name in only):
+            info = fitters[name]
+            data = with_covariates(v2, sorted(info.create().requires.needs))
+            cases.append(
+                (f"{name} default, OLL v2 ({data.models.height} models)", lambda i=info, d=data: i.create().fit(d))
+            )
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="obslaws threads (default: $OBSLAWS_THREADS, else 1)")
+    parser.add_argument(
+        "--hogs", type=int, default=os.cpu_count() or 1, help="busy-loop processes (default: one per core)"
+    )
+    parser.add_argument("--only", default="", help="comma-separated fitter names")
+    parser.add_argument("--no-backtest", action="store_true", help="skip the Sloth default v2 backtest")
+    args = parser.parse_args()
+    threads = set_threads(args.threads)
+    only = {n for n in args.only.split(",") if n} or None
+    print(f"threads = {threads}, hog = {args.hogs} busy process(es) on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = obslaws.connect(Path(tmp) / "bench.duckdb")
+        load_registry(conn)
+        cases = fit_cases(conn, load_config(None), only)
+        if not args.no_backtest and (not only or "sloth" in only):
+            from obslaws_sloth.batch import family_holdout
+            from obslaws_sloth.fitter import SlothFitter
+
+            from obslaws.backtest.paper import sloth_fit_data
+
+            paper = sloth_fit_data()
+            cases.append(
+                (
+                    "sloth default, v2 family-holdout backtest (paper groups)",
+                    lambda: family_holdout(SlothFitter(), paper, benchmarks="oll-v2", groups="sloth-paper"),
+                )
+            )
+        print(f"{'fit':<62} {'alone':>8} {'with hog':>9} {'ratio':>6}  load (alone / with hog)")
+        worst = 0.0
+        for label, run in cases:
+            try:
+                quiet, busy, load = quiet_and_busy(run, args.hogs)
+            except Exception as exc:  # one fitter's failure is reported, the others still run
+                print(f"{label:<62} failed: {type(exc).__name__}: {exc}")
+                continue
+            worst = max(worst, busy / quiet)
+            print(f"{label:<62} {quiet:7.2f}s {busy:8.2f}s {busy / quiet:5.2f}x  {load}", flush=True)
+        print(f"worst ratio {worst:.2f}x (target: every fit within 2x)")
+
+
+if __name__ == "__main__":
+    main()
