@@ -166,3 +166,23 @@ def test_killed_refresh_leaves_the_database_as_it_was(workspace):
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith("Refreshed:")
     assert counts(db)["refresh_runs"] == 1
+
+
+def test_a_refresh_reuses_fits_and_backtests_whose_inputs_did_not_change(workspace, capsys):
+    plan = workspace / "plan.toml"
+    args = ["refresh", "--config", str(plan), "--out", str(workspace / "report")]
+    run_cli(args, capsys)
+    first = counts(workspace / "refresh.duckdb")
+    # A new plan (so the refresh runs) over the same data: nothing needs recomputing but the
+    # fits whose fitted object the report uses.
+    plan.write_text(PLAN.replace('curve_benchmark = "mmlu"', 'curve_benchmark = "arc_challenge"'))
+    out, err = run_cli(args, capsys)
+    assert out.startswith("Refreshed:")
+    assert "flops-sigmoid: unchanged since fit" in err and "not refitted" in err
+    assert "time-split: unchanged since bt-" in err and "not rerun" in err
+    after = counts(workspace / "refresh.duckdb")
+    assert after["backtest_runs"] == first["backtest_runs"] and after["fits"] == first["fits"]
+    page = (workspace / "report" / "index.md").read_text()
+    assert "time-split" in page
+    out, err = run_cli([*args, "--force"], capsys)
+    assert "not rerun" not in err and "not refitted" not in err

@@ -14,7 +14,8 @@ from obslaws_sloth import SizeTokensFitter, SlothFitter
 from obslaws_sloth import link as link_mod
 from obslaws_sloth.design import Batch, build_design, pad_designs
 from obslaws_sloth.engine import fit_many
-from obslaws_sloth.model import Layout, huber_and_mae, init_basic
+from obslaws_sloth.gradient import huber_mae_grad
+from obslaws_sloth.model import Layout, extend_to_full, huber_and_mae, init_basic
 from obslaws_sloth.optimiser import Schedule, optimise
 from obslaws_sloth.rotation import geomin, interpret, oblimin, rotate_oblique
 
@@ -63,11 +64,18 @@ def test_batched_optimiser_follows_torch_adam_and_plateau_schedule():
         loss = torch.where(r.abs() < 0.01, 50 * r * r, r.abs() - 0.005).mean(dim=(1, 2))
         return loss, r.detach().abs().mean(dim=(1, 2))
 
+    def loss_grad_fn(flat: torch.Tensor, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            flat = flat.detach().requires_grad_(True)
+            loss, mae = loss_fn(flat, b)
+            (grad,) = torch.autograd.grad(loss.sum(), flat)
+        return loss.detach(), mae, grad
+
     ones = torch.ones(2, 1, n, dtype=torch.double)
     batch = Batch(x, ones.transpose(1, 2), target, ones, torch.ones(2, dtype=torch.double), ones[:, :, :1])
     start = torch.randn(2, 4, dtype=torch.double)
     sched = Schedule(max_steps=400, lr_patience=5, stop_patience=10_000)
-    got = optimise(start, batch, torch.tensor([0.1, 0.03]), loss_fn, torch.ones(4), torch.zeros(4), sched)
+    got = optimise(start, batch, torch.tensor([0.1, 0.03]), loss_grad_fn, torch.ones(4), torch.zeros(4), sched)
     for p, lr in enumerate((0.1, 0.03)):
         w = torch.nn.Parameter(start[p : p + 1].clone())
         opt = torch.optim.Adam([w], lr=lr)
@@ -130,11 +138,49 @@ def test_batched_fits_equal_separate_fits():
     np.testing.assert_allclose(together[0][1].predict(x, w, a.chance), alone[0][1].predict(x, w, a.chance), atol=1e-6)
 
 
+def test_fits_of_several_d_in_one_batch_equal_separate_fits():
+    data = sloth_law()
+    design = build_design(data, data.targets)
+    sched = Schedule(max_steps=50)
+    together = fit_many([design, design], [0, 1], [1, 2], full=True, lrs=(0.01,), schedule=sched)
+    x, w = design.x, np.eye(len(design.families))[design.fam]
+    for (d, seed), (basic, full) in zip([(1, 0), (2, 1)], together, strict=True):
+        ((basic_alone, full_alone),) = fit_many([design], [seed], d, full=True, lrs=(0.01,), schedule=sched)
+        assert full.layout == full_alone.layout and full.layout.d == d
+        np.testing.assert_allclose(basic.params.numpy(), basic_alone.params.numpy(), atol=1e-5)
+        want = full_alone.predict(x, w, design.chance)
+        np.testing.assert_allclose(full.predict(x, w, design.chance), want, atol=1e-5)
+
+
 def test_fits_are_deterministic_and_seeds_matter():
     data = sloth_law(families=4)
     runs = [SlothFitter(d=1, random_state=s, max_iter=200).fit(data).predict(data) for s in (0, 0, 1)]
     assert runs[0].equals(runs[1])
     assert not runs[0]["prediction"].equals(runs[2]["prediction"])
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_hand_written_gradient_matches_autograd(full):
+    data = sloth_law(families=3)
+    designs = [build_design(data.select_models(data.model_ids[:8]), data.targets), build_design(data, data.targets)]
+    batch = pad_designs(designs, torch.double)
+    basic = Layout(batch.onehot.shape[2], 2, 3, False)
+    rows = [init_basic(basic, len(d.families), seed) for seed, d in enumerate(designs)]
+    flat = torch.stack(rows).double()
+    layout = basic
+    if full:
+        layout = basic.with_link()
+        flat = torch.stack(
+            [extend_to_full(basic, row, batch.chance[k, :, 0], k) for k, row in enumerate(flat)]
+        ).double()
+        batch.chance[0, 1, 0] = 0.0  # an asymptote fixed at 0 for one benchmark
+    flat.requires_grad_(True)
+    loss, mae = huber_and_mae(layout, flat, batch, 0.01)
+    (want,) = torch.autograd.grad(loss.sum(), flat)
+    got_loss, got_mae, got = huber_mae_grad(layout, flat.detach(), batch, 0.01)
+    torch.testing.assert_close(got_loss, loss.detach())
+    torch.testing.assert_close(got_mae, mae)
+    torch.testing.assert_close(got, want)
 
 
 def test_padded_problems_do_not_change_the_loss():

@@ -137,6 +137,26 @@ def _naming_failures(fitter: str, where: str) -> Iterator[None]:
         raise FitterError(f"{fitter} failed on {where}: {type(exc).__name__}: {exc}") from exc
 
 
+def _backtest_id(fitter: Fitter, proto: Protocol, targets: Sequence[str], data_hash: str) -> str:
+    parts = (fitter.name, str(fitter.version), fitter.get_params(), proto.name, proto.options(), list(targets))
+    return stable_id("bt", *parts, data_hash)
+
+
+def backtest_id_for(
+    fitter: Fitter,
+    data: FitData,
+    protocol: str | Protocol = "family-holdout",
+    *,
+    benchmarks: str | Sequence[str] | None = None,
+    **options: Any,
+) -> str:
+    """The id :func:`run_backtest` gives this backtest, without running it (to find a stored run)."""
+    proto = make_protocol(protocol, **options)
+    targets = resolve_benchmarks(benchmarks) if benchmarks is not None else tuple(data.targets)
+    eligible = proto.eligible(data.with_targets(targets), targets, sorted(fitter.requires.needs))
+    return _backtest_id(fitter, proto, targets, eligible.content_hash())
+
+
 def run_backtest(
     fitter: Fitter,
     data: FitData | duckdb.DuckDBPyConnection,
@@ -215,9 +235,7 @@ def run_backtest(
 
     hyperparameters = fitter.get_params()
     data_hash = eligible.content_hash()
-    backtest_id = stable_id(
-        "bt", fitter.name, str(fitter.version), hyperparameters, proto.name, proto.options(), list(targets), data_hash
-    )
+    backtest_id = _backtest_id(fitter, proto, targets, data_hash)
     plugin = plugin if plugin is not None else _plugin_of(fitter)
 
     truth_all = eligible.scores.filter(pl.col("benchmark").is_in(list(targets))).select(

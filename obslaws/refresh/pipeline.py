@@ -182,11 +182,20 @@ def _new_model_check(read: ReadFitData, config, fits: list[FitOutcome], new_ids:
     return frame
 
 
-def _fit_all(conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1) -> list[FitOutcome]:
-    """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit."""
+def _fit_all(
+    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1, reuse: bool = True
+) -> list[FitOutcome]:
+    """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit.
+
+    With ``reuse``, a fit already stored for the same fitter, hyperparameters and data is not
+    redone (unless a later step needs the fitted object: :func:`obslaws.refresh.reuse.needs_instance`).
+    """
     from obslaws.backtest.base import with_covariates
     from obslaws.fitting.store import store_fit
     from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
+    from obslaws.refresh.reuse import needs_instance, stored_fit
+
+    keep = needs_instance(config)
 
     prepared = []
     for name, info in fitters.items():
@@ -198,7 +207,15 @@ def _fit_all(conn, read: ReadFitData, config, fitters, progress: Progress, worke
             data = read(outcome.benchmarks, settings.get("source"), checkpoints)
             fitter = info.create(**settings.get("options", {}))
             # as in the backtests: fit on the models that have what the fitter needs
-            prepared.append((outcome, fitter, with_covariates(data, sorted(fitter.requires.needs))))
+            data = with_covariates(data, sorted(fitter.requires.needs))
+            stored = stored_fit(conn, fitter, data) if reuse and name not in keep else None
+            if stored is not None:
+                outcome.fit_id, outcome.seconds = stored
+                outcome.status = "fitted"
+                progress(f"      {name}: unchanged since fit {outcome.fit_id}, not refitted")
+                prepared.append((outcome, None, None))
+                continue
+            prepared.append((outcome, fitter, data))
         except Exception as exc:  # a plugin's failure is reported, not allowed to sink the others
             outcome.status = f"failed: {_describe(exc)}"
             prepared.append((outcome, None, None))
@@ -222,17 +239,22 @@ def _fit_all(conn, read: ReadFitData, config, fitters, progress: Progress, worke
             for outcome, data, future in futures:
                 finish(outcome, data, future.result)
     for outcome, fitter, _ in prepared:
-        if fitter is None:
+        if fitter is None and outcome.fit_id is None:
             progress(f"      {outcome.fitter}: {outcome.status}")
     return [outcome for outcome, _, _ in prepared]
 
 
 def _backtest_all(
-    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1
+    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1, reuse: bool = True
 ) -> list[BacktestOutcome]:
-    """Every (backtest, fitter) pair of the plan, run on ``workers`` processes, written here."""
+    """Every (backtest, fitter) pair of the plan, run on ``workers`` processes, written here.
+
+    With ``reuse``, a backtest already stored with the same id (fitter, version, hyperparameters,
+    protocol, options and data) is not rerun; its stored summary is reported.
+    """
     from obslaws.backtest.writer import write_backtest
     from obslaws.refresh.parallel import Job, run_job, start_pool, submit
+    from obslaws.refresh.reuse import stored_backtest
 
     jobs: list[tuple[BacktestOutcome, Job | None]] = []
     for step in config.backtests:
@@ -256,6 +278,12 @@ def _backtest_all(
                 step.benchmarks,
                 dict(step.options),
             )
+            stored = stored_backtest(conn, job) if reuse else None
+            if stored is not None:
+                outcome.backtest_id, outcome.summary, outcome.seconds = stored
+                outcome.status = "done"
+                progress(f"      {name} {step.label}: unchanged since {outcome.backtest_id}, not rerun")
+                job = None
             jobs.append((outcome, job))
 
     def finish(outcome: BacktestOutcome, compute) -> None:
@@ -357,11 +385,12 @@ def refresh(
 
         workers = default_workers() if workers is None else workers
         read = fit_data_reader(conn)
-        outcome.fits = _fit_all(conn, read, config, fitters, progress, workers=workers)
+        # --force redoes everything; otherwise fits and backtests whose inputs did not change are reused.
+        outcome.fits = _fit_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
         _timed(outcome, "fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
-        outcome.backtests = _backtest_all(conn, read, config, fitters, progress, workers=workers)
+        outcome.backtests = _backtest_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
         _timed(outcome, "backtest", progress, start)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()

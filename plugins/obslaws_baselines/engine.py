@@ -12,6 +12,11 @@ best training MAE, and choose the learning rate per problem by that MAE.
 
 Problems are independent: batching them into one array program changes no result (Adam is
 element-wise); finished problems are frozen, and the loop stops when all are.
+
+Hand-written rather than ``torch.optim.Adam`` + ``ReduceLROnPlateau`` (as in
+:mod:`obslaws_sloth.optimiser`): those keep one learning rate and plateau state per parameter
+group, not per problem, and this plugin stays torch-free (``tests/test_lazy_imports.py``) with
+an analytic gradient for its five-parameter law.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ import torch
 
 from obslaws_sloth import link
 from obslaws_sloth.design import Design, pad_designs
-from obslaws_sloth.model import Layout, extend_to_full, huber_and_mae, init_basic, pack, predict_scores
+from obslaws_sloth.gradient import huber_mae_grad
+from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
 from obslaws_sloth.optimiser import Schedule, optimise
 
 LEARNING_RATES = (0.1, 0.01, 0.001)
@@ -42,11 +43,32 @@ class Member:
         return out[0].T.numpy().astype(float)
 
 
-def _unpad(layout: Layout, row: torch.Tensor, n_families: int) -> tuple[Layout, torch.Tensor]:
-    own = Layout(n_families, layout.d, layout.n_bench, layout.full, layout.hidden)
+def _unpad(layout: Layout, row: torch.Tensor, n_families: int, d: int) -> tuple[Layout, torch.Tensor]:
+    """A padded problem's row cut to its own family count and number of skills."""
+    own = Layout(n_families, d, layout.n_bench, layout.full, layout.hidden)
     blocks = {k: v[0] for k, v in layout.views(row.reshape(1, -1)).items()}
-    blocks["alpha"] = blocks["alpha"][:n_families]
+    blocks["B"] = blocks["B"][:, :d]
+    blocks["alpha"] = blocks["alpha"][:n_families, :d]
+    blocks["lam"] = blocks["lam"][:d]
     return own, pack(own, blocks)
+
+
+def _pad_row(own: Layout, row: torch.Tensor, padded: Layout) -> torch.Tensor:
+    """A problem's row (its own ``d`` and family count) placed in the padded layout, zeros elsewhere."""
+    blocks = {k: v[0] for k, v in own.views(row.reshape(1, -1)).items()}
+    out = {k: torch.zeros(shape) for k, shape in padded.shapes().items()}
+    for name, block in blocks.items():
+        out[name][tuple(slice(0, n) for n in block.shape)] = block
+    return pack(padded, out)
+
+
+def _skill_mask(padded: Layout, d: int) -> torch.Tensor:
+    """(T,) 1 where a problem with ``d`` skills has parameters, 0 on the padding of B, alpha, lam."""
+    blocks = {k: torch.ones(shape) for k, shape in padded.shapes().items()}
+    blocks["B"][:, d:] = 0.0
+    blocks["alpha"][:, d:] = 0.0
+    blocks["lam"][d:] = 0.0
+    return pack(padded, blocks)
 
 
 def _best_per_problem(mae: torch.Tensor, n_problems: int, n_lrs: int) -> torch.Tensor:
@@ -58,7 +80,7 @@ def _best_per_problem(mae: torch.Tensor, n_problems: int, n_lrs: int) -> torch.T
 def fit_many(
     designs: Sequence[Design],
     seeds: Sequence[int],
-    d: int,
+    d: int | Sequence[int],
     *,
     full: bool = True,
     fixed_loadings: bool = False,
@@ -66,38 +88,48 @@ def fit_many(
     schedule: Schedule | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> list[tuple[Member, Member | None]]:
-    """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i])``.
+    """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i], d[i])``.
 
-    ``fixed_loadings`` keeps ``Lambda`` at 1 (the per-benchmark size-and-tokens baseline, with
-    d = 1 and one benchmark per design). Returns ``(basic, full or None)`` per problem.
+    ``d`` is one number of skills for all problems or one per problem: problems with fewer
+    skills than the largest are padded with frozen zero columns (the same model, exactly),
+    so fits of every ``d`` share each optimiser step. ``fixed_loadings`` keeps ``Lambda`` at 1
+    (the per-benchmark size-and-tokens baseline, with d = 1 and one benchmark per design).
+    Returns ``(basic, full or None)`` per problem.
     """
     if len(designs) != len(seeds):
         raise ValueError("one seed per design")
+    ds = [int(d)] * len(designs) if isinstance(d, int) else [int(v) for v in d]
+    if len(ds) != len(designs):
+        raise ValueError("one d per design")
     schedule = schedule or Schedule()
     n, n_lr = len(designs), len(lrs)
     batch = pad_designs(designs, dtype)
     n_bench = designs[0].y.shape[1]
-    basic = Layout(batch.onehot.shape[2], d, n_bench, full=False)
-    starts = []
-    for design, seed in zip(designs, seeds, strict=True):
-        row = init_basic(basic, len(design.families), seed)
+    basic = Layout(batch.onehot.shape[2], max(ds), n_bench, full=False)
+    starts, skill_masks = [], []
+    for design, seed, d_own in zip(designs, seeds, ds, strict=True):
+        own = Layout(len(design.families), d_own, n_bench, full=False)
+        row = init_basic(own, len(design.families), seed)
         if fixed_loadings:
-            row[slice(*basic.offsets()["lam"])] = 1.0
-        starts.append(row)
+            row[slice(*own.offsets()["lam"])] = 1.0
+        starts.append(_pad_row(own, row, basic))
+        skill_masks.append(_skill_mask(basic, d_own))
     start = torch.stack(starts).to(dtype)
     rep = torch.arange(n).repeat_interleave(n_lr)
     lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
     frozen = {"floor"} | ({"lam"} if fixed_loadings else set())
-    trainable = 1 - basic.block_mask(frozen)
+    trainable = (1 - basic.block_mask(frozen)) * torch.stack(skill_masks)
 
-    def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor]:
-        return huber_and_mae(basic, flat, b, schedule.huber_beta)
+    def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return huber_mae_grad(basic, flat, b, schedule.huber_beta)
 
-    res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable, torch.zeros(basic.size), schedule)
+    res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable[rep], torch.zeros(basic.size), schedule)
     pick = _best_per_problem(res.mae, n, n_lr)
     basic_members = [
-        Member(*_unpad(basic, res.params[i], len(des.families)), float(res.mae[i]), int(res.steps[i]), float(lr[i]))
-        for i, des in zip(pick.tolist(), designs, strict=True)
+        Member(
+            *_unpad(basic, res.params[i], len(des.families), d_own), float(res.mae[i]), int(res.steps[i]), float(lr[i])
+        )
+        for i, des, d_own in zip(pick.tolist(), designs, ds, strict=True)
     ]
     if not full:
         return [(b, None) for b in basic_members]
@@ -109,22 +141,26 @@ def fit_many(
             for k, (i, seed) in enumerate(zip(pick.tolist(), seeds, strict=True))
         ]
     ).to(dtype)
-    trainable = 1 - layout.block_mask({"lam"} if fixed_loadings else set())
+    skill = torch.stack([_skill_mask(layout, d_own) for d_own in ds])
+    trainable = (1 - layout.block_mask({"lam"} if fixed_loadings else set())) * skill
     nonneg = layout.block_mask(set(link.NONNEGATIVE))
 
-    def loss_full(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor]:
-        return huber_and_mae(layout, flat, b, schedule.huber_beta)
+    def loss_full(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return huber_mae_grad(layout, flat, b, schedule.huber_beta)
 
-    res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable, nonneg, schedule)
+    res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable[rep], nonneg, schedule)
     pick = _best_per_problem(res.mae, n, n_lr)
     return [
         (
             b,
             Member(
-                *_unpad(layout, res.params[i], len(des.families)), float(res.mae[i]), int(res.steps[i]), float(lr[i])
+                *_unpad(layout, res.params[i], len(des.families), d_own),
+                float(res.mae[i]),
+                int(res.steps[i]),
+                float(lr[i]),
             ),
         )
-        for b, i, des in zip(basic_members, pick.tolist(), designs, strict=True)
+        for b, i, des, d_own in zip(basic_members, pick.tolist(), designs, ds, strict=True)
     ]
 
 
@@ -181,8 +217,8 @@ def adapt_intercepts(
         flat = torch.stack(rows).to(batch.x.dtype)
         lr = torch.full((len(idx),), 0.01, dtype=flat.dtype)
 
-        def loss(f: torch.Tensor, b, lay: Layout = lay) -> tuple[torch.Tensor, torch.Tensor]:
-            return huber_and_mae(lay, f, b, schedule.huber_beta)
+        def loss(f: torch.Tensor, b, lay: Layout = lay) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            return huber_mae_grad(lay, f, b, schedule.huber_beta)
 
         res = optimise(flat, batch, lr, loss, trainable, torch.zeros(lay.size), schedule)
         for k, i in enumerate(idx):

@@ -182,7 +182,7 @@ class SlothFitter(Fitter):
         self.selection_ = chosen[0]
 
     def _fit_datas(self, datas: Sequence[FitData]) -> tuple[list[tuple[Design, list[Fit]]], list[dict[int, float]]]:
-        """Select ``d`` (if asked), then fit every member on every data set, one program per ``d``."""
+        """Select ``d`` (if asked), then fit every member on every data set in one batched program."""
         n_bench = len(datas[0].targets)
         candidates = self._candidates(n_bench)
         if max(candidates) > n_bench:
@@ -203,23 +203,19 @@ class SlothFitter(Fitter):
             per_data = [candidates for _ in datas]
         designs = [build_design(data, list(data.targets), self.covariate_basis) for data in datas]
         seeds = [int(self.random_state) + r for r in range(int(self.restarts))]
+        # Every (data set, d, seed) in one batched program: smaller d are padded (engine.fit_many).
+        problems = [(i, d, seed) for d in candidates for i, ds in enumerate(per_data) if d in ds for seed in seeds]
+        fits = fit_many(
+            [designs[i] for i, _, _ in problems],
+            [seed for _, _, seed in problems],
+            [d for _, d, _ in problems],
+            full=self.link == "full",
+            lrs=tuple(self.learning_rates),
+            schedule=self._schedule(),
+        )
         out: list[list[Fit]] = [[] for _ in designs]
-        for d in candidates:
-            which = [i for i, ds in enumerate(per_data) if d in ds]
-            if not which:
-                continue
-            fits = fit_many(
-                [designs[i] for i in which for _ in seeds],
-                [s for _ in which for s in seeds],
-                d,
-                full=self.link == "full",
-                lrs=tuple(self.learning_rates),
-                schedule=self._schedule(),
-            )
-            for k, (basic, full) in enumerate(fits):
-                out[which[k // len(seeds)]].append(
-                    Fit(d, seeds[k % len(seeds)], full if full is not None else basic, basic)
-                )
+        for (i, d, seed), (basic, full) in zip(problems, fits, strict=True):
+            out[i].append(Fit(d, seed, full if full is not None else basic, basic))
         return list(zip(designs, out, strict=True)), scores
 
     def _adopt(self, fitted: tuple[Design, list[Fit]]) -> None:

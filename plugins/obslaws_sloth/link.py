@@ -20,50 +20,61 @@ def block_shapes(n_bench: int, hidden: int = HIDDEN) -> dict[str, tuple[int, ...
     return {"w1": (j, h), "b1": (j, h), "w2": (j, h, h), "b2": (j, h), "w3": (j, h), "b3": (j,)}
 
 
-class _Monotone(torch.autograd.Function):
-    """The batched network with a hand-written backward pass.
+def forward_saved(eta: torch.Tensor, *blocks: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+    """``g(eta)`` (P, J, N) and what :func:`backward_from` needs.
 
     Layout (P*J, H, N): the long model axis is innermost, so every product is a small matrix
     times a wide one; the backward pass reuses the saved activations and fuses what autograd
     would do in separate passes (this is the hot loop of the whole fitter).
     """
+    w1, b1, w2, b2, w3, b3 = blocks
+    p, j, n = eta.shape
+    h = w1.shape[-1]
+    t = torch.tanh(eta).reshape(p * j, 1, n)
+    w1c, w2c, w3c = w1.reshape(p * j, h, 1), w2.reshape(p * j, h, h), w3.reshape(p * j, 1, h)
+    h1 = torch.baddbmm(b1.reshape(p * j, h, 1), w1c, t).tanh_()
+    h2 = torch.baddbmm(b2.reshape(p * j, h, 1), w2c, h1).tanh_()
+    g = torch.baddbmm(b3.reshape(p * j, 1, 1), w3c, h2).sigmoid_()
+    return g.reshape(p, j, n), (t, h1, h2, g, w1c, w2c, w3c, (p, j, n, h))
+
+
+def backward_from(grad: torch.Tensor, saved: tuple) -> tuple[torch.Tensor, ...]:
+    """Gradients of ``(grad * g).sum()`` with respect to ``eta, w1, b1, w2, b2, w3, b3``."""
+    t, h1, h2, g, w1c, w2c, w3c, (p, j, n, h) = saved
+    d_out = grad.reshape(p * j, 1, n) * g * (1 - g)
+    d_w3 = torch.bmm(d_out, h2.transpose(1, 2))
+    d_b3 = d_out.sum(dim=2)
+    d_a2 = torch.ops.aten.tanh_backward(torch.bmm(w3c.transpose(1, 2), d_out), h2)
+    d_b2 = d_a2.sum(dim=2)
+    d_w2 = torch.bmm(d_a2, h1.transpose(1, 2))
+    d_a1 = torch.ops.aten.tanh_backward(torch.bmm(w2c.transpose(1, 2), d_a2), h1)
+    d_b1 = d_a1.sum(dim=2)
+    d_w1 = torch.bmm(d_a1, t.transpose(1, 2))
+    d_eta = torch.ops.aten.tanh_backward(torch.bmm(w1c.transpose(1, 2), d_a1), t)
+    return (
+        d_eta.reshape(p, j, n),
+        d_w1.reshape(p, j, h),
+        d_b1.reshape(p, j, h),
+        d_w2.reshape(p, j, h, h),
+        d_b2.reshape(p, j, h),
+        d_w3.reshape(p, j, h),
+        d_b3.reshape(p, j),
+    )
+
+
+class _Monotone(torch.autograd.Function):
+    """The batched network with the hand-written backward pass of :func:`backward_from`."""
 
     @staticmethod
-    def forward(ctx, eta, w1, b1, w2, b2, w3, b3):  # type: ignore[override]
-        p, j, n = eta.shape
-        h = w1.shape[-1]
-        t = torch.tanh(eta).reshape(p * j, 1, n)
-        w1c, w2c, w3c = w1.reshape(p * j, h, 1), w2.reshape(p * j, h, h), w3.reshape(p * j, 1, h)
-        h1 = torch.baddbmm(b1.reshape(p * j, h, 1), w1c, t).tanh_()
-        h2 = torch.baddbmm(b2.reshape(p * j, h, 1), w2c, h1).tanh_()
-        g = torch.baddbmm(b3.reshape(p * j, 1, 1), w3c, h2).sigmoid_()
-        ctx.save_for_backward(t, h1, h2, g, w1c, w2c, w3c)
-        ctx.shapes = (p, j, n, h)
-        return g.reshape(p, j, n)
+    def forward(ctx, eta, *blocks):  # type: ignore[override]
+        g, saved = forward_saved(eta, *blocks)
+        ctx.save_for_backward(*saved[:-1])
+        ctx.shapes = saved[-1]
+        return g
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        t, h1, h2, g, w1c, w2c, w3c = ctx.saved_tensors
-        p, j, n, h = ctx.shapes
-        d_out = grad.reshape(p * j, 1, n) * g * (1 - g)
-        d_w3 = torch.bmm(d_out, h2.transpose(1, 2))
-        d_b3 = d_out.sum(dim=2)
-        d_a2 = torch.ops.aten.tanh_backward(torch.bmm(w3c.transpose(1, 2), d_out), h2)
-        d_b2 = d_a2.sum(dim=2)
-        d_w2 = torch.bmm(d_a2, h1.transpose(1, 2))
-        d_a1 = torch.ops.aten.tanh_backward(torch.bmm(w2c.transpose(1, 2), d_a2), h1)
-        d_b1 = d_a1.sum(dim=2)
-        d_w1 = torch.bmm(d_a1, t.transpose(1, 2))
-        d_eta = torch.ops.aten.tanh_backward(torch.bmm(w1c.transpose(1, 2), d_a1), t)
-        return (
-            d_eta.reshape(p, j, n),
-            d_w1.reshape(p, j, h),
-            d_b1.reshape(p, j, h),
-            d_w2.reshape(p, j, h, h),
-            d_b2.reshape(p, j, h),
-            d_w3.reshape(p, j, h),
-            d_b3.reshape(p, j),
-        )
+        return backward_from(grad, (*ctx.saved_tensors, ctx.shapes))
 
 
 def monotone(views: dict[str, torch.Tensor], eta: torch.Tensor) -> torch.Tensor:

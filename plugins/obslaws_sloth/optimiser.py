@@ -12,6 +12,12 @@ Per problem, exactly as the upstream ``fitFR`` loop does for one:
 Finished problems leave the batch, so the remaining steps get cheaper. One difference from
 upstream: the kept parameters are those that produced the best MAE (upstream keeps the ones
 one step later).
+
+Why not ``torch.optim.Adam`` with ``lr_scheduler.ReduceLROnPlateau``: they hold one learning
+rate and one plateau state per parameter group, so hundreds of independent problems would need
+a group each, stepped in a Python loop, and a finished problem could not leave the batch; the
+upstream-style loop built on them is 20x slower per fold (``scripts/bench/bench_sloth.py``).
+``tests/test_sloth.py`` checks this loop against them, step for step.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ class Result:
     steps: torch.Tensor
 
 
-LossFn = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, torch.Tensor]]
+LossFn = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def optimise(
@@ -72,8 +78,9 @@ def optimise(
     lr:
         Initial learning rate per problem, shape (P,).
     loss_fn:
-        ``loss_fn(flat, batch) -> (loss, mae)``, both shape (P,): the loss to minimise and the
-        error that decides the best parameters and early stopping.
+        ``loss_fn(flat, batch) -> (loss, mae, grad)``: the loss to minimise and the error that
+        decides the best parameters and early stopping, both shape (P,), and the gradient of
+        the loss, shape (P, T) (:func:`obslaws_sloth.gradient.huber_mae_grad`).
     trainable:
         0/1 mask, shape (T,) or (P, T): entries with 0 never move.
     nonnegative:
@@ -100,12 +107,8 @@ def optimise(
     v = torch.zeros_like(params)
 
     for step in range(1, s.max_steps + 1):
-        params.requires_grad_(True)
-        loss, mae = loss_fn(params, batch)
-        (grad,) = torch.autograd.grad(loss.sum(), params)
         with torch.no_grad():
-            params.requires_grad_(False)
-            loss = loss.detach()
+            loss, mae, grad = loss_fn(params, batch)
             improved = best_mae > mae + s.stop_tol
             best = torch.where(improved.unsqueeze(1), params, best)
             best_mae = torch.where(improved, mae, best_mae)

@@ -1,0 +1,57 @@
+"""The training loss of :func:`obslaws_sloth.model.huber_and_mae` with its gradient, by hand.
+
+One forward pass keeps what the backward pass needs and the backward pass is written out, so
+an optimiser step builds no autograd graph: about half the operations of the autograd version
+and none of its bookkeeping (docs/speed.md). ``tests/test_sloth.py`` checks it against autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from obslaws_sloth import link
+from obslaws_sloth.design import Batch
+from obslaws_sloth.model import Layout
+
+
+def huber_mae_grad(
+    layout: Layout, flat: torch.Tensor, batch: Batch, beta: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean smooth-L1 loss (P,), mean absolute error (P,) and d loss / d flat (P, T)."""
+    v = layout.views(flat)
+    theta = torch.bmm(batch.x, v["B"]).add_(torch.bmm(batch.onehot, v["alpha"]))  # (P, N, d)
+    eta = torch.bmm(theta, v["lam"]).transpose(1, 2) + v["c"].unsqueeze(-1)  # (P, J, N)
+    if layout.full:
+        g, saved = link.forward_saved(eta, *(v[k] for k in link.BLOCKS))
+        asymptote = torch.sigmoid(v["floor"]).unsqueeze(-1)
+        floor = torch.where(batch.chance > 0, asymptote, batch.chance)
+    else:
+        g = torch.sigmoid(eta)
+        floor = batch.chance
+    resid = floor + (1.0 - floor) * g - batch.y
+    absr = resid.abs()
+    weight = batch.mask * batch.inv_count.reshape(-1, 1, 1)
+    small = absr < beta
+    huber = torch.where(small, (0.5 / beta) * resid * resid, absr - 0.5 * beta)
+    loss = (huber * weight).sum(dim=(1, 2))
+    mae = (absr * weight).sum(dim=(1, 2))
+
+    d_yhat = torch.where(small, resid * (1.0 / beta), resid.sign()).mul_(weight)
+    d_g = d_yhat * (1.0 - floor)
+    grads: dict[str, torch.Tensor] = {}
+    if layout.full:
+        d_eta, *d_link = link.backward_from(d_g, saved)
+        grads.update(zip(link.BLOCKS, d_link, strict=True))
+        d_asymptote = (d_yhat * (1.0 - g)).sum(dim=2) * asymptote.squeeze(-1) * (1.0 - asymptote.squeeze(-1))
+        grads["floor"] = torch.where(batch.chance.squeeze(-1) > 0, d_asymptote, 0.0)
+    else:
+        d_eta = d_g * g * (1.0 - g)
+        grads["floor"] = torch.zeros_like(v["floor"])
+    d_eta_t = d_eta.transpose(1, 2)  # (P, N, J)
+    grads["c"] = d_eta.sum(dim=2)
+    grads["lam"] = torch.bmm(theta.transpose(1, 2), d_eta_t)
+    d_theta = torch.bmm(d_eta_t, v["lam"].transpose(1, 2))  # (P, N, d)
+    grads["B"] = torch.bmm(batch.x.transpose(1, 2), d_theta)
+    grads["alpha"] = torch.bmm(batch.onehot.transpose(1, 2), d_theta)
+    grad = torch.cat([grads[name].reshape(flat.shape[0], -1) for name in layout.shapes()], dim=1)
+    return loss, mae, grad
