@@ -68,16 +68,11 @@ def test_torch_imported_after_the_choice_starts_with_it():
 
 
 def test_cli_option_sets_the_count(tmp_path):
-    code = f"""
-import sys
-from obslaws.cli import main
-from obslaws import threads
-try:
-    main(["--threads", "3", "--db", {str(tmp_path / "x.duckdb")!r}, "plugins"])
-except SystemExit:
-    pass
-print(threads.configured_threads(), file=sys.stderr)
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "3"
+    from obslaws.cli import main
+
+    try:
+        main(["--threads", "3", "--db", str(tmp_path / "x.duckdb"), "sql", "SELECT 1"])
+        assert threads.configured_threads() == 3
+    finally:
+        threads.set_threads(None)
+    assert threads.configured_threads() == 1

@@ -76,7 +76,7 @@ def quiet_and_busy(run: Callable[[], object], hogs: int) -> tuple[float, float, 
     return quiet, busy, f"{before} / {during}"
 
 
-def fit_cases(conn, config, only: set[str] | None) -> list[tuple[str, Callable[[], object]]]:
+def fit_cases(conn, config, only: set[str] | None, plan: bool = True) -> list[tuple[str, Callable[[], object]]]:
     """(label, fit) for each fitter as the refresh fits it, plus the issue's OLL v2 cases."""
     from obslaws.backtest.base import with_covariates
     from obslaws.fitting.lookup import get_fitters
@@ -84,7 +84,7 @@ def fit_cases(conn, config, only: set[str] | None) -> list[tuple[str, Callable[[
     fitters = get_fitters()
     cases = []
     for name, info in fitters.items():
-        if only and name not in only:
+        if not plan or (only and name not in only):
             continue
         settings = config.fit_settings(name)
         data = load_fit_data(
@@ -117,6 +117,7 @@ def main() -> None:
     )
     parser.add_argument("--only", default="", help="comma-separated fitter names")
     parser.add_argument("--no-backtest", action="store_true", help="skip the Sloth default v2 backtest")
+    parser.add_argument("--v2-only", action="store_true", help="only the OLL v2 cases (not the refresh plan's fits)")
     args = parser.parse_args()
     threads = set_threads(args.threads)
     only = {n for n in args.only.split(",") if n} or None
@@ -124,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conn = obslaws.connect(Path(tmp) / "bench.duckdb")
         load_registry(conn)
-        cases = fit_cases(conn, load_config(None), only)
+        cases = fit_cases(conn, load_config(None), only, plan=not args.v2_only)
         if not args.no_backtest and (not only or "sloth" in only):
             from obslaws_sloth.batch import family_holdout
             from obslaws_sloth.fitter import SlothFitter
