@@ -15,7 +15,7 @@ import torch
 
 from obslaws_sloth import link
 from obslaws_sloth.design import Design, pad_designs
-from obslaws_sloth.gradient import huber_mae_grad
+from obslaws_sloth.gradient import Gradient, huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
 from obslaws_sloth.optimiser import Schedule, optimise
 
@@ -87,6 +87,7 @@ def fit_many(
     lrs: Sequence[float] = LEARNING_RATES,
     schedule: Schedule | None = None,
     dtype: torch.dtype = torch.float32,
+    gradient: Gradient = huber_mae_grad,
 ) -> list[tuple[Member, Member | None]]:
     """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i], d[i])``.
 
@@ -94,7 +95,8 @@ def fit_many(
     skills than the largest are padded with frozen zero columns (the same model, exactly),
     so fits of every ``d`` share each optimiser step. ``fixed_loadings`` keeps ``Lambda`` at 1
     (the per-benchmark size-and-tokens baseline, with d = 1 and one benchmark per design).
-    Returns ``(basic, full or None)`` per problem.
+    ``gradient`` computes loss, MAE and gradient (:func:`obslaws_sloth.gradient.autograd_huber_mae_grad`
+    is the autograd version, for comparing). Returns ``(basic, full or None)`` per problem.
     """
     if len(designs) != len(seeds):
         raise ValueError("one seed per design")
@@ -121,7 +123,7 @@ def fit_many(
     trainable = (1 - basic.block_mask(frozen)) * torch.stack(skill_masks)
 
     def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return huber_mae_grad(basic, flat, b, schedule.huber_beta)
+        return gradient(basic, flat, b, schedule.huber_beta)
 
     res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable[rep], torch.zeros(basic.size), schedule)
     pick = _best_per_problem(res.mae, n, n_lr)
@@ -146,7 +148,7 @@ def fit_many(
     nonneg = layout.block_mask(set(link.NONNEGATIVE))
 
     def loss_full(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return huber_mae_grad(layout, flat, b, schedule.huber_beta)
+        return gradient(layout, flat, b, schedule.huber_beta)
 
     res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable[rep], nonneg, schedule)
     pick = _best_per_problem(res.mae, n, n_lr)

@@ -7,11 +7,15 @@ and none of its bookkeeping (docs/speed.md). ``tests/test_sloth.py`` checks it a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from obslaws_sloth import link
 from obslaws_sloth.design import Batch
-from obslaws_sloth.model import Layout
+from obslaws_sloth.model import Layout, huber_and_mae
+
+Gradient = Callable[[Layout, torch.Tensor, Batch, float], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def huber_mae_grad(
@@ -55,3 +59,14 @@ def huber_mae_grad(
     grads["alpha"] = torch.bmm(batch.onehot.transpose(1, 2), d_theta)
     grad = torch.cat([grads[name].reshape(flat.shape[0], -1) for name in layout.shapes()], dim=1)
     return loss, mae, grad
+
+
+def autograd_huber_mae_grad(
+    layout: Layout, flat: torch.Tensor, batch: Batch, beta: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The same three values through autograd (the reference the tests and the benchmark compare with)."""
+    with torch.enable_grad():
+        flat = flat.detach().requires_grad_(True)
+        loss, mae = huber_and_mae(layout, flat, batch, beta)
+        (grad,) = torch.autograd.grad(loss.sum(), flat)
+    return loss.detach(), mae, grad

@@ -9,6 +9,10 @@
 3. ``--grid``: the whole grid, three sets x n in {1, 2} x d in {1..4}, one seed, the paper's
    configuration; ``--workers 2`` runs the 24 backtests on two processes (one per core).
 4. ``--default``: the default configuration's (``SlothFitter()``) v2, n = 1 backtest.
+5. ``--steps-ab N``: what moved the engine (docs/speed.md), on the default's work (the v2 folds x
+   3 seeds x d = 1..4, full model) at a fixed N steps per stage, CPU and wall seconds in this
+   process: one program per d with the autograd gradient (the engine before), one program for
+   every d with the autograd gradient, and one program with the hand-written gradient (now).
 
     .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--threads 1]
 """
@@ -106,10 +110,13 @@ def main() -> None:
     parser.add_argument("--default", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="processes for --grid (one per core)")
     parser.add_argument("--skip-v2", action="store_true", help="skip the v2 d = 2 timings")
+    parser.add_argument("--steps-ab", type=int, default=0, help="the engine A/B at this many steps per stage")
     args = parser.parse_args()
     args.threads = set_threads(args.threads)
     data = sloth_fit_data()
     print(f"torch threads = {args.threads}; shared machine, timings are noisy")
+    if args.steps_ab:
+        engine_ab(data, args.steps_ab)
 
     for link in () if args.skip_v2 else ("basic", "full"):
         fitter = SlothFitter.upstream(2, link=link, random_state=0)
@@ -150,6 +157,47 @@ def main() -> None:
             print(f"  {bench_set} n={n} d={d}: MAE {mae:.2f} in {seconds:.0f} s")
         busy = sum(seconds for _, seconds in results)
         print(f"grid: {wall:.0f} s wall on {args.workers} worker(s) ({busy:.0f} s of backtests)")
+
+
+def engine_ab(data, steps: int) -> None:
+    """The engine before and after, on the default's problems at ``steps`` steps per stage."""
+    from obslaws_sloth.design import build_design
+    from obslaws_sloth.gradient import autograd_huber_mae_grad, huber_mae_grad
+    from obslaws_sloth.optimiser import Schedule
+
+    from obslaws.backtest.harness import make_protocol
+    from obslaws.benchmark_sets import resolve_benchmarks
+
+    targets = resolve_benchmarks("oll-v2")
+    proto = make_protocol("family-holdout", n_train=1, groups="sloth-paper")
+    eligible = proto.eligible(data.with_targets(targets), targets, sorted(SlothFitter.requires.needs))
+    designs = [build_design(eligible.select_models(s.train), targets) for s in proto.splits(eligible, targets)]
+    problems = [(design, seed) for design in designs for seed in (0, 1, 2)]
+    schedule = Schedule(max_steps=steps, stop_patience=steps + 1)
+    opts = {"lrs": (0.01,), "schedule": schedule}
+
+    def per_d(gradient) -> None:
+        for d in (1, 2, 3, 4):
+            engine.fit_many([p for p, _ in problems], [s for _, s in problems], d, gradient=gradient, **opts)
+
+    def one_program(gradient) -> None:
+        every = [(p, s, d) for p, s in problems for d in (1, 2, 3, 4)]
+        engine.fit_many(
+            [p for p, _, _ in every], [s for _, s, _ in every], [d for *_, d in every], gradient=gradient, **opts
+        )
+
+    runs = [
+        ("one program per d, autograd (before)", lambda: per_d(autograd_huber_mae_grad)),
+        ("one program for every d, autograd", lambda: one_program(autograd_huber_mae_grad)),
+        ("one program, hand-written gradient (now)", lambda: one_program(huber_mae_grad)),
+    ]
+    base = None
+    for label, run in runs:
+        cpu, tic = time.process_time(), time.perf_counter()
+        run()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - tic
+        base = base or cpu
+        print(f"  {label:<44} CPU {cpu:6.1f} s  wall {wall:6.1f} s  {base / cpu:4.2f}x (CPU)", flush=True)
 
 
 _GRID_DATA = None
