@@ -12,7 +12,7 @@
 5. ``--steps-ab N``: what moved the engine (docs/speed.md), on the default's work (the v2 folds x
    3 seeds x d = 1..4, full model) at a fixed N steps per stage, CPU and wall seconds in this
    process: one program per d with the autograd gradient (the engine before), one program for
-   every d with the autograd gradient, and one program with the hand-written gradient (now).
+   every d with the autograd gradient (now), and with the hand-written gradient (an option).
 
     .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--threads 1]
 """
@@ -188,8 +188,8 @@ def engine_ab(data, steps: int) -> None:
 
     runs = [
         ("one program per d, autograd (before)", lambda: per_d(autograd_huber_mae_grad)),
-        ("one program for every d, autograd", lambda: one_program(autograd_huber_mae_grad)),
-        ("one program, hand-written gradient (now)", lambda: one_program(huber_mae_grad)),
+        ("one program for every d, autograd (now)", lambda: one_program(autograd_huber_mae_grad)),
+        ("one program, hand-written gradient (option)", lambda: one_program(huber_mae_grad)),
     ]
     base = None
     for label, run in runs:
