@@ -179,7 +179,7 @@ def test_a_refresh_reuses_fits_and_backtests_whose_inputs_did_not_change(workspa
     out, err = run_cli(args, capsys)
     assert out.startswith("Refreshed:")
     assert "flops-sigmoid: unchanged since fit" in err and "not refitted" in err
-    assert "time-split: unchanged since bt-" in err and "not rerun" in err
+    assert "unchanged since bt-" in err and "not rerun" in err
     after = counts(workspace / "refresh.duckdb")
     assert after["backtest_runs"] == first["backtest_runs"] and after["fits"] == first["fits"]
     page = (workspace / "report" / "index.md").read_text()
