@@ -11,7 +11,7 @@ from obslaws.errors import FitterError, NotFittedError
 from obslaws.fitting.lookup import get_fitters
 from obslaws.testing import SYNTHETIC_TARGETS, ConformanceError, check_fitter, synthetic_data
 
-BUILTIN_PLUGINS = {"baselines", "lowrank", "sloth", "loss2loss", "densing"}
+BUILTIN_PLUGINS = {"baselines", "lowrank", "sloth", "loss2loss", "densing", "forecast"}
 
 
 class MeanFitter(Fitter):

@@ -16,7 +16,7 @@ from obslaws.fitting.lookup import get_fitters
 from obslaws.plugins import describe_plugins, get_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN = {"baselines", "lowrank", "sloth", "loss2loss", "densing"}
+BUILTIN = {"baselines", "lowrank", "sloth", "loss2loss", "densing", "forecast"}
 
 
 def make_dist(site: Path, dist: str, entry_name: str, module: str, source: str) -> None:

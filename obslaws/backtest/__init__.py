@@ -6,20 +6,25 @@
 """
 
 from obslaws.backtest.base import Protocol, ProtocolError, Split
-from obslaws.backtest.compute_cutoff import ComputeCutoff
+from obslaws.backtest.cell_holdout import CellHoldout
+from obslaws.backtest.compute_cutoff import ComputeCutoff, ComputeSweep
 from obslaws.backtest.family_holdout import FamilyHoldout
 from obslaws.backtest.harness import PROTOCOLS, BacktestResult, make_protocol, run_backtest
 from obslaws.backtest.metrics import summarise
+from obslaws.backtest.rolling import RollingForecast
 from obslaws.backtest.time_split import TimeSplit
 from obslaws.backtest.writer import write_backtest
 
 __all__ = [
     "PROTOCOLS",
     "BacktestResult",
+    "CellHoldout",
     "ComputeCutoff",
+    "ComputeSweep",
     "FamilyHoldout",
     "Protocol",
     "ProtocolError",
+    "RollingForecast",
     "Split",
     "TimeSplit",
     "make_protocol",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import polars as pl
@@ -25,6 +25,21 @@ class Split:
     train: tuple[str, ...]
     test: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
+    # Cell hold-out: the (model, benchmark) cells to hide and score; empty: every target of ``test``.
+    hidden: tuple[tuple[str, str], ...] = ()
+
+    def hidden_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(list(self.hidden), schema={"model_id": pl.String, "benchmark": pl.String}, orient="row")
+
+    def train_data(self, data: FitData) -> FitData:
+        """The training data of this split: its models, without the hidden cells."""
+        train = data.select_models(self.train)
+        return drop_cells(train, self.hidden_frame()) if self.hidden else train
+
+    def query_data(self, data: FitData, targets: Sequence[str]) -> FitData:
+        """What the fitter sees of the test models: every target hidden, or only the hidden cells."""
+        query = data.select_models(self.test)
+        return drop_cells(query, self.hidden_frame()) if self.hidden else query.hide_scores(targets)
 
 
 class Protocol:
@@ -49,6 +64,11 @@ class Protocol:
 
     def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def drop_cells(data: FitData, cells: pl.DataFrame) -> FitData:
+    """``data`` without the scores of these (model_id, benchmark) cells."""
+    return replace(data, scores=data.scores.join(cells, on=["model_id", "benchmark"], how="anti"))
 
 
 def complete_models(data: FitData, targets: Sequence[str]) -> list[str]:

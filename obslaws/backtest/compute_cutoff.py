@@ -43,3 +43,32 @@ class ComputeCutoff(Protocol):
                 "test models; choose a cut-off inside the data's range"
             )
         yield Split(name=f"flops<={self.cutoff:.4g}", train=tuple(below), test=tuple(above), info={})
+
+
+DEFAULT_SWEEP = (2.1e22, 8.4e22, 3.4e23, 1.3e24)
+
+
+class ComputeSweep(ComputeCutoff):
+    """``compute-sweep``: the compute cut-off at several budgets, one split per cut-off.
+
+    Averaged within each cut-off, then across them; ``summary()["splits"]`` has each one's MAE.
+    Cut-offs that leave no training or no test model are skipped.
+    """
+
+    name: ClassVar[str] = "compute-sweep"
+    averaging: ClassVar[str] = "split"
+
+    def __init__(self, *, cutoffs: Sequence[float] = DEFAULT_SWEEP) -> None:
+        self.cutoffs = tuple(sorted(float(c) for c in cutoffs))
+        if not self.cutoffs or any(not c > 0 for c in self.cutoffs):
+            raise ProtocolError(f"compute-sweep: cut-offs must be positive numbers of FLOPs, not {list(cutoffs)}")
+        self.cutoff = self.cutoffs[0]
+
+    def options(self) -> dict[str, Any]:
+        return {"cutoffs": list(self.cutoffs)}
+
+    def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:
+        flops = data.models["flops"]
+        for cutoff in self.cutoffs:
+            if (flops <= cutoff).any() and (flops > cutoff).any():
+                yield from ComputeCutoff(cutoff=cutoff).splits(data, targets)

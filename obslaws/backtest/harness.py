@@ -12,9 +12,11 @@ import duckdb
 import polars as pl
 
 from obslaws.backtest.base import Protocol, ProtocolError, Split
-from obslaws.backtest.compute_cutoff import ComputeCutoff
+from obslaws.backtest.cell_holdout import CellHoldout
+from obslaws.backtest.compute_cutoff import ComputeCutoff, ComputeSweep
 from obslaws.backtest.family_holdout import FamilyHoldout
 from obslaws.backtest.metrics import cell_stderr, summarise
+from obslaws.backtest.rolling import RollingForecast
 from obslaws.backtest.time_split import TimeSplit
 from obslaws.backtest.writer import write_backtest
 from obslaws.benchmark_sets import resolve_benchmarks
@@ -28,6 +30,9 @@ PROTOCOLS: dict[str, type[Protocol]] = {
     FamilyHoldout.name: FamilyHoldout,
     ComputeCutoff.name: ComputeCutoff,
     TimeSplit.name: TimeSplit,
+    RollingForecast.name: RollingForecast,
+    ComputeSweep.name: ComputeSweep,
+    CellHoldout.name: CellHoldout,
 }
 
 
@@ -84,6 +89,8 @@ class BacktestResult:
             "backtest_id": self.backtest_id,
             "benchmarks": metrics["benchmarks"],
             "average": metrics["average"],
+            "pooled": metrics["pooled"],
+            "splits": metrics["splits"],
             "n_groups": len(self.splits),
             "n_models": self.n_models,
             "n_test_models": self.cells["model_id"].n_unique() if self.cells.height else 0,
@@ -182,7 +189,9 @@ def run_backtest(
         restricts the scores to one source, e.g. ``sloth-data-v2``).
     protocol:
         ``family-holdout`` (option ``n_train``, default 1), ``compute-cutoff`` (``cutoff`` in
-        FLOPs, default 8.4e22), ``time-split`` (``date``), or a :class:`Protocol` instance.
+        FLOPs, default 8.4e22), ``compute-sweep`` (``cutoffs``), ``time-split`` (``date``),
+        ``rolling-forecast`` (``start``, ``n_train``, ...), ``cell-holdout`` (``folds``, ``seed``),
+        or a :class:`Protocol` instance.
     benchmarks:
         The targets: a set name (``oll-v1``, ``oll-v2``, ``oll-all``, ...), a comma list or a
         list; default the data's targets.
@@ -251,7 +260,7 @@ def run_backtest(
                 f"{proto.name}: split {split.name!r} has {len(split.train)} training models; "
                 f"{fitter.name} needs at least {fitter.requires.min_models}"
             )
-    trains = [eligible.select_models(split.train) for split in splits]
+    trains = [split.train_data(eligible) for split in splits]
     # A fitter may fit all folds at once (one batched program): fit_many(datas) -> fitted clones.
     prefitted: list[Fitter] | None = None
     batch_seconds = 0.0
@@ -266,7 +275,7 @@ def run_backtest(
         batch_seconds = (time.perf_counter() - tic) / len(splits)
     for index, split in enumerate(splits):
         train = trains[index]
-        query = eligible.select_models(split.test).hide_scores(targets)
+        query = split.query_data(eligible, targets)
         model = prefitted[index] if prefitted is not None else fitter.clone()
         train_hash = train.content_hash()
         tic = time.perf_counter()
@@ -290,6 +299,8 @@ def run_backtest(
             )
         )
         truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))
+        if split.hidden:
+            truth = truth.join(split.hidden_frame(), on=["model_id", "benchmark"], how="semi")
         cells = truth.join(predicted, on=["model_id", "benchmark"], how="left")
         lacking = cells.filter(pl.col("prediction").is_null())
         if lacking.height:

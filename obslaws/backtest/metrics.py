@@ -65,6 +65,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
     frame = cells.with_columns(
         (pl.col("prediction") - pl.col("truth")).abs().alias("_abs"),
         ((pl.col("prediction") - pl.col("truth")) ** 2).alias("_sq"),
+        (pl.col("prediction") - pl.col("truth")).alias("_err"),
         pl.when(pl.col("lower").is_not_null() & pl.col("upper").is_not_null())
         .then((pl.col("lower") <= pl.col("truth")) & (pl.col("truth") <= pl.col("upper")))
         .otherwise(None)
@@ -75,11 +76,16 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
     per = frame.group_by(keys, maintain_order=True).agg(
         pl.col("_abs").mean().alias("mae"),
         pl.col("_sq").mean().alias("mse"),
+        pl.col("_err").mean().alias("bias"),
         pl.col("stderr").mean().alias("se"),
     )
     if averaging == "split":
         per = per.group_by("benchmark", maintain_order=True).agg(
-            pl.col("mae").mean(), pl.col("mse").mean(), pl.col("se").mean(), pl.len().alias("n_splits")
+            pl.col("mae").mean(),
+            pl.col("mse").mean(),
+            pl.col("bias").mean(),
+            pl.col("se").mean(),
+            pl.len().alias("n_splits"),
         )
     else:
         per = per.with_columns(pl.lit(1, dtype=pl.UInt32).alias("n_splits"))
@@ -100,6 +106,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
         out[name] = {
             "mae_pt": 100 * agg["mae"],
             "mse": agg["mse"],
+            "bias_pt": 100 * agg["bias"],
             "spearman": _spearman(sub["truth"].to_numpy(), sub["prediction"].to_numpy()),
             "coverage": _clean(row["coverage"]),
             "interval_width_pt": None if _clean(row["width"]) is None else 100 * row["width"],
@@ -112,11 +119,66 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
     return out
 
 
+def pooled_metrics(cells: pl.DataFrame) -> dict[str, Any]:
+    """Over every test cell at once (as matrix-completion papers report): MAE, bias, median
+    absolute error (points), median absolute percentage error (cells with a positive truth),
+    share of cells within 3 and 5 points, coverage."""
+    if not cells.height:
+        return {}
+    error = (cells["prediction"] - cells["truth"]).to_numpy()
+    truth = cells["truth"].to_numpy()
+    positive = truth > 0
+    covered = cells.select(
+        pl.when(pl.col("lower").is_not_null() & pl.col("upper").is_not_null())
+        .then((pl.col("lower") <= pl.col("truth")) & (pl.col("truth") <= pl.col("upper")))
+        .otherwise(None)
+    ).to_series()
+    return {
+        "mae_pt": float(100 * np.mean(np.abs(error))),
+        "bias_pt": float(100 * np.mean(error)),
+        "median_ae_pt": float(100 * np.median(np.abs(error))),
+        "mdape_pct": float(100 * np.median(np.abs(error[positive]) / truth[positive])) if positive.any() else None,
+        "within_3pt": float(np.mean(np.abs(error) <= 0.03)),
+        "within_5pt": float(np.mean(np.abs(error) <= 0.05)),
+        "coverage": _clean(covered.mean()) if covered.count() else None,
+        "n": int(cells.height),
+    }
+
+
+def split_metrics(cells: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per split (a cut date, a cut-off, a fold): MAE and bias averaged across benchmarks, coverage."""
+    if not cells.height:
+        return {}
+    per = (
+        cells.with_columns((pl.col("prediction") - pl.col("truth")).alias("_err"))
+        .group_by(["split", "benchmark"], maintain_order=True)
+        .agg(
+            pl.col("_err").abs().mean().alias("mae"),
+            pl.col("_err").mean().alias("bias"),
+            pl.len().alias("n"),
+            pl.col("model_id").n_unique().alias("n_models"),
+        )
+        .group_by("split", maintain_order=True)
+        .agg(pl.col("mae").mean(), pl.col("bias").mean(), pl.col("n").sum(), pl.col("n_models").max())
+    )
+    return {
+        row["split"]: {
+            "mae_pt": 100 * row["mae"],
+            "bias_pt": 100 * row["bias"],
+            "n": int(row["n"]),
+            "n_models": int(row["n_models"]),
+        }
+        for row in per.iter_rows(named=True)
+    }
+
+
 def summarise(cells: pl.DataFrame, averaging: str = "split") -> dict[str, Any]:
-    """``{"benchmarks": {name: {...}}, "average": {...}, "noise_floor_pt", "coverage", ...}``."""
+    """``{"benchmarks": {name: {...}}, "average": {...}, "noise_floor_pt", "coverage", "pooled",
+    "splits", ...}``."""
     per = benchmark_metrics(cells, averaging) if cells.height else {}
     average = {
         "mae_pt": _mean([m["mae_pt"] for m in per.values()]),
+        "bias_pt": _mean([m["bias_pt"] for m in per.values()]),
         "mse": _mean([m["mse"] for m in per.values()]),
         "spearman": _mean([m["spearman"] for m in per.values()]),
         "coverage": _mean([m["coverage"] for m in per.values()]),
@@ -125,6 +187,8 @@ def summarise(cells: pl.DataFrame, averaging: str = "split") -> dict[str, Any]:
     return {
         "benchmarks": per,
         "average": average,
+        "pooled": pooled_metrics(cells),
+        "splits": split_metrics(cells),
         "noise_floor_pt": average["noise_floor_pt"],
         "coverage": average["coverage"],
         "n_cells": cells.height,

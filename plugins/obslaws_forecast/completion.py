@@ -1,0 +1,66 @@
+"""Latent capability from a model's other scores: low-rank completion of logit residuals.
+
+After the covariate model, what is left (residual logits r = z - z_cov) still correlates
+across benchmarks: a model that beats its size on MMLU tends to beat it on ARC. The training
+residual matrix (models x benchmarks, with gaps) is completed as column offsets plus rank k by
+hard-impute (iterated SVD, gaps refilled from the current fit); its benchmark factors V then turn a
+query model's residuals on the benchmarks it has into residuals on those it lacks, by a ridge
+regression of its observed residuals on V: u = argmin |r_O - m_O - V_O u|^2 + alpha |u|^2,
+prediction m + V u. A model with no scores gets the offsets m (about 0 after the covariate model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Column offsets m (J,) and factors V (J, rank) of the offsets-plus-rank-``rank`` completion of
+    ``r``, V scaled so that the models' factor scores have unit variance."""
+    counts = np.maximum(observed.sum(axis=0), 1)
+    offsets = np.where(observed, r, 0.0).sum(axis=0) / counts
+    filled = np.where(observed, r, offsets)
+    for _ in range(iterations):
+        offsets = filled.mean(axis=0)
+        u, s, vt = np.linalg.svd(filled - offsets, full_matrices=False)
+        low = (u[:, :rank] * s[:rank]) @ vt[:rank] + offsets
+        change = np.sum((low - filled)[~observed] ** 2)
+        filled = np.where(observed, r, low)
+        if change < 1e-10 * max(np.sum(filled**2), 1e-12):
+            break
+    offsets = filled.mean(axis=0)
+    u, s, vt = np.linalg.svd(filled - offsets, full_matrices=False)
+    return offsets, (vt[:rank].T * s[:rank]) / np.sqrt(max(filled.shape[0], 1))
+
+
+@dataclass
+class ResidualCompletion:
+    rank: int = 2
+    alpha: float = 1.0
+    offsets_: np.ndarray | None = field(default=None, repr=False)
+    factors_: np.ndarray | None = field(default=None, repr=False)
+
+    def fit(self, residuals: np.ndarray, observed: np.ndarray) -> ResidualCompletion:
+        rank = min(self.rank, *residuals.shape)
+        if rank > 0:
+            self.offsets_, self.factors_ = hard_impute(residuals, observed, rank)
+        else:
+            self.offsets_, self.factors_ = np.zeros(residuals.shape[1]), np.zeros((residuals.shape[1], 0))
+        return self
+
+    def predict(self, residuals: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Residuals (n, J) for every cell from each model's observed residuals."""
+        v, m = self.factors_, self.offsets_
+        out = np.tile(m, (residuals.shape[0], 1))
+        if v.shape[1] == 0:
+            return out
+        for i in range(residuals.shape[0]):
+            seen = observed[i]
+            if not seen.any():
+                continue
+            vo = v[seen]
+            u = np.linalg.solve(vo.T @ vo + self.alpha * np.eye(v.shape[1]), vo.T @ (residuals[i, seen] - m[seen]))
+            out[i] += v @ u
+        return out

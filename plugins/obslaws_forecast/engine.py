@@ -1,0 +1,135 @@
+"""One configuration of the forecaster, fitted and applied.
+
+The covariate model gives every cell a logit; a model's own scores on other benchmarks (if it
+has any) correct it through two residual components, blended: low-rank completion and a ridge
+on the most correlated benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .completion import ResidualCompletion, hard_impute
+from .correlated import CorrelatedRidge
+from .covariate import CovariateModel, NormalEquations
+from .design import ModelTable
+
+BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The choices the inner folds compare."""
+
+    pooling: float = 1.0
+    drift: bool = True  # release date among the covariates
+    rank: int = 2
+    alpha: float = 1.0
+    blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return (*BASE_TERMS, "years") if self.drift else BASE_TERMS
+
+    def label(self) -> str:
+        return (
+            f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} rank={self.rank} "
+            f"alpha={self.alpha:g} blend={self.blend:g}"
+        )
+
+
+def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: float) -> np.ndarray:
+    """Target logits: base + the blended residual (low rank alone where the ridge has nothing)."""
+    mixed = np.where(np.isnan(ridge), low_rank, blend * np.nan_to_num(ridge) + (1 - blend) * low_rank)
+    return base + mixed
+
+
+@dataclass
+class Engine:
+    config: Config
+    n_targets: int
+    covariate: CovariateModel
+    completion: ResidualCompletion
+    ridge: CorrelatedRidge
+
+    @classmethod
+    def fit(cls, config: Config, table: ModelTable, z: np.ndarray, observed: np.ndarray, n_targets: int) -> Engine:
+        covariate = CovariateModel.fit(table, z, observed, config.terms, config.pooling)
+        residuals = np.where(observed, z - covariate.predict(table), 0.0)
+        completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
+        ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
+        return cls(config, n_targets, covariate, completion, ridge)
+
+    def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
+        k = self.n_targets
+        base = self.covariate.predict(table)
+        residuals = np.where(observed, z - base, 0.0)
+        low_rank = self.completion.predict(residuals, observed)[:, :k]
+        if self.ridge is None:
+            return base[:, :k] + low_rank
+        ridge = self.ridge.predict(residuals, observed, np.arange(k))
+        return combine(base[:, :k], low_rank, ridge, self.config.blend)
+
+
+@dataclass
+class FoldCache:
+    """One inner fold, with the pieces shared by configurations (covariate fits per pooling and
+    drift; factors per rank; ridge predictions) computed once."""
+
+    table: ModelTable
+    z: np.ndarray
+    observed: np.ndarray
+    train: np.ndarray
+    hide: np.ndarray
+    n_targets: int
+    _cache: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = np.flatnonzero(self.hide.any(axis=1))
+        self.fit_obs = self.observed & ~self.hide
+        self.train_rows = np.flatnonzero(self.train)
+
+    def _memo(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _base(self, config: Config):
+        t = self.train_rows
+        equations = self._memo(
+            ("eq", config.drift),
+            lambda: NormalEquations.build(self.table.take(t), self.z[t], self.fit_obs[t], config.terms),
+        )
+
+        def compute():
+            model = equations.solve(config.pooling)
+            train_base = model.predict(self.table.take(t))
+            residuals = np.where(self.fit_obs[t], self.z[t] - train_base, 0.0)
+            return model.predict(self.table.take(self.rows)), residuals
+
+        return self._memo(("base", config.pooling, config.drift), compute)
+
+    def predict(self, config: Config) -> np.ndarray:
+        """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
+        k, rows = self.n_targets, self.rows
+        query_base, train_resid = self._base(config)
+        obs_t = self.fit_obs[self.train_rows]
+        query_resid = np.where(self.fit_obs[rows], self.z[rows] - query_base, 0.0)
+        key = (config.pooling, config.drift)
+        low_rank = np.zeros((rows.size, k))
+        if config.rank > 0:
+            offsets, factors = self._memo(
+                ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank)
+            )
+            completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
+            low_rank = completion.predict(query_resid, self.fit_obs[rows])[:, :k]
+        if config.blend <= 0:
+            return query_base[:, :k] + low_rank
+        ridge = self._memo(
+            ("ridge", *key),
+            lambda: CorrelatedRidge().fit(train_resid, obs_t).predict(query_resid, self.fit_obs[rows], np.arange(k)),
+        )
+        return combine(query_base[:, :k], low_rank, ridge, config.blend)

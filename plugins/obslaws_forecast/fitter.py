@@ -1,0 +1,133 @@
+"""``forecast``: the default forecaster for what has not been seen.
+
+Per benchmark on the logit scale: a ridge regression on size, tokens and release date with
+partially pooled family and group effects (covariate model), corrected from whatever other
+scores a query model has (latent capability: low-rank completion of the residuals blended with a
+ridge on the most correlated benchmarks). Pooling, the drift with release date, the rank, its
+ridge and the blend are chosen on inner folds of the training data (``inner.py``: time cuts, a
+compute cut, family groups at n = 1, hidden cells), and the 90% intervals are split-conformal on
+the same folds' residuals, per kind of query model (family seen or not, other scores or not) and
+benchmark. Nothing is chosen on the data it is tested on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from obslaws import Fitter, Requirements
+from obslaws.data import FitData, prediction_frame
+from obslaws.errors import FitterError
+
+from .design import ModelTable
+from .engine import Engine, FoldCache
+from .inner import inner_folds
+from .matrix import LogitMatrix, input_benchmarks
+from .scale import from_logit
+from .select import category, choose, conformal_widths, width_for
+
+
+class ForecastFitter(Fitter):
+    """Covariates with pooled, drifting family effects, plus the model's other scores."""
+
+    name: ClassVar[str] = "forecast"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
+    check_hyperparameters: ClassVar[dict[str, Any]] = {"poolings": (1.0,), "ranks": (1,), "alphas": (1.0,)}
+
+    def __init__(
+        self,
+        *,
+        poolings: tuple[float, ...] = (0.5, 2.0, 8.0),
+        drifts: tuple[bool, ...] = (True, False),
+        ranks: tuple[int, ...] = (1, 2),
+        alphas: tuple[float, ...] = (0.1, 1.0),
+        blends: tuple[float, ...] = (0.0, 0.5, 1.0),
+        max_inputs: int = 30,
+        min_input_models: int = 15,
+        interval: float = 0.9,
+        seed: int = 0,
+    ) -> None:
+        self.poolings = poolings
+        self.drifts = drifts
+        self.ranks = ranks
+        self.alphas = alphas
+        self.blends = blends
+        self.max_inputs = max_inputs
+        self.min_input_models = min_input_models
+        self.interval = interval
+        self.seed = seed
+
+    def _fit(self, data: FitData) -> None:
+        if not 0 < float(self.interval) < 1:
+            raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
+        targets = list(self.targets_)
+        inputs = input_benchmarks(data, targets, int(self.min_input_models), int(self.max_inputs))
+        matrix = LogitMatrix.build(data, [*targets, *inputs])
+        keep = matrix.observed.any(axis=1)
+        models, z, observed = matrix.models.filter(pl.Series(keep)), matrix.z[keep], matrix.observed[keep]
+        if models.height < self.requires.min_models:
+            raise FitterError(
+                f"{self.name}: {models.height} training models with scores; need {self.requires.min_models}"
+            )
+        lacking = [t for t, n in zip(targets, observed[:, : len(targets)].sum(axis=0), strict=True) if n == 0]
+        if lacking:
+            raise FitterError(f"{self.name}: no training scores for {lacking}")
+        wide = data.select_models(models["model_id"]).matrix(list(matrix.benchmarks))
+        y = wide.select(list(matrix.benchmarks)).to_numpy().astype(float)
+        table, k = ModelTable.of(models), len(targets)
+        folds = inner_folds(models, observed, k, seed=int(self.seed))
+        caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k) for f in folds}
+        selection, results = choose(
+            tuple(self.poolings),
+            tuple(self.drifts),
+            tuple(self.ranks),
+            tuple(self.alphas),
+            tuple(self.blends),
+            caches,
+            matrix.chance,
+            y,
+        )
+        selection.widths = conformal_widths(results, float(self.interval))
+        self.benchmarks_ = matrix.benchmarks
+        self.chance_ = matrix.chance
+        self.selection_ = selection
+        self.folds_ = [f.name for f in folds]
+        self.families_ = {f for f in table.family.tolist() if f}
+        self.engine_ = Engine.fit(selection.config, table, z, observed, k)
+
+    def _predict(self, query: FitData) -> pl.DataFrame:
+        matrix = LogitMatrix.build(query, self.benchmarks_)
+        table, k = ModelTable.of(query.models), len(self.targets_)
+        centre = self.engine_.predict(table, matrix.z, matrix.observed)
+        seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
+        cats = category(seen, matrix.observed.any(axis=1))
+        half = np.array([[width_for(self.selection_.widths, c, j) for j in range(k)] for c in cats]).reshape(-1, k)
+        chance = self.chance_[None, :k]
+        n = centre.shape[0]
+        return prediction_frame(
+            np.repeat(query.models["model_id"].to_numpy(), k).tolist(),
+            np.tile(np.array(self.targets_, dtype=object), n).tolist(),
+            from_logit(centre, chance).ravel(),
+            from_logit(centre - half, chance).ravel(),
+            from_logit(centre + half, chance).ravel(),
+        )
+
+    def learned_parameters(self) -> dict[str, Any]:
+        chosen = self.selection_.config
+        return {
+            "targets": list(self.targets_),
+            "inputs": list(self.benchmarks_[len(self.targets_) :]),
+            "chosen": {
+                "pooling": chosen.pooling,
+                "drift": chosen.drift,
+                "rank": chosen.rank,
+                "alpha": chosen.alpha,
+                "blend": chosen.blend,
+            },
+            "inner_folds": self.folds_,
+            "compared": self.selection_.table,
+            "interval_half_widths_logit": {f"{c} | {j}": w for (c, j), w in self.selection_.widths.items()},
+        }

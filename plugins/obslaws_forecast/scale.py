@@ -1,0 +1,28 @@
+"""Scores to logits and back: the scale every forecaster component works on.
+
+A score y on a benchmark with chance level g becomes z = logit((y - g) / (1 - g)), clipped
+away from 0 and 1 by ``EPS`` (scores at or below chance carry little information about how far
+below they are). Errors near the floor or ceiling are inflated on the logit scale, so fits
+weight cells by ``weight(p)`` ~ p (1 - p), the first-order factor from logit to score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = 0.01
+
+
+def to_logit(y: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    p = np.clip((y - chance) / (1.0 - chance), EPS, 1.0 - EPS)
+    return np.log(p / (1.0 - p))
+
+
+def from_logit(z: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    return chance + (1.0 - chance) * 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def weight(z: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Cell weights p (1 - p) ** power, with p = sigmoid(z), floored so no cell is ignored."""
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return np.maximum(p * (1.0 - p), 0.03) ** power

@@ -1,0 +1,212 @@
+"""Every fitter x every forecasting protocol, side by side, in one run.
+
+    python scripts/bench/forecast_table.py                    # the registry (built in a temporary file)
+    python scripts/bench/forecast_table.py --fitters forecast,flops-sigmoid-family --protocols time-split
+    python scripts/bench/forecast_table.py --refresh          # also: the refresh, twice, timed
+
+Protocols (oll-v1 on the registry unless said): time-split at 2024-01-01, compute-cutoff at 8.4e22,
+a compute-cutoff sweep, the rolling forecast (quarterly cuts from 2023-07-01, 6-month horizon) with
+n = 0 and n = 1, the Sloth paper's family hold-out (n = 1, its groups, sloth-data-v2; oll-v1, oll-v2,
+oll-all), and the cell hold-out (half of each model's scores hidden, 3 folds, seed 0) on the registry's
+OLL table and on Epoch AI's benchmark hub. Each cell: MAE (points) / bias / coverage of the 90%
+intervals / seconds. The noise floor row is the mean sampling error of the test scores.
+Timings are wall-clock on whatever machine runs this; compare them within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB = ROOT.parent / "shared" / "data" / "epoch-ai" / "benchmark-stitching-2025-12"
+FITTERS = (
+    "benchmark-mean",
+    "logit-svd",
+    "flops-sigmoid",
+    "flops-sigmoid-family",
+    "obsscaling-logflops",
+    "lowrank",
+    "sloth",
+    "forecast",
+)
+# name -> (protocol, benchmarks, source, options)
+PROTOCOLS = {
+    "time-split": ("time-split", "oll-v1", None, {"date": "2024-01-01"}),
+    "compute-cutoff": ("compute-cutoff", "oll-v1", None, {"cutoff": 8.4e22}),
+    "compute-sweep": ("compute-sweep", "oll-v1", None, {}),
+    "rolling n=0": ("rolling-forecast", "oll-v1", None, {"n_train": 0}),
+    "rolling n=1": ("rolling-forecast", "oll-v1", None, {"n_train": 1}),
+    "family v1": ("family-holdout", "oll-v1", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
+    "family v2": ("family-holdout", "oll-v2", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
+    "family v1+v2": ("family-holdout", "oll-all", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
+    "cells oll-v1": ("cell-holdout", "oll-v1", None, {}),
+    "cells epoch": ("cell-holdout", "epoch", None, {}),
+}
+# Sloth's default takes minutes per family-holdout set: it runs the protocols it was made for
+# unless --fitters names it with --all-protocols.
+SLOW = {"sloth": {"family v1", "family v2", "family v1+v2", "time-split", "compute-cutoff"}}
+
+
+def _database() -> tuple[object, str]:
+    import obslaws
+    from obslaws.registry import load_registry
+
+    path = os.environ.get("OBSLAWS_BENCH_DB") or str(Path(tempfile.mkdtemp(prefix="forecast-bench-")) / "db.duckdb")
+    conn = obslaws.connect(path)
+    load_registry(conn)
+    return conn, path
+
+
+def _data(conn, benchmarks: str, source: str | None, cache: dict):
+    key = (benchmarks, source)
+    if key not in cache:
+        if benchmarks == "epoch":
+            from obslaws_forecast.epoch_hub import load_hub
+
+            cache[key] = load_hub(HUB)
+        else:
+            from obslaws.benchmark_sets import resolve_benchmarks
+            from obslaws.store.read import load_fit_data
+
+            cache[key] = load_fit_data(conn, resolve_benchmarks(benchmarks), source=source)
+    return cache[key]
+
+
+def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, progress=print) -> list[dict]:
+    from obslaws.backtest import run_backtest
+    from obslaws.fitting.lookup import get_fitters
+
+    conn, _ = _database()
+    registered, cache, rows = get_fitters(), {}, []
+    for fitter in fitters:
+        for label in protocols:
+            protocol, benchmarks, source, options = PROTOCOLS[label]
+            if fitter in SLOW and label not in SLOW[fitter] and not all_protocols:
+                continue
+            if label == "cells epoch" and not HUB.exists():
+                continue
+            data = _data(conn, benchmarks, source, cache)
+            tic = time.perf_counter()
+            try:
+                result = run_backtest(registered[fitter].create(), data, protocol, write=False, **options)
+            except Exception as exc:  # a fitter that cannot run a protocol is a table entry, not a crash
+                progress(f"{fitter:22s} {label:14s} skipped: {' '.join(str(exc).split())[:100]}")
+                continue
+            summary = result.summary()
+            row = {
+                "fitter": fitter,
+                "protocol": label,
+                "mae": summary["average"]["mae_pt"],
+                "bias": summary["average"]["bias_pt"],
+                "coverage": summary["average"]["coverage"],
+                "noise": summary["noise_floor_pt"],
+                "seconds": time.perf_counter() - tic,
+                "pooled": summary["pooled"],
+                "splits": summary["splits"],
+            }
+            rows.append(row)
+            cov = "-" if row["coverage"] is None else f"{row['coverage']:.2f}"
+            progress(
+                f"{fitter:22s} {label:14s} MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}  "
+                f"cov {cov}  {row['seconds']:6.1f} s"
+            )
+    return rows
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    cov = "–" if row["coverage"] is None else f"{row['coverage']:.2f}"
+    return f"{row['mae']:.2f} / {row['bias']:+.1f} / {cov} / {row['seconds']:.0f}s"
+
+
+def markdown(rows: list[dict], protocols: list[str]) -> str:
+    fitters = list(dict.fromkeys(r["fitter"] for r in rows))
+    shown = [p for p in protocols if any(r["protocol"] == p for r in rows)]
+    by = {(r["fitter"], r["protocol"]): r for r in rows}
+    lines = ["| fitter | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
+    for fitter in fitters:
+        lines.append(f"| {fitter} | " + " | ".join(_cell(by.get((fitter, p))) for p in shown) + " |")
+    noise = [
+        next((f"{r['noise']:.2f}" for r in rows if r["protocol"] == p and r["noise"] is not None), "–") for p in shown
+    ]
+    lines.append("| noise floor | " + " | ".join(noise) + " |")
+    out = ["MAE (points) / bias / coverage of 90% intervals / time", "", *lines, ""]
+    cells = [r for r in rows if r["protocol"].startswith("cells")]
+    if cells:
+        out += [
+            "Cell hold-out, pooled over cells: MAE / median absolute error (points) / median absolute "
+            "percentage error / share within 3 and 5 points",
+            "",
+            "| fitter | protocol | MAE | MdAE | MdAPE % | within 3 | within 5 | coverage |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in cells:
+            p = r["pooled"]
+            cov = "–" if p.get("coverage") is None else f"{p['coverage']:.2f}"
+            out.append(
+                f"| {r['fitter']} | {r['protocol']} | {p['mae_pt']:.2f} | {p['median_ae_pt']:.2f} | "
+                f"{p['mdape_pct']:.1f} | {p['within_3pt']:.2f} | {p['within_5pt']:.2f} | {cov} |"
+            )
+        out.append("")
+    per_split = [r for r in rows if r["protocol"].startswith(("rolling", "compute-sweep"))]
+    if per_split:
+        out += ["Per cut (MAE, points):", ""]
+        for r in per_split:
+            cuts = ", ".join(f"{k}: {v['mae_pt']:.2f}" for k, v in r["splits"].items())
+            out.append(f"- {r['fitter']}, {r['protocol']}: {cuts}")
+        out.append("")
+    return "\n".join(out)
+
+
+def time_refresh(progress=print) -> str:
+    """The default refresh on a fresh database, then again with nothing new (should skip)."""
+    import obslaws
+    from obslaws.refresh.config import load_config
+    from obslaws.refresh.pipeline import refresh
+
+    path = Path(tempfile.mkdtemp(prefix="forecast-refresh-")) / "db.duckdb"
+    conn = obslaws.connect(path)
+    config = load_config(None)
+    tic = time.perf_counter()
+    first = refresh(conn, config, progress=lambda _: None)
+    first_s = time.perf_counter() - tic
+    tic = time.perf_counter()
+    second = refresh(conn, config, progress=lambda _: None)
+    second_s = time.perf_counter() - tic
+    steps = ", ".join(f"{k} {v:.0f} s" for k, v in first.steps.items())
+    return (
+        f"refresh on a fresh database: {first_s:.0f} s ({steps}); again with nothing new: {second_s:.1f} s, "
+        f"skipped: {second.nothing_new}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fitters", default=",".join(FITTERS))
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS), help=f"from: {', '.join(PROTOCOLS)}")
+    parser.add_argument("--all-protocols", action="store_true", help="run slow fitters on every protocol")
+    parser.add_argument("--refresh", action="store_true", help="also time the refresh twice")
+    parser.add_argument("--out", help="write the markdown table here too")
+    args = parser.parse_args(argv)
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        parser.error(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
+    rows = run_table([f.strip() for f in args.fitters.split(",") if f.strip()], protocols, args.all_protocols)
+    text = markdown(rows, protocols)
+    if args.refresh:
+        text += "\n" + time_refresh() + "\n"
+    print("\n" + text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
