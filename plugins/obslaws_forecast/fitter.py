@@ -48,7 +48,7 @@ class ForecastFitter(Fitter):
         max_inputs: int = 30,
         min_input_models: int = 15,
         interval: float = 0.9,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.poolings = poolings
         self.drifts = drifts
@@ -58,7 +58,7 @@ class ForecastFitter(Fitter):
         self.max_inputs = max_inputs
         self.min_input_models = min_input_models
         self.interval = interval
-        self.seed = seed
+        self.random_state = random_state
 
     def _fit(self, data: FitData) -> None:
         if not 0 < float(self.interval) < 1:
@@ -78,7 +78,7 @@ class ForecastFitter(Fitter):
         wide = data.select_models(models["model_id"]).matrix(list(matrix.benchmarks))
         y = wide.select(list(matrix.benchmarks)).to_numpy().astype(float)
         table, k = ModelTable.of(models), len(targets)
-        folds = inner_folds(models, observed, k, seed=int(self.seed))
+        folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k) for f in folds}
         selection, results = choose(
             tuple(self.poolings),

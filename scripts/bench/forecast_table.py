@@ -22,8 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-HUB = ROOT.parent / "shared" / "data" / "epoch-ai" / "benchmark-stitching-2025-12"
+
+def _hub() -> Path:
+    from obslaws.shared_data import shared_data_dir
+
+    return shared_data_dir() / "epoch-ai" / "benchmark-stitching-2025-12"
+
+
+HUB = _hub()
 FITTERS = (
     "benchmark-mean",
     "logit-svd",
