@@ -68,7 +68,7 @@ def test_compute_sweep_has_one_split_per_usable_cutoff():
 
 def test_cell_holdout_hides_half_of_each_models_scores_and_scores_only_those():
     data = synthetic_data()
-    proto = CellHoldout(folds=3, seed=0)
+    proto = CellHoldout(folds=3, random_state=0)
     result = run_backtest(LogLinear(), data, proto)
     per_model = len(data.targets) // 2
     assert len(result.splits) == 3
@@ -128,3 +128,28 @@ def test_model_without_enough_scores_is_not_tested_in_cell_holdout():
     thin = FitData.build(data.models, scores, None, data.benchmarks, targets=data.targets)
     cells = CellHoldout().hidden_cells(thin, thin.targets, 0)
     assert one not in {m for m, _ in cells}
+
+
+def test_refresh_plan_runs_the_forward_protocols_and_checks_their_options(tmp_path):
+    from obslaws.errors import ValidationError
+    from obslaws.refresh.config import load_config
+
+    labels = [step.label for step in load_config(None).backtests]
+    assert "rolling-forecast [oll-v1, start=2023-07-01, n_train=0]" in labels
+    assert "rolling-forecast [oll-v1, start=2023-07-01, n_train=1]" in labels
+    assert any(label.startswith("cell-holdout") for label in labels)
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[backtest]\ncell_holdout = { benchmarks = "oll-v1", fold = 3 }\n')
+    with pytest.raises(ValidationError, match=r"plan.toml.*backtest.cell_holdout.*fold"):
+        load_config(plan)
+
+
+def test_report_lists_each_cut_and_the_completion_figures():
+    from obslaws.report.forward import detail_lines
+
+    data = synthetic_data()
+    rolling = run_backtest(LogLinear(), data, RollingForecast(start="2022-07-01")).summary()
+    lines = detail_lines("rolling-forecast", [("loglinear-test", rolling), ("broken", None)])
+    assert any(line.startswith("- loglinear-test: 2022-07-01:") for line in lines)
+    cells = run_backtest(LogLinear(), data, CellHoldout(folds=1)).summary()
+    assert "MdAPE" in "".join(detail_lines("cell-holdout", [("loglinear-test", cells)]))

@@ -3,7 +3,7 @@
 "What will this model score on the benchmarks it has not run?" (the capability idea of
 ObsScaling, Epoch's benchmark stitching, BenchPress). In each of ``folds`` folds, every model
 with at least ``min_scores`` target scores has ``floor(fraction * n)`` of them hidden, drawn by a
-generator seeded from ``(seed, fold, model_id)``: a model's hidden cells do not depend on which
+generator seeded from ``(random_state, fold, model_id)``: a model's hidden cells do not depend on which
 other models are in the data, so fitters with different needs are scored on the same cells.
 Every model trains (with its hidden cells removed); the query models keep their other scores.
 """
@@ -30,13 +30,19 @@ class CellHoldout(Protocol):
     name: ClassVar[str] = "cell-holdout"
     averaging: ClassVar[str] = "cell"
 
-    def __init__(self, *, folds: int = 3, seed: int = 0, fraction: float = 0.5, min_scores: int = 2) -> None:
-        self.folds, self.seed, self.fraction, self.min_scores = int(folds), int(seed), float(fraction), int(min_scores)
+    def __init__(self, *, folds: int = 3, random_state: int = 0, fraction: float = 0.5, min_scores: int = 2) -> None:
+        self.folds, self.random_state = int(folds), int(random_state)
+        self.fraction, self.min_scores = float(fraction), int(min_scores)
         if self.folds < 1 or not 0 < self.fraction < 1 or self.min_scores < 2:
             raise ProtocolError("cell-holdout: folds >= 1, 0 < fraction < 1 and min_scores >= 2")
 
     def options(self) -> dict[str, Any]:
-        return {"folds": self.folds, "seed": self.seed, "fraction": self.fraction, "min_scores": self.min_scores}
+        return {
+            "folds": self.folds,
+            "random_state": self.random_state,
+            "fraction": self.fraction,
+            "min_scores": self.min_scores,
+        }
 
     def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
         data = super().eligible(data, targets, needs)
@@ -54,7 +60,7 @@ class CellHoldout(Protocol):
             if len(benches) < self.min_scores:
                 continue
             k = int(np.floor(self.fraction * len(benches)))
-            picked = _generator(self.seed, fold, model_id).choice(len(benches), size=k, replace=False)
+            picked = _generator(self.random_state, fold, model_id).choice(len(benches), size=k, replace=False)
             cells += [(model_id, benches[i]) for i in sorted(picked)]
         return cells
 

@@ -90,9 +90,36 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
                 "time-split", split.get("benchmarks", "oll-v1"), {"date": str(split["date"])}, split.get("source")
             )
         )
-    unknown = set(section) - {"family_holdout", "compute_cutoff", "time_split"}
+    steps += _forward_backtests(section, where)
+    unknown = set(section) - {"family_holdout", "compute_cutoff", "time_split", *FORWARD}
     if unknown:
         raise ValidationError(where, None, f"backtest.{sorted(unknown)[0]}", "unknown backtest protocol")
+    return steps
+
+
+# The forward protocols: every key but benchmarks and source is a protocol option; a list under
+# n_train runs the protocol once per value (the rolling forecast's n = 0 and n = 1).
+FORWARD = {"rolling_forecast": "rolling-forecast", "compute_sweep": "compute-sweep", "cell_holdout": "cell-holdout"}
+
+
+def _forward_backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
+    from obslaws.backtest.harness import make_protocol
+    from obslaws.errors import ObslawsError
+
+    steps = []
+    for key, protocol in FORWARD.items():
+        table = section.get(key)
+        if not table:
+            continue
+        options = {k: v for k, v in table.items() if k not in ("benchmarks", "source")}
+        variants = options.pop("n_train", None)
+        for n_train in variants if isinstance(variants, list) else [variants]:
+            chosen = {**options, **({} if n_train is None else {"n_train": n_train})}
+            try:
+                make_protocol(protocol, **chosen)
+            except ObslawsError as exc:
+                raise ValidationError(where, None, f"backtest.{key}", str(exc)) from exc
+            steps.append(BacktestStep(protocol, table.get("benchmarks", "oll-v1"), chosen, table.get("source")))
     return steps
 
 

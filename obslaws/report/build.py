@@ -15,6 +15,7 @@ from obslaws.data import FitData
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.pipeline import RefreshOutcome
 from obslaws.report import plots
+from obslaws.report.forward import detail_lines
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -105,6 +106,9 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
         rows.sort(key=lambda r: (r[1] is None, r[1] if r[1] is not None else 0))
         lines += [f"### {label}", ""]
         lines += _markdown_table(["fitter", "MAE (pt)", "MSE", "coverage", "splits", "noise floor (pt)", "time"], rows)
+        lines += detail_lines(
+            label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
+        )
         if cells_ids:
             cells = conn.execute(
                 "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "

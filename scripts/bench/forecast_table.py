@@ -4,11 +4,12 @@
     python scripts/bench/forecast_table.py --fitters forecast,flops-sigmoid-family --protocols time-split
     python scripts/bench/forecast_table.py --refresh          # also: the refresh, twice, timed
 
-Protocols (oll-v1 on the registry unless said): time-split at 2024-01-01, compute-cutoff at 8.4e22,
-a compute-cutoff sweep, the rolling forecast (quarterly cuts from 2023-07-01, 6-month horizon) with
-n = 0 and n = 1, the Sloth paper's family hold-out (n = 1, its groups, sloth-data-v2; oll-v1, oll-v2,
-oll-all), and the cell hold-out (half of each model's scores hidden, 3 folds, seed 0) on the registry's
-OLL table and on Epoch AI's benchmark hub. Each cell: MAE (points) / bias / coverage of the 90%
+Protocols (oll-v1 on the registry unless said): time-split at 2024-01-01; compute-cutoff at
+8.4e22 and a sweep of cut-offs (on the ObsScaling source, as the refresh runs them); the rolling
+forecast (quarterly cuts from 2023-07-01, 6-month horizon) with n = 0 and n = 1; the Sloth
+paper's family hold-out (n = 1, its groups, sloth-data-v2; oll-v1, oll-v2, oll-all); the cell
+hold-out (half of each model's scores hidden, 3 folds, random_state 0) on the registry's OLL
+table and on Epoch AI's benchmark hub. Each cell: MAE (points) / bias / coverage of the 90%
 intervals / seconds. The noise floor row is the mean sampling error of the test scores.
 Timings are wall-clock on whatever machine runs this; compare them within one run.
 """
@@ -43,8 +44,8 @@ FITTERS = (
 # name -> (protocol, benchmarks, source, options)
 PROTOCOLS = {
     "time-split": ("time-split", "oll-v1", None, {"date": "2024-01-01"}),
-    "compute-cutoff": ("compute-cutoff", "oll-v1", None, {"cutoff": 8.4e22}),
-    "compute-sweep": ("compute-sweep", "oll-v1", None, {}),
+    "compute-cutoff": ("compute-cutoff", "oll-v1", "obsscaling-4d6e1e4", {"cutoff": 8.4e22}),
+    "compute-sweep": ("compute-sweep", "oll-v1", "obsscaling-4d6e1e4", {}),
     "rolling n=0": ("rolling-forecast", "oll-v1", None, {"n_train": 0}),
     "rolling n=1": ("rolling-forecast", "oll-v1", None, {"n_train": 1}),
     "family v1": ("family-holdout", "oll-v1", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
