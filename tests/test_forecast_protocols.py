@@ -153,3 +153,21 @@ def test_report_lists_each_cut_and_the_completion_figures():
     assert any(line.startswith("- loglinear-test: 2022-07-01:") for line in lines)
     cells = run_backtest(LogLinear(), data, CellHoldout(folds=1)).summary()
     assert "MdAPE" in "".join(detail_lines("cell-holdout", [("loglinear-test", cells)]))
+
+
+def test_cli_runs_the_forward_protocols(capsys, registry_db, tmp_path):
+    import json
+    import shutil
+
+    from obslaws.cli import main
+
+    db = tmp_path / "cli.duckdb"
+    shutil.copy(registry_db, db)
+    main(["--db", str(db), "backtest", "benchmark-mean", "--protocol", "rolling-forecast", "--n-train", "1",
+          "--benchmarks", "oll-v1", "--format", "json"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["protocol"] == "rolling-forecast" and summary["options"]["n_train"] == 1
+    assert "2023-07-01" in summary["splits"]
+    main(["--db", str(db), "backtest", "benchmark-mean", "--protocol", "compute-sweep", "-P", "cutoffs=[1e22, 1e23]",
+          "--benchmarks", "oll-v1", "--format", "json", "--no-write"])  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["options"]["cutoffs"] == [1e22, 1e23]

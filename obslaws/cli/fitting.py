@@ -290,17 +290,20 @@ def predict(
 @click.argument("fitter")
 @click.option(
     "--protocol",
-    type=click.Choice(["family-holdout", "compute-cutoff", "time-split"]),
+    type=click.Choice(
+        ["family-holdout", "compute-cutoff", "time-split", "rolling-forecast", "compute-sweep", "cell-holdout"]
+    ),
     default="family-holdout",
     show_default=True,
-    help="family-holdout (Sloth), compute-cutoff (observational scaling laws) or time-split.",
+    help="family-holdout (Sloth), compute-cutoff (observational scaling laws), time-split, or the forward "
+    "protocols rolling-forecast, compute-sweep and cell-holdout (docs/forecasting.md).",
 )
 @benchmarks_option
 @click.option(
     "--n-train",
     type=click.IntRange(min=0),
     default=None,
-    help="family-holdout: smallest models per held-out family in training (1).",
+    help="family-holdout: smallest models per held-out family in training (1); rolling-forecast: per new family (0).",
 )
 @click.option(
     "--groups",
@@ -310,6 +313,14 @@ def predict(
 @click.option("--cutoff", type=POSITIVE, default=None, help="compute-cutoff: train on FLOPs <= this (default 8.4e22).")
 @click.option(
     "--date", type=DATE, default=None, help="time-split: train on models released before this date (YYYY-MM-DD)."
+)
+@click.option(
+    "-P",
+    "--protocol-option",
+    "protocol_options",
+    multiple=True,
+    help="Another protocol option as KEY=VALUE (JSON when it parses), e.g. -P start=2023-07-01, "
+    "-P 'cutoffs=[1e22,1e23]', -P folds=3.",
 )
 @source_option
 @hyperparameter_option
@@ -325,6 +336,7 @@ def backtest(
     groups: str | None,
     cutoff: float | None,
     date: str | None,
+    protocol_options: tuple[str, ...],
     source: str | None,
     hyper: tuple[str, ...],
     no_write: bool,
@@ -333,11 +345,13 @@ def backtest(
     """Backtest FITTER under a published protocol; every cell is written to `backtests`."""
     from obslaws.backtest import run_backtest
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = parse_option_values(protocol_options)
     if protocol == "family-holdout":
-        options = {"n_train": n_train, "groups": groups}
+        options.update({"n_train": n_train, "groups": groups})
+    elif protocol == "rolling-forecast" and groups is None:
+        options["n_train"] = n_train
     elif n_train is not None or groups is not None:
-        raise click.UsageError("--n-train and --groups apply to --protocol family-holdout only")
+        raise click.UsageError("--n-train applies to family-holdout and rolling-forecast, --groups to family-holdout")
     if protocol == "compute-cutoff":
         options["cutoff"] = cutoff
     elif cutoff is not None:
