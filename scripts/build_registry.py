@@ -3,9 +3,9 @@
 Usage: python scripts/build_registry.py [--shared PATH]   (default: $OBSLAWS_SHARED or ../shared)
 
 Reads only the shared data and the hand-kept registry/corrections.csv,
-registry/release_dates.csv and registry/training_facts.csv; writes the other registry/*.csv
-deterministically (sorted rows, fixed float formatting), so running it twice gives
-byte-identical files.
+registry/release_dates.csv, registry/training_facts.csv and registry/unmatched_names.csv;
+writes the other registry/*.csv deterministically (sorted rows, fixed float formatting), so
+running it twice gives byte-identical files.
 Loaders run in precedence order: for a model's metadata the first source that gives a field
 wins (Sloth before ObsScaling, so every Sloth model keeps Sloth's family and sizes; the
 DATA.md errors are then fixed by corrections.csv).
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_build.benchmarks import add_core_benchmarks  # noqa: E402
 from registry_build.core import Registry, check_rendered, render_csv, write_if_changed  # noqa: E402
 from registry_build.dates import add_release_dates  # noqa: E402
+from registry_build.eee_names import add_eee_aliases  # noqa: E402
 from registry_build.epoch_hub import load_epoch_hub  # noqa: E402
 from registry_build.epoch_notable import fill_notable_dates, load_epoch_notable_2026  # noqa: E402
 from registry_build.finalize import add_self_aliases, apply_corrections, build_families, derive_compute  # noqa: E402
@@ -70,6 +71,7 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     add_release_dates(reg, shared, registry_dir / "release_dates.csv")
     fill_notable_dates(reg, notable_dates)
     build_families(reg)
+    add_eee_aliases(reg, shared, registry_dir / "unmatched_names.csv")  # HELM/EEE ids -> our models
     add_self_aliases(reg)
     return reg
 

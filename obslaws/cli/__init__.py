@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "obslaws.cli.export",
     "obslaws.cli.fitting",
     "obslaws.cli.ingest",
+    "obslaws.cli.names",
     "obslaws.cli.refresh",
 )
 

@@ -200,7 +200,8 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
     """Every Eval Ever result files: PATHS are files or folders (searched for *.json).
 
     Each file is validated against the format's eval.schema.json; a bad file is reported and
-    skipped. Models are matched through model_aliases (names that match none become new models).
+    skipped. Models are matched through model_aliases (names that match none become new models:
+    see `obslaws names unresolved`).
     """
     from obslaws.ingest.eee import extra_counts
     from obslaws.ingest.eee import ingest_eee as run

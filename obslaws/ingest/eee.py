@@ -28,7 +28,7 @@ from typing import Any
 from obslaws.ingest.batch import Batch, finite
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.eee_schema import validation_errors
-from obslaws.ingest.names import model_name
+from obslaws.ingest.names import ModelName
 from obslaws.ingest.types import IngestReport, Problem
 from obslaws.ingest.unresolved import lookup
 
@@ -108,7 +108,8 @@ def _model(batch: Batch, document: dict, source_id: str, report: IngestReport) -
     name = found or info["id"]
     known = found is not None
     aliases = [a for a in (info["id"], info.get("name")) if a and batch.resolver.lookup(a) is None]
-    model_id = batch.model(model_name(name), source_id, aliases=aliases, variant=details.get("variant"))
+    # ModelName, not model_name(): EEE ids are names, and `text-bison@001` is an API version, not a checkpoint.
+    model_id = batch.model(ModelName(name), source_id, aliases=aliases, variant=details.get("variant"))
     fills = {f: finite(details.get(f)) for f in MODEL_FIELDS}
     fills["release_date"] = details.get("release_date") or None
     batch.fill_model(model_id, **fills)
@@ -179,4 +180,6 @@ def ingest_eee(context: IngestContext, paths: Sequence[str | Path]) -> IngestRep
 
 def extra_counts(report: IngestReport) -> dict[str, Any]:
     """Distinct models matched to existing rows and created, for the CLI summary."""
-    return {key: len(set(report.extra.get(key, []))) for key in ("models matched", "models created")}
+    created = set(report.extra.get("models created", []))
+    matched = set(report.extra.get("models matched", [])) - created  # a model a file of this run created
+    return {"models matched": len(matched), "models created": len(created)}
