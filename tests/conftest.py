@@ -78,5 +78,13 @@ def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny local checkpoints (GPT-NeoX widths 32-96, a Llama) and two local lm-eval tasks."""
+    from obslaws.evaluate.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("tiny"))
+
+
 def requires_shared() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not beside the checkout")

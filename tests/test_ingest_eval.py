@@ -11,98 +11,10 @@ import obslaws
 from obslaws.cli import main
 from obslaws.errors import ObslawsError, OfflineError
 from obslaws.evaluate import local as runner
+from obslaws.evaluate.tiny import QUESTIONS, WIDTHS
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.params import checkpoint_parameters
 from obslaws.store.read import load_fit_data
-
-WIDTHS = (32, 64, 96)
-TEXTS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "Paris is the capital of France.",
-    "Water boils at 100 degrees.",
-    "A cat sat on the mat and looked at the dog.",
-]
-QUESTIONS = [
-    {"question": "What is the capital of France?", "choices": ["Paris", "London", "Rome"], "label": 0},
-    {"question": "What boils at 100 degrees?", "choices": ["Iron", "Water", "Stone"], "label": 1},
-    {"question": "Which animal jumps over the dog?", "choices": ["cat", "fox", "cow"], "label": 1},
-    {"question": "The dog is?", "choices": ["lazy", "quick", "blue"], "label": 0},
-    {"question": "Where did the cat sit?", "choices": ["on the mat", "in Rome", "at 100 degrees"], "label": 0},
-]
-
-
-def _tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]
-    )
-    tok.train_from_iterator(TEXTS * 5, trainer)
-    end = "<|endoftext|>"
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=end, bos_token=end, unk_token=end, pad_token=end)
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three GPT-NeoX widths and one Llama (hidden 64, 2 layers), a multiple-choice and a perplexity task."""
-    import torch
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM
-
-    root = tmp_path_factory.mktemp("tiny")
-    tokenizer = _tokenizer()
-    out: dict[str, Path] = {}
-    for width in WIDTHS:
-        torch.manual_seed(width)
-        config = GPTNeoXConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=width,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=4 * width,
-            max_position_embeddings=256,
-        )
-        out[f"neox-{width}"] = root / f"tiny-neox-{width}"
-        GPTNeoXForCausalLM(config).save_pretrained(out[f"neox-{width}"])
-        tokenizer.save_pretrained(out[f"neox-{width}"])
-    torch.manual_seed(0)
-    llama = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        intermediate_size=128,
-        max_position_embeddings=256,
-    )
-    out["llama"] = root / "tiny-llama-64"
-    LlamaForCausalLM(llama).save_pretrained(out["llama"])
-    tokenizer.save_pretrained(out["llama"])
-
-    tasks = root / "tasks"
-    tasks.mkdir()
-    (tasks / "mc.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
-    (tasks / "text.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
-    (tasks / "tiny_mc.yaml").write_text(
-        "task: tiny_mc\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
-        f"    test: {tasks / 'mc.jsonl'}\ntest_split: test\noutput_type: multiple_choice\n"
-        'doc_to_text: "Question: {{question}}\\nAnswer:"\ndoc_to_choice: "{{choices}}"\ndoc_to_target: label\n'
-        "metric_list:\n  - metric: acc\n    aggregation: mean\n    higher_is_better: true\n"
-        "  - metric: acc_norm\n    aggregation: mean\n    higher_is_better: true\nmetadata:\n  version: 1.0\n"
-    )
-    (tasks / "tiny_ppl.yaml").write_text(
-        "task: tiny_ppl\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
-        f"    test: {tasks / 'text.jsonl'}\ntest_split: test\noutput_type: loglikelihood_rolling\n"
-        'doc_to_text: ""\ndoc_to_target: "{{text}}"\n'
-        "metric_list:\n  - metric: word_perplexity\n    aggregation: weighted_perplexity\n"
-        "    higher_is_better: false\n  - metric: bits_per_byte\n    aggregation: bits_per_byte\n"
-        "    higher_is_better: false\nmetadata:\n  version: 1.0\n"
-    )
-    out["tasks"] = tasks
-    return out
 
 
 def _eval_args(db: Path, model: Path, tasks: Path, *extra: str) -> list[str]:

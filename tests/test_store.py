@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import duckdb
 import polars as pl
 import pytest
@@ -262,4 +266,18 @@ def test_database_at_migration_008_migrates_to_declared_keys(db_path):
         assert (stats.added, stats.updated, stats.unchanged) == (0, 0, frame.height)
     assert {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables} == before
     check_integrity(conn)
+    conn.close()
+
+
+def test_a_new_database_survives_a_process_killed_before_closing_it(tmp_path):
+    # DuckDB cannot replay the migrations' schema changes from the WAL (the error of duckdb issue 22044):
+    # connect() checkpoints them, so a process killed later leaves a file that still opens.
+    db = tmp_path / "killed.duckdb"
+    code = (
+        "import os, obslaws; conn = obslaws.connect(os.environ['DB'], plugins=False); "
+        "conn.execute(\"INSERT INTO sources (source_id, kind, citation) VALUES ('s', 'dataset', 'x')\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "DB": str(db)}, check=True)
+    conn = obslaws.connect(db, plugins=False)
+    assert conn.execute("SELECT source_id FROM sources").fetchall() == [("s",)]
     conn.close()

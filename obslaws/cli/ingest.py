@@ -8,6 +8,8 @@ import click
 
 from obslaws.cli.common import Context
 
+LOCAL_RAY = "local"  # --ray given without an address
+
 
 def _print(report) -> None:  # noqa: ANN001 - an IngestReport; kept import-free for a fast --help
     for line in report.lines():
@@ -213,7 +215,7 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
 
 
 @click.command("eval")
-@click.argument("model")
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--tasks", required=True, help="Comma-separated lm-eval task names.")
 @click.option("--revision", default=None, help="Checkpoint revision (e.g. step3000).")
 @click.option(
@@ -238,10 +240,36 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
     "--model-id", default=None, help="Id of the model row (default: the hub id, or the folder's absolute path)."
 )
 @click.option("--family", default=None, help="Family of a new model row (default: derived from the name).")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value=LOCAL_RAY,
+    default=None,
+    metavar="[ADDRESS]",
+    help="One Ray task per (model, task) cell. Alone: a local Ray; with an address (host:port, auto, "
+    "ray://...): join that cluster. Put it after the models, or write --ray=ADDRESS.",
+)
+@click.option(
+    "--cpus-per-cell", type=float, default=1.0, show_default=True, help="With --ray: CPUs each cell asks for."
+)
+@click.option(
+    "--gpus-per-model",
+    type=int,
+    default=1,
+    show_default=True,
+    help="With --device cuda: GPUs per model (vllm: tensor parallel; hf: parallelize); each Ray cell asks for them.",
+)
+@click.option(
+    "--retries", type=int, default=3, show_default=True, help="With --ray: reruns of a cell whose worker died."
+)
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="With --ray: a progress bar over cells."
+)
 @click.pass_obj
 def eval_command(
     ctx: Context,
-    model: str,
+    models: tuple[str, ...],
     tasks: str,
     revision: str | None,
     num_fewshot: int | None,
@@ -253,22 +281,26 @@ def eval_command(
     backend: str,
     model_id: str | None,
     family: str | None,
+    ray_address: str | None,
+    cpus_per_cell: float,
+    gpus_per_model: int,
+    retries: int,
+    progress: bool,
 ) -> None:
-    """Evaluate MODEL (a checkpoint folder or hub id) with lm-evaluation-harness and store the results.
+    """Evaluate each MODEL (a checkpoint folder or hub id) with lm-evaluation-harness and store the results.
 
     Finished (model, revision, task, shots, harness version) cells are cached: rerunning after an
-    interruption evaluates only what is missing.
+    interruption evaluates only what is missing. With --ray the cells run as Ray tasks and this
+    process alone writes the database (docs/scale.md).
     """
-    from obslaws.evaluate.local import run_eval
+    from obslaws.evaluate.cells import EvalOptions
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:
         raise click.BadParameter("no task named", param_hint="--tasks")
-    report = run_eval(
-        _context(ctx),
-        model,
-        names,
-        revision=revision,
+    if model_id is not None and len(models) > 1:
+        raise click.BadParameter("names one model: give one MODEL with it", param_hint="--model-id")
+    options = EvalOptions(
         num_fewshot=num_fewshot,
         device=device,
         batch_size=batch_size,
@@ -276,13 +308,57 @@ def eval_command(
         include_path=include_path,
         include_defaults=not only_included,
         backend=backend,
-        model_id=model_id,
-        family=family,
+        gpus_per_model=gpus_per_model,
     )
-    click.echo(f"model {report.extra['model_id']}")
-    click.echo(f"evaluated: {', '.join(report.extra['evaluated']) or '-'}")
-    click.echo(f"cached (already done): {', '.join(report.extra['cached']) or '-'}")
+    common = {"revision": revision, "model_id": model_id, "family": family}
+    if ray_address is None:
+        _eval_here(ctx, models, names, options, common)
+    else:
+        _eval_on_ray(ctx, models, names, options, common, ray_address, cpus_per_cell, retries, progress)
+
+
+def _eval_here(ctx: Context, models, names, options, common) -> None:  # noqa: ANN001 - see eval_command
+    from dataclasses import asdict
+
+    from obslaws.evaluate.local import run_eval
+
+    context = _context(ctx)
+    for model in models:
+        report = run_eval(context, model, names, **asdict(options), **common)
+        click.echo(f"model {report.extra['model_id']}")
+        click.echo(f"evaluated: {', '.join(report.extra['evaluated']) or '-'}")
+        click.echo(f"cached (already done): {', '.join(report.extra['cached']) or '-'}")
+        _print(report)
+
+
+def _eval_on_ray(ctx: Context, models, names, options, common, address, cpus, retries, progress) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from obslaws.errors import ObslawsError
+    from obslaws.evaluate.distributed import RayOptions, run_eval_ray
+
+    if address != LOCAL_RAY and Path(address).exists():
+        raise click.BadParameter(
+            f"{address!r} is a file or folder, not a Ray address: put --ray after the models or write --ray=ADDRESS",
+            param_hint="--ray",
+        )
+
+    def each(cell, error: str | None) -> None:  # noqa: ANN001 - a Cell
+        if not progress:  # one line per cell instead of the bar
+            click.echo(f"stored {cell}" if error is None else f"failed {cell}: {error}")
+
+    ray_options = RayOptions(address=None if address == LOCAL_RAY else address, cpus_per_cell=cpus, max_retries=retries)
+    report = run_eval_ray(_context(ctx), models, names, options, ray_options, progress=progress, on_cell=each, **common)
+    evaluated, cached, failed = (report.extra[k] for k in ("evaluated", "cached", "failed"))
+    click.echo(f"cells: {len(evaluated)} evaluated, {len(cached)} cached (already done), {len(failed)} failed")
+    click.echo(
+        f"Ray start {report.extra['ray_start_seconds']:.1f} s; driver busy {report.extra['driver_seconds']:.2f} s"
+    )
+    for line in failed:
+        click.echo(f"failed: {line}")
     _print(report)
+    if failed:
+        raise ObslawsError(f"{len(failed)} cell(s) failed (listed above); a rerun retries only those")
 
 
 commands = [ingest, eval_command]

@@ -57,6 +57,9 @@ def connect(
         raise StoreError(f"cannot open database {target}: {exc}") from exc
     if not read_only and migrate(conn):
         rebuild_score_matrix(conn)
+        # Schema changes go into the file now: DuckDB cannot replay some of them (a dropped
+        # table's index) from the WAL of a process killed before it closed the file.
+        conn.execute("CHECKPOINT")
     if plugins:
         from obslaws.plugins import get_plugin_manager
 

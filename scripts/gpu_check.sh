@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Prove the CUDA paths of `obslaws eval` on a GPU machine, offline, in under 5 minutes:
+# builds tiny local checkpoints and tasks (python -m obslaws.evaluate.tiny --gpu), then runs
+# `obslaws eval --device cuda` with the hf backend and, where vllm is installed, the vllm backend,
+# each in one process and under a local Ray (--ray), and prints rows written and seconds.
+# Needs the .venv of scripts/setup.sh (with a CUDA build of torch) or PYTHON=/path/to/python.
+# The vllm runs use one checkpoint (an engine start per cell is the slow part).
+# DEVICE=cpu runs the same table on CPU (hf only): a check of this script on a machine without a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/obslaws-gpu-check.XXXXXX")
+export HF_HOME="$WORK/hf"
+trap 'rm -rf "$WORK"' EXIT
+
+DEVICE=${DEVICE:-cuda}
+if [ "$DEVICE" = cuda ]; then
+    "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA GPU visible to torch')"
+    "$PY" -c "import torch; print('GPU:', torch.cuda.get_device_name(0), '| torch', torch.__version__)"
+fi
+"$PY" -m obslaws.evaluate.tiny "$WORK/tiny" --gpu > /dev/null
+MODELS=("$WORK"/tiny/tiny-llama-{128,256,384})
+BACKENDS=(hf)
+if [ "$DEVICE" != cuda ]; then
+    echo "device $DEVICE: hf only"
+elif "$PY" -c "import vllm" 2> /dev/null; then
+    BACKENDS+=(vllm)
+else
+    echo "vllm not installed: hf only"
+fi
+TASKS=(--tasks tiny_mc,tiny_ppl --include-path "$WORK/tiny/tasks" --only-included --batch-size 4 --device "$DEVICE")
+
+rows() {  # scores, losses and finished cells in a database
+    "$PY" - "$1" << 'EOF'
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=True)
+print(*(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("scores", "losses", "eval_cache")))
+EOF
+}
+
+TABLE="| backend ($DEVICE) | mode | cells | scores | losses | eval_cache | seconds |"$'\n'"|---|---|---|---|---|---|---|"
+STATUS=0
+for backend in "${BACKENDS[@]}"; do
+    models=("${MODELS[@]}")
+    [ "$backend" = vllm ] && models=("${MODELS[0]}")
+    for mode in single ray; do
+        db="$WORK/$backend-$mode.duckdb"
+        extra=()
+        [ "$mode" = ray ] && extra=(--ray --no-progress)
+        start=$(date +%s%N)
+        if "$PY" -m obslaws --db "$db" eval "${models[@]}" "${TASKS[@]}" --backend "$backend" "${extra[@]}" \
+            > "$WORK/$backend-$mode.log" 2>&1; then
+            read -r scores losses cells <<< "$(rows "$db")"
+        else
+            echo "FAILED: $backend $mode (last lines of its log):"; tail -n 20 "$WORK/$backend-$mode.log"
+            scores=- losses=- cells=-; STATUS=1
+        fi
+        tenths=$((($(date +%s%N) - start) / 100000000))
+        TABLE+=$'\n'"| $backend | $mode | $((${#models[@]} * 2)) | $scores | $losses | $cells | $((tenths / 10)).$((tenths % 10)) |"
+    done
+done
+echo "$TABLE"
+exit $STATUS
