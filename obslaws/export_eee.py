@@ -18,6 +18,7 @@ import duckdb
 
 from obslaws.errors import ObslawsError
 from obslaws.ingest.eee_schema import schema, validation_errors
+from obslaws.store.query import read_frame
 
 MODEL_DETAILS = ("params_total", "params_active", "tokens", "flops", "flops_basis", "release_date", "variant", "family")
 
@@ -74,14 +75,15 @@ def _result(row: dict) -> dict:
 
 def _documents(conn: duckdb.DuckDBPyConnection, source: str | None) -> dict[tuple[str, str], dict]:
     where, params = ("WHERE s.source_id = ?", [source]) if source else ("", [])
-    scores = conn.execute(
+    scores = read_frame(
+        conn,
         f"""SELECT s.source_id, src.citation, src.kind, s.model_id, s.benchmark, s.metric, s.n_shots,
                    s.value, s.harness, s.harness_version, b.chance, b.description
             FROM scores s JOIN sources src USING (source_id) JOIN benchmarks b USING (benchmark)
             {where} ORDER BY s.source_id, s.model_id, s.benchmark, s.metric, s.n_shots""",
         params,
-    ).pl()
-    facts = conn.execute(f"SELECT model_id, {', '.join(MODEL_DETAILS)} FROM models").pl()
+    )
+    facts = read_frame(conn, f"SELECT model_id, {', '.join(MODEL_DETAILS)} FROM models")
     by_model = {row["model_id"]: row for row in facts.iter_rows(named=True)}
     docs: dict[tuple[str, str], dict] = {}
     for row in scores.iter_rows(named=True):

@@ -14,6 +14,7 @@ from obslaws.registry_check import KEYS, check_tables, read_table
 from obslaws.store import WriteStats, transaction, upsert
 from obslaws.store.columns import REGISTRY_TABLES
 from obslaws.store.integrity import check_integrity
+from obslaws.store.query import read_frame
 from obslaws.store.views import rebuild_score_matrix
 
 # Load order: referenced tables first.
@@ -41,7 +42,7 @@ class LoadReport:
 
 def _known(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     """The keys the database already holds, which registry rows may refer to."""
-    return {table: set(conn.execute(f"SELECT {key} FROM {table}").pl()[key].to_list()) for table, key in KEYS.items()}
+    return {table: set(read_frame(conn, f"SELECT {key} FROM {table}")[key].to_list()) for table, key in KEYS.items()}
 
 
 def read_registry(directory: Path | None = None) -> dict[str, pl.DataFrame]:

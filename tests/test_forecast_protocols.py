@@ -80,9 +80,10 @@ def test_cell_holdout_hides_half_of_each_models_scores_and_scores_only_those():
         hidden = pl.DataFrame(list(split.hidden), schema=["model_id", "benchmark"], orient="row")
         assert not train.scores.join(hidden, on=["model_id", "benchmark"], how="semi").height
         query = split.query_data(data, data.targets)  # the other scores stay visible
-        assert query.scores.filter(pl.col("benchmark").is_in(list(data.targets))).height == (
-            len(data.targets) - per_model
-        ) * data.models.height
+        assert (
+            query.scores.filter(pl.col("benchmark").is_in(list(data.targets))).height
+            == (len(data.targets) - per_model) * data.models.height
+        )
     assert result.splits[0].hidden != result.splits[1].hidden
 
 

@@ -20,17 +20,19 @@ from obslaws.ingest.lm_eval_ingest import ingest_lm_eval
 from obslaws.ingest.plugins import ingest_context, load_ingest_plugins
 from obslaws.plugins import get_plugin_manager
 from obslaws.store.integrity import check_integrity
+from obslaws.store.query import read_frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lm_eval"
 PYTHIA = SHARED / "pythia-evals"
 
 
 def _scores(conn, source_like: str = "%") -> pl.DataFrame:
-    return conn.execute(
+    return read_frame(
+        conn,
         "SELECT model_id, benchmark, metric, n_shots, value, stderr, n_samples, harness_version FROM scores "
         "WHERE source_id LIKE ? ORDER BY ALL",
         [source_like],
-    ).pl()
+    )
 
 
 def _one(frame: pl.DataFrame, **where) -> dict:
@@ -56,11 +58,12 @@ def test_pythia_raw_files_match_the_long_csv_value_for_value(conn):
     )
     stored = pl.concat(
         [
-            conn.execute("SELECT source_id, benchmark, metric, n_shots, value, stderr FROM scores").pl(),
-            conn.execute(
+            read_frame(conn, "SELECT source_id, benchmark, metric, n_shots, value, stderr FROM scores"),
+            read_frame(
+                conn,
                 "SELECT source_id, dataset AS benchmark, 'ppl' AS metric, n_shots, value, stderr FROM losses "
-                "WHERE unit = 'perplexity'"
-            ).pl(),
+                "WHERE unit = 'perplexity'",
+            ),
         ]
     )
     joined = csv.join(

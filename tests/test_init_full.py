@@ -6,6 +6,7 @@ import pytest
 
 import obslaws
 from obslaws.registry import TABLES, load_registry
+from obslaws.store.query import read_frame
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +91,8 @@ def test_aliases_resolve_source_names(loaded):
 
 def test_score_matrix_and_features_views(loaded):
     conn = loaded[0]
-    matrix = conn.execute("SELECT * FROM score_matrix").pl()
+    matrix = read_frame(conn, "SELECT * FROM score_matrix")
     assert {"mmlu", "leaderboard_bbh", "gsm8k"} <= set(matrix.columns)
     assert matrix["model_id"].is_unique().all()
-    features = conn.execute("SELECT * FROM model_features WHERE NOT is_checkpoint").pl()
+    features = read_frame(conn, "SELECT * FROM model_features WHERE NOT is_checkpoint")
     assert features.filter(features["flops"].is_not_null()).height >= 250

@@ -13,6 +13,7 @@ from scipy.optimize import curve_fit
 
 import obslaws
 from obslaws.backtest import run_backtest
+from obslaws.store.query import read_frame
 from obslaws.testing import check_fitter
 
 
@@ -132,9 +133,9 @@ def test_diagnostics_are_queryable_in_sql(reg, tmp_path):
     fit_id = fit_and_store(conn, fitter, data)
     fitter.store_extras(conn, fit_id)
     fitter.store_extras(conn, fit_id)  # idempotent
-    eff = conn.execute(
-        "SELECT component, slope, r2 FROM family_efficiency WHERE fit_id = ? AND family = 'llama-2'", [fit_id]
-    ).pl()
+    eff = read_frame(
+        conn, "SELECT component, slope, r2 FROM family_efficiency WHERE fit_id = ? AND family = 'llama-2'", [fit_id]
+    )
     assert set(eff["component"]) == {"PC1", "PC2", "PC3", "logit"}
     assert eff.filter(pl.col("component") == "PC1")["slope"][0] > 0  # capability grows with compute
     eq = conn.execute(

@@ -11,6 +11,7 @@ import pytest
 import obslaws
 from obslaws.errors import ValidationError
 from obslaws.registry import TABLES, load_registry
+from obslaws.store.query import read_frame
 
 MINIMAL = {
     "sources": "source_id,kind,citation,url,license,retrieved,sha256,priority\n"
@@ -144,4 +145,4 @@ def test_registry_copy_loads_from_any_directory(tmp_path, monkeypatch):
     conn = obslaws.connect(":memory:", plugins=False)
     report = load_registry(conn, copy)
     assert report.tables["models"].added > 0
-    assert isinstance(conn.execute("SELECT * FROM score_matrix LIMIT 1").pl(), pl.DataFrame)
+    assert isinstance(read_frame(conn, "SELECT * FROM score_matrix LIMIT 1"), pl.DataFrame)

@@ -15,6 +15,7 @@ from obslaws.errors import StoreError
 from obslaws.store import transaction, upsert
 from obslaws.store.integrity import check_integrity, check_written
 from obslaws.store.migrations import available_migrations, migrate
+from obslaws.store.query import read_frame
 from obslaws.store.upsert import primary_key
 from obslaws.store.views import rebuild_score_matrix
 
@@ -145,7 +146,7 @@ def test_score_matrix_prefers_headline_metric_and_priority(conn):
         ),
     )
     rebuild_score_matrix(conn)
-    matrix = conn.execute("SELECT * FROM score_matrix ORDER BY model_id").pl()
+    matrix = read_frame(conn, "SELECT * FROM score_matrix ORDER BY model_id")
     assert matrix.columns == ["model_id", "b1", "b2"]
     assert matrix.row(0) == ("m1", 0.6, None)  # priority 1 beats 100; acc_norm is not the headline
     assert matrix.height == 1  # m2's only score is 5-shot, not the headline 0-shot

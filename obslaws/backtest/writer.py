@@ -9,6 +9,7 @@ import polars as pl
 
 from obslaws.fitting.store import canonical_json, write_fits
 from obslaws.store import transaction, upsert
+from obslaws.store.query import registered
 
 if TYPE_CHECKING:
     from obslaws.backtest.harness import BacktestResult
@@ -61,9 +62,6 @@ def write_backtest(conn: duckdb.DuckDBPyConnection, result: BacktestResult) -> N
         upsert(conn, "backtest_runs", run)
         conn.execute("DELETE FROM backtests WHERE backtest_id = ?", [result.backtest_id])
         if cells.height:
-            conn.register("_incoming_backtests", cells.to_arrow())
-            try:
+            with registered(conn, "_incoming_backtests", cells):
                 cols = ", ".join(CELL_COLUMNS)
                 conn.execute(f"INSERT INTO backtests ({cols}) SELECT {cols} FROM _incoming_backtests")
-            finally:
-                conn.unregister("_incoming_backtests")

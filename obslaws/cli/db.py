@@ -74,12 +74,12 @@ def sql(ctx: Context, query: str, params: tuple[str, ...], write: bool, snapshot
         bound[name] = value
     conn = ctx.connect() if write else ctx.connect_for_reading(snapshot=snapshot)
     try:
-        result = conn.execute(query, bound) if bound else conn.execute(query)
+        result = conn.sql(query, params=bound or None)  # a relation for a query, None for a statement
     except duckdb.InvalidInputException as exc:
         if not write and "read-only" in str(exc):
             raise StoreError(f"{' '.join(str(exc).split())}; `obslaws sql --write` changes data") from exc
         raise
-    if result.description is None:
+    if result is None:
         return
     emit(result.pl(), fmt)
 
@@ -90,13 +90,15 @@ def sql(ctx: Context, query: str, params: tuple[str, ...], write: bool, snapshot
 @click.pass_obj
 def models(ctx: Context, family: str | None, fmt: str) -> None:
     """List models with their size, tokens, compute and release date."""
+    from obslaws.store.query import read_frame
+
     conn = ctx.connect_for_reading()
     query = (
         "SELECT model_id, family, variant, params, tokens, flops, release_date FROM model_features "
         "WHERE NOT is_checkpoint AND ($family IS NULL OR family = $family OR family_group = $family) "
         "ORDER BY family, params NULLS LAST, model_id"
     )
-    emit(conn.execute(query, {"family": family}).pl(), fmt)
+    emit(read_frame(conn, query, {"family": family}), fmt)
 
 
 @click.command()

@@ -182,15 +182,17 @@ def fit(
     and benchmarks too few of them score, are left out, and one line says which.
     """
     from obslaws.fitting.store import fit_and_store
+    from obslaws.store.query import read_frame
 
     model, plugin = _fitter(fitter, hyper)
     conn = ctx.connect()
     data = _usable_data(conn, model, benchmarks, source, checkpoints)
     fit_id = fit_and_store(conn, model, data, plugin=plugin)
-    row = conn.execute(
+    row = read_frame(
+        conn,
         "SELECT fit_id, fitter, fitter_version, plugin, n_models, benchmarks, duration_s FROM fits WHERE fit_id = ?",
         [fit_id],
-    ).pl()
+    )
     if fmt == "json":
         out = row.to_dicts()[0]
         out["hyperparameters"] = model.get_params()

@@ -24,6 +24,7 @@ from obslaws.ingest.types import IngestReport
 from obslaws.store import WriteStats, transaction, upsert
 from obslaws.store.columns import given_columns, schema
 from obslaws.store.integrity import check_written
+from obslaws.store.query import registered
 from obslaws.store.upsert import primary_key
 from obslaws.store.views import rebuild_score_matrix
 
@@ -319,13 +320,10 @@ class Batch:
         """Source ids of this batch that the database already holds (before this batch's write)."""
         if sources is None:
             return set()
-        self.conn.register("_batch_sources", sources.select("source_id").to_arrow())
-        try:
+        with registered(self.conn, "_batch_sources", sources.select("source_id")):
             rows = self.conn.execute(
                 "SELECT s.source_id FROM sources s JOIN _batch_sources b USING (source_id)"
             ).fetchall()
-        finally:
-            self.conn.unregister("_batch_sources")
         return {r[0] for r in rows}
 
 
@@ -342,14 +340,11 @@ def _insert_or_upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.Dat
     stats = upsert(conn, table, frame.filter(is_known)) if known else WriteStats()
     fresh = frame.filter(~is_known) if known else frame
     if fresh.height:
-        view = f"_fresh_{table}"
-        conn.register(view, fresh.to_arrow())
-        try:
+        with registered(conn, f"_fresh_{table}", fresh) as view:
             cols = ", ".join(f'"{c}"' for c in fresh.columns)
-            conn.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {view}')
-        except duckdb.Error as exc:
-            raise StoreError(f"writing {table}: {exc}") from exc
-        finally:
-            conn.unregister(view)
+            try:
+                conn.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {view}')
+            except duckdb.Error as exc:
+                raise StoreError(f"writing {table}: {exc}") from exc
         stats.added += fresh.height
     return stats

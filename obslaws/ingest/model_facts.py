@@ -14,6 +14,7 @@ from typing import Any
 
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.types import IngestReport
+from obslaws.store.query import first_row
 
 # The fields a fact may give; params sets both parameter counts (the models given are dense).
 FACT_FIELDS = ("family", "family_group", "variant", "params", "tokens", "release_date")
@@ -36,9 +37,7 @@ def _model_row(model_id: str, values: Mapping[str, Any], source_id: str) -> dict
 
 def _with_flops(context: IngestContext, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` plus FLOPs from its size and tokens, or the database's where it gives neither."""
-    held = context.conn.execute(
-        "SELECT params_active, tokens FROM models WHERE model_id = ?", [row["model_id"]]
-    ).fetchone()
+    held = first_row(context.conn, "SELECT params_active, tokens FROM models WHERE model_id = ?", [row["model_id"]])
     params = row.get("params_active", held[0] if held else None)
     tokens = row.get("tokens", held[1] if held else None)
     if params is None or tokens is None:

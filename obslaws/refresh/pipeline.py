@@ -27,6 +27,7 @@ from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.publish import write_report_atomically
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
+from obslaws.store.query import read_frame
 
 __all__ = ["RefreshOutcome", "refresh", "write_report_atomically"]
 
@@ -323,22 +324,23 @@ def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -
     if not benchmarks:
         return None
     needs = fit.instance.requires.needs
-    models = conn.execute("SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint").pl()
+    models = read_frame(conn, "SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint")
     for column in ("params", "tokens", "flops", "family"):
         if column in needs:
             models = models.filter(pl.col(column).is_not_null())
-    scored = conn.execute(
+    scored = read_frame(
+        conn,
         "SELECT model_id, count(DISTINCT benchmark) AS n FROM preferred_scores WHERE list_contains($b, benchmark) "
         "GROUP BY model_id",
         {"b": sorted(benchmarks)},
-    ).pl()
+    )
     complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"]
     query = models.filter(~pl.col("model_id").is_in(complete.to_list()))
     if not query.height:
         return None
-    data = FitData.build(query, benchmarks=conn.execute("SELECT * FROM benchmarks").pl())
+    data = FitData.build(query, benchmarks=read_frame(conn, "SELECT * FROM benchmarks"))
     frame = predict_and_store(conn, fit.instance, fit.fit_id, data)
-    have = conn.execute("SELECT model_id, benchmark FROM preferred_scores").pl()
+    have = read_frame(conn, "SELECT model_id, benchmark FROM preferred_scores")
     missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(
         pl.col("benchmark").is_in(sorted(benchmarks))
     )

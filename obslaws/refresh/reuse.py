@@ -16,6 +16,7 @@ from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.refresh.config import RefreshConfig
+from obslaws.store.query import first_row
 
 
 def needs_instance(config: RefreshConfig) -> set[str]:
@@ -28,7 +29,7 @@ def stored_fit(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData) -
     from obslaws.fitting.store import fit_id_for
 
     fit_id = fit_id_for(fitter, data.content_hash())
-    row = conn.execute("SELECT duration_s FROM fits WHERE fit_id = ?", [fit_id]).fetchone()
+    row = first_row(conn, "SELECT duration_s FROM fits WHERE fit_id = ?", [fit_id])
     return (fit_id, float(row[0] or 0.0)) if row else None
 
 
@@ -42,5 +43,5 @@ def stored_backtest(conn: duckdb.DuckDBPyConnection, job: Any) -> tuple[str, dic
         backtest_id = backtest_id_for(fitter, job.data, job.protocol, benchmarks=job.benchmarks, **job.options)
     except ObslawsError:  # the backtest itself will report it
         return None
-    row = conn.execute("SELECT summary, duration_s FROM backtest_runs WHERE backtest_id = ?", [backtest_id]).fetchone()
+    row = first_row(conn, "SELECT summary, duration_s FROM backtest_runs WHERE backtest_id = ?", [backtest_id])
     return (backtest_id, json.loads(row[0]), float(row[1] or 0.0)) if row else None

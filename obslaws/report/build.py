@@ -16,6 +16,7 @@ from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.pipeline import RefreshOutcome
 from obslaws.report import plots
 from obslaws.report.forward import detail_lines
+from obslaws.store.query import read_frame
 
 
 def _table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -43,12 +44,13 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
     fit = next((f for f in outcome.fits if f.fitter == wanted and f.instance is not None), None)
     if fit is None or benchmark not in fit.benchmarks:
         return None, f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
-    points = conn.execute(
+    points = read_frame(
+        conn,
         "SELECT f.model_id, f.family, f.flops, s.value FROM model_features f "
         "JOIN preferred_scores s USING (model_id) WHERE s.benchmark = ? AND f.flops IS NOT NULL "
         "AND NOT f.is_checkpoint",
         [benchmark],
-    ).pl()
+    )
     # Ties broken by name: group_by's order varies from run to run, the report must not.
     big = points.group_by("family").len().filter(pl.col("len") >= 4)
     big = big.sort(["len", "family"], descending=[True, False]).head(12)
@@ -65,7 +67,7 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
                     "flops": float(value),
                 }
             )
-    query = FitData.build(pl.DataFrame(rows), benchmarks=conn.execute("SELECT * FROM benchmarks").pl())
+    query = FitData.build(pl.DataFrame(rows), benchmarks=read_frame(conn, "SELECT * FROM benchmarks"))
     predicted = fit.instance.predict(query).filter(pl.col("benchmark") == benchmark)
     grid = pl.DataFrame(rows).join(predicted, on="model_id")
     path = plots.score_vs_compute(points, grid, benchmark, wanted, out / "score_vs_compute.png")
@@ -110,11 +112,12 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )
         if cells_ids:
-            cells = conn.execute(
+            cells = read_frame(
+                conn,
                 "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "
                 "WHERE list_contains($ids, backtest_id)",
                 {"ids": cells_ids},
-            ).pl()
+            )
             name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
             plots.predicted_vs_actual(cells, f"Predicted vs actual: {label}", out / name)
             lines += [f"![predicted vs actual, {label}]({name})", ""]
@@ -130,15 +133,15 @@ def _density_section(conn, out: Path) -> list[str]:
     if not latest:
         return []
     fit_id = latest[0][0]
-    frame = conn.execute(
-        "SELECT * FROM densities WHERE fit_id = ? AND release_date IS NOT NULL AND density > 0", [fit_id]
-    ).pl()
+    frame = read_frame(
+        conn, "SELECT * FROM densities WHERE fit_id = ? AND release_date IS NOT NULL AND density > 0", [fit_id]
+    )
     if not frame.height:
         return []
     reference = frame["reference_family"][0] if "reference_family" in frame.columns else "reference"
     trend = None
     if _table_exists(conn, "density_trend"):
-        rows = conn.execute("SELECT * FROM density_trend WHERE fit_id = ?", [fit_id]).pl()
+        rows = read_frame(conn, "SELECT * FROM density_trend WHERE fit_id = ?", [fit_id])
         trend = rows.row(0, named=True) if rows.height else None
     plots.density_over_time(frame, trend, reference, out / "density.png")
     lines = ["## Capacity density over time", ""]
@@ -160,10 +163,11 @@ def _loadings_section(conn, out: Path) -> list[str]:
     ).fetchall()
     if not latest:
         return []
-    frame = conn.execute(
+    frame = read_frame(
+        conn,
         "SELECT benchmark, 'skill ' || skill::VARCHAR AS component, loading FROM skill_loadings WHERE fit_id = ?",
         [latest[0][0]],
-    ).pl()
+    )
     plots.loadings_heatmap(frame, "Sloth skill loadings (rotated)", out / "loadings.png")
     return ["## Skill loadings", "", "![skill loadings](loadings.png)", ""]
 

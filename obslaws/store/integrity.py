@@ -13,6 +13,7 @@ import polars as pl
 
 from obslaws.errors import StoreError
 from obslaws.store.query import quote_identifier as _q
+from obslaws.store.query import registered
 from obslaws.store.upsert import declared_keys
 
 # (table, column, referenced table, referenced column)
@@ -67,14 +68,11 @@ def check_written(conn: duckdb.DuckDBPyConnection, written: Iterable[tuple[str, 
         refs = pl.concat(values).drop_nulls().unique().to_frame(column)
         if refs.is_empty():
             continue
-        conn.register("_written_refs", refs.to_arrow())
-        try:
+        with registered(conn, "_written_refs", refs):
             rows = conn.execute(
                 f"SELECT w.{column} FROM _written_refs w "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = w.{column}) LIMIT 3"
             ).fetchall()
-        finally:
-            conn.unregister("_written_refs")
         if rows:
             names = ", ".join(repr(r[0]) for r in rows)
             raise StoreError(f"{table}.{column} refers to {names}, not in {target}.{key}")

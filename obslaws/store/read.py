@@ -9,7 +9,7 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.errors import ObslawsError
-from obslaws.store.query import scalar
+from obslaws.store.query import read_frame, scalar
 
 
 def load_fit_data(
@@ -33,30 +33,29 @@ def load_fit_data(
         Keep intermediate training checkpoints (rows with ``checkpoint_of``).
     """
     if source is None:
-        scores = conn.execute("SELECT model_id, benchmark, value, stderr FROM preferred_scores").pl()
+        scores = read_frame(conn, "SELECT model_id, benchmark, value, stderr FROM preferred_scores")
     else:
         if not scalar(conn, "SELECT count(*) FROM sources WHERE source_id = ?", [source]):
             raise ObslawsError(f"unknown source {source!r}; see: obslaws sql 'SELECT source_id FROM sources'")
-        scores = conn.execute(
+        scores = read_frame(
+            conn,
             "SELECT s.model_id, s.benchmark, s.value, s.stderr FROM scores s "
             "JOIN benchmarks b USING (benchmark) "
             "WHERE s.source_id = ? AND s.metric = b.metric AND s.n_shots = b.n_shots",
             [source],
-        ).pl()
-    models = conn.execute("SELECT * FROM model_features ORDER BY model_id").pl()
+        )
+    models = read_frame(conn, "SELECT * FROM model_features ORDER BY model_id")
     if not include_checkpoints:
         models = models.filter(~pl.col("is_checkpoint"))
     if source is not None:
         models = models.filter(pl.col("model_id").is_in(scores["model_id"].unique().to_list()))
     scores = scores.filter(pl.col("model_id").is_in(models["model_id"].to_list()))
-    losses = (
-        conn.execute("SELECT model_id, dataset, value, unit, tokens_seen FROM losses")
-        .pl()
-        .filter(pl.col("model_id").is_in(models["model_id"].to_list()))
+    losses = read_frame(conn, "SELECT model_id, dataset, value, unit, tokens_seen FROM losses").filter(
+        pl.col("model_id").is_in(models["model_id"].to_list())
     )
-    benchmarks = conn.execute(
-        "SELECT benchmark, metric, n_shots, chance, n_items FROM benchmarks ORDER BY benchmark"
-    ).pl()
+    benchmarks = read_frame(
+        conn, "SELECT benchmark, metric, n_shots, chance, n_items FROM benchmarks ORDER BY benchmark"
+    )
     if targets is None:
         targets = sorted(scores["benchmark"].unique().to_list())
     unknown = sorted(set(targets) - set(benchmarks["benchmark"].to_list()))

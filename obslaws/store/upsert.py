@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from obslaws.errors import StoreError
-from obslaws.store.query import first_row
+from obslaws.store.query import first_row, registered
 from obslaws.store.query import quote_identifier as _q
 
 
@@ -75,8 +75,15 @@ def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
         raise StoreError(f"writing {table}: key column(s) {missing} missing from the data")
     frame = frame.unique(subset=keys, keep="last", maintain_order=True)
     values = [c for c in frame.columns if c not in keys]
-    view = f"_incoming_{table}"
-    conn.register(view, frame.to_arrow())
+    with registered(conn, f"_incoming_{table}", frame) as view:
+        added, updated = _merge(conn, table, view, keys, values, frame.columns)
+    return WriteStats(added=added, updated=updated, unchanged=frame.height - added - updated)
+
+
+def _merge(
+    conn: duckdb.DuckDBPyConnection, table: str, view: str, keys: list[str], values: list[str], columns: list[str]
+) -> tuple[int, int]:
+    """Update the changed rows of ``table`` from ``view`` and insert the new ones: (added, updated)."""
     try:
         join = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in keys)
         differs = " OR ".join(f"t.{_q(c)} IS DISTINCT FROM i.{_q(c)}" for c in values) or "false"
@@ -92,13 +99,11 @@ def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
             assignments = ", ".join(f"{_q(c)} = i.{_q(c)}" for c in values)
             conn.execute(f"UPDATE {_q(table)} t SET {assignments} FROM {view} i WHERE {join} AND ({differs})")
         if added:
-            cols = ", ".join(_q(c) for c in frame.columns)
+            cols = ", ".join(_q(c) for c in columns)
             conn.execute(
                 f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {view} i "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {_q(table)} t WHERE {join})"
             )
     except duckdb.Error as exc:
         raise StoreError(f"writing {table}: {exc}") from exc
-    finally:
-        conn.unregister(view)
-    return WriteStats(added=added, updated=updated, unchanged=frame.height - added - updated)
+    return added, updated
