@@ -18,6 +18,7 @@ import polars as pl
 
 from obslaws.ingest.resolve import ModelResolver
 from obslaws.registry import registry_dir
+from obslaws.store.query import read_frame, registered
 
 
 def lookup(resolver: ModelResolver, name: str) -> str | None:
@@ -43,17 +44,15 @@ def unresolved_models(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """One row per model an ingest created: model_id, source_id, the names it was seen under,
     and the registry's explanation where it has one (else null)."""
     registry_sources = pl.read_csv(registry_dir() / "sources.csv", columns=["source_id"], infer_schema=False)
-    conn.register("_registry_sources", registry_sources.to_arrow())
-    try:
-        frame = conn.execute(
+    with registered(conn, "_registry_sources", registry_sources):
+        frame = read_frame(
+            conn,
             """SELECT m.model_id, m.source_id,
                       string_agg(a.alias, ' | ' ORDER BY a.alias) FILTER (WHERE a.alias <> m.model_id) AS names
                FROM models m LEFT JOIN model_aliases a USING (model_id)
                WHERE m.source_id NOT IN (SELECT source_id FROM _registry_sources) AND m.checkpoint_of IS NULL
-               GROUP BY m.model_id, m.source_id ORDER BY m.source_id, m.model_id"""
-        ).pl()
-    finally:
-        conn.unregister("_registry_sources")
+               GROUP BY m.model_id, m.source_id ORDER BY m.source_id, m.model_id""",
+        )
     reasons = _registry_explanations()
     explained = [
         next((reasons[n] for n in [m, *(names or "").split(" | ")] if n in reasons), None)
