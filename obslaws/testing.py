@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from obslaws.data import PREDICTION_COLUMNS, FitData
 from obslaws.errors import FitterError, NotFittedError
@@ -45,10 +46,6 @@ class ConformanceError(AssertionError):
         self.check = check
         self.fitter = fitter
         super().__init__(f"check_fitter[{check}] {fitter}: {message}")
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def synthetic_data(
@@ -105,7 +102,7 @@ def synthetic_data(
     for j, bench in enumerate(benches):
         chance = SYNTHETIC_CHANCE.get(bench, 0.25 if j % 2 == 0 else 0.0)
         slope, intercept = 0.7 + 0.15 * (j % 4), -0.5 - 0.4 * (j % 5)
-        truth = chance + (1 - chance) * _sigmoid(intercept + slope * log_c + effect)
+        truth = chance + (1 - chance) * expit(intercept + slope * log_c + effect)
         noisy = np.clip(truth + rng.normal(0, 0.005, truth.shape), 0.0, 1.0)
         for model_id, value in zip(models["model_id"], noisy, strict=True):
             score_rows.append({"model_id": model_id, "benchmark": bench, "value": float(value), "stderr": 0.01})
@@ -244,7 +241,7 @@ def check_fitter(
         params = fitter.get_params()
     except FitterError as exc:
         raise ConformanceError("hyperparameters", name, str(exc)) from exc
-    missing = [p for p in cls._param_names() if p not in vars(fitter)]
+    missing = [p for p in cls._get_param_names() if p not in vars(fitter)]
     _check("hyperparameters", name, not missing, f"__init__ must store every hyperparameter as an attribute: {missing}")
     ok("class")
 

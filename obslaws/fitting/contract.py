@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -81,9 +80,12 @@ class Fitter:
     on synthetic data (``check_fitter(cls(**cls.check_hyperparameters))``); empty: the defaults."""
 
     # -- hyperparameters (scikit-learn conventions) --------------------------------------------
+    # Not scikit-learn's BaseEstimator: as a base class it would import scikit-learn (seconds on a
+    # busy machine) wherever a plugin module defines a fitter, that is at every CLI start, and its
+    # check_is_fitted needs BaseEstimator's tags; clone() uses sklearn.base.clone, imported when called.
 
     @classmethod
-    def _param_names(cls) -> list[str]:
+    def _get_param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         names = []
         for param in signature.parameters.values():
@@ -96,12 +98,12 @@ class Fitter:
             names.append(param.name)
         return sorted(names)
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as given to the constructor."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters, as given to the constructor (``deep`` as in scikit-learn; no nesting)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params: Any) -> Fitter:
-        valid = set(self._param_names())
+        valid = set(self._get_param_names())
         for key, value in params.items():
             if key not in valid:
                 raise FitterError(f"{self.name}: unknown hyperparameter {key!r}; valid: {sorted(valid)}")
@@ -109,8 +111,11 @@ class Fitter:
         return self
 
     def clone(self) -> Fitter:
-        """An unfitted copy with the same hyperparameters."""
-        return type(self)(**copy.deepcopy(self.get_params()))
+        """An unfitted copy with the same hyperparameters (``sklearn.base.clone``: deep copies, and
+        an error if ``__init__`` does not store them verbatim)."""
+        from sklearn.base import clone
+
+        return clone(self)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -98,7 +98,7 @@ def default_hyperparameters(cls: type[Fitter]) -> dict[str, Any]:
 def create_fitter(cls: type[Fitter], hyperparameters: Mapping[str, Any] | None = None) -> Fitter:
     """``cls(**hyperparameters)`` with a clear error for an unknown hyperparameter."""
     hyperparameters = dict(hyperparameters or {})
-    valid = set(cls._param_names())
+    valid = set(cls._get_param_names())
     unknown = sorted(set(hyperparameters) - valid)
     if unknown:
         raise FitterError(f"{cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(valid)}")
@@ -115,7 +115,7 @@ def validate_fitter_class(item: Any, plugin: str) -> None:
     if not isinstance(item.requires, Requirements):
         raise PluginError(f"{where} fitter {item.name!r} whose requires is not an obslaws.Requirements")
     try:
-        item._param_names()
+        item._get_param_names()
     except FitterError as exc:
         raise PluginError(f"{where} fitter {item.name!r}: {exc}") from exc
 

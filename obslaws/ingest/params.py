@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from pathlib import Path
 
 from obslaws.errors import ValidationError
@@ -13,22 +11,17 @@ from obslaws.errors import ValidationError
 def safetensors_parameters(path: Path) -> int:
     """Number of parameters in one ``.safetensors`` file: the product of each tensor's shape.
 
-    The header is an 8-byte little-endian length followed by JSON ``{name: {dtype, shape,
-    data_offsets}}``; ``save_pretrained`` stores tied weights once, so this matches
+    Only the header is read (``safe_open`` maps the file; ``get_slice`` loads no data);
+    ``save_pretrained`` stores tied weights once, so this matches
     ``sum(p.numel() for p in model.parameters())``.
     """
-    with path.open("rb") as handle:
-        head = handle.read(8)
-        if len(head) != 8:
-            raise ValidationError(str(path), None, None, "not a safetensors file (no header)")
-        (length,) = struct.unpack("<Q", head)
-        if length > 100_000_000:
-            raise ValidationError(str(path), None, None, "not a safetensors file (header too long)")
-        try:
-            header = json.loads(handle.read(length))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError(str(path), None, "header", f"unreadable safetensors header: {exc}") from exc
-    return sum(math.prod(t["shape"]) for name, t in header.items() if name != "__metadata__")
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            return sum(math.prod(handle.get_slice(name).get_shape()) for name in handle.keys())  # noqa: SIM118
+    except (SafetensorError, OSError) as exc:
+        raise ValidationError(str(path), None, "header", f"not a readable safetensors file: {exc}") from exc
 
 
 def checkpoint_parameters(directory: str | Path) -> int | None:

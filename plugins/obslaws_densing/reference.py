@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import logit
 
 EPS = 1e-3  # scores are clipped this far inside (floor, ceiling) before inverting
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    return np.log(p) - np.log1p(-p)
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ class DirectReference:
 
     def effective_params(self, score: np.ndarray | float) -> np.ndarray:
         p = (np.asarray(score, dtype=float) - self.floor) / (1.0 - self.floor)
-        return np.exp(self.m + _logit(np.clip(p, EPS, 1.0 - EPS)) / self.gamma)
+        return np.exp(self.m + logit(np.clip(p, EPS, 1.0 - EPS)) / self.gamma)
 
     def to_dict(self) -> dict[str, float | int | str]:
         return {"kind": "direct", "floor": self.floor, "gamma": self.gamma, "m": self.m, "n_models": self.n_models}
@@ -66,7 +63,7 @@ def fit_direct(benchmark: str, params: np.ndarray, scores: np.ndarray, floor: fl
 
     # Start from a straight-line fit on the logit scale; refine on the score scale, gamma > 0.
     p = np.clip((scores - floor) / (1.0 - floor), 0.02, 0.98)
-    slope, intercept = np.polyfit(x, _logit(p), 1)
+    slope, intercept = np.polyfit(x, logit(p), 1)
     slope = max(float(slope), 0.05)
     start = np.array([slope, -intercept / slope])
     res = least_squares(resid, start, bounds=([1e-3, -np.inf], [20.0, np.inf]))

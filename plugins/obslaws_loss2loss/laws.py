@@ -18,15 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import expit
 
 FORMS = ("kaplan", "chinchilla")
 PARAM_NAMES = ("A", "B", "E", "alpha", "beta")
 # alpha and beta bounds: the exponent of a loss law is positive and, in practice, below a few units.
 _BOUNDS = [(None, None), (None, None), (None, None), (0.0, 5.0), (1e-3, 5.0)]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def log_predict(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, form: str) -> np.ndarray:
@@ -67,9 +64,9 @@ def _objective_and_grad(
         w = np.logaddexp(u, v)
         z = beta * w
         f = np.logaddexp(e, z)
-        pe = _sigmoid(e - z)
+        pe = expit(e - z)
         pz = 1.0 - pe
-        su = _sigmoid(u - v)
+        su = expit(u - v)
         sv = 1.0 - su
         grads = np.stack(
             [

@@ -40,14 +40,13 @@ def fit_capabilities(scores: np.ndarray, n_components: int) -> Capabilities:
     ValueError
         If ``n_components`` exceeds min(n, J).
     """
+    from sklearn.decomposition import PCA  # imported when a fit needs it, not when plugins load
+
     n, j = scores.shape
     if n_components > min(n, j):
         raise ValueError(f"cannot keep {n_components} components of a {n} x {j} matrix")
-    mean = scores.mean(axis=0)
-    _, sing, vt = np.linalg.svd(scores - mean, full_matrices=False)
-    comps = vt[:n_components]
+    pca = PCA(n_components=n_components, svd_solver="full").fit(scores)
+    comps = pca.components_
+    # scikit-learn >= 1.5 already makes the largest loading positive; older versions flip by the scores
     flip = np.sign(comps[np.arange(n_components), np.abs(comps).argmax(axis=1)])
-    comps = comps * flip[:, None]
-    var = sing**2
-    ratio = var[:n_components] / var.sum() if var.sum() > 0 else np.zeros(n_components)
-    return Capabilities(mean, comps, ratio)
+    return Capabilities(pca.mean_, comps * flip[:, None], pca.explained_variance_ratio_)

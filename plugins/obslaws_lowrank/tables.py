@@ -19,7 +19,7 @@ CUTOFF = 8.4e22  # Llama-2-7B
 ARITHMETIC_CUTOFF = 2.1e22  # a quarter, for the arithmetic tasks
 ROBUSTNESS_TASKS = re.compile(r"^(bigbench_|gsm8k_|bbh_|leaderboard_)")
 
-# Test MSE published by Ruan et al. (FITTERS.md section 1): 3 PCs and the log-FLOPs baseline.
+# Test MSE published by Ruan et al. (docs/lowrank.md, the paper's numbers): 3 PCs and the log-FLOPs baseline.
 PAPER_MSE: dict[str, tuple[float, float]] = {
     "bigbench_word_unscrambling": (2.4e-3, 1.8e-2),
     "bigbench_arithmetic_2_digit_multiplication": (1.1e-2, 8.8e-2),

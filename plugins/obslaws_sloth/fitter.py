@@ -31,7 +31,7 @@ NEEDS = frozenset({"params", "tokens", "family"})
 
 # The default: an ensemble over every d from 1 to 4 and 3 seeds, each fit at one learning rate
 # for at most 5,000 steps per stage. Averaging fits of different d and seeds removes most of
-# full Sloth's seed-to-seed variance (FITTERS.md §2) and beats any single d; the short fits at one
+# full Sloth's seed-to-seed variance (docs/sloth.md, the paper's numbers) and beats any single d; the short fits at one
 # learning rate pay for the twelve members (docs/sloth.md has the measurements).
 DEFAULT_MAX_D = 4
 DEFAULT_LEARNING_RATES = (0.01,)

@@ -4,7 +4,7 @@ Inside a training set, the family groups are dealt into ``k`` folds; each inner 
 out one fold's groups except the smallest model of each of their families (the paper's
 protocol with n = 1), fits basic Sloth for every candidate ``d`` on the rest, and scores
 the held-out models. The ``d`` with the lowest mean held-out MAE wins. Basic Sloth ranks ``d``
-as full Sloth does on the paper's three benchmark sets (FITTERS.md tables), at a tenth of
+as full Sloth does on the paper's three benchmark sets at n = 1 (docs/sloth.md), at a tenth of
 the cost; all inner fits of all training sets run as one batched program per ``d``.
 """
 

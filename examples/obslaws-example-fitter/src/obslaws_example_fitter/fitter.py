@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.special import expit, logit
 
 from obslaws import FitData, Fitter, Requirements
 from obslaws.errors import FitterError
@@ -89,8 +90,8 @@ class LogitLinear(Fitter):
 
 def _logit(y: np.ndarray, chance: float) -> np.ndarray:
     p = np.clip((y - chance) / (1 - chance), EPS, 1 - EPS)
-    return np.log(p / (1 - p))
+    return logit(p)
 
 
 def _expit(z: np.ndarray, chance: float) -> np.ndarray:
-    return chance + (1 - chance) / (1 + np.exp(-z))
+    return chance + (1 - chance) * expit(z)
