@@ -9,10 +9,11 @@ implements any of the hooks below with the :data:`obslaws.hookimpl` marker::
     def register_fitters(register):
         register(MyFitter)
 
-Built-in fitters are plugins of exactly this kind. A function named like a hook but not marked
-with ``@hookimpl``, a hook that does not exist (``register_fitter``) or takes other arguments are
-errors naming the plugin (see :func:`obslaws.plugins.get_plugin_manager`). The guide:
-``docs/writing-a-fitter-plugin.md``.
+Built-in fitters are plugins of exactly this kind: they register their fitters, their own tables
+(``register_migrations``) and their part of the refresh report (``report_sections``). A function
+named like a hook but not marked with ``@hookimpl``, a hook that does not exist
+(``register_fitter``) or takes other arguments are errors naming the plugin (see
+:func:`obslaws.plugins.get_plugin_manager`). The guide: ``docs/writing-a-fitter-plugin.md``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
     import duckdb
+
+    from obslaws.report.section import ReportSection
+    from obslaws.store.migrations import MigrationSet
 
 hookspec = pluggy.HookspecMarker("obslaws")
 
@@ -103,4 +109,52 @@ def register_commands(cli: click.Group) -> None:
     Returns
     -------
     None
+    """
+
+
+@hookspec
+def register_migrations(register: Callable[[MigrationSet], None]) -> None:
+    """Register the plugin's own tables as a named set of numbered SQL migrations.
+
+    Called by :func:`obslaws.connect` when it opens a database for writing, after the core's
+    migrations. Each step runs once per database, in its own transaction, and is recorded in
+    ``schema_migrations`` as ``(migration_set, version, name, applied_at)``; a new plugin version
+    adds a step with the next number, so a database made by an older version upgrades in order.
+
+    Parameters
+    ----------
+    register:
+        Call ``register(MigrationSet.from_package("myplugin", "my_package"))`` to ship
+        ``my_package/migrations/001_first.sql``, ``002_...``; or build a
+        :class:`obslaws.store.migrations.MigrationSet` of :class:`~obslaws.store.migrations.Migration`
+        steps. Name the set after the plugin; ``obslaws`` is the core's and two plugins cannot
+        register one name. Give every table a ``COMMENT ON TABLE`` (``obslaws schema`` shows it).
+
+    Returns
+    -------
+    None
+    """
+
+
+@hookspec
+def report_sections(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | list[ReportSection] | None:
+    """Add sections to the refresh report (``obslaws refresh``).
+
+    Called once per report, after the refresh has written its fits and backtests, in plugin
+    registration order; the core places the sections after the backtests, each as a ``##``
+    heading, its markdown, then its figures.
+
+    Parameters
+    ----------
+    conn:
+        The database, with this refresh's fits (read it; do not write).
+    out:
+        The report's folder: write figures here (PNG, names prefixed with the plugin's name so
+        that they cannot collide) and list them in the section.
+
+    Returns
+    -------
+    ReportSection, a list of them, or None
+        :class:`obslaws.report.ReportSection` (title, markdown, figures); None (or an empty
+        list) when there is nothing to show, for example before the plugin's fitter has run.
     """

@@ -1,13 +1,23 @@
 """The plugin manager: loads the ``obslaws`` entry-point group on demand, never at import.
 
-Every failure of a plugin (it does not import, implements a hook that does not exist or with
-wrong arguments, forgets ``@hookimpl``, raises inside a hook, registers a name another plugin
-already registered) becomes one :class:`~obslaws.errors.PluginError` whose message names the
-plugin, so ``obslaws`` prints one line and the user knows which package to fix or disable.
+One manager per process: :func:`plugin_manager` builds it on first use and every caller (the
+CLI, :func:`obslaws.connect`, the fitter and ingestor catalogs, the refresh) shares it, as
+datasette and llm keep one ``pm``. :func:`get_plugin_manager` builds a fresh one (tests, or a
+caller that wants other plugins).
+
+A plugin that fails to import is disabled with a one-line warning that names it and the switch
+that silences it (``OBSLAWS_DISABLE_PLUGINS=name``), so one broken package does not take down
+every command; ``OBSLAWS_STRICT_PLUGINS=1`` makes it an error. Every other failure of a plugin
+(it implements a hook that does not exist or with wrong arguments, forgets ``@hookimpl``,
+raises inside a hook, registers a name another plugin already registered) is one
+:class:`~obslaws.errors.PluginError` whose message names the plugin, so ``obslaws`` prints one
+line and the user knows which package to fix or disable.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,12 +31,20 @@ from obslaws.errors import PluginError
 
 ENTRY_POINT_GROUP = "obslaws"
 DISABLE_ENV = "OBSLAWS_DISABLE_PLUGINS"
-HOOK_NAMES = ("register_fitters", "register_ingestors", "prepare_connection", "register_commands")
+STRICT_ENV = "OBSLAWS_STRICT_PLUGINS"
+HOOK_NAMES = tuple(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{ENTRY_POINT_GROUP}_spec"))
+
+log = logging.getLogger(__name__)
 
 
 def disabled_plugins() -> set[str]:
     """Plugin names listed in ``$OBSLAWS_DISABLE_PLUGINS`` (comma-separated)."""
     return {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+
+
+def strict_plugins() -> bool:
+    """``$OBSLAWS_STRICT_PLUGINS`` is set (and not 0): a plugin that fails to import is an error."""
+    return os.environ.get(STRICT_ENV, "") not in ("", "0")
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -54,10 +72,52 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
         raise PluginError(f'Error registering plugin "{name}": {exc}') from exc
 
 
+def _load(ep: metadata.EntryPoint) -> Any | None:
+    """The plugin's module, or None (with a one-line warning) when it fails to import."""
+    try:
+        return ep.load()
+    except Exception as exc:
+        problem = (
+            f'plugin "{ep.name}" ({ep.value}, from {_dist_label(ep)}) failed to import: {type(exc).__name__}: {exc}'
+        )
+        if strict_plugins():
+            raise PluginError(f"Error loading {problem} ({STRICT_ENV} is set)") from exc
+        log.warning(
+            "Warning: %s; it is disabled (set %s=%s to silence this, or %s=1 to make it an error)",
+            problem,
+            DISABLE_ENV,
+            ep.name,
+            STRICT_ENV,
+        )
+        return None
+
+
+def _installed_plugins(skip: set[str]) -> Iterator[tuple[str, Any]]:
+    """(name, plugin) for every entry point of the group, once per name, skipping ``skip``."""
+    seen: dict[str, metadata.EntryPoint] = {}
+    for ep in _entry_points():
+        if ep.name in skip:
+            continue
+        if ep.name in seen:
+            if seen[ep.name].value != ep.value:
+                first, second = seen[ep.name], ep
+                raise PluginError(
+                    f'plugin name "{ep.name}" is declared twice: by {_dist_label(first)} ({first.value}) and by '
+                    f"{_dist_label(second)} ({second.value}); uninstall one or disable it with {DISABLE_ENV}"
+                )
+            continue
+        seen[ep.name] = ep
+        plugin = _load(ep)
+        if plugin is not None:
+            yield ep.name, plugin
+
+
 def get_plugin_manager(
     *, load_entry_points: bool = True, disabled: Iterable[str] | None = None, extra: Iterable[Any] = ()
 ) -> pluggy.PluginManager:
     """Build a fresh plugin manager with every installed plugin registered and validated.
+
+    Most code wants the process's shared manager, :func:`plugin_manager`.
 
     Parameters
     ----------
@@ -72,34 +132,16 @@ def get_plugin_manager(
     Raises
     ------
     PluginError
-        A plugin failed to import (named), implements a hook that does not exist, defines a hook
-        function without ``@hookimpl``, or two distributions declare the same plugin name.
+        A plugin implements a hook that does not exist, defines a hook function without
+        ``@hookimpl``, or two distributions declare the same plugin name; with
+        ``$OBSLAWS_STRICT_PLUGINS`` set, also a plugin that fails to import (named).
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
     skip = disabled_plugins() if disabled is None else set(disabled)
     if load_entry_points:
-        seen: dict[str, metadata.EntryPoint] = {}
-        for ep in _entry_points():
-            if ep.name in skip:
-                continue
-            if ep.name in seen:
-                if seen[ep.name].value != ep.value:
-                    first, second = seen[ep.name], ep
-                    raise PluginError(
-                        f'plugin name "{ep.name}" is declared twice: by {_dist_label(first)} ({first.value}) and by '
-                        f"{_dist_label(second)} ({second.value}); uninstall one or disable it with {DISABLE_ENV}"
-                    )
-                continue
-            seen[ep.name] = ep
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                raise PluginError(
-                    f'Error loading plugin "{ep.name}" ({ep.value}, from {_dist_label(ep)}): '
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            _register(pm, plugin, ep.name)
+        for name, plugin in _installed_plugins(skip):
+            _register(pm, plugin, name)
     for item in extra:
         if isinstance(item, tuple):
             name, plugin = item
@@ -114,6 +156,16 @@ def get_plugin_manager(
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
         raise PluginError(f'Error in plugin "{name}": {exc}') from exc
     return pm
+
+
+@functools.cache
+def plugin_manager() -> pluggy.PluginManager:
+    """The process's plugin manager, built by :func:`get_plugin_manager` on first use and shared.
+
+    Tests that install, remove or disable plugins call ``plugin_manager.cache_clear()`` so the
+    next use builds it again.
+    """
+    return get_plugin_manager()
 
 
 def _dist_label(ep: metadata.EntryPoint) -> str:
@@ -148,20 +200,20 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
             continue
         hooks = sorted(impl.name for impl in pm.get_hookcallers(plugin) or [])
         dist = plugin_distribution(name)
-        module = getattr(plugin, "__name__", None) or type(plugin).__module__
+        module = getattr(plugin, "__name__", None) or type(plugin).__name__
         out.append(PluginInfo(name, module, dist[0] if dist else None, dist[1] if dist else None, hooks))
     return out
 
 
 class UnknownNameError(PluginError, KeyError):
-    """A name no plugin registered (also a KeyError, so ``Registry.get`` works)."""
+    """A name no plugin registered (also a KeyError, so ``PluginCatalog.get`` works)."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 
 @dataclass
-class Registry(Mapping[str, Any]):
+class PluginCatalog(Mapping[str, Any]):
     """What plugins registered through one hook, and which plugin registered each item.
 
     A read-only mapping ``name -> item``; ``owners[name]`` is the plugin that registered it.
@@ -196,21 +248,40 @@ class Registry(Mapping[str, Any]):
         return len(self.items)
 
 
+def _call(impl: Any, hook_name: str, kwargs: Mapping[str, Any]) -> Any:
+    """One plugin's implementation, given the arguments it declares; failures name the plugin."""
+    try:
+        return impl.function(**{name: kwargs[name] for name in impl.argnames})
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f'plugin "{impl.plugin_name}" failed in {hook_name}(): {type(exc).__name__}: {exc}') from exc
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    """Call ``hook_name`` on each plugin in registration order; yields (plugin name, its result).
+
+    Each implementation gets the keyword arguments it declares. An exception other than a
+    :class:`PluginError` becomes a PluginError naming the plugin and the hook.
+    """
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order (pluggy calls in reverse)
+        yield impl.plugin_name, _call(impl, hook_name, kwargs)
+
+
 def collect(
     pm: pluggy.PluginManager,
     hook_name: str,
     kind: str,
     name_of: Callable[[Any], str],
     validate: Callable[[Any, str], None] | None = None,
-) -> Registry:
-    """Call ``hook_name`` on each plugin in turn, recording who registered what.
+) -> PluginCatalog:
+    """Call ``hook_name(register)`` on each plugin in turn, recording who registered what.
 
     ``validate(item, plugin_name)`` may raise :class:`PluginError`; any other exception a
     plugin raises inside its hook is turned into a PluginError naming the plugin.
     """
-    registry = Registry(kind)
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():  # registration order (pluggy calls them in reverse)
+    catalog = PluginCatalog(kind)
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
         plugin_name = impl.plugin_name
 
         def register(item: Any, _plugin: str = plugin_name) -> None:
@@ -220,26 +291,23 @@ def collect(
                 name = name_of(item)
             except Exception as exc:
                 raise PluginError(f'plugin "{_plugin}" registered an invalid {kind} {item!r}: {exc}') from exc
-            registry.add(name, item, _plugin)
+            catalog.add(name, item, _plugin)
 
-        kwargs = {"register": register} if "register" in impl.argnames else {}
-        try:
-            impl.function(**kwargs)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(f'plugin "{plugin_name}" failed in {hook_name}(): {type(exc).__name__}: {exc}') from exc
-    return registry
+        _call(impl, hook_name, {"register": register})
+    return catalog
 
 
 __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "STRICT_ENV",
+    "PluginCatalog",
     "PluginInfo",
-    "Registry",
+    "call_each",
     "collect",
     "describe_plugins",
     "disabled_plugins",
     "get_plugin_manager",
     "plugin_distribution",
+    "plugin_manager",
 ]

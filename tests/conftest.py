@@ -21,6 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = shared_data_dir()  # $OBSLAWS_SHARED, else ../shared beside the checkout
 
 
+@pytest.fixture(autouse=True)
+def _fresh_plugin_manager():
+    """Each test starts with a fresh process plugin manager: tests install, disable and break plugins."""
+    from obslaws.plugins import plugin_manager
+
+    plugin_manager.cache_clear()
+    yield
+    plugin_manager.cache_clear()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A path for a fresh database file, also set as $OBSLAWS_DB."""
@@ -31,10 +41,10 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def conn():
-    """A migrated in-memory database."""
+    """A migrated in-memory database, with the installed plugins' tables."""
     import obslaws
 
-    connection = obslaws.connect(":memory:", plugins=False)
+    connection = obslaws.connect(":memory:")
     yield connection
     connection.close()
 

@@ -81,3 +81,36 @@ def test_fit_predict_backtest_through_the_cli(db):
     summary = json.loads(back.stdout)
     assert summary["fitter"] == "logit-linear" and summary["plugin"] == "example" and summary["n_groups"] == 12
     assert 0 < summary["average"]["mae_pt"] < 20
+
+
+# Fit only (no backtests), the report with its default settings: the refresh stays short.
+REFRESH_PLAN = '[fit]\nbenchmarks = "oll-v1"\n'
+
+
+def test_its_table_comes_through_register_migrations(tmp_path):
+    import obslaws
+
+    conn = obslaws.connect(tmp_path / "x.duckdb")
+    assert conn.execute("SELECT version, name FROM schema_migrations WHERE migration_set = 'example'").fetchall() == [
+        (1, "logit_linear_lines")
+    ]
+    assert "logit_linear_lines" in {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_refresh_stores_its_lines_and_shows_its_report_section(db, tmp_path, monkeypatch):
+    # Only the example's fitter, so that the refresh takes seconds.
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", "baselines,sloth,lowrank,loss2loss,densing")
+    (tmp_path / "plan.toml").write_text(REFRESH_PLAN)
+    out = tmp_path / "report"
+    proc = obslaws(db, "refresh", "--config", str(tmp_path / "plan.toml"), "--out", str(out), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "index.md").read_text(encoding="utf-8")
+    section = page.split("## Logit-linear lines (example plugin)", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| benchmark")]
+    assert {row.split("|")[1].strip() for row in rows} == {
+        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande", "gsm8k"
+    }  # fmt: skip
+    # Every slope is positive: bigger models score higher on every OLL v1 benchmark.
+    assert all(float(row.split("|")[2]) > 0 for row in rows)
+    # The backtest section comes before the plugins' sections.
+    assert page.index("## Backtests") < page.index("## Logit-linear lines")

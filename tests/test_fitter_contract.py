@@ -119,6 +119,27 @@ class MissingRows(MeanFitter):
         return super()._predict(query).head(1)
 
 
+class FitManyInPlace(MeanFitter):
+    """Batches the folds but fits itself instead of one clone per fold."""
+
+    name = "fit-many-in-place-test"
+
+    def fit_many(self, datas):
+        return [self.fit(d) for d in datas]
+
+
+class FitManyDrifts(MeanFitter):
+    """A batched fit that does not agree with fit()."""
+
+    name = "fit-many-drifts-test"
+
+    def fit_many(self, datas):
+        fitted = [self.clone().fit(d) for d in datas]
+        for model in fitted:
+            model.means_ = {bench: value + 0.01 for bench, value in model.means_.items()}
+        return fitted
+
+
 class PositionalArgs(Fitter):
     name = "positional-test"
 
@@ -132,7 +153,8 @@ def builtin_fitters() -> list[str]:
 
 def test_mean_fitter_passes_every_check():
     passed = check_fitter(MeanFitter())
-    for check in ("clone", "predict-before-fit", "fit-returns-self", "input-not-mutated", "output", "deterministic"):
+    for check in ("clone", "predict-before-fit", "fit-returns-self", "input-not-mutated", "output", "deterministic",
+                  "fit-many"):  # fmt: skip
         assert check in passed
 
 
@@ -159,6 +181,8 @@ def test_every_builtin_fitter_conforms(name):
         (NaNs(), "predictions-finite"),
         (BadInterval(), "interval-contains-prediction"),
         (MissingRows(), "output-rows"),
+        (FitManyInPlace(), "fit-many"),
+        (FitManyDrifts(), "fit-many"),
     ],
 )
 def test_broken_fitters_fail_naming_the_check(fitter, check):

@@ -125,7 +125,7 @@ def test_diagnostics_are_queryable_in_sql(reg, tmp_path):
     from obslaws.fitting.store import fit_and_store
     from obslaws.registry import load_registry
 
-    conn = obslaws.connect(tmp_path / "d.duckdb", plugins=False)
+    conn = obslaws.connect(tmp_path / "d.duckdb")  # with the plugins: lowrank's tables
     load_registry(conn)
     task = "gsm8k_cot_flexible_extract"
     data = obsscaling_default_data(conn, [task])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,7 +15,7 @@ import pytest
 from obslaws import Fitter, hookimpl
 from obslaws.errors import PluginError
 from obslaws.fitting.lookup import get_fitters
-from obslaws.plugins import describe_plugins, get_plugin_manager
+from obslaws.plugins import describe_plugins, get_plugin_manager, plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = {"baselines", "lowrank", "sloth", "loss2loss", "densing", "forecast"}
@@ -136,16 +138,34 @@ def test_unknown_fitter_lists_the_registered_ones():
     assert get_fitters().get("nope") is None
 
 
-def test_broken_entry_point_is_named(tmp_path, monkeypatch):
+def test_a_plugin_that_fails_to_import_is_disabled_with_a_warning(tmp_path, monkeypatch, caplog):
     make_dist(tmp_path, "broken-plugin", "broken", "obslaws_broken_mod", "import does_not_exist_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(
-        PluginError, match=r'Error loading plugin "broken" \(obslaws_broken_mod, from distribution broken-plugin'
-    ):
+    with caplog.at_level(logging.WARNING, logger="obslaws.plugins"):
+        pm = get_plugin_manager()
+    assert pm.get_plugin("broken") is None and "flops-sigmoid" in get_fitters(pm)
+    [warning] = caplog.messages
+    assert 'plugin "broken" (obslaws_broken_mod, from distribution broken-plugin 0.1) failed to import' in warning
+    assert "ModuleNotFoundError" in warning and "OBSLAWS_DISABLE_PLUGINS=broken" in warning
+    # Strict: an error naming the plugin.
+    monkeypatch.setenv("OBSLAWS_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match=r'Error loading plugin "broken" \(obslaws_broken_mod, from distribution'):
         get_plugin_manager()
-    # Disabled by name, it is skipped.
+    # Disabled by name, it is skipped without a word, strict or not.
     monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", "broken")
-    assert "flops-sigmoid" in get_fitters()
+    caplog.clear()
+    assert "flops-sigmoid" in get_fitters(get_plugin_manager())
+    assert not caplog.messages
+
+
+def test_the_process_manager_is_built_once_and_reset_by_cache_clear(tmp_path, monkeypatch):
+    assert plugin_manager() is plugin_manager()
+    assert get_fitters()["flops-sigmoid"].plugin == "baselines"  # through the shared manager
+    make_dist(tmp_path, "late-plugin", "late", "obslaws_late_mod", "x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert plugin_manager().get_plugin("late") is None  # built before the plugin was installed
+    plugin_manager.cache_clear()
+    assert plugin_manager().get_plugin("late") is not None
 
 
 def test_temporary_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
@@ -168,21 +188,33 @@ def test_temporary_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
     assert fitters["temp-fitter"].distribution == "temp-plugin"
 
 
-@pytest.mark.parametrize(
-    ("source", "needle"),
-    [
-        ("import does_not_exist_anywhere\n", 'Error loading plugin "broken"'),
-        (
-            "from obslaws import hookimpl\n@hookimpl\ndef register_fitter(register):\n    pass\n",
-            'Error in plugin "broken"',
-        ),
-    ],
-)
-def test_cli_prints_one_line_for_a_broken_plugin(tmp_path, source, needle):
+def _cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from obslaws.cli import main; main({list(args)!r})"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OBSLAWS_")} | (env or {})
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=environ)
+
+
+def test_cli_commands_run_beside_a_plugin_that_fails_to_import(tmp_path):
+    make_dist(tmp_path, "broken-plugin", "broken", "obslaws_broken_cli", "raise RuntimeError('half installed')\n")
+    db = str(tmp_path / "x.duckdb")
+    for args in (["--help"], ["--db", db, "init"], ["--db", db, "sql", "SELECT 42 AS answer"]):
+        proc = _cli(tmp_path, *args)
+        assert proc.returncode == 0, proc.stderr
+        [line] = proc.stderr.strip().splitlines()
+        assert line.startswith('Warning: plugin "broken"') and "RuntimeError: half installed" in line
+        assert "OBSLAWS_DISABLE_PLUGINS=broken" in line
+    assert "42" in proc.stdout
+    strict = _cli(tmp_path, "plugins", env={"OBSLAWS_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1
+    [line] = strict.stderr.strip().splitlines()
+    assert line.startswith('Error: Error loading plugin "broken"') and "OBSLAWS_STRICT_PLUGINS" in line
+
+
+def test_cli_prints_one_line_for_a_plugin_with_a_misspelled_hook(tmp_path):
+    source = "from obslaws import hookimpl\n@hookimpl\ndef register_fitter(register):\n    pass\n"
     make_dist(tmp_path, "broken-plugin", "broken", "obslaws_broken_cli", source)
-    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from obslaws.cli import main; main(['plugins'])"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = _cli(tmp_path, "plugins")
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("Error: ") and needle in lines[0]
+    assert lines[0].startswith("Error: ") and 'Error in plugin "broken"' in lines[0]

@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("OBSLAWS_DEBUG", "") not in ("", "0")
     try:
         group = _build()
-        from obslaws.plugins import get_plugin_manager
+        from obslaws.plugins import plugin_manager
 
-        get_plugin_manager().hook.register_commands(cli=group)
+        plugin_manager().hook.register_commands(cli=group)
         status = group.main(args=argv, prog_name="obslaws", standalone_mode=False)
         if isinstance(status, int) and status:  # a command's click.exceptions.Exit(status)
             sys.exit(status)

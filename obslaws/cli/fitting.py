@@ -111,9 +111,9 @@ def _usable_data(conn: Any, model: Any, benchmarks: str | None, source: str | No
 def plugins(fmt: str) -> None:
     """List installed plugins, their versions and hooks, and the fitters each registered."""
     from obslaws.fitting.lookup import get_fitters
-    from obslaws.plugins import describe_plugins, get_plugin_manager
+    from obslaws.plugins import describe_plugins, plugin_manager
 
-    pm = get_plugin_manager()
+    pm = plugin_manager()
     fitters = get_fitters(pm)
     infos = describe_plugins(pm)
     by_plugin: dict[str, list[str]] = {}

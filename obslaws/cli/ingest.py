@@ -18,16 +18,16 @@ def _print(report) -> None:  # noqa: ANN001 - an IngestReport; kept import-free 
 
 def _ingest_plugins():  # noqa: ANN202 - an IngestPlugins; kept import-free for a fast --help
     from obslaws.ingest.plugins import load_ingest_plugins
-    from obslaws.plugins import get_plugin_manager
+    from obslaws.plugins import plugin_manager
 
-    return load_ingest_plugins(get_plugin_manager())
+    return load_ingest_plugins(plugin_manager())
 
 
 def _context(obj: Context):  # noqa: ANN202 - an IngestContext, as above
     from obslaws.ingest.plugins import ingest_context
-    from obslaws.plugins import get_plugin_manager
+    from obslaws.plugins import plugin_manager
 
-    return ingest_context(obj.connect(), get_plugin_manager())
+    return ingest_context(obj.connect(), plugin_manager())
 
 
 def _finish(report, allow_skips: bool, note: str | None = None) -> None:  # noqa: ANN001 - an IngestReport

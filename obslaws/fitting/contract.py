@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -134,6 +135,17 @@ class Fitter:
         self._fit(data)
         return self
 
+    def fit_many(self, datas: Sequence[FitData]) -> Iterable[Fitter]:
+        """Fit one unfitted clone per data set (a backtest's folds); ``self`` stays as it is.
+
+        Returns the fitted clones in the order of ``datas``, as any iterable. The default fits
+        each clone when the caller reaches it, so a failure is raised at its fold. Override it
+        to fit every fold in one batched program (Sloth does: all folds share each optimiser
+        step); the result must equal ``[self.clone().fit(d) for d in datas]`` up to the fitter's
+        own randomness.
+        """
+        return _fit_each(self, datas)
+
     def predict(self, query: FitData) -> pl.DataFrame:
         """Predict every target benchmark for every model in ``query.models``.
 
@@ -182,3 +194,8 @@ class Fitter:
                     {"model_id": model["model_id"], "benchmark": bench, "prediction": float(predict_one(model, bench))}
                 )
         return pl.DataFrame(rows, schema={"model_id": pl.String, "benchmark": pl.String, "prediction": pl.Float64})
+
+
+def _fit_each(fitter: Fitter, datas: Sequence[FitData]) -> Iterator[Fitter]:
+    for data in datas:
+        yield fitter.clone().fit(data)

@@ -1,4 +1,4 @@
-"""The fitter registry: every fitter class that plugins register, and who registered it.
+"""The fitter catalog: every fitter class that plugins register, and who registered it.
 
 >>> from obslaws.fitting.lookup import get_fitters
 >>> fitters = get_fitters()                    # doctest: +SKIP
@@ -18,7 +18,7 @@ import pluggy
 
 from obslaws.errors import FitterError, PluginError
 from obslaws.fitting.contract import Fitter, Requirements
-from obslaws.plugins import Registry, UnknownNameError, collect, get_plugin_manager, plugin_distribution
+from obslaws.plugins import PluginCatalog, UnknownNameError, collect, plugin_distribution, plugin_manager
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class FitterInfo:
         }
 
 
-class FitterRegistry(Mapping[str, FitterInfo]):
+class FitterCatalog(Mapping[str, FitterInfo]):
     """``name -> FitterInfo`` for every registered fitter; unknown names give a clear error."""
 
     def __init__(self, infos: dict[str, FitterInfo]) -> None:
@@ -120,22 +120,23 @@ def validate_fitter_class(item: Any, plugin: str) -> None:
         raise PluginError(f"{where} fitter {item.name!r}: {exc}") from exc
 
 
-def get_fitters(pm: pluggy.PluginManager | None = None) -> FitterRegistry:
-    """Every fitter registered through ``register_fitters``, keyed by name.
+def get_fitters(pm: pluggy.PluginManager | None = None) -> FitterCatalog:
+    """Every fitter registered through ``register_fitters`` by the plugins of ``pm`` (default the
+    process's, :func:`obslaws.plugins.plugin_manager`), keyed by name.
 
     Raises
     ------
     PluginError
         A plugin registered something that is not a Fitter, or a name another plugin registered.
     """
-    pm = pm if pm is not None else get_plugin_manager()
-    registry: Registry = collect(pm, "register_fitters", "fitter", lambda cls: cls.name, validate_fitter_class)
+    pm = pm if pm is not None else plugin_manager()
+    catalog: PluginCatalog = collect(pm, "register_fitters", "fitter", lambda cls: cls.name, validate_fitter_class)
     infos = {}
-    for name, cls in registry.items.items():
-        plugin = registry.owners[name]
+    for name, cls in catalog.items.items():
+        plugin = catalog.owners[name]
         dist = plugin_distribution(plugin)
         infos[name] = FitterInfo(name, cls, plugin, dist[0] if dist else None, dist[1] if dist else None)
-    return FitterRegistry(infos)
+    return FitterCatalog(infos)
 
 
 def get_fitter(name: str, pm: pluggy.PluginManager | None = None, **hyperparameters: Any) -> Fitter:
@@ -143,4 +144,4 @@ def get_fitter(name: str, pm: pluggy.PluginManager | None = None, **hyperparamet
     return get_fitters(pm).create(name, **hyperparameters)
 
 
-__all__ = ["FitterInfo", "FitterRegistry", "create_fitter", "default_hyperparameters", "get_fitter", "get_fitters"]
+__all__ = ["FitterInfo", "FitterCatalog", "create_fitter", "default_hyperparameters", "get_fitter", "get_fitters"]

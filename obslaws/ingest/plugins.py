@@ -11,14 +11,14 @@ from obslaws.errors import PluginError
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.task_map import TaskMap
 from obslaws.ingest.types import Ingestor, TaskMapping
-from obslaws.plugins import Registry, collect
+from obslaws.plugins import PluginCatalog, collect
 
 
 @dataclass(frozen=True)
 class IngestPlugins:
     """What plugins registered: the ingestors by name (``owners`` names each one's plugin), the task map."""
 
-    ingestors: Registry
+    ingestors: PluginCatalog
     task_map: TaskMap
 
 
@@ -51,7 +51,7 @@ def load_ingest_plugins(pm: pluggy.PluginManager) -> IngestPlugins:
         TaskMapping, or a name another plugin registered (the message names the plugins).
     """
     collected = collect(_with_builtin(pm), "register_ingestors", "ingest item", _key, _check_item)
-    ingestors = Registry("ingestor")
+    ingestors = PluginCatalog("ingestor")
     task_map = TaskMap(())
     for key in collected:
         item, plugin = collected[key], collected.owners[key]

@@ -117,10 +117,10 @@ def _ingest(
     from obslaws.ingest.context import IngestContext
     from obslaws.ingest.model_facts import ingest_model_facts
     from obslaws.ingest.plugins import load_ingest_plugins
-    from obslaws.plugins import get_plugin_manager
+    from obslaws.plugins import plugin_manager
 
     done: dict[str, Any] = {}
-    plugins = load_ingest_plugins(get_plugin_manager())
+    plugins = load_ingest_plugins(plugin_manager())
     context = IngestContext(conn, plugins.task_map)
     for step in config.ingest:
         if step.ingestor not in plugins.ingestors:

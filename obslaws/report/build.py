@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
+import pluggy
 import polars as pl
 
 from obslaws.data import FitData
+from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.pipeline import RefreshOutcome
 from obslaws.report import plots
 from obslaws.report.forward import detail_lines
+from obslaws.report.markdown import markdown_table
+from obslaws.report.section import layout
 from obslaws.store.query import read_frame
-
-
-def _table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 10 ** (-digits) or value == 0 else f"{value:.1e}"
-    return str(value)
-
-
-def _markdown_table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
-    return lines + [""]
 
 
 def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> tuple[Path | None, str]:
@@ -107,7 +91,7 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
             cells_ids.append(b.backtest_id)
         rows.sort(key=lambda r: (r[1] is None, r[1] if r[1] is not None else 0))
         lines += [f"### {label}", ""]
-        lines += _markdown_table(["fitter", "MAE (pt)", "MSE", "coverage", "splits", "noise floor (pt)", "time"], rows)
+        lines += markdown_table(["fitter", "MAE (pt)", "MSE", "coverage", "splits", "noise floor (pt)", "time"], rows)
         lines += detail_lines(
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )
@@ -124,56 +108,18 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
     return lines
 
 
-def _density_section(conn, out: Path) -> list[str]:
-    if not _table_exists(conn, "densities"):
-        return []
-    latest = conn.execute(
-        "SELECT fit_id FROM fits WHERE fitter = 'densing' ORDER BY created_at DESC LIMIT 1"
-    ).fetchall()
-    if not latest:
-        return []
-    fit_id = latest[0][0]
-    frame = read_frame(
-        conn, "SELECT * FROM densities WHERE fit_id = ? AND release_date IS NOT NULL AND density > 0", [fit_id]
-    )
-    if not frame.height:
-        return []
-    reference = frame["reference_family"][0] if "reference_family" in frame.columns else "reference"
-    trend = None
-    if _table_exists(conn, "density_trend"):
-        rows = read_frame(conn, "SELECT * FROM density_trend WHERE fit_id = ?", [fit_id])
-        trend = rows.row(0, named=True) if rows.height else None
-    plots.density_over_time(frame, trend, reference, out / "density.png")
-    lines = ["## Capacity density over time", ""]
-    if trend:
-        lines += [
-            f"Reference family **{reference}**; the upper envelope doubles every "
-            f"{_fmt(trend.get('doubling_days'), 0)} days (90% interval {_fmt(trend.get('doubling_lo'), 0)}–"
-            f"{_fmt(trend.get('doubling_hi'), 0)}); the densing paper reports about 95 days.",
-            "",
-        ]
-    return lines + ["![density over time](density.png)", ""]
+def build_report(
+    conn: duckdb.DuckDBPyConnection,
+    outcome: RefreshOutcome,
+    config: RefreshConfig,
+    out: Path,
+    pm: pluggy.PluginManager | None = None,
+) -> Path:
+    """Write index.md, figures and predictions.csv into ``out``; returns the page's path.
 
-
-def _loadings_section(conn, out: Path) -> list[str]:
-    if not _table_exists(conn, "skill_loadings"):
-        return []
-    latest = conn.execute(
-        "SELECT l.fit_id FROM skill_loadings l JOIN fits f USING (fit_id) ORDER BY f.created_at DESC LIMIT 1"
-    ).fetchall()
-    if not latest:
-        return []
-    frame = read_frame(
-        conn,
-        "SELECT benchmark, 'skill ' || skill::VARCHAR AS component, loading FROM skill_loadings WHERE fit_id = ?",
-        [latest[0][0]],
-    )
-    plots.loadings_heatmap(frame, "Sloth skill loadings (rotated)", out / "loadings.png")
-    return ["## Skill loadings", "", "![skill loadings](loadings.png)", ""]
-
-
-def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> Path:
-    """Write index.md, figures and predictions.csv into ``out``; returns the page's path."""
+    After the backtests come the plugins' sections (``report_sections``, plugins of ``pm``,
+    default the process's).
+    """
     from obslaws.registry import summary
 
     out.mkdir(parents=True, exist_ok=True)
@@ -183,9 +129,9 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
         f"Refresh `{outcome.refresh_id}`, {datetime.now():%Y-%m-%d %H:%M}. Plan: `{config.path}`.",
         "",
     ]
-    lines += _markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
+    lines += markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
     lines += ["## Fits", ""]
-    lines += _markdown_table(
+    lines += markdown_table(
         ["fitter", "plugin", "status", "benchmarks", "time"],
         [
             [
@@ -201,8 +147,8 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
     path, note = _curves(conn, outcome, config, out)
     lines += ["## Score vs compute", ""] + ([f"![score vs compute]({path.name})", ""] if path else [note, ""])
     lines += _backtest_section(conn, outcome, out)
-    lines += _density_section(conn, out)
-    lines += _loadings_section(conn, out)
+    pm = pm if pm is not None else plugin_manager()
+    lines += layout(list(call_each(pm, "report_sections", conn=conn, out=out)), out)
     if outcome.new_models is not None and outcome.new_models.height:
         frame = outcome.new_models.sort(["model_id", "benchmark"])
         fitter = frame["fitter"][0]
@@ -215,7 +161,7 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
             + (f"; MAE {mae:.1f} points." if mae is not None else "."),
             "",
         ]
-        lines += _markdown_table(
+        lines += markdown_table(
             ["model", "benchmark", "predicted (%)", "interval (%)", "measured (%)", "error (pt)"],
             [
                 [
@@ -239,7 +185,7 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
             "all in [predictions.csv](predictions.csv), the first 25 here:",
             "",
         ]
-        lines += _markdown_table(
+        lines += markdown_table(
             ["model", "benchmark", "predicted (%)", "interval (%)"],
             [
                 [
@@ -252,7 +198,7 @@ def build_report(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, confi
             ],
         )
     lines += ["## Timing", ""]
-    lines += _markdown_table(["step", "seconds"], [[k, v] for k, v in outcome.steps.items()])
+    lines += markdown_table(["step", "seconds"], [[k, v] for k, v in outcome.steps.items()])
     page = out / "index.md"
     page.write_text("\n".join(lines), encoding="utf-8")
     return page

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -94,33 +93,6 @@ def predicted_vs_actual(cells: pl.DataFrame, title: str, path: Path) -> Path:
         fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7, frameon=False)
     fig.suptitle(title)
     return _save(fig, path, bottom=0.07 if handles else 0.0)
-
-
-def density_over_time(densities: pl.DataFrame, trend: Mapping[str, float] | None, reference: str, path: Path) -> Path:
-    """Capacity density of each model by release date (log scale), envelope fit if given.
-
-    ``densities``: model_id, release_date, density. ``trend``: slope_per_day, intercept (ln rho at
-    day 0, the date ``trend['epoch']``), doubling_days.
-    """
-    fig, ax = plt.subplots(figsize=(8, 5))
-    dates = densities["release_date"].to_list()
-    ax.scatter(dates, densities["density"], s=16, alpha=0.7, zorder=3)
-    origin_value = (trend or {}).get("origin") or (trend or {}).get("epoch")
-    if trend and trend.get("slope_per_day") is not None and origin_value is not None:
-        origin = date.fromisoformat(str(origin_value)[:10])
-        days = np.array([(d - origin).days for d in dates])
-        grid = np.linspace(days.min(), days.max(), 50)
-        fit = np.exp(trend["intercept"] + trend["slope_per_day"] * grid)
-        grid_dates = [origin + np.timedelta64(int(g), "D").astype(object) for g in grid]
-        label = f"envelope fit: doubling every {trend.get('doubling_days', float('nan')):.0f} days"
-        ax.plot(grid_dates, fit, color="crimson", lw=1.6, label=label)
-        ax.legend(frameon=False)
-    ax.set_yscale("log")
-    ax.set_xlabel("release date")
-    ax.set_ylabel(f"density (effective / actual parameters, reference {reference})")
-    ax.set_title("Capacity density over time")
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
 
 
 def loadings_heatmap(loadings: pl.DataFrame, title: str, path: Path) -> Path:

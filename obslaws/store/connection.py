@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pluggy
 
 from obslaws.errors import StoreError
-from obslaws.store.migrations import migrate
+from obslaws.store.migrations import CORE_SET, migrate, plugin_migrations
 from obslaws.store.views import rebuild_score_matrix
 
 DEFAULT_DB = "obslaws.duckdb"
@@ -25,7 +26,7 @@ def connect(
     path: str | os.PathLike[str] | None = None,
     *,
     read_only: bool = False,
-    plugins: bool = True,
+    plugins: bool | pluggy.PluginManager = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open (and create or migrate) the obslaws database.
 
@@ -37,7 +38,10 @@ def connect(
     read_only:
         Open without taking the write lock; the file must already exist and be migrated.
     plugins:
-        Run every plugin's ``prepare_connection`` hook on the new connection.
+        Apply every plugin's own migrations (``register_migrations``) and run its
+        ``prepare_connection`` hook on the new connection: True for the process's plugins
+        (:func:`obslaws.plugins.plugin_manager`), or a plugin manager; False for the core's
+        tables only.
 
     Examples
     --------
@@ -55,16 +59,28 @@ def connect(
         conn = duckdb.connect(target, read_only=read_only)
     except duckdb.Error as exc:
         raise StoreError(f"cannot open database {target}: {exc}") from exc
-    if not read_only and migrate(conn):
-        rebuild_score_matrix(conn)
-        # Schema changes go into the file now: DuckDB cannot replay some of them (a dropped
-        # table's index) from the WAL of a process killed before it closed the file.
-        conn.execute("CHECKPOINT")
-    if plugins:
-        from obslaws.plugins import get_plugin_manager
-
-        get_plugin_manager().hook.prepare_connection(conn=conn)
+    pm = _manager(plugins)
+    if not read_only:
+        applied = migrate(conn, plugin_sets=plugin_migrations(pm) if pm is not None else ())
+        if any(steps == CORE_SET for steps, _ in applied):
+            rebuild_score_matrix(conn)
+        if applied:
+            # Schema changes go into the file now: DuckDB cannot replay some of them (a dropped
+            # table's index) from the WAL of a process killed before it closed the file.
+            conn.execute("CHECKPOINT")
+    if pm is not None:
+        pm.hook.prepare_connection(conn=conn)
     return conn
+
+
+def _manager(plugins: bool | pluggy.PluginManager) -> pluggy.PluginManager | None:
+    if isinstance(plugins, pluggy.PluginManager):
+        return plugins
+    if plugins:
+        from obslaws.plugins import plugin_manager
+
+        return plugin_manager()
+    return None
 
 
 # Open transaction() blocks per connection (by id): DuckDB aborts a transaction on a nested

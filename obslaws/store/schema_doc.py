@@ -1,17 +1,34 @@
-"""The schema documentation, generated from the migrations so it cannot drift."""
+"""The schema documentation, generated from the migrations so it cannot drift.
+
+It covers the core's tables and those of obslaws' own plugins (their ``register_migrations``);
+a third-party plugin documents its own.
+"""
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import duckdb
 
-from obslaws.store.migrations import available_migrations, migrate
+from obslaws.plugins import ENTRY_POINT_GROUP, get_plugin_manager
+from obslaws.store.migrations import MigrationSet, core_migrations, migrate, plugin_migrations
 from obslaws.store.upsert import declared_keys
 from obslaws.store.views import rebuild_score_matrix
 
 
+def builtin_plugin_migrations() -> list[MigrationSet]:
+    """The migration sets of the plugins that the obslaws distribution itself declares."""
+    own = [
+        (ep.name, ep.load())
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.dist is not None and ep.dist.name == "obslaws"
+    ]
+    return plugin_migrations(get_plugin_manager(load_entry_points=False, disabled=(), extra=own))
+
+
 def _fresh() -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(":memory:")
-    migrate(conn)
+    migrate(conn, plugin_sets=builtin_plugin_migrations())
     rebuild_score_matrix(conn)
     return conn
 
@@ -58,5 +75,9 @@ def schema_markdown() -> str:
 
 
 def schema_sql() -> str:
-    """The migrations, concatenated."""
-    return "\n".join(f"-- migration {v:03d}_{n}\n{sql}" for v, n, sql in available_migrations())
+    """The migrations (the core's, then obslaws' own plugins'), concatenated."""
+    return "\n".join(
+        f"-- migration {steps.name}/{step.version:03d}_{step.name}\n{step.sql}"
+        for steps in [core_migrations(), *builtin_plugin_migrations()]
+        for step in steps.migrations
+    )

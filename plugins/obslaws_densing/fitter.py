@@ -245,7 +245,7 @@ class Densing(Fitter):
         }
 
     def store_extras(self, conn: Any, fit_id: str) -> None:
-        """Write this fit's densities and trend to ``densities`` and ``density_trend`` (migration 007)."""
+        """Write this fit's densities and trend to ``densities`` and ``density_trend`` (its migration 001)."""
         from obslaws_densing.store import write_densities
 
         write_densities(conn, fit_id, self)

@@ -42,3 +42,10 @@ def register_commands(cli: Any) -> None:
     from obslaws_lowrank.commands import lowrank_group
 
     cli.add_command(lowrank_group)
+
+
+@hookimpl
+def register_migrations(register: Any) -> None:
+    from obslaws.store.migrations import MigrationSet
+
+    register(MigrationSet.from_package("lowrank", "obslaws_lowrank"))

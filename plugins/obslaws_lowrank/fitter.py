@@ -308,7 +308,7 @@ class LowRankFitter(Fitter):
         return out
 
     def store_extras(self, conn: Any, fit_id: str) -> None:
-        """Write family efficiency and equivalent compute of this fit (tables of migration 006)."""
+        """Write family efficiency and equivalent compute of this fit (tables of its migration 001)."""
         from obslaws_lowrank.store import write_diagnostics
 
         write_diagnostics(conn, fit_id, self.diagnostics_, self.reference_family)

@@ -1,4 +1,4 @@
-"""Writing lowrank's diagnostics to the tables of migration 006."""
+"""Writing lowrank's diagnostics to the tables of the plugin's migration 001_diagnostics.sql."""
 
 from __future__ import annotations
 

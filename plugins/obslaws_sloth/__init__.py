@@ -26,3 +26,17 @@ def register_fitters(register: Callable[[type], None]) -> None:
 
     register(SlothFitter)
     register(SizeTokensFitter)
+
+
+@hookimpl
+def register_migrations(register: Any) -> None:
+    from obslaws.store.migrations import MigrationSet
+
+    register(MigrationSet.from_package("sloth", "obslaws_sloth"))
+
+
+@hookimpl
+def report_sections(conn: Any, out: Any) -> Any:
+    from obslaws_sloth.report import report_section
+
+    return report_section(conn, out)

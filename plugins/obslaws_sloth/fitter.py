@@ -384,7 +384,7 @@ class SlothFitter(Fitter):
         return interpret(slopes, blocks["alpha"], blocks["lam"], blocks["c"], x, onehot, method)
 
     def skill_tables(self, fit_id: str = "", method: str = "oblimin") -> dict[str, pl.DataFrame]:
-        """Skill values, loadings, slopes and family intercepts as frames (the tables of migration 005)."""
+        """Skill values, loadings, slopes and family intercepts as frames (the tables of its migration 001)."""
         return skill_tables(
             fit_id, self.design_.model_ids, list(self.targets_), self.design_.families, self.interpretation(method)
         )

@@ -1,4 +1,4 @@
-"""Writing a fit's interpretable skills to the tables of migration 005."""
+"""Writing a fit's interpretable skills to the tables of the plugin's migration 001_skills.sql."""
 
 from __future__ import annotations
 

@@ -81,6 +81,22 @@ class LogitLinear(Fitter):
             )
         return pl.concat(frames)
 
+    def store_extras(self, conn: Any, fit_id: str) -> None:
+        """Write this fit's lines to our own table (created by our migration; see __init__.py)."""
+        from obslaws.store import upsert
+
+        rows = [
+            {
+                "fit_id": fit_id,
+                "benchmark": bench,
+                "intercept": a,
+                "slope": b,
+                "logit_half_width": self.half_width_[bench],
+            }
+            for bench, (a, b) in self.coef_.items()
+        ]
+        upsert(conn, "logit_linear_lines", pl.DataFrame(rows))
+
     def learned_parameters(self) -> dict[str, Any]:
         return {
             bench: {"intercept": a, "slope_per_log_flops": b, "logit_half_width": self.half_width_[bench]}

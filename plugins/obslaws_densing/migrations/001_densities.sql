@@ -1,4 +1,4 @@
--- 007: capacity density (densing fitter). Written by Densing.store_extras after a fit.
+-- densing 001 (core migration 007 before plugins owned their tables): capacity density (densing fitter). Written by Densing.store_extras after a fit.
 
 CREATE TABLE densities (
     fit_id            VARCHAR NOT NULL,

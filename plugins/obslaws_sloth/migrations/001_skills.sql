@@ -1,4 +1,4 @@
--- 005: interpretable skills of the sloth fitter (whitened, oblique-rotated, signs fixed so that
+-- sloth 001 (core migration 005 before plugins owned their tables): interpretable skills of the sloth fitter (whitened, oblique-rotated, signs fixed so that
 -- every skill grows with model size), one row per fact, keyed on the fit.
 
 CREATE TABLE skill_values (

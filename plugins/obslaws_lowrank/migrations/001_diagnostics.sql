@@ -1,4 +1,4 @@
--- 006: diagnostics of the lowrank (observational scaling laws) fitter, one row per fact, keyed on the fit.
+-- lowrank 001 (core migration 006 before plugins owned their tables): diagnostics of the lowrank (observational scaling laws) fitter, one row per fact, keyed on the fit.
 
 CREATE TABLE family_efficiency (
     fit_id     VARCHAR NOT NULL,
