@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 from conftest import requires_shared
-from obslaws_baselines import FlopsSigmoid, FlopsSigmoidFamily
+from obslaws_baselines import FlopsSigmoidFamilyFitter, FlopsSigmoidFitter
 from obslaws_baselines.engine import fit_sigmoids
 
 from obslaws import FitData
@@ -35,18 +35,18 @@ def law_data(effects: dict[str, float], slope=0.8, intercept=-1.0, chance=0.25) 
 
 def test_registered_by_the_baselines_plugin():
     fitters = get_fitters()
-    assert fitters["flops-sigmoid"].cls is FlopsSigmoid
-    assert fitters["flops-sigmoid-family"].cls is FlopsSigmoidFamily
+    assert fitters["flops-sigmoid"].cls is FlopsSigmoidFitter
+    assert fitters["flops-sigmoid-family"].cls is FlopsSigmoidFamilyFitter
     assert fitters["flops-sigmoid-family"].plugin == "baselines"
 
 
-@pytest.mark.parametrize("cls", [FlopsSigmoid, FlopsSigmoidFamily])
+@pytest.mark.parametrize("cls", [FlopsSigmoidFitter, FlopsSigmoidFamilyFitter])
 def test_conforms(cls):
     check_fitter(cls(**cls.check_hyperparameters))
 
 
 def test_shared_intercept_recovers_a_known_law():
-    fitter = FlopsSigmoid().fit(law_data({"f": 0.0, "g": 0.0}))
+    fitter = FlopsSigmoidFitter().fit(law_data({"f": 0.0, "g": 0.0}))
     assert fitter.slope_[0] == pytest.approx(0.8, abs=0.05)
     assert fitter.offsets_[0, 0] == pytest.approx(-1.0, abs=0.1)
     assert fitter.floor_[0] == pytest.approx(0.25, abs=0.02)
@@ -55,11 +55,11 @@ def test_shared_intercept_recovers_a_known_law():
 
 def test_family_intercepts_recover_family_efficiency_and_unseen_families_get_the_mean():
     data = law_data({"f": -1.0, "g": 0.0, "h": 1.0})
-    fitter = FlopsSigmoidFamily().fit(data)
+    fitter = FlopsSigmoidFamilyFitter().fit(data)
     offsets = dict(zip(fitter.families_, fitter.offsets_[0], strict=True))
     assert offsets["g"] - offsets["f"] == pytest.approx(1.0, abs=0.15)
     assert offsets["h"] - offsets["g"] == pytest.approx(1.0, abs=0.15)
-    shared = FlopsSigmoid().fit(data)
+    shared = FlopsSigmoidFitter().fit(data)
     assert fitter.train_mae_[0] < shared.train_mae_[0]
     query = FitData.build(
         pl.DataFrame({"model_id": ["new"], "family": ["unseen"], "flops": [1e22]}), None, None, data.benchmarks, ["b"]
@@ -71,7 +71,7 @@ def test_family_intercepts_recover_family_efficiency_and_unseen_families_get_the
 
 
 def test_hypothetical_model_uses_6nd_when_flops_are_missing():
-    fitter = FlopsSigmoid().fit(law_data({"f": 0.0}))
+    fitter = FlopsSigmoidFitter().fit(law_data({"f": 0.0}))
     query = FitData.build(
         pl.DataFrame({"model_id": ["a", "b"], "params": [1e9, None], "tokens": [1e11, None], "flops": [None, 6e20]}),
         None,
@@ -104,9 +104,9 @@ def test_batched_problems_are_independent():
 
 def test_learning_rate_is_chosen_by_training_error():
     data = law_data({"f": 0.0, "g": 0.5})
-    fitter = FlopsSigmoid(learning_rates=(0.1, 0.01, 0.001), n_iter_no_change=100).fit(data)
+    fitter = FlopsSigmoidFitter(learning_rates=(0.1, 0.01, 0.001), n_iter_no_change=100).fit(data)
     errors = {
-        lr: FlopsSigmoid(learning_rates=(lr,), n_iter_no_change=100).fit(data).train_mae_[0]
+        lr: FlopsSigmoidFitter(learning_rates=(lr,), n_iter_no_change=100).fit(data).train_mae_[0]
         for lr in (0.1, 0.01, 0.001)
     }
     assert fitter.train_mae_[0] == pytest.approx(min(errors.values()))
@@ -114,7 +114,7 @@ def test_learning_rate_is_chosen_by_training_error():
 
 
 def test_intervals_contain_predictions_and_are_measured_in_backtests():
-    result = run_backtest(FlopsSigmoid(n_iter_no_change=100), synthetic_data(), "family-holdout")
+    result = run_backtest(FlopsSigmoidFitter(n_iter_no_change=100), synthetic_data(), "family-holdout")
     cells = result.cells
     assert (cells["lower"] <= cells["prediction"]).all() and (cells["prediction"] <= cells["upper"]).all()
     assert 0 <= result.summary()["coverage"] <= 1
@@ -123,7 +123,7 @@ def test_intervals_contain_predictions_and_are_measured_in_backtests():
 def test_learned_parameters_are_json():
     import json
 
-    fitter = FlopsSigmoidFamily(n_iter_no_change=100).fit(synthetic_data())
+    fitter = FlopsSigmoidFamilyFitter(n_iter_no_change=100).fit(synthetic_data())
     learned = json.loads(json.dumps(fitter.learned_parameters()))
     assert set(learned["synthetic_mc"]["family_intercepts"]) == set(fitter.families_)
 
@@ -151,7 +151,7 @@ def test_reproduces_the_papers_per_benchmark_errors_on_its_csv():
     from obslaws.backtest.paper import sloth_fit_data
 
     result = run_backtest(
-        FlopsSigmoid(), sloth_fit_data(), "family-holdout", benchmarks="oll-v2", n_train=1, groups="sloth-paper"
+        FlopsSigmoidFitter(), sloth_fit_data(), "family-holdout", benchmarks="oll-v2", n_train=1, groups="sloth-paper"
     )
     summary = result.summary()
     for bench, mae in _paper_per_benchmark("flops-sigmoid", "oll-v2").items():

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from obslaws_densing.fitter import Densing
+from obslaws_densing.fitter import DensingFitter
 from obslaws_densing.reference import DirectReference, fit_two_step
 from obslaws_densing.trend import EPOCH, fit_trend, upper_envelope
 
@@ -44,7 +44,7 @@ def synthetic(seed: int = 0, frontier_only: bool = False) -> FitData:
 
 
 def test_recovers_a_known_density_law() -> None:
-    fitter = Densing(reference_family="ref", n_bootstrap=200, since=(EPOCH + dt.timedelta(days=30)).isoformat())
+    fitter = DensingFitter(reference_family="ref", n_bootstrap=200, since=(EPOCH + dt.timedelta(days=30)).isoformat())
     fitter.fit(synthetic())
     trend = fitter.trend_
     assert trend.slope_per_day == pytest.approx(SLOPE, rel=0.05)
@@ -57,7 +57,7 @@ def test_recovers_a_known_density_law() -> None:
 
 def test_predict_returns_reference_scores_at_the_trend_density() -> None:
     data = synthetic(frontier_only=True)
-    fitter = Densing(reference_family="ref", n_bootstrap=20).fit(
+    fitter = DensingFitter(reference_family="ref", n_bootstrap=20).fit(
         data.select_models([m for m in data.model_ids if "fam11" not in m])
     )
     query = data.select_models(["fam11-7e+09"])
@@ -85,7 +85,7 @@ def test_two_step_reference_inverts_its_own_curve() -> None:
 
 
 def test_store_extras_writes_densities_and_trend(conn) -> None:
-    fitter = Densing(reference_family="ref", n_bootstrap=20).fit(synthetic())
+    fitter = DensingFitter(reference_family="ref", n_bootstrap=20).fit(synthetic())
     fitter.store_extras(conn, "fit-1")
     n = conn.execute("SELECT count(*) FROM densities WHERE fit_id = 'fit-1'").fetchall()[0][0]
     assert n == fitter.densities_.height == 42
@@ -96,7 +96,7 @@ def test_store_extras_writes_densities_and_trend(conn) -> None:
 def test_plot_density_writes_a_png(tmp_path) -> None:
     from obslaws_densing.plot import plot_density
 
-    fitter = Densing(reference_family="ref", n_bootstrap=20).fit(synthetic())
+    fitter = DensingFitter(reference_family="ref", n_bootstrap=20).fit(synthetic())
     path = plot_density(fitter.densities_, fitter.trend_, tmp_path / "d.png", reference_family="ref")
     assert path.read_bytes()[:4] == b"\x89PNG"
 
@@ -104,4 +104,4 @@ def test_plot_density_writes_a_png(tmp_path) -> None:
 def test_check_fitter_passes() -> None:
     from obslaws.testing import check_fitter
 
-    assert "deterministic" in check_fitter(Densing(n_bootstrap=20))
+    assert "deterministic" in check_fitter(DensingFitter(n_bootstrap=20))

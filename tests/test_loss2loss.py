@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 from obslaws_loss2loss.composite import add_weighted_task
-from obslaws_loss2loss.fitter import Loss2Loss, _final_losses, _smoothed_series, resolve_loss_dataset
+from obslaws_loss2loss.fitter import Loss2LossFitter, _final_losses, _smoothed_series, resolve_loss_dataset
 from obslaws_loss2loss.laws import LawFit, fit_law
 from obslaws_loss2loss.pairings import dataset_laws, fit_shifted_free_ey, train_to_train
 from obslaws_loss2loss.shifted import fit_shifted_power_law
@@ -79,7 +79,7 @@ def _ladder(sizes=(1.9e8, 3.7e8, 7.6e8, 1.3e9), extra=()) -> FitData:
 def test_two_step_law_predicts_a_larger_model() -> None:
     train = _ladder()
     # This ladder is noiseless and its checkpoints sparse, so no smoothing (it would only bias).
-    fitter = Loss2Loss(moving_avg=1, skip_fraction=0.0).fit(train)
+    fitter = Loss2LossFitter(moving_avg=1, skip_fraction=0.0).fit(train)
     big = _ladder(sizes=(), extra=(7e9,)).models.filter(pl.col("checkpoint_of").is_null())
     query = FitData.build(big, targets=["olmo_task_rc"])
     truth = _ladder(sizes=(), extra=(7e9,)).scores.filter(pl.col("model_id").is_in(big["model_id"]))
@@ -133,13 +133,13 @@ def test_loss_dataset_resolution_and_errors() -> None:
     with pytest.raises(FitterError, match="no task-loss data set"):
         resolve_loss_dataset("b", ["x", "y"], None)
     with pytest.raises(FitterError, match="has no params or tokens"):
-        Loss2Loss().fit(_ladder()).predict(FitData.build(pl.DataFrame({"model_id": ["z"], "params": [1e9]})))
+        Loss2LossFitter().fit(_ladder()).predict(FitData.build(pl.DataFrame({"model_id": ["z"], "params": [1e9]})))
 
 
 def test_check_fitter_passes() -> None:
     from obslaws.testing import check_fitter
 
-    assert "deterministic" in check_fitter(Loss2Loss(n_refine=2))
+    assert "deterministic" in check_fitter(Loss2LossFitter(n_refine=2))
 
 
 def test_registered_through_the_entry_point() -> None:
@@ -148,7 +148,7 @@ def test_registered_through_the_entry_point() -> None:
     (ep,) = [ep for ep in metadata.entry_points(group="obslaws") if ep.name == "loss2loss"]
     registered: list[type] = []
     ep.load().register_fitters(register=registered.append)
-    assert registered == [Loss2Loss]
+    assert registered == [Loss2LossFitter]
 
 
 @pytest.mark.skipif(not (SHARED / "loss2loss" / "sweep.csv").exists(), reason="../shared/data/loss2loss absent")

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from obslaws.errors import PluginError
+from obslaws.store.query import quote_identifier
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,18 @@ class ReportSection:
     title: str
     markdown: str = ""
     figures: Sequence[Figure] = field(default_factory=tuple)
+
+
+def latest_fit_id(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The newest fit with rows in ``table`` (a plugin's own table, keyed on ``fit_id``), or None.
+
+    Newest by the ``fits`` row; a backtest's fold fits write no such rows, so they never count.
+    """
+    rows = conn.execute(
+        f"SELECT t.fit_id FROM {quote_identifier(table)} t JOIN fits f USING (fit_id) "
+        "ORDER BY f.created_at DESC LIMIT 1"
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _sections_of(plugin: str, result: Any) -> list[ReportSection]:

@@ -15,19 +15,19 @@ from typing import Any
 
 from obslaws import hookimpl
 
-__all__ = ["FlopsSigmoid", "FlopsSigmoidFamily", "register_fitters"]
+__all__ = ["FlopsSigmoidFitter", "FlopsSigmoidFamilyFitter", "register_fitters"]
 
 
 @hookimpl
 def register_fitters(register):
-    from .sigmoid import FlopsSigmoid, FlopsSigmoidFamily
+    from .sigmoid import FlopsSigmoidFamilyFitter, FlopsSigmoidFitter
 
-    register(FlopsSigmoid)
-    register(FlopsSigmoidFamily)
+    register(FlopsSigmoidFitter)
+    register(FlopsSigmoidFamilyFitter)
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("FlopsSigmoid", "FlopsSigmoidFamily"):
+    if name in ("FlopsSigmoidFitter", "FlopsSigmoidFamilyFitter"):
         from . import sigmoid
 
         return getattr(sigmoid, name)

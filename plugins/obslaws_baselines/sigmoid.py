@@ -38,7 +38,7 @@ def _flops(models: pl.DataFrame) -> np.ndarray:
     return flops.to_series().cast(pl.Float64).to_numpy()
 
 
-class FlopsSigmoid(Fitter):
+class FlopsSigmoidFitter(Fitter):
     """Sigmoid of log FLOPs per benchmark with a learned lower asymptote; shared intercept."""
 
     name: ClassVar[str] = "flops-sigmoid"
@@ -251,7 +251,7 @@ class FlopsSigmoid(Fitter):
         return out
 
 
-class FlopsSigmoidFamily(FlopsSigmoid):
+class FlopsSigmoidFamilyFitter(FlopsSigmoidFitter):
     """Sigmoid of log FLOPs per benchmark with one intercept per (fine-grained) family."""
 
     name: ClassVar[str] = "flops-sigmoid-family"

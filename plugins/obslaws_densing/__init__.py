@@ -24,9 +24,9 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_fitters(register: Callable[[type], None]) -> None:
-    from obslaws_densing.fitter import Densing
+    from obslaws_densing.fitter import DensingFitter
 
-    register(Densing)
+    register(DensingFitter)
 
 
 @hookimpl

@@ -43,7 +43,7 @@ def pick_reference_family(models: pl.DataFrame, wide: pl.DataFrame, benchmarks: 
     return str(counts["family"][0])
 
 
-class Densing(Fitter):
+class DensingFitter(Fitter):
     """Capacity density (Xiao et al. 2024, arXiv:2412.04315) against a reference family.
 
     Parameters

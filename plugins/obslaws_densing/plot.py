@@ -25,7 +25,7 @@ def plot_density(
     Parameters
     ----------
     densities:
-        ``model_id, release_date, density`` and optionally ``envelope`` (bool), e.g. ``Densing.densities_``.
+        ``model_id, release_date, density`` and optionally ``envelope`` (bool), e.g. ``DensingFitter.densities_``.
     trend:
         The envelope's fitted trend, drawn as a line with its doubling time; ``None`` for none.
     """

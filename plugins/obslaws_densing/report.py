@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from obslaws.report import Figure, ReportSection
+from obslaws.report import Figure, ReportSection, latest_fit_id
 from obslaws.report.markdown import fmt
 from obslaws.store.query import read_frame
 from obslaws_densing.plot import plot_density
@@ -28,12 +28,9 @@ def _trend(conn: duckdb.DuckDBPyConnection, fit_id: str) -> DensityTrend | None:
 
 def report_section(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | None:
     """Density by release date (figure ``density.png``) and the envelope's doubling time."""
-    latest = conn.execute(
-        "SELECT fit_id FROM fits WHERE fitter = 'densing' ORDER BY created_at DESC LIMIT 1"
-    ).fetchall()
-    if not latest:
+    fit_id = latest_fit_id(conn, "densities")
+    if fit_id is None:
         return None
-    fit_id = latest[0][0]
     frame = read_frame(
         conn,
         "SELECT model_id, reference_family, release_date, density, on_envelope AS envelope FROM densities "

@@ -12,10 +12,10 @@ from obslaws_densing.trend import EPOCH
 if TYPE_CHECKING:
     import duckdb
 
-    from obslaws_densing.fitter import Densing
+    from obslaws_densing.fitter import DensingFitter
 
 
-def write_densities(conn: duckdb.DuckDBPyConnection, fit_id: str, fitter: Densing) -> None:
+def write_densities(conn: duckdb.DuckDBPyConnection, fit_id: str, fitter: DensingFitter) -> None:
     """Upsert one ``densities`` row per model and one ``density_trend`` row (if there is a trend)."""
     bench_set = ",".join(fitter.targets_)
     frame = fitter.densities_.select(

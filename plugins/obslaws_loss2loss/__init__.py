@@ -22,6 +22,6 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_fitters(register: Callable[[type], None]) -> None:
-    from obslaws_loss2loss.fitter import Loss2Loss
+    from obslaws_loss2loss.fitter import Loss2LossFitter
 
-    register(Loss2Loss)
+    register(Loss2LossFitter)

@@ -73,7 +73,7 @@ def _smoothed_series(table: pl.DataFrame, window: int, skip: float) -> pl.DataFr
     )
 
 
-class Loss2Loss(Fitter):
+class Loss2LossFitter(Fitter):
     """Two-step task law: a compute law for the task loss, then a sigmoid to accuracy.
 
     Parameters

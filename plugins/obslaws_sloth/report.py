@@ -6,21 +6,19 @@ from pathlib import Path
 
 import duckdb
 
-from obslaws.report import Figure, ReportSection
+from obslaws.report import Figure, ReportSection, latest_fit_id
 from obslaws.store.query import read_frame
 
 
 def report_section(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | None:
     """A benchmarks x skills heatmap (figure ``loadings.png``)."""
-    latest = conn.execute(
-        "SELECT l.fit_id FROM skill_loadings l JOIN fits f USING (fit_id) ORDER BY f.created_at DESC LIMIT 1"
-    ).fetchall()
-    if not latest:
+    fit_id = latest_fit_id(conn, "skill_loadings")
+    if fit_id is None:
         return None
     frame = read_frame(
         conn,
         "SELECT benchmark, 'skill ' || skill::VARCHAR AS component, loading FROM skill_loadings WHERE fit_id = ?",
-        [latest[0][0]],
+        [fit_id],
     )
     from obslaws.report.plots import loadings_heatmap
 

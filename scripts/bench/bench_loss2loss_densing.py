@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from obslaws_densing.fitter import Densing
+from obslaws_densing.fitter import DensingFitter
 from obslaws_loss2loss import laws
-from obslaws_loss2loss.fitter import Loss2Loss
+from obslaws_loss2loss.fitter import Loss2LossFitter
 from obslaws_loss2loss.sweep import OWN_LOSS, read_sweep
 from scipy.optimize import minimize
 
@@ -111,11 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     train = data.select_models(
         data.models.filter(pl.col("model_id").is_in(ladder) | pl.col("checkpoint_of").is_in(ladder))["model_id"]
     )
-    t_l2l, _ = timed(lambda: Loss2Loss().fit(train), args.repeat)
-    t_l2l_1, _ = timed(lambda: Loss2Loss(n_refine=1).fit(train), args.repeat)
+    t_l2l, _ = timed(lambda: Loss2LossFitter().fit(train), args.repeat)
+    t_l2l_1, _ = timed(lambda: Loss2LossFitter(n_refine=1).fit(train), args.repeat)
     dens_data = load_fit_data(conn, ["mmlu", "gsm8k", "humaneval"])
-    t_dens, _ = timed(lambda: Densing(reference_family="llama").fit(dens_data), args.repeat)
-    t_dens0, _ = timed(lambda: Densing(reference_family="llama", n_bootstrap=0).fit(dens_data), args.repeat)
+    t_dens, _ = timed(lambda: DensingFitter(reference_family="llama").fit(dens_data), args.repeat)
+    t_dens0, _ = timed(lambda: DensingFitter(reference_family="llama", n_bootstrap=0).fit(dens_data), args.repeat)
     print(f"\n## Fitter fits (median of {args.repeat})\n")
     print("| fit | seconds |")
     print("|---|---|")

@@ -17,7 +17,7 @@ import argparse
 import itertools
 
 import polars as pl
-from obslaws_densing.fitter import Densing
+from obslaws_densing.fitter import DensingFitter
 from obslaws_densing.plot import plot_density
 
 import obslaws
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     fits = {}
     for ref, since, bins in itertools.product(REFERENCES, SINCE, ENVELOPES):
-        fitter = Densing(reference_family=ref, since=since, envelope_bin_days=bins)
+        fitter = DensingFitter(reference_family=ref, since=since, envelope_bin_days=bins)
         fit_id = fit_and_store(conn, fitter, data)
         fitter.store_extras(conn, fit_id)
         fits[(ref, since, bins)] = fitter

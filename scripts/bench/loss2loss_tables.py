@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from obslaws_loss2loss.composite import add_weighted_task
-from obslaws_loss2loss.fitter import Loss2Loss
+from obslaws_loss2loss.fitter import Loss2LossFitter
 from obslaws_loss2loss.laws import fit_law
 from obslaws_loss2loss.pairings import (
     dataset_laws,
@@ -156,7 +156,7 @@ def _runs(data: FitData, sizes: tuple[str, ...]) -> list[str]:
 
 def _held_out(data: FitData) -> None:
     """The same law one rung down: fit on 190M-760M, predict the four 1B runs (smaller models only)."""
-    fitter = Loss2Loss().fit(data.select_models(_runs(data, LADDER_SIZES[:-1])))
+    fitter = Loss2LossFitter().fit(data.select_models(_runs(data, LADDER_SIZES[:-1])))
     held = [f"allenai/olmo-ladder-1B-{m}" for m in LADDER_MULTS]
     pred = fitter.predict(data.select_models(held))
     errors = {}
@@ -173,7 +173,7 @@ def _held_out(data: FitData) -> None:
 def ladder_table(conn: object) -> None:
     data = _ladder_data(conn)
     train_ids = _runs(data, LADDER_SIZES)
-    fitter = Loss2Loss().fit(data.select_models(train_ids))
+    fitter = Loss2LossFitter().fit(data.select_models(train_ids))
     query = data.select_models(list(LADDER_TARGETS))
     pred = fitter.predict(query)
     loss = fitter.predict_loss(query)

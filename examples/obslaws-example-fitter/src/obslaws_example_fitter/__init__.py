@@ -7,15 +7,15 @@ calls its hook implementations; nothing in obslaws names this package.
 from __future__ import annotations
 
 from obslaws import hookimpl
-from obslaws_example_fitter.fitter import LogitLinear
+from obslaws_example_fitter.fitter import LogitLinearFitter
 
-__all__ = ["LogitLinear", "register_fitters", "register_migrations", "report_sections"]
+__all__ = ["LogitLinearFitter", "register_fitters", "register_migrations", "report_sections"]
 
 
 @hookimpl
 def register_fitters(register):
     """Called once by obslaws: register every fitter class this plugin provides."""
-    register(LogitLinear)
+    register(LogitLinearFitter)
 
 
 @hookimpl

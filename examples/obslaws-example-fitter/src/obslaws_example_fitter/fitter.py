@@ -14,7 +14,7 @@ from obslaws.errors import FitterError
 EPS = 1e-3  # keeps logits finite for scores at (or below) chance and at 1
 
 
-class LogitLinear(Fitter):
+class LogitLinearFitter(Fitter):
     """Per benchmark: logit((y - chance) / (1 - chance)) = a + b log(FLOPs / 1e21).
 
     Hyperparameters (keyword-only, stored verbatim, nothing else in ``__init__``):

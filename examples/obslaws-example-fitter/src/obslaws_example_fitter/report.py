@@ -6,21 +6,19 @@ from pathlib import Path
 
 import duckdb
 
-from obslaws.report import ReportSection
+from obslaws.report import ReportSection, latest_fit_id
 from obslaws.report.markdown import markdown_table
 
 
 def report_section(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | None:
     """One table: per benchmark, the slope in log compute and the logit at 1e21 FLOPs."""
-    latest = conn.execute(
-        "SELECT l.fit_id FROM logit_linear_lines l JOIN fits f USING (fit_id) ORDER BY f.created_at DESC LIMIT 1"
-    ).fetchall()
-    if not latest:
+    fit_id = latest_fit_id(conn, "logit_linear_lines")
+    if fit_id is None:
         return None
     rows = conn.execute(
         "SELECT benchmark, slope * ln(10), intercept, logit_half_width FROM logit_linear_lines "
         "WHERE fit_id = ? ORDER BY slope DESC",
-        [latest[0][0]],
+        [fit_id],
     ).fetchall()
     table = markdown_table(
         ["benchmark", "logit per decade of FLOPs", "logit at 1e21 FLOPs", "interval half width (logit)"],
