@@ -19,7 +19,7 @@ import pytest
 import obslaws
 from obslaws.cli import main
 
-FAST_PLUGINS_ONLY = "sloth,lowrank,loss2loss,densing,forecast,example-fitter"
+FAST_PLUGINS_ONLY = "sloth,lowrank,loss2loss,densing,forecast,example"
 
 PLAN = """
 [[ingest]]
