@@ -24,12 +24,11 @@ from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.refresh.config import RefreshConfig
-from obslaws.refresh.publish import write_report_atomically
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
 from obslaws.store.query import read_frame
 
-__all__ = ["RefreshOutcome", "refresh", "write_report_atomically"]
+__all__ = ["RefreshOutcome", "refresh"]
 
 
 @dataclass

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import obslaws
 from obslaws.refresh.config import load_config
-from obslaws.refresh.pipeline import refresh, write_report_atomically
+from obslaws.refresh.pipeline import refresh
+from obslaws.refresh.publish import write_report_atomically
 from obslaws.report.build import build_report
 
 
