@@ -214,6 +214,47 @@ def run_backtest(
     """
     started = time.perf_counter()
     proto = make_protocol(protocol, **options)
+    data, targets, conn = _resolve_data(data, benchmarks, source, conn)
+    write = (conn is not None) if write is None else write
+    if write and conn is None:
+        raise ObslawsError("write=True needs a database connection (conn=)")
+    eligible, splits = _eligible_splits(fitter, proto, data, targets)
+    data_hash = eligible.content_hash()
+    backtest_id = _backtest_id(fitter, proto, targets, data_hash)
+    plugin = plugin if plugin is not None else _plugin_of(fitter)
+    scored = _score_splits(fitter, proto, eligible, splits, targets, plugin, keep_models, progress)
+    result = BacktestResult(
+        backtest_id=backtest_id,
+        fitter=fitter.name,
+        fitter_version=str(fitter.version),
+        plugin=plugin,
+        hyperparameters=fitter.get_params(),
+        protocol=proto.name,
+        options={**proto.options(), "benchmarks": list(targets)},
+        benchmarks=tuple(targets),
+        averaging=proto.averaging,
+        data_hash=data_hash,
+        splits=splits,
+        cells=_assemble_cells(scored.frames, eligible, backtest_id, proto.name, fitter.name, targets),
+        fit_rows=scored.fit_rows,
+        n_models=eligible.models.height,
+        fitted=scored.models,
+        queries=scored.queries,
+    )
+    result.duration_s = time.perf_counter() - started
+    if write:
+        write_backtest(conn, result)
+        result.written = True
+    return result
+
+
+def _resolve_data(
+    data: FitData | duckdb.DuckDBPyConnection,
+    benchmarks: str | Sequence[str] | None,
+    source: str | None,
+    conn: duckdb.DuckDBPyConnection | None,
+) -> tuple[FitData, tuple[str, ...], duckdb.DuckDBPyConnection | None]:
+    """The data restricted to the targets, the targets, and the connection to write to."""
     targets = resolve_benchmarks(benchmarks) if benchmarks is not None else None
     if isinstance(data, duckdb.DuckDBPyConnection):
         conn = conn if conn is not None else data
@@ -227,13 +268,14 @@ def run_backtest(
     missing = sorted(set(targets) - set(data.scores["benchmark"].unique().to_list()))
     if missing:
         raise ProtocolError(f"no scores for benchmark(s) {_short(missing)} in the data")
-    data = data.with_targets(targets)
-    write = (conn is not None) if write is None else write
-    if write and conn is None:
-        raise ObslawsError("write=True needs a database connection (conn=)")
+    return data.with_targets(targets), tuple(targets), conn
 
-    needs = sorted(fitter.requires.needs)
-    eligible = proto.eligible(data, targets, needs)
+
+def _eligible_splits(
+    fitter: Fitter, proto: Protocol, data: FitData, targets: Sequence[str]
+) -> tuple[FitData, list[Split]]:
+    """The protocol's eligible data and its splits, each with enough training models for ``fitter``."""
+    eligible = proto.eligible(data, targets, sorted(fitter.requires.needs))
     splits = list(proto.splits(eligible, targets))
     if not splits:
         hint = " (it needs models with every target score: name fewer, e.g. --benchmarks oll-v1)"
@@ -241,25 +283,39 @@ def run_backtest(
             f"{proto.name}: no split has test models on {_short(targets)}"
             + (hint if proto.name == "family-holdout" else "")
         )
-
-    hyperparameters = fitter.get_params()
-    data_hash = eligible.content_hash()
-    backtest_id = _backtest_id(fitter, proto, targets, data_hash)
-    plugin = plugin if plugin is not None else _plugin_of(fitter)
-
-    truth_all = eligible.scores.filter(pl.col("benchmark").is_in(list(targets))).select(
-        "model_id", "benchmark", pl.col("value").alias("truth"), "stderr"
-    )
-    frames: list[pl.DataFrame] = []
-    fit_rows: list[dict[str, Any]] = []
-    kept_models: list[Fitter] = []
-    kept_queries: list[FitData] = []
     for split in splits:
         if len(split.train) < fitter.requires.min_models:
             raise ProtocolError(
                 f"{proto.name}: split {split.name!r} has {len(split.train)} training models; "
                 f"{fitter.name} needs at least {fitter.requires.min_models}"
             )
+    return eligible, splits
+
+
+@dataclass
+class _Scored:
+    """What scoring the splits produced: per split its cells, fit row, and (kept) model and query."""
+
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    fit_rows: list[dict[str, Any]] = field(default_factory=list)
+    models: list[Fitter] = field(default_factory=list)
+    queries: list[FitData] = field(default_factory=list)
+
+
+def _score_splits(
+    fitter: Fitter,
+    proto: Protocol,
+    eligible: FitData,
+    splits: Sequence[Split],
+    targets: Sequence[str],
+    plugin: str | None,
+    keep_models: bool,
+    progress: Callable[[str], None] | None,
+) -> _Scored:
+    """Fit every split (through ``fit_many``), predict its test cells and score them."""
+    truth_all = eligible.scores.filter(pl.col("benchmark").is_in(list(targets))).select(
+        "model_id", "benchmark", pl.col("value").alias("truth"), "stderr"
+    )
     trains = [split.train_data(eligible) for split in splits]
     # Fitter.fit_many fits lazily, one fold at a time, unless the fitter batches every fold into
     # one program; the time of the call itself is that program's, shared among the folds.
@@ -268,97 +324,86 @@ def run_backtest(
     with _naming_failures(fitter.name, f"{proto.name} (all splits at once)"):
         fitted = iter(fitter.fit_many(trains))
     batch_seconds = (time.perf_counter() - tic) / len(splits)
-    for index, split in enumerate(splits):
-        train = trains[index]
+    out = _Scored()
+    for index, (split, train) in enumerate(zip(splits, trains, strict=True)):
         query = split.query_data(eligible, targets)
-        train_hash = train.content_hash()
         tic = time.perf_counter()
         with _naming_failures(fitter.name, f"{proto.name} split {split.name!r}"):
             model = next(fitted, None)
             if model is None:
                 raise FitterError(f"fit_many returned {index} fits for {len(splits)} splits")
             predicted = model.predict(query)
-        require_finite(
-            predicted.filter(pl.col("benchmark").is_in(list(targets))),
-            f"{fitter.name} on {proto.name} split {split.name!r}",
-        )
+        where = f"{proto.name} split {split.name!r}"
+        require_finite(predicted.filter(pl.col("benchmark").is_in(list(targets))), f"{fitter.name} on {where}")
+        train_hash = train.content_hash()
         fit_id = fit_id_for(model, train_hash)
-        fit_rows.append(
-            fit_row(
-                model,
-                train,
-                fit_id=fit_id,
-                data_hash=train_hash,
-                duration_s=time.perf_counter() - tic + batch_seconds,
-                plugin=plugin,
-            )
+        seconds = time.perf_counter() - tic + batch_seconds
+        out.fit_rows.append(
+            fit_row(model, train, fit_id=fit_id, data_hash=train_hash, duration_s=seconds, plugin=plugin)
         )
-        truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))
-        if split.hidden:
-            truth = truth.join(split.hidden_frame(), on=["model_id", "benchmark"], how="semi")
-        cells = truth.join(predicted, on=["model_id", "benchmark"], how="left")
-        lacking = cells.filter(pl.col("prediction").is_null())
-        if lacking.height:
-            row = lacking.row(0, named=True)
-            raise FitterError(
-                f"{fitter.name} on {proto.name} split {split.name!r}: no prediction for {lacking.height} test cell(s), "
-                f"e.g. model {row['model_id']!r} on {row['benchmark']!r}"
-            )
-        frames.append(cells.with_columns(pl.lit(split.name).alias("split"), pl.lit(fit_id).alias("fit_id")))
+        cells = _split_cells(truth_all, split, predicted, f"{fitter.name} on {where}")
+        out.frames.append(cells.with_columns(pl.lit(split.name).alias("split"), pl.lit(fit_id).alias("fit_id")))
         if keep_models:
-            kept_models.append(model)
-            kept_queries.append(query)
+            out.models.append(model)
+            out.queries.append(query)
         if progress is not None:
             progress(f"{proto.name} {split.name}: {len(split.train)} train, {len(split.test)} test models")
-
     if next(fitted, None) is not None:
         raise FitterError(f"{fitter.name}.fit_many returned more fits than the {len(splits)} splits")
+    return out
+
+
+def _split_cells(truth_all: pl.DataFrame, split: Split, predicted: pl.DataFrame, where: str) -> pl.DataFrame:
+    """The split's test cells (truth joined with the prediction); every cell must have one."""
+    truth = truth_all.filter(pl.col("model_id").is_in(list(split.test)))
+    if split.hidden:
+        truth = truth.join(split.hidden_frame(), on=["model_id", "benchmark"], how="semi")
+    cells = truth.join(predicted, on=["model_id", "benchmark"], how="left")
+    lacking = cells.filter(pl.col("prediction").is_null())
+    if lacking.height:
+        row = lacking.row(0, named=True)
+        raise FitterError(
+            f"{where}: no prediction for {lacking.height} test cell(s), "
+            f"e.g. model {row['model_id']!r} on {row['benchmark']!r}"
+        )
+    return cells
+
+
+def _assemble_cells(
+    frames: list[pl.DataFrame],
+    eligible: FitData,
+    backtest_id: str,
+    protocol: str,
+    fitter: str,
+    targets: Sequence[str],
+) -> pl.DataFrame:
+    """Every split's cells in one frame, in the stored column order, sorted by split, benchmark, model."""
     cells = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     cells = cells.with_columns(cell_stderr(cells, eligible.benchmarks).alias("stderr"))
     order = {b: i for i, b in enumerate(targets)}
-    cells = (
+    return (
         cells.with_columns(
             pl.lit(backtest_id).alias("backtest_id"),
-            pl.lit(proto.name).alias("protocol"),
-            pl.lit(fitter.name).alias("fitter"),
+            pl.lit(protocol).alias("protocol"),
+            pl.lit(fitter).alias("fitter"),
             pl.col("benchmark").replace_strict(order, return_dtype=pl.Int64).alias("_order"),
         )
         .sort(["split", "_order", "model_id"])
-        .select(
-            "backtest_id",
-            "protocol",
-            "split",
-            "fitter",
-            "fit_id",
-            "model_id",
-            "benchmark",
-            "truth",
-            "prediction",
-            "lower",
-            "upper",
-            "stderr",
-        )
+        .select(*CELL_COLUMNS)
     )
-    result = BacktestResult(
-        backtest_id=backtest_id,
-        fitter=fitter.name,
-        fitter_version=str(fitter.version),
-        plugin=plugin,
-        hyperparameters=hyperparameters,
-        protocol=proto.name,
-        options={**proto.options(), "benchmarks": list(targets)},
-        benchmarks=tuple(targets),
-        averaging=proto.averaging,
-        data_hash=data_hash,
-        splits=splits,
-        cells=cells,
-        fit_rows=fit_rows,
-        n_models=eligible.models.height,
-        fitted=kept_models,
-        queries=kept_queries,
-    )
-    result.duration_s = time.perf_counter() - started
-    if write:
-        write_backtest(conn, result)
-        result.written = True
-    return result
+
+
+CELL_COLUMNS = (
+    "backtest_id",
+    "protocol",
+    "split",
+    "fitter",
+    "fit_id",
+    "model_id",
+    "benchmark",
+    "truth",
+    "prediction",
+    "lower",
+    "upper",
+    "stderr",
+)
