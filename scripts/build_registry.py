@@ -3,7 +3,8 @@
 Usage: python scripts/build_registry.py [--shared PATH]   (default: $OBSLAWS_SHARED or ../shared)
 
 Reads only the shared data and the hand-kept registry/corrections.csv,
-registry/release_dates.csv, registry/training_facts.csv and registry/unmatched_names.csv;
+registry/release_dates.csv, registry/training_facts.csv, registry/unmatched_names.csv and
+registry/reported/*.toml;
 writes the other registry/*.csv deterministically (sorted rows, fixed float formatting), so
 running it twice gives byte-identical files.
 Loaders run in precedence order: for a model's metadata the first source that gives a field
@@ -32,6 +33,7 @@ from registry_build.ladder import load_ladder  # noqa: E402
 from registry_build.obsscaling import load_obsscaling  # noqa: E402
 from registry_build.overtrain import load_overtrain  # noqa: E402
 from registry_build.pythia import load_pythia  # noqa: E402
+from registry_build.reported import fill_reported_dates, load_reported  # noqa: E402
 from registry_build.sloth import load_sloth  # noqa: E402
 from registry_build.swallow import load_swallow  # noqa: E402
 from registry_build.training_facts import add_fact_sources, apply_training_facts  # noqa: E402
@@ -65,11 +67,13 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     notable_dates = load_epoch_notable_2026(reg, shared)  # fills sizes, tokens of models loaded above
     add_fact_sources(reg)
     apply_training_facts(reg, registry_dir / "training_facts.csv")
+    reported_dates = load_reported(reg, registry_dir / "reported", registry_dir / "corrections.csv")
     # loss2loss/ is deliberately not read: its repository grants no licence.
     apply_corrections(reg, registry_dir / "corrections.csv")
     derive_compute(reg)
     add_release_dates(reg, shared, registry_dir / "release_dates.csv")
     fill_notable_dates(reg, notable_dates)
+    fill_reported_dates(reg, reported_dates)  # model cards' dates fill what Epoch and the hand rows leave
     build_families(reg)
     add_eee_aliases(reg, shared, registry_dir / "unmatched_names.csv")  # HELM/EEE ids -> our models
     add_self_aliases(reg)

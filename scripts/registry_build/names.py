@@ -214,6 +214,8 @@ OBSSCALING_VARIANT_BY_MODEL: dict[str, tuple[str, str]] = {
 # family -> family_group for families that Sloth does not define (Sloth's own come from data_v2).
 EXTRA_FAMILY_GROUPS: dict[str, str] = {
     "meta-llama-3.1": "meta-llama-3.1",
+    "llama-4-maverick-128e-instruct": "llama-4",  # Llama 4 Scout and Maverick: one release
+    "llama-4-maverick-128e-instruct-fp8": "llama-4",
     "mistral-v0.1": "mistral",
     "mistral-nemo-base-2407": "mistral",
     "mistral-instruct-v0.1": "mistral",
