@@ -24,16 +24,33 @@ OBSSCALING_BASE = (
     "humaneval",
 )
 
+# Where the 2025-2026 base models have scores: the Swallow leaderboard's English pretrained
+# suite (one harness) and the reported-class ids most model cards and reports give
+# (registry/reported/), each at its headline setting.
+SWALLOW_REPORTED = (
+    "swallow_en_pre_mmlu",
+    "swallow_en_pre_gsm8k",
+    "swallow_en_pre_bbh",
+    "swallow_en_pre_hellaswag",
+    "swallow_en_pre_math",
+    "epoch_mmlu",
+    "epoch_gsm8k",
+    "epoch_bbh",
+    "epoch_mmlu_pro",
+    "epoch_math_lvl5",
+)
+
 BENCHMARK_SETS: dict[str, tuple[str, ...]] = {
     "oll-v1": OLL_V1,
     "oll-v2": OLL_V2,
     "oll-all": OLL_V1 + OLL_V2,
     "obsscaling-base": OBSSCALING_BASE,
+    "swallow-reported": SWALLOW_REPORTED,
 }
 
 
 def resolve_benchmarks(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """A set name (``oll-v1``, ``oll-v2``, ``oll-all``, ``obsscaling-base``) or a comma list."""
+    """A set name (``oll-v1``, ``oll-v2``, ``oll-all``, ``obsscaling-base``, ``swallow-reported``) or a comma list."""
     if isinstance(spec, (list, tuple)):
         names: list[str] = []
         for item in spec:

@@ -1,4 +1,5 @@
-"""``time-split``: train on models released before a date, test on those released on or after it."""
+"""``time-split``: train on models released before a date, test on those released on or after it
+(``base_only``: pretrained base models only)."""
 
 from __future__ import annotations
 
@@ -27,16 +28,21 @@ class TimeSplit(Protocol):
     name: ClassVar[str] = "time-split"
     averaging: ClassVar[str] = "cell"
 
-    def __init__(self, *, date: str | dt.date | None = None) -> None:
+    def __init__(self, *, date: str | dt.date | None = None, base_only: bool = False) -> None:
         if date is None:
             raise ProtocolError("time-split needs a date (--date YYYY-MM-DD)")
         self.date = parse_date(date)
+        self.base_only = bool(base_only)
 
     def options(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat()}
+        # base_only enters the options (and so the backtest id) only when set, so the ids of
+        # the existing time splits stay as they were.
+        return {"date": self.date.isoformat(), **({"base_only": True} if self.base_only else {})}
 
     def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
         data = super().eligible(data, targets, tuple(dict.fromkeys(["release_date", *needs])))
+        if self.base_only:  # pretrained models only: instruct and fine-tuned ones are left out
+            data = data.select_models(data.models.filter(~pl.col("instruct"))["model_id"].to_list())
         return data.select_models(scored_models(data, targets))
 
     def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:

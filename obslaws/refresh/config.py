@@ -84,12 +84,9 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
             )
         )
     split = section.get("time_split")
-    if split:
-        steps.append(
-            BacktestStep(
-                "time-split", split.get("benchmarks", "oll-v1"), {"date": str(split["date"])}, split.get("source")
-            )
-        )
+    for table in split if isinstance(split, list) else [split] if split else []:  # one table or a list
+        options = {"date": str(table["date"]), **({"base_only": True} if table.get("base_only") else {})}
+        steps.append(BacktestStep("time-split", table.get("benchmarks", "oll-v1"), options, table.get("source")))
     steps += _forward_backtests(section, where)
     unknown = set(section) - {"family_holdout", "compute_cutoff", "time_split", *FORWARD}
     if unknown:

@@ -1,0 +1,43 @@
+"""The base-model time split: instruct models are left out, and the plan may list time splits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+from test_backtest import LogLinear
+
+from obslaws.backtest import run_backtest
+from obslaws.refresh.config import load_config
+from obslaws.testing import synthetic_data
+
+
+def test_base_only_time_split_tests_and_trains_on_base_models_only():
+    data = synthetic_data()
+    ids = data.models["model_id"].to_list()
+    instruct = set(ids[::3])  # every third model is made an instruct model
+    data = replace(data, models=data.models.with_columns(pl.col("model_id").is_in(list(instruct)).alias("instruct")))
+    plain = run_backtest(LogLinear(), data, "time-split", date="2022-12-01")
+    base = run_backtest(LogLinear(), data, "time-split", date="2022-12-01", base_only=True)
+    assert instruct & set(plain.cells["model_id"].to_list())
+    assert not instruct & set(base.cells["model_id"].to_list())
+    assert not instruct & set(base.splits[0].train)
+    dates = dict(data.models.select("model_id", "release_date").iter_rows())
+    assert set(base.cells["model_id"].to_list()) == {
+        m for m in ids if m not in instruct and dates[m] >= dt.date(2022, 12, 1)
+    }
+
+
+def test_plan_lists_time_splits_and_keeps_the_old_options(tmp_path: Path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[backtest]\ntime_split = [{ benchmarks = "oll-v1", date = "2024-01-01" },\n'
+        '  { benchmarks = "swallow-reported", date = "2025-01-01", base_only = true }]\n',
+        encoding="utf-8",
+    )
+    steps = [s for s in load_config(plan).backtests if s.protocol == "time-split"]
+    assert [s.options for s in steps] == [{"date": "2024-01-01"}, {"date": "2025-01-01", "base_only": True}]
+    default = [s for s in load_config().backtests if s.protocol == "time-split"]
+    assert {"date": "2025-01-01", "base_only": True} in [s.options for s in default]
