@@ -34,9 +34,11 @@ def test_every_reported_score_is_in_the_registry_under_its_setting() -> None:
     for path in files:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         source = data["source"]["source_id"]
-        mine = scores.filter(pl.col("source_id") == source)
+        mine = scores.filter(pl.col("source_id").is_in([source, f"{source}:comparison"]))
         for entry in data["models"]:
             model_id = aliases[entry["model_id"]]
+            states_a_fact = set(entry) & {"family", "release_date", "params_total", "params_active", "tokens"}
+            cited = source if states_a_fact else f"{source}:comparison"
             for key, value in entry.get("scores", {}).items():
                 col = data["benchmarks"][key]
                 metric = col["metric"] + (f"[{col['setting']}]" if "setting" in col else "")
@@ -45,11 +47,25 @@ def test_every_reported_score_is_in_the_registry_under_its_setting() -> None:
                     & (pl.col("benchmark") == col["benchmark"])
                     & (pl.col("metric") == metric)
                     & (pl.col("n_shots") == col["n_shots"])
+                    & (pl.col("source_id") == cited)
                 )
                 assert row["value"].to_list() == [pytest.approx(value / col.get("scale", 100))], (path.name, key)
                 expected += 1
         assert mine.height == sum(len(e.get("scores", {})) for e in data["models"]), path.name
     assert expected > 0
+
+
+def test_a_makers_own_number_ranks_before_other_documents_comparison_rows() -> None:
+    # Qwen3-8B-Base's MMLU: 76.89 in the Qwen3 report (its makers), 76.63 in Falcon-H1's table
+    priority = dict(read("sources").select("source_id", "priority").iter_rows())
+    rows = read("scores").filter(
+        (pl.col("model_id") == "Qwen/Qwen3-8B-Base") & (pl.col("benchmark") == "epoch_mmlu") & (pl.col("n_shots") == 5)
+    )
+    ranked = sorted(rows.iter_rows(named=True), key=lambda r: (priority[r["source_id"]], r["source_id"]))
+    assert [(r["source_id"], r["value"]) for r in ranked[:2]] == [
+        ("paper-qwen3-base-evaluation", pytest.approx(0.7689)),
+        ("card-falcon-h1:comparison", pytest.approx(0.7663)),
+    ]
 
 
 def test_llama4_card_facts_and_the_corrected_epoch_tokens() -> None:

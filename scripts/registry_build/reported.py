@@ -5,8 +5,10 @@ Each file adds its source; its models (a model another source loaded keeps its r
 `joins.NameIndex`, and the file only fills the facts it lacks: a fact that disagrees with a
 loaded one by more than `training_facts.TOLERANCE` fails the build unless corrections.csv
 fixes that field); its scores under the reported-class benchmark ids (`epoch_<task>`), each
-keeping its shots and setting; and the names it lists as aliases. Release dates fill only
-models that no Epoch table or hand row dates (`fill_reported_dates`, run after those).
+keeping its shots and setting (a comparison row's, one that states no fact of its model, are
+cited to `<source_id>:comparison`, ranked after the makers' own numbers in preferred_scores);
+and the names it lists as aliases. Release dates fill only models that no Epoch table or hand
+row dates (`fill_reported_dates`, run after those).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from .reported_format import Column, Entry, ReportedFile, Where, read_reported_f
 from .training_facts import TOLERANCE
 
 # Below the Epoch hub's transcriptions (70): the number read from the document itself wins.
+# A document's comparison rows (other makers' models) rank after every maker's own numbers.
 PRIORITY = 60
+COMPARISON_PRIORITY = 65
 FACT_FIELDS = ("params_total", "params_active", "tokens")
 # Reported-class ids beyond the Epoch hub's, shared by every file: benchmark -> (headline
 # metric, headline shots, chance, what it is). A file may define a rarer one itself. The metric
@@ -82,6 +86,21 @@ def _add_sources(reg: Registry, files: list[ReportedFile]) -> None:
             raise where.fail("source_id", f"{source_id!r} is already a source of the registry (pick another id)")
         owner[source_id] = parsed.path
         reg.add_source(**parsed.source, sha256=None, priority=PRIORITY)
+        if any(entry.comparison and entry.scores for entry in parsed.entries):
+            reg.add_source(
+                **{
+                    **parsed.source,
+                    "source_id": comparison_source(source_id),
+                    "citation": f"{parsed.source['citation']} (its comparison rows: other makers' models)",
+                },
+                sha256=None,
+                priority=COMPARISON_PRIORITY,
+            )
+
+
+def comparison_source(source_id: str) -> str:
+    """The source the comparison rows of a document are cited to."""
+    return f"{source_id}:comparison"
 
 
 def _add_benchmarks(reg: Registry, files: list[ReportedFile]) -> None:
@@ -178,6 +197,7 @@ def _fill_facts(reg: Registry, parsed: ReportedFile, entry: Entry, row: dict, co
 
 def _add_scores(reg: Registry, parsed: ReportedFile, entry: Entry, model_id: str) -> None:
     source_id = parsed.source["source_id"]
+    source_id = comparison_source(source_id) if entry.comparison else source_id
     for key, value in sorted(entry.scores.items()):
         col = parsed.columns[key]
         harness = f"reported ({source_id}, column {key})" + (f": {col.note}" if col.note else "")

@@ -67,6 +67,13 @@ class Entry:
     scores: dict[str, float]
     aliases: tuple[str, ...]
 
+    @property
+    def comparison(self) -> bool:
+        """A row that states no fact of its model, only scores: another maker's model the
+        document compares against (its makers' own document, where there is one, wins)."""
+        facts = (self.family, self.release_date, self.params_total, self.params_active, self.tokens, self.facts_source)
+        return all(value is None for value in facts)
+
 
 @dataclass
 class ReportedFile:
