@@ -38,7 +38,8 @@ def test_every_reported_score_is_in_the_registry_under_its_setting() -> None:
         for entry in data["models"]:
             model_id = aliases[entry["model_id"]]
             states_a_fact = set(entry) & {"family", "release_date", "params_total", "params_active", "tokens"}
-            cited = source if states_a_fact else f"{source}:comparison"
+            comparison = entry.get("comparison", not states_a_fact)
+            cited = f"{source}:comparison" if comparison else source
             for key, value in entry.get("scores", {}).items():
                 col = data["benchmarks"][key]
                 metric = col["metric"] + (f"[{col['setting']}]" if "setting" in col else "")
@@ -132,6 +133,7 @@ BAD_FILES = [
         f"{SCOUT}: field facts_source: unknown source",
     ),
     ("tokens = 40e12", "tokens = 40e12\nsize = 3", f"{SCOUT}: field size: unknown field"),
+    ("tokens = 40e12", 'tokens = 40e12\ncomparison = "no"', f"{SCOUT}: field comparison: 'no' must be true or false"),
     (
         'benchmark = "epoch_mmlu"',
         'benchmark = "mmlu"',

@@ -31,7 +31,7 @@ _SOURCE_KEYS = {"source_id", "kind", "citation", "url", "license", "retrieved"}
 _BENCH_KEYS = {"benchmark", "metric", "n_shots", "note", "setting", "scale", "chance", "description"}
 _MODEL_KEYS = {
     "model_id", "family", "family_group", "organization", "base", "release_date", "params_total",
-    "params_active", "tokens", "facts_source", "facts_note", "scores", "aliases",
+    "params_active", "tokens", "facts_source", "facts_note", "scores", "aliases", "comparison",
 }  # fmt: skip
 
 
@@ -66,11 +66,14 @@ class Entry:
     facts_note: str | None
     scores: dict[str, float]
     aliases: tuple[str, ...]
+    marked_comparison: bool | None = None  # the row's `comparison` field, where given
 
     @property
     def comparison(self) -> bool:
-        """A row that states no fact of its model, only scores: another maker's model the
-        document compares against (its makers' own document, where there is one, wins)."""
+        """Another maker's model the document compares against (its makers' own document, where
+        there is one, wins): as the row's `comparison` says, else a row that states no fact."""
+        if self.marked_comparison is not None:
+            return self.marked_comparison
         facts = (self.family, self.release_date, self.params_total, self.params_active, self.tokens, self.facts_source)
         return all(value is None for value in facts)
 
@@ -234,6 +237,8 @@ def _entry(where: Where, index: int, table: object, columns: dict[str, Column]) 
     aliases = table.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise where.fail("aliases", "must be a list of names")
+    if not isinstance(table.get("comparison", False), bool):
+        raise where.fail("comparison", f"{table['comparison']!r} must be true or false")
     return Entry(
         model_id=_text(where, table, "model_id", True) or "",
         base=table["base"],
@@ -248,6 +253,7 @@ def _entry(where: Where, index: int, table: object, columns: dict[str, Column]) 
         facts_note=_text(where, table, "facts_note"),
         scores=_scores(where, table.get("scores", {}), columns),
         aliases=tuple(a.strip() for a in aliases),
+        marked_comparison=table.get("comparison"),
     )
 
 
