@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -92,15 +93,11 @@ def _targets(benchmarks: str | None) -> tuple[str, ...] | None:
 def _usable_data(conn: Any, model: Any, benchmarks: str | None, source: str | None, checkpoints: bool | None) -> Any:
     """The data ``model`` is fitted on: the named benchmarks (default: the fitter's own set),
     less the models and targets it cannot use, which one line on stderr names."""
-    from obslaws.benchmark_sets import resolve_benchmarks
-    from obslaws.fitting.selection import usable_data
+    from obslaws.fitting.selection import select_for
     from obslaws.store.read import load_fit_data
 
-    needs = model.requires
-    targets = _targets(benchmarks) or resolve_benchmarks(needs.default_benchmarks)
-    include = needs.checkpoints if checkpoints is None else checkpoints
-    selection = usable_data(model, load_fit_data(conn, targets, source=source, include_checkpoints=include))
-    note = selection.note(model.name, needs.min_models)
+    selection = select_for(model, functools.partial(load_fit_data, conn), benchmarks, source, checkpoints)
+    note = selection.note(model.name, model.requires.min_models)
     if note:
         click.echo(note, err=True)
     return selection.data

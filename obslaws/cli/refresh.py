@@ -53,6 +53,7 @@ def refresh(
     A report that is missing or older than the database (a refresh killed while writing it)
     is rebuilt even when nothing is new.
     """
+    from obslaws.plugins import plugin_manager
     from obslaws.refresh.config import load_config
     from obslaws.refresh.pipeline import refresh as run_refresh
     from obslaws.refresh.publish import report_is_current, write_report_atomically
@@ -60,12 +61,13 @@ def refresh(
 
     config = load_config(config_path)
     conn = ctx.connect()
+    pm = plugin_manager()
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
-    outcome = run_refresh(conn, config, force=force, progress=say, workers=workers, allow_skips=allow_skips)
+    outcome = run_refresh(conn, config, pm=pm, force=force, progress=say, workers=workers, allow_skips=allow_skips)
     out = Path(out_dir)
     if outcome.nothing_new and not report_is_current(out, outcome.state_hash):
         say(f"Nothing new, but the report in {out}/ is missing or older than the database: rebuilding it")
-        outcome = run_refresh(conn, config, force=True, progress=say, workers=workers, allow_skips=allow_skips)
+        outcome = run_refresh(conn, config, pm=pm, force=True, progress=say, workers=workers, allow_skips=allow_skips)
     _publish_snapshot(ctx, conn, say, changed=not outcome.nothing_new)
     if outcome.nothing_new:
         previous = outcome.previous or {}
@@ -76,7 +78,7 @@ def refresh(
         return
     say("[5/5] report")
     stamp = {"refresh_id": outcome.refresh_id, "state_hash": outcome.state_hash}
-    page = write_report_atomically(lambda staging: build_report(conn, outcome, config, staging), out, stamp)
+    page = write_report_atomically(lambda staging: build_report(conn, outcome, config, staging, pm), out, stamp)
     slowest, seconds = outcome.slowest_step
     fitted = sum(1 for f in outcome.fits if f.status == "fitted")
     done = sum(1 for b in outcome.backtests if b.status == "done")

@@ -8,11 +8,12 @@ says so in one line, instead of letting the fitter refuse the whole selection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
+from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 from obslaws.fitting.contract import Fitter
@@ -101,3 +102,24 @@ def usable_data(fitter: Fitter, data: FitData) -> Selection:
             f"{', '.join(needs) or 'scores'}; name others with --benchmarks"
         )
     return Selection(kept.with_targets(targets), lacking, thin)
+
+
+# (targets, source=, include_checkpoints=) -> FitData: load_fit_data on a connection, or the
+# refresh's reader that reads each selection once.
+ReadFitData = Callable[..., FitData]
+
+
+def select_for(
+    fitter: Fitter,
+    read: ReadFitData,
+    benchmarks: str | Sequence[str] | None = None,
+    source: str | None = None,
+    checkpoints: bool | None = None,
+) -> Selection:
+    """What ``fitter`` is fitted on: ``benchmarks`` (default: its ``Requirements.default_benchmarks``),
+    with checkpoints when asked (default: ``Requirements.checkpoints``), less what it cannot use
+    (:func:`usable_data`). ``obslaws fit`` and the refresh both choose their data this way.
+    """
+    targets = resolve_benchmarks(fitter.requires.default_benchmarks if benchmarks is None else benchmarks)
+    include = fitter.requires.checkpoints if checkpoints is None else bool(checkpoints)
+    return usable_data(fitter, read(targets, source=source, include_checkpoints=include))

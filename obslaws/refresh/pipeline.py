@@ -10,70 +10,26 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pluggy
 import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
-from obslaws.fitting.contract import Fitter
+from obslaws.fitting.selection import ReadFitData, select_for
 from obslaws.refresh.config import RefreshConfig
+from obslaws.refresh.outcome import BacktestOutcome, FitOutcome, Progress, RefreshOutcome, describe
+from obslaws.refresh.predict import new_model_check, predict_missing
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
-from obslaws.store.query import read_frame
 
-__all__ = ["RefreshOutcome", "refresh"]
-
-
-@dataclass
-class FitOutcome:
-    fitter: str
-    plugin: str
-    status: str  # "fitted" or "failed: ..."
-    fit_id: str | None = None
-    seconds: float = 0.0
-    benchmarks: tuple[str, ...] = ()
-    source: str | None = None
-    instance: Fitter | None = None
-
-
-@dataclass
-class BacktestOutcome:
-    fitter: str
-    label: str
-    status: str  # "done", "skipped: ..."
-    backtest_id: str | None = None
-    summary: dict[str, Any] | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class RefreshOutcome:
-    refresh_id: str | None
-    nothing_new: bool
-    state_hash: str
-    steps: dict[str, float] = field(default_factory=dict)
-    ingested: dict[str, Any] = field(default_factory=dict)
-    fits: list[FitOutcome] = field(default_factory=list)
-    backtests: list[BacktestOutcome] = field(default_factory=list)
-    predictions: pl.DataFrame | None = None
-    new_models: pl.DataFrame | None = None
-    previous: dict[str, Any] | None = None
-
-    @property
-    def slowest_step(self) -> tuple[str, float]:
-        return max(self.steps.items(), key=lambda kv: kv[1]) if self.steps else ("", 0.0)
-
-
-Progress = Callable[[str], None]
-# (targets, source, include checkpoints) -> the FitData of that selection; see fit_data_reader.
-ReadFitData = Callable[..., FitData]
+__all__ = ["RefreshOutcome", "fit_data_reader", "refresh"]
 
 
 def fit_data_reader(conn: duckdb.DuckDBPyConnection) -> ReadFitData:
@@ -94,18 +50,12 @@ def fit_data_reader(conn: duckdb.DuckDBPyConnection) -> ReadFitData:
     return read
 
 
-def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, ObslawsError) else f"{type(exc).__name__}: {text}"
-
-
-def _timed(outcome: RefreshOutcome, name: str, progress: Progress, start: float) -> None:
-    outcome.steps[name] = time.perf_counter() - start
-    progress(f"  {name}: {outcome.steps[name]:.1f} s")
-
-
 def _ingest(
-    conn: duckdb.DuckDBPyConnection, config: RefreshConfig, progress: Progress, allow_skips: bool = False
+    conn: duckdb.DuckDBPyConnection,
+    config: RefreshConfig,
+    pm: pluggy.PluginManager,
+    progress: Progress,
+    allow_skips: bool = False,
 ) -> dict[str, Any]:
     """Each configured source through its ingestor, then the plan's model facts.
 
@@ -116,10 +66,9 @@ def _ingest(
     from obslaws.ingest.context import IngestContext
     from obslaws.ingest.model_facts import ingest_model_facts
     from obslaws.ingest.plugins import load_ingest_plugins
-    from obslaws.plugins import plugin_manager
 
     done: dict[str, Any] = {}
-    plugins = load_ingest_plugins(plugin_manager())
+    plugins = load_ingest_plugins(pm)
     context = IngestContext(conn, plugins.task_map)
     for step in config.ingest:
         if step.ingestor not in plugins.ingestors:
@@ -153,35 +102,6 @@ def _model_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT model_id FROM models WHERE checkpoint_of IS NULL").fetchall()}
 
 
-def _new_model_check(read: ReadFitData, config, fits: list[FitOutcome], new_ids: set[str], progress: Progress):
-    """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
-    from obslaws.fitting.store import require_finite
-
-    wanted = config.report.get("predict_fitter", "sloth")
-    fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None) or next(
-        (f for f in fits if f.instance is not None), None
-    )
-    if fit is None or not new_ids:
-        return None
-    data = read(fit.benchmarks, fit.source)
-    known = [m for m in data.model_ids if m not in new_ids]
-    fitter = fit.instance.clone().fit(data.select_models(known))
-    query = read(fit.benchmarks)
-    query = query.select_models([m for m in query.model_ids if m in new_ids])
-    needs = [c for c in ("params", "tokens", "flops", "family") if c in fitter.requires.needs]
-    usable = query.models.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in needs]) if needs else True)
-    if not usable.height:
-        progress(f"      new models lack what {fitter.name} needs ({', '.join(needs)}): add them under [[models]]")
-        return None
-    predicted = require_finite(fitter.predict(query.select_models(usable["model_id"])), fitter.name)
-    measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
-    frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
-        pl.lit(fitter.name).alias("fitter")
-    )
-    progress(f"      {usable.height} new model(s) predicted out of sample by {fitter.name}")
-    return frame
-
-
 def _fit_all(
     conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1, reuse: bool = True
 ) -> list[FitOutcome]:
@@ -190,7 +110,6 @@ def _fit_all(
     With ``reuse``, a fit already stored for the same fitter, hyperparameters and data is not
     redone (unless a later step needs the fitted object: :func:`obslaws.refresh.reuse.needs_instance`).
     """
-    from obslaws.backtest.base import with_covariates
     from obslaws.fitting.store import store_fit
     from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
     from obslaws.refresh.reuse import needs_instance, stored_fit
@@ -202,12 +121,15 @@ def _fit_all(
         settings = config.fit_settings(name)
         outcome = FitOutcome(name, info.plugin, "queued", source=settings.get("source"))
         try:
-            outcome.benchmarks = resolve_benchmarks(settings.get("benchmarks", "oll-v1"))
-            checkpoints = bool(settings.get("include_checkpoints", False))
-            data = read(outcome.benchmarks, settings.get("source"), checkpoints)
             fitter = info.create(**settings.get("options", {}))
-            # as in the backtests: fit on the models that have what the fitter needs
-            data = with_covariates(data, sorted(fitter.requires.needs))
+            # the plan's benchmarks and checkpoints, else the fitter's own defaults, as `obslaws fit`
+            selection = select_for(
+                fitter, read, settings.get("benchmarks"), outcome.source, settings.get("include_checkpoints")
+            )
+            data, note = selection.data, selection.note(name, fitter.requires.min_models)
+            outcome.benchmarks = data.targets
+            if note:
+                progress(f"      {note}")
             stored = stored_fit(conn, fitter, data) if reuse and name not in keep else None
             if stored is not None:
                 outcome.fit_id, outcome.seconds = stored
@@ -217,7 +139,7 @@ def _fit_all(
                 continue
             prepared.append((outcome, fitter, data))
         except Exception as exc:  # a plugin's failure is reported, not allowed to sink the others
-            outcome.status = f"failed: {_describe(exc)}"
+            outcome.status = f"failed: {describe(exc)}"
             prepared.append((outcome, None, None))
 
     def finish(outcome: FitOutcome, data, compute) -> None:
@@ -226,7 +148,7 @@ def _fit_all(
             outcome.fit_id = store_fit(conn, fitted, data, duration_s=outcome.seconds, plugin=outcome.plugin)
             outcome.status, outcome.instance = "fitted", fitted
         except Exception as exc:  # as above
-            outcome.status = f"failed: {_describe(exc)}"
+            outcome.status = f"failed: {describe(exc)}"
         progress(f"      {outcome.fitter}: {outcome.status} ({outcome.seconds:.1f} s)")
 
     runnable = [(o, f, d) for o, f, d in prepared if f is not None]
@@ -292,7 +214,7 @@ def _backtest_all(
             write_backtest(conn, result)
             outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
-            outcome.status = f"skipped: {_describe(exc)}"
+            outcome.status = f"skipped: {describe(exc)}"
         mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
         shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
         progress(f"      {outcome.fitter} {outcome.label}: {shown} ({outcome.seconds:.1f} s)")
@@ -309,58 +231,40 @@ def _backtest_all(
     return [outcome for outcome, _ in jobs]
 
 
-def _predict_missing(conn, config, fits: list[FitOutcome], progress: Progress) -> pl.DataFrame | None:
-    """Predictions, with intervals, for models that lack scores on the report's benchmarks."""
-    from obslaws.fitting.store import predict_and_store
-
-    wanted = config.report.get("predict_fitter", "sloth")
-    fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
-    if fit is None:
-        fit = next((f for f in fits if f.instance is not None), None)
-    if fit is None:
-        return None
-    benchmarks = set(resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))) & set(fit.benchmarks)
-    if not benchmarks:
-        return None
-    needs = fit.instance.requires.needs
-    models = read_frame(conn, "SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint")
-    for column in ("params", "tokens", "flops", "family"):
-        if column in needs:
-            models = models.filter(pl.col(column).is_not_null())
-    scored = read_frame(
-        conn,
-        "SELECT model_id, count(DISTINCT benchmark) AS n FROM preferred_scores WHERE list_contains($b, benchmark) "
-        "GROUP BY model_id",
-        {"b": sorted(benchmarks)},
-    )
-    complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"]
-    query = models.filter(~pl.col("model_id").is_in(complete.to_list()))
-    if not query.height:
-        return None
-    data = FitData.build(query, benchmarks=read_frame(conn, "SELECT * FROM benchmarks"))
-    frame = predict_and_store(conn, fit.instance, fit.fit_id, data)
-    have = read_frame(conn, "SELECT model_id, benchmark FROM preferred_scores")
-    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(
-        pl.col("benchmark").is_in(sorted(benchmarks))
-    )
-    progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.height} models")
-    return missing.with_columns(pl.lit(fit.fitter).alias("fitter"))
+def _record(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, started: datetime) -> None:
+    """The run's row in refresh_runs (what the next refresh compares its state with)."""
+    row = {
+        "refresh_id": outcome.refresh_id,
+        "state_hash": outcome.state_hash,
+        "started_at": started,
+        "finished_at": datetime.now(),
+        "summary": json.dumps(outcome.summary(), default=str),
+    }
+    upsert(conn, "refresh_runs", pl.DataFrame([row]))
 
 
 def refresh(
     conn: duckdb.DuckDBPyConnection,
     config: RefreshConfig,
     *,
+    pm: pluggy.PluginManager | None = None,
     force: bool = False,
     progress: Progress = print,
     workers: int | None = None,
     allow_skips: bool = False,
 ) -> RefreshOutcome:
-    """Run the refresh in one transaction; see the module docstring."""
+    """Run the refresh in one transaction; see the module docstring.
+
+    ``pm`` supplies the fitters and ingestors (default: the process's plugin manager); the
+    worker processes of the fits and backtests build their own.
+    """
     from obslaws.fitting.lookup import get_fitters
+    from obslaws.plugins import plugin_manager
+    from obslaws.refresh.parallel import default_workers
     from obslaws.registry import load_registry
 
-    fitters = get_fitters()
+    pm = pm if pm is not None else plugin_manager()
+    fitters = get_fitters(pm)
     versions = {name: [info.version, info.plugin, info.distribution_version] for name, info in fitters.items()}
     started = datetime.now()
     with transaction(conn):
@@ -371,70 +275,37 @@ def refresh(
         ingested = {
             "registry": {t: str(s) for t, s in registry.tables.items() if s.added or s.updated} or "nothing new"
         }
-        ingested.update(_ingest(conn, config, progress, allow_skips))
+        ingested.update(_ingest(conn, config, pm, progress, allow_skips))
         new_ids = _model_ids(conn) - before
         state = state_hash(conn, config.raw, versions)
         previous = last_refresh(conn)
         outcome = RefreshOutcome(None, False, state, ingested=ingested, previous=previous)
-        _timed(outcome, "ingest", progress, start)
+        outcome.timed("ingest", progress, start)
         if previous and previous["state_hash"] == state and not force:
             outcome.nothing_new = True
             return outcome
         progress(f"[2/5] fitting {len(fitters)} fitters")
         start = time.perf_counter()
-        from obslaws.refresh.parallel import default_workers
-
         workers = default_workers() if workers is None else workers
         read = fit_data_reader(conn)
         # --force redoes everything; otherwise fits and backtests whose inputs did not change are reused.
         outcome.fits = _fit_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
-        _timed(outcome, "fit", progress, start)
+        outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
         outcome.backtests = _backtest_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
-        _timed(outcome, "backtest", progress, start)
+        outcome.timed("backtest", progress, start)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
         try:
-            outcome.predictions = _predict_missing(conn, config, outcome.fits, progress)
+            outcome.predictions = predict_missing(conn, config, outcome.fits, progress)
         except FitterError as exc:  # e.g. NaN predictions: named, nothing of them written
             progress(f"      predictions skipped: {exc}")
         try:
-            outcome.new_models = _new_model_check(read, config, outcome.fits, new_ids, progress)
+            outcome.new_models = new_model_check(read, config, outcome.fits, new_ids, progress)
         except FitterError as exc:
             progress(f"      new-model check skipped: {exc}")
-        _timed(outcome, "predict", progress, start)
+        outcome.timed("predict", progress, start)
         outcome.refresh_id = f"refresh-{state}"
-        summary = {
-            "ingested": ingested,
-            "fits": [
-                {"fitter": f.fitter, "status": f.status, "fit_id": f.fit_id, "seconds": f.seconds} for f in outcome.fits
-            ],
-            "backtests": [
-                {
-                    "fitter": b.fitter,
-                    "backtest": b.label,
-                    "status": b.status,
-                    "backtest_id": b.backtest_id,
-                    "seconds": b.seconds,
-                }
-                for b in outcome.backtests
-            ],
-            "steps": outcome.steps,
-        }
-        upsert(
-            conn,
-            "refresh_runs",
-            pl.DataFrame(
-                [
-                    {
-                        "refresh_id": outcome.refresh_id,
-                        "state_hash": state,
-                        "started_at": started,
-                        "finished_at": datetime.now(),
-                        "summary": json.dumps(summary, default=str),
-                    }
-                ]
-            ),
-        )
+        _record(conn, outcome, started)
     return outcome

@@ -13,7 +13,7 @@ import polars as pl
 from obslaws.data import FitData
 from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
-from obslaws.refresh.pipeline import RefreshOutcome
+from obslaws.refresh.outcome import RefreshOutcome
 from obslaws.report import plots
 from obslaws.report.forward import detail_lines
 from obslaws.report.markdown import markdown_table

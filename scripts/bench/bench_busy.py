@@ -17,6 +17,7 @@ shows the oversubscription the default of one thread avoids.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import tempfile
@@ -90,23 +91,22 @@ def quiet_and_busy(run: Callable[[], object], hogs: int) -> tuple[float, float, 
 def fit_cases(conn, config, only: set[str] | None, plan: bool = True) -> list[tuple[str, Callable[[], object]]]:
     """(label, fit) for each fitter as the refresh fits it, plus the issue's OLL v2 cases."""
     from obslaws.fitting.lookup import get_fitters
-    from obslaws.fitting.selection import with_covariates
+    from obslaws.fitting.selection import select_for, with_covariates
 
     fitters = get_fitters()
+    read = functools.partial(load_fit_data, conn)
     cases = []
     for name, info in fitters.items():
         if not plan or (only and name not in only):
             continue
         settings = config.fit_settings(name)
-        data = load_fit_data(
-            conn,
-            resolve_benchmarks(settings.get("benchmarks", "oll-v1")),
-            source=settings.get("source"),
-            include_checkpoints=bool(settings.get("include_checkpoints", False)),
-        )
         options = settings.get("options", {})
         fitter = info.create(**options)
-        data = with_covariates(data, sorted(fitter.requires.needs))
+        # the refresh's selection: the plan's settings over the fitter's defaults
+        selection = select_for(
+            fitter, read, settings.get("benchmarks"), settings.get("source"), settings.get("include_checkpoints")
+        )
+        data = selection.data
         label = f"{name} (refresh plan{', ' + str(options) if options else ''})"
         cases.append((label, lambda info=info, options=options, data=data: info.create(**options).fit(data)))
     v2 = load_fit_data(conn, resolve_benchmarks("oll-v2"), source="sloth-data-v2")

@@ -1,0 +1,84 @@
+"""The refresh's predictions: scores models lack, and new models predicted out of sample."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.data import FitData
+from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
+from obslaws.refresh.config import RefreshConfig
+from obslaws.refresh.outcome import FitOutcome, Progress
+from obslaws.store.query import read_frame
+
+
+def predicting_fit(config: RefreshConfig, fits: list[FitOutcome]) -> FitOutcome | None:
+    """The fit that predicts: the report's ``predict_fitter``, else the first one fitted in this run."""
+    wanted = config.report.get("predict_fitter", "sloth")
+    fitted = [f for f in fits if f.instance is not None]
+    return next((f for f in fitted if f.fitter == wanted), None) or next(iter(fitted), None)
+
+
+def predict_missing(
+    conn: duckdb.DuckDBPyConnection, config: RefreshConfig, fits: list[FitOutcome], progress: Progress
+) -> pl.DataFrame | None:
+    """Predictions, with intervals, for models that lack scores on the report's benchmarks."""
+    from obslaws.fitting.store import predict_and_store
+
+    fit = predicting_fit(config, fits)
+    if fit is None:
+        return None
+    benchmarks = set(resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))) & set(fit.benchmarks)
+    if not benchmarks:
+        return None
+    scored = read_frame(
+        conn,
+        "SELECT model_id, count(DISTINCT benchmark) AS n FROM preferred_scores WHERE list_contains($b, benchmark) "
+        "GROUP BY model_id",
+        {"b": sorted(benchmarks)},
+    )
+    complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"].to_list()
+    models = read_frame(conn, "SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint")
+    everyone = FitData.build(
+        models.filter(~pl.col("model_id").is_in(complete)), benchmarks=read_frame(conn, "SELECT * FROM benchmarks")
+    )
+    query = with_covariates(everyone, sorted(fit.instance.requires.needs))
+    if not query.models.height:
+        return None
+    frame = predict_and_store(conn, fit.instance, fit.fit_id, query)
+    have = read_frame(conn, "SELECT model_id, benchmark FROM preferred_scores")
+    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(
+        pl.col("benchmark").is_in(sorted(benchmarks))
+    )
+    progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.models.height} models")
+    return missing.with_columns(pl.lit(fit.fitter).alias("fitter"))
+
+
+def new_model_check(
+    read: ReadFitData, config: RefreshConfig, fits: list[FitOutcome], new_ids: set[str], progress: Progress
+) -> pl.DataFrame | None:
+    """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
+    from obslaws.fitting.store import require_finite
+
+    fit = predicting_fit(config, fits)
+    if fit is None or not new_ids:
+        return None
+    data = read(fit.benchmarks, source=fit.source)
+    known = data.select_models([m for m in data.model_ids if m not in new_ids])
+    fitter = fit.instance.clone().fit(usable_data(fit.instance, known).data)
+    query = read(fit.benchmarks)
+    query = with_covariates(
+        query.select_models([m for m in query.model_ids if m in new_ids]), sorted(fitter.requires.needs)
+    )
+    if not query.models.height:
+        needs = ", ".join(sorted(fitter.requires.needs))
+        progress(f"      new models lack what {fitter.name} needs ({needs}): add them under [[models]]")
+        return None
+    predicted = require_finite(fitter.predict(query), fitter.name)
+    measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
+    frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
+        pl.lit(fitter.name).alias("fitter")
+    )
+    progress(f"      {query.models.height} new model(s) predicted out of sample by {fitter.name}")
+    return frame
