@@ -78,122 +78,187 @@ def fit_sigmoids(
     """
     n, n_bench = y.shape
     lr0 = np.asarray(lrs, dtype=float)
-    n_lr = lr0.size
-    n_prob = n_lr * n_bench  # problem p = (learning rate p // J, benchmark p % J)
-    bench = np.tile(np.arange(n_bench), n_lr)
-    init = init or {}
     chance = np.asarray(chance, dtype=float)
-    params = {
-        "w": np.full(n_prob, float(init.get("w", 1.0))),
-        "a": np.broadcast_to(np.asarray(init.get("a", np.zeros(n_families)), dtype=float), (n_prob, n_families)).copy(),
-        "b": np.full(n_prob, float(init.get("b", 0.0))),
-        "s": np.ones(n_prob),
-        "g": logit(chance)[bench],
-    }
-    names = tuple(params)
     onehot = np.zeros((n, n_families))
     onehot[np.arange(n), family] = 1.0
-    obs = observed.T.astype(float)  # (J, n)
-    yt_all = np.where(observed, y, 0.0).T  # (J, n)
-    count_all = np.maximum(obs.sum(axis=1), 1.0)  # (J,)
-    free = bool(learn_floor)
-    beta1, beta2 = ADAM_BETAS
-
-    # Working set: the problems still running (rows of every array below).
-    ids = np.arange(n_prob)
-    yt, mask, count = yt_all[bench], obs[bench], count_all[bench]
-    fixed_g = chance[bench]
-    lr = np.repeat(lr0, n_bench)
-    m1 = {k: np.zeros_like(v) for k, v in params.items()}
-    m2 = {k: np.zeros_like(v) for k, v in params.items()}
-    best = {k: v.copy() for k, v in params.items()}
-    best_mae = np.full(n_prob, np.inf)
-    bad_steps = np.zeros(n_prob, dtype=int)
-    plateau_best = np.full(n_prob, np.inf)
-    plateau_bad = np.zeros(n_prob, dtype=int)
-    steps = np.zeros(n_prob, dtype=int)
-    # Final results, filled as problems finish.
-    out_best = {k: v.copy() for k, v in params.items()}
-    out_mae = np.full(n_prob, np.inf)
-    out_steps = np.zeros(n_prob, dtype=int)
-
+    batch = _Batch.start(y, observed, chance, lr0, n_families, init or {})
+    law = _Law(x, family, onehot, huber_delta, learn_floor)
+    finished = _Finished(batch)
     for t in range(1, max_steps + 1):
-        w, a, b, s, raw_g = (params[k] for k in names)
-        g = sigmoid(raw_g) if free else fixed_g  # (P,)
-        u = w[:, None] * x[None, :] + a[:, family]  # (P, n)
-        sg = sigmoid(s[:, None] * u + b[:, None])
-        r = (g[:, None] + (1 - g[:, None]) * sg - yt) * mask
-        abs_r = np.abs(r)
-        quad = abs_r < huber_delta
-        loss = np.where(quad, (0.5 / huber_delta) * r * r, abs_r - 0.5 * huber_delta).sum(axis=1) / count
-        mae = abs_r.sum(axis=1) / count
-        # gradients of the mean SmoothL1 loss
-        d_yhat = np.where(quad, r * (1.0 / huber_delta), np.sign(r)) * (mask / count[:, None])
-        d_z = d_yhat * (1 - g[:, None]) * sg * (1 - sg)
-        d_zs = d_z * s[:, None]
-        grads = {
-            "w": d_zs @ x,
-            "a": d_zs @ onehot,
-            "b": d_z.sum(axis=1),
-            "s": (d_z * u).sum(axis=1),
-            "g": ((d_yhat * (1 - sg)).sum(axis=1) * g * (1 - g)) if free else np.zeros_like(g),
-        }
-        # Adam step
-        step_size = lr / (1 - beta1**t)
-        root_bc2 = np.sqrt(1 - beta2**t)
-        for k in names:
-            grad = grads[k]
-            m1[k] = beta1 * m1[k] + (1 - beta1) * grad
-            m2[k] = beta2 * m2[k] + (1 - beta2) * grad * grad
-            ss = step_size if params[k].ndim == 1 else step_size[:, None]
-            params[k] = params[k] - ss * m1[k] / (np.sqrt(m2[k]) / root_bc2 + ADAM_EPS)
-        steps += 1
-        # ReduceLROnPlateau on the loss
-        better = loss < plateau_best * (1 - PLATEAU_THRESHOLD)
-        plateau_best = np.where(better, loss, plateau_best)
-        plateau_bad = np.where(better, 0, plateau_bad + 1)
-        reduce = plateau_bad > lr_patience
-        if reduce.any():
-            lr = np.where(reduce, lr * lr_factor, lr)
-            plateau_bad = np.where(reduce, 0, plateau_bad)
-        # early stopping on the training MAE; keep the parameters (after the step, as upstream)
-        improved = best_mae > mae + tol
-        if improved.any():
-            for k in names:
-                sel = improved if params[k].ndim == 1 else improved[:, None]
-                best[k] = np.where(sel, params[k], best[k])
-            best_mae = np.where(improved, mae, best_mae)
-        bad_steps = np.where(improved, 0, bad_steps + 1)
-        done = bad_steps >= patience
+        loss, mae, grads = law.loss_and_gradients(batch)
+        batch.adam_step(grads, t)
+        batch.reduce_on_plateau(loss, lr_patience, lr_factor)
+        batch.track_best(mae, tol)
+        done = batch.bad_steps >= patience
         if t == max_steps:
             done[:] = True
         if done.any():
-            finished = ids[done]
-            for k in names:
-                out_best[k][finished] = best[k][done]
-            out_mae[finished] = best_mae[done]
-            out_steps[finished] = steps[done]
-            keep = ~done
-            if not keep.any():
+            finished.take(batch, done)
+            if done.all():
                 break
-            ids, yt, mask, count, fixed_g, lr = ids[keep], yt[keep], mask[keep], count[keep], fixed_g[keep], lr[keep]
-            for state in (params, m1, m2, best):
-                for k in names:
-                    state[k] = state[k][keep]
-            best_mae, bad_steps, steps = best_mae[keep], bad_steps[keep], steps[keep]
-            plateau_best, plateau_bad = plateau_best[keep], plateau_bad[keep]
+            batch.keep(~done)
+    return finished.choose(lr0, n_bench, chance if not learn_floor else None)
 
-    mae_grid = out_mae.reshape(n_lr, n_bench)
-    choice = np.argmin(mae_grid, axis=0)  # first learning rate wins ties
-    cols = np.arange(n_bench)
-    chosen = choice * n_bench + cols
-    pick = {k: v[chosen] for k, v in out_best.items()}
-    g = sigmoid(pick["g"]) if free else chance
-    return SigmoidFit(
-        slope=pick["s"] * pick["w"],
-        offsets=pick["s"][:, None] * pick["a"] + pick["b"][:, None],
-        floor=g,
-        lr=lr0[choice],
-        train_mae=mae_grid[choice, cols],
-        steps=out_steps[chosen],
-    )
+
+@dataclass
+class _Law:
+    """The sigmoid law and its mean Huber loss (SmoothL1), with the analytic gradient."""
+
+    x: np.ndarray  # (n,)
+    family: np.ndarray  # (n,)
+    onehot: np.ndarray  # (n, F)
+    huber_delta: float
+    free_floor: bool
+
+    def loss_and_gradients(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(loss, training MAE, gradient per parameter), one row per running problem."""
+        w, a, b, s, raw_g = (batch.params[k] for k in NAMES)
+        delta, count = self.huber_delta, batch.count
+        g = sigmoid(raw_g) if self.free_floor else batch.fixed_g  # (P,)
+        u = w[:, None] * self.x[None, :] + a[:, self.family]  # (P, n)
+        sg = sigmoid(s[:, None] * u + b[:, None])
+        r = (g[:, None] + (1 - g[:, None]) * sg - batch.yt) * batch.mask
+        abs_r = np.abs(r)
+        quad = abs_r < delta
+        loss = np.where(quad, (0.5 / delta) * r * r, abs_r - 0.5 * delta).sum(axis=1) / count
+        mae = abs_r.sum(axis=1) / count
+        d_yhat = np.where(quad, r * (1.0 / delta), np.sign(r)) * (batch.mask / count[:, None])
+        d_z = d_yhat * (1 - g[:, None]) * sg * (1 - sg)
+        d_zs = d_z * s[:, None]
+        grads = {
+            "w": d_zs @ self.x,
+            "a": d_zs @ self.onehot,
+            "b": d_z.sum(axis=1),
+            "s": (d_z * u).sum(axis=1),
+            "g": ((d_yhat * (1 - sg)).sum(axis=1) * g * (1 - g)) if self.free_floor else np.zeros_like(g),
+        }
+        return loss, mae, grads
+
+
+NAMES = ("w", "a", "b", "s", "g")
+# The per-problem arrays of a _Batch other than the parameter dicts; all shrink together.
+_ROWS = ("ids", "yt", "mask", "count", "fixed_g", "lr", "best_mae", "bad_steps", "plateau_best", "plateau_bad", "steps")
+
+
+@dataclass
+class _Batch:
+    """The problems still running, one row per problem (p = learning rate p // J, benchmark p % J)."""
+
+    ids: np.ndarray
+    yt: np.ndarray  # (P, n) targets, 0 where unobserved
+    mask: np.ndarray  # (P, n) observed
+    count: np.ndarray  # observed cells
+    fixed_g: np.ndarray  # the floor when it is not learned
+    lr: np.ndarray
+    params: dict[str, np.ndarray]
+    m1: dict[str, np.ndarray]  # Adam's moments
+    m2: dict[str, np.ndarray]
+    best: dict[str, np.ndarray]  # parameters at the best training MAE
+    best_mae: np.ndarray
+    bad_steps: np.ndarray  # steps since the MAE last improved by tol
+    plateau_best: np.ndarray  # ReduceLROnPlateau's best loss and steps since
+    plateau_bad: np.ndarray
+    steps: np.ndarray
+
+    @classmethod
+    def start(cls, y, observed, chance, lr0, n_families, init) -> _Batch:  # noqa: ANN001
+        n_bench = y.shape[1]
+        n_prob = lr0.size * n_bench
+        bench = np.tile(np.arange(n_bench), lr0.size)
+        a0 = np.asarray(init.get("a", np.zeros(n_families)), dtype=float)
+        params = {
+            "w": np.full(n_prob, float(init.get("w", 1.0))),
+            "a": np.broadcast_to(a0, (n_prob, n_families)).copy(),
+            "b": np.full(n_prob, float(init.get("b", 0.0))),
+            "s": np.ones(n_prob),
+            "g": logit(chance)[bench],
+        }
+        obs = observed.T.astype(float)  # (J, n)
+        return cls(
+            ids=np.arange(n_prob),
+            yt=np.where(observed, y, 0.0).T[bench],
+            mask=obs[bench],
+            count=np.maximum(obs.sum(axis=1), 1.0)[bench],
+            fixed_g=chance[bench],
+            lr=np.repeat(lr0, n_bench),
+            params=params,
+            m1={k: np.zeros_like(v) for k, v in params.items()},
+            m2={k: np.zeros_like(v) for k, v in params.items()},
+            best={k: v.copy() for k, v in params.items()},
+            best_mae=np.full(n_prob, np.inf),
+            bad_steps=np.zeros(n_prob, dtype=int),
+            plateau_best=np.full(n_prob, np.inf),
+            plateau_bad=np.zeros(n_prob, dtype=int),
+            steps=np.zeros(n_prob, dtype=int),
+        )
+
+    def adam_step(self, grads: dict[str, np.ndarray], t: int) -> None:
+        beta1, beta2 = ADAM_BETAS
+        step_size = self.lr / (1 - beta1**t)
+        root_bc2 = np.sqrt(1 - beta2**t)
+        for k in NAMES:
+            grad = grads[k]
+            self.m1[k] = beta1 * self.m1[k] + (1 - beta1) * grad
+            self.m2[k] = beta2 * self.m2[k] + (1 - beta2) * grad * grad
+            ss = step_size if self.params[k].ndim == 1 else step_size[:, None]
+            self.params[k] = self.params[k] - ss * self.m1[k] / (np.sqrt(self.m2[k]) / root_bc2 + ADAM_EPS)
+        self.steps += 1
+
+    def reduce_on_plateau(self, loss: np.ndarray, lr_patience: int, lr_factor: float) -> None:
+        better = loss < self.plateau_best * (1 - PLATEAU_THRESHOLD)
+        self.plateau_best = np.where(better, loss, self.plateau_best)
+        self.plateau_bad = np.where(better, 0, self.plateau_bad + 1)
+        reduce = self.plateau_bad > lr_patience
+        if reduce.any():
+            self.lr = np.where(reduce, self.lr * lr_factor, self.lr)
+            self.plateau_bad = np.where(reduce, 0, self.plateau_bad)
+
+    def track_best(self, mae: np.ndarray, tol: float) -> None:
+        """Early stopping on the training MAE; keeps the parameters after the step, as upstream."""
+        improved = self.best_mae > mae + tol
+        if improved.any():
+            for k in NAMES:
+                sel = improved if self.params[k].ndim == 1 else improved[:, None]
+                self.best[k] = np.where(sel, self.params[k], self.best[k])
+            self.best_mae = np.where(improved, mae, self.best_mae)
+        self.bad_steps = np.where(improved, 0, self.bad_steps + 1)
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Only ``rows`` go on running."""
+        for name in _ROWS:
+            setattr(self, name, getattr(self, name)[rows])
+        for state in (self.params, self.m1, self.m2, self.best):
+            for k in NAMES:
+                state[k] = state[k][rows]
+
+
+class _Finished:
+    """The results of the problems that finished, by problem id."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.best = {k: v.copy() for k, v in batch.params.items()}
+        self.mae = np.full(batch.ids.size, np.inf)
+        self.steps = np.zeros(batch.ids.size, dtype=int)
+
+    def take(self, batch: _Batch, done: np.ndarray) -> None:
+        finished = batch.ids[done]
+        for k in NAMES:
+            self.best[k][finished] = batch.best[k][done]
+        self.mae[finished] = batch.best_mae[done]
+        self.steps[finished] = batch.steps[done]
+
+    def choose(self, lr0: np.ndarray, n_bench: int, fixed_floor: np.ndarray | None) -> SigmoidFit:
+        """Per benchmark, the learning rate of the best training MAE (the first wins ties)."""
+        mae_grid = self.mae.reshape(lr0.size, n_bench)
+        choice = np.argmin(mae_grid, axis=0)
+        cols = np.arange(n_bench)
+        chosen = choice * n_bench + cols
+        pick = {k: v[chosen] for k, v in self.best.items()}
+        return SigmoidFit(
+            slope=pick["s"] * pick["w"],
+            offsets=pick["s"][:, None] * pick["a"] + pick["b"][:, None],
+            floor=sigmoid(pick["g"]) if fixed_floor is None else fixed_floor,
+            lr=lr0[choice],
+            train_mae=mae_grid[choice, cols],
+            steps=self.steps[chosen],
+        )

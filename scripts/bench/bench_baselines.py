@@ -43,6 +43,66 @@ def paper_mae(errors: pl.DataFrame, fitter: str, benchmark_set: str) -> float:
     return 100 * float(per[col].mean())
 
 
+def load_sources(kinds: list[str], conn) -> dict[str, object]:  # noqa: ANN001
+    """The data each backtest runs on: the registry's database, and the paper's CSV when present."""
+    from obslaws.backtest.paper import sloth_fit_data
+    from obslaws.shared_data import shared_data_dir
+
+    sources: dict[str, object] = {}
+    for kind in kinds:
+        if kind == "registry":
+            from obslaws.registry import load_registry
+
+            load_registry(conn)
+            sources[kind] = conn
+        elif kind == "paper-csv":
+            if not (shared_data_dir() / "sloth").is_dir():
+                print(
+                    f"skipping paper-csv: no shared data at {shared_data_dir()} (set $OBSLAWS_SHARED)", file=sys.stderr
+                )
+                continue
+            sources[kind] = sloth_fit_data()
+        else:
+            raise SystemExit(f"unknown data {kind!r}")
+    return sources
+
+
+def backtest_row(conn, fitters, kind: str, data, name: str, benchmark_set: str, errors) -> dict:  # noqa: ANN001
+    """One family-holdout backtest, timed, beside the paper's and the published MAE."""
+    from obslaws.backtest import run_backtest
+    from obslaws.backtest.paper import PAPER_MAE_N1
+
+    start = time.perf_counter()
+    result = run_backtest(
+        fitters.create(name),
+        data,
+        "family-holdout",
+        benchmarks=benchmark_set,
+        n_train=1,
+        groups="sloth-paper",
+        source="sloth-data-v2" if kind == "registry" else None,
+        conn=conn,
+    )
+    seconds = time.perf_counter() - start
+    summary = result.summary()
+    mae = summary["average"]["mae_pt"]
+    published = PAPER_MAE_N1[name][benchmark_set]
+    return {
+        "data": kind,
+        "fitter": name,
+        "set": benchmark_set,
+        "mae_pt": mae,
+        "paper_mae_pt": paper_mae(errors, name, benchmark_set) if errors is not None else None,
+        "published_mae_pt": published,
+        "diff_vs_published": mae - published,
+        "coverage": summary["coverage"],
+        "noise_floor_pt": summary["noise_floor_pt"],
+        "n_groups": summary["n_groups"],
+        "n_cells": summary["n_cells"],
+        "seconds": seconds,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="registry,paper-csv", help="comma list of: registry, paper-csv")
@@ -52,33 +112,14 @@ def main() -> int:
     args = parser.parse_args()
 
     import obslaws
-    from obslaws.backtest import run_backtest
-    from obslaws.backtest.paper import PAPER_MAE_N1, paper_errors, sloth_fit_data
+    from obslaws.backtest.paper import paper_errors
     from obslaws.fitting.lookup import get_fitters
     from obslaws.shared_data import shared_data_dir
 
     fitters = get_fitters()
-    have_shared = (shared_data_dir() / "sloth").is_dir()
-    errors = paper_errors() if have_shared else None
-    tmp = Path(tempfile.mkdtemp(prefix="obslaws-bench-"))
-    conn = obslaws.connect(tmp / "bench.duckdb")
-    sources: dict[str, object] = {}
-    for kind in args.data.split(","):
-        if kind == "registry":
-            from obslaws.registry import load_registry
-
-            load_registry(conn)
-            sources[kind] = conn
-        elif kind == "paper-csv":
-            if not have_shared:
-                print(
-                    f"skipping paper-csv: no shared data at {shared_data_dir()} (set $OBSLAWS_SHARED)", file=sys.stderr
-                )
-                continue
-            sources[kind] = sloth_fit_data()
-        else:
-            parser.error(f"unknown data {kind!r}")
-
+    errors = paper_errors() if (shared_data_dir() / "sloth").is_dir() else None
+    conn = obslaws.connect(Path(tempfile.mkdtemp(prefix="obslaws-bench-")) / "bench.duckdb")
+    sources = load_sources(args.data.split(","), conn)
     rows = []
     header = (
         f"{'data':10} {'fitter':22} {'set':8} {'MAE pt':>7} {'paper':>6} {'pub.':>5} {'diff':>6} "
@@ -89,43 +130,14 @@ def main() -> int:
     for kind, data in sources.items():
         for name in args.fitters.split(","):
             for benchmark_set in args.sets.split(","):
-                fitter = fitters.create(name)
-                start = time.perf_counter()
-                result = run_backtest(
-                    fitter,
-                    data,
-                    "family-holdout",
-                    benchmarks=benchmark_set,
-                    n_train=1,
-                    groups="sloth-paper",
-                    source="sloth-data-v2" if kind == "registry" else None,
-                    conn=conn,
-                )
-                seconds = time.perf_counter() - start
-                summary = result.summary()
-                mae = summary["average"]["mae_pt"]
-                recomputed = paper_mae(errors, name, benchmark_set) if errors is not None else None
-                published = PAPER_MAE_N1[name][benchmark_set]
-                row = {
-                    "data": kind,
-                    "fitter": name,
-                    "set": benchmark_set,
-                    "mae_pt": mae,
-                    "paper_mae_pt": recomputed,
-                    "published_mae_pt": published,
-                    "diff_vs_published": mae - published,
-                    "coverage": summary["coverage"],
-                    "noise_floor_pt": summary["noise_floor_pt"],
-                    "n_groups": summary["n_groups"],
-                    "n_cells": summary["n_cells"],
-                    "seconds": seconds,
-                }
+                row = backtest_row(conn, fitters, kind, data, name, benchmark_set, errors)
                 rows.append(row)
                 noise = "" if row["noise_floor_pt"] is None else f"{row['noise_floor_pt']:.2f}"
-                paper = "" if recomputed is None else f"{recomputed:.2f}"
+                paper = "" if row["paper_mae_pt"] is None else f"{row['paper_mae_pt']:.2f}"
                 print(
-                    f"{kind:10} {name:22} {benchmark_set:8} {mae:7.2f} {paper:>6} {published:5.1f} "
-                    f"{mae - published:+6.2f} {row['coverage']:6.2f} {noise:>6} {row['n_groups']:6d} {seconds:7.1f}"
+                    f"{kind:10} {name:22} {benchmark_set:8} {row['mae_pt']:7.2f} {paper:>6} "
+                    f"{row['published_mae_pt']:5.1f} {row['diff_vs_published']:+6.2f} {row['coverage']:6.2f} "
+                    f"{noise:>6} {row['n_groups']:6d} {row['seconds']:7.1f}"
                 )
     total = sum(r["seconds"] for r in rows)
     print(f"total {total:.1f} s for {len(rows)} backtests")
