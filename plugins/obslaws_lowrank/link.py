@@ -129,42 +129,20 @@ def fit_link_batch(
     upper = np.concatenate([[max_logit], np.full(n_par - 2, max_slope), [floor_max]])
     w = np.full((n_probs, len(y)), 1.0) if weights is None else np.asarray(weights, dtype=float)
     w = w / w.sum(axis=1, keepdims=True)
-    theta = starts.astype(float).copy()
-    theta[:, 0] = theta[:, 0] + theta[:, 1:-1] @ centre
-    theta[:, 1:-1] = theta[:, 1:-1] * sd
-    theta = np.clip(theta, lower, upper)
+    theta = np.clip(_standardised(starts.astype(float), centre, sd), lower, upper)
     ridge_std = ridge / sd**2  # the penalty is on the raw beta
+    pen = np.zeros(n_par)
+    pen[1:-1] = ridge_std
     loss = _objective(theta, x1, y, w, ridge_std)
     damping = np.full(n_probs, 1e-3)
     n_iter = np.zeros(n_probs, dtype=int)
     active = np.ones(n_probs, dtype=bool)
-    pen = np.zeros(n_par)
-    pen[1:-1] = ridge_std
-    eye = np.eye(n_par)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         th, wi = theta[idx], w[idx]
-        z = th[:, :-1] @ x1.T
-        s = expit(z)
-        floor = th[:, -1:]
-        resid = (1.0 - floor) * s + floor - y
-        jac = np.empty((idx.size, len(y), n_par))
-        jac[:, :, :-1] = ((1.0 - floor) * s * (1.0 - s))[:, :, None] * x1[None, :, :]
-        jac[:, :, -1] = 1.0 - s
-        wj = jac * wi[:, :, None]
-        hess = np.matmul(wj.transpose(0, 2, 1), jac) + np.diag(pen)
-        grad = np.matmul(wj.transpose(0, 2, 1), resid[:, :, None])[:, :, 0] + pen * th
-        # Active set: a parameter at a bound that the gradient pushes outwards stays put.
-        pinned = ((th <= lower) & (grad > 0)) | ((th >= upper) & (grad < 0))
-        if pinned.any():
-            keep = ~pinned
-            hess = hess * keep[:, :, None] * keep[:, None, :] + eye * pinned[:, :, None]
-            grad = np.where(pinned, 0.0, grad)
-        diag = np.einsum("pii->pi", hess)
-        damped = hess + damping[idx, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
-        step = np.linalg.solve(damped, -grad[:, :, None])[:, :, 0]
+        step = _damped_step(th, wi, x1, y, pen, (lower, upper), damping[idx])
         trial = np.clip(th + step, lower, upper)
         trial_loss = _objective(trial, x1, y, wi, ridge_std)
         better = np.isfinite(trial_loss) & (trial_loss <= loss[idx])
@@ -176,10 +154,57 @@ def fit_link_batch(
         n_iter[idx] += 1
         done = (better & (gain < tol)) | small | (damping[idx] > 1e10)
         active[idx[done]] = False
+    return _raw(theta, centre, sd), loss, n_iter
+
+
+def _standardised(params: np.ndarray, centre: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Raw ``[alpha, beta, b]`` rows as ``[alpha at the centre, beta per sd, b]``."""
+    theta = params.copy()
+    theta[:, 0] = theta[:, 0] + theta[:, 1:-1] @ centre
+    theta[:, 1:-1] = theta[:, 1:-1] * sd
+    return theta
+
+
+def _raw(theta: np.ndarray, centre: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_standardised`."""
     raw = theta.copy()
     raw[:, 1:-1] = theta[:, 1:-1] / sd
     raw[:, 0] = theta[:, 0] - raw[:, 1:-1] @ centre
-    return raw, loss, n_iter
+    return raw
+
+
+def _damped_step(
+    th: np.ndarray,
+    wi: np.ndarray,
+    x1: np.ndarray,
+    y: np.ndarray,
+    pen: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+    damping: np.ndarray,
+) -> np.ndarray:
+    """One Levenberg-Marquardt step (P, p) for standardised parameters ``th`` (P, p), weights ``wi``."""
+    lower, upper = bounds
+    n_par = th.shape[1]
+    eye = np.eye(n_par)
+    z = th[:, :-1] @ x1.T
+    s = expit(z)
+    floor = th[:, -1:]
+    resid = (1.0 - floor) * s + floor - y
+    jac = np.empty((th.shape[0], len(y), n_par))
+    jac[:, :, :-1] = ((1.0 - floor) * s * (1.0 - s))[:, :, None] * x1[None, :, :]
+    jac[:, :, -1] = 1.0 - s
+    wj = jac * wi[:, :, None]
+    hess = np.matmul(wj.transpose(0, 2, 1), jac) + np.diag(pen)
+    grad = np.matmul(wj.transpose(0, 2, 1), resid[:, :, None])[:, :, 0] + pen * th
+    # Active set: a parameter at a bound that the gradient pushes outwards stays put.
+    pinned = ((th <= lower) & (grad > 0)) | ((th >= upper) & (grad < 0))
+    if pinned.any():
+        keep = ~pinned
+        hess = hess * keep[:, :, None] * keep[:, None, :] + eye * pinned[:, :, None]
+        grad = np.where(pinned, 0.0, grad)
+    diag = np.einsum("pii->pi", hess)
+    damped = hess + damping[:, None, None] * (diag[:, :, None] * eye + 1e-12 * eye)
+    return np.linalg.solve(damped, -grad[:, :, None])[:, :, 0]
 
 
 def starting_points(x: np.ndarray, y: np.ndarray, n_random: int, rng: np.random.Generator) -> np.ndarray:
