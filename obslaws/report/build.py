@@ -130,75 +130,83 @@ def build_report(
         "",
     ]
     lines += markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
-    lines += ["## Fits", ""]
-    lines += markdown_table(
-        ["fitter", "plugin", "status", "benchmarks", "time"],
-        [
-            [
-                f.fitter,
-                f.plugin,
-                f.status,
-                ", ".join(f.benchmarks[:6]) + ("…" if len(f.benchmarks) > 6 else ""),
-                f"{f.seconds:.1f} s",
-            ]
-            for f in outcome.fits
-        ],
-    )
+    lines += _fits_section(outcome)
     path, note = _curves(conn, outcome, config, out)
     lines += ["## Score vs compute", ""] + ([f"![score vs compute]({path.name})", ""] if path else [note, ""])
     lines += _backtest_section(conn, outcome, out)
     pm = pm if pm is not None else plugin_manager()
     lines += layout(list(call_each(pm, "report_sections", conn=conn, out=out)), out)
     if outcome.new_models is not None and outcome.new_models.height:
-        frame = outcome.new_models.sort(["model_id", "benchmark"])
-        fitter = frame["fitter"][0]
-        scored = frame.filter(pl.col("measured").is_not_null())
-        mae = float((scored["prediction"] - scored["measured"]).abs().mean() * 100) if scored.height else None
-        lines += [
-            "## New models in this refresh",
-            "",
-            f"Predicted by **{fitter}** fitted without them (out of sample), against what was measured"
-            + (f"; MAE {mae:.1f} points." if mae is not None else "."),
-            "",
-        ]
-        lines += markdown_table(
-            ["model", "benchmark", "predicted (%)", "interval (%)", "measured (%)", "error (pt)"],
-            [
-                [
-                    r["model_id"],
-                    r["benchmark"],
-                    r["prediction"] * 100,
-                    "–" if r["lower"] is None else f"{r['lower'] * 100:.1f}–{r['upper'] * 100:.1f}",
-                    None if r["measured"] is None else r["measured"] * 100,
-                    None if r["measured"] is None else (r["prediction"] - r["measured"]) * 100,
-                ]
-                for r in frame.iter_rows(named=True)
-            ],
-        )
+        lines += _new_models_section(outcome.new_models.sort(["model_id", "benchmark"]))
     if outcome.predictions is not None and outcome.predictions.height:
         frame = outcome.predictions.sort(["model_id", "benchmark"])
         frame.write_csv(out / "predictions.csv")
-        lines += [
-            "## Predictions for models without scores",
-            "",
-            f"{frame.height} predicted scores (with 90% intervals) from **{frame['fitter'][0]}**; "
-            "all in [predictions.csv](predictions.csv), the first 25 here:",
-            "",
-        ]
-        lines += markdown_table(
-            ["model", "benchmark", "predicted (%)", "interval (%)"],
-            [
-                [
-                    r["model_id"],
-                    r["benchmark"],
-                    r["prediction"] * 100,
-                    "–" if r["lower"] is None else f"{r['lower'] * 100:.1f}–{r['upper'] * 100:.1f}",
-                ]
-                for r in frame.head(25).iter_rows(named=True)
-            ],
-        )
+        lines += _predictions_section(frame)
     lines += ["## Timing", ""]
     lines += markdown_table(["step", "seconds"], [[k, v] for k, v in outcome.steps.items()])
     page = out / "index.md"
     page.write_text("\n".join(lines), encoding="utf-8")
     return page
+
+
+def _fits_section(outcome: RefreshOutcome) -> list[str]:
+    rows = [
+        [
+            f.fitter,
+            f.plugin,
+            f.status,
+            ", ".join(f.benchmarks[:6]) + ("…" if len(f.benchmarks) > 6 else ""),
+            f"{f.seconds:.1f} s",
+        ]
+        for f in outcome.fits
+    ]
+    return ["## Fits", "", *markdown_table(["fitter", "plugin", "status", "benchmarks", "time"], rows)]
+
+
+def _interval(row: dict) -> str:
+    return "–" if row["lower"] is None else f"{row['lower'] * 100:.1f}–{row['upper'] * 100:.1f}"
+
+
+def _new_models_section(frame: pl.DataFrame) -> list[str]:
+    """The new models' predicted scores (from a fit without them) beside the measured ones."""
+    scored = frame.filter(pl.col("measured").is_not_null())
+    mae = float((scored["prediction"] - scored["measured"]).abs().mean() * 100) if scored.height else None
+    lines = [
+        "## New models in this refresh",
+        "",
+        f"Predicted by **{frame['fitter'][0]}** fitted without them (out of sample), against what was measured"
+        + (f"; MAE {mae:.1f} points." if mae is not None else "."),
+        "",
+    ]
+    return lines + markdown_table(
+        ["model", "benchmark", "predicted (%)", "interval (%)", "measured (%)", "error (pt)"],
+        [
+            [
+                r["model_id"],
+                r["benchmark"],
+                r["prediction"] * 100,
+                _interval(r),
+                None if r["measured"] is None else r["measured"] * 100,
+                None if r["measured"] is None else (r["prediction"] - r["measured"]) * 100,
+            ]
+            for r in frame.iter_rows(named=True)
+        ],
+    )
+
+
+def _predictions_section(frame: pl.DataFrame) -> list[str]:
+    """The first predicted missing scores (all of them are in predictions.csv)."""
+    lines = [
+        "## Predictions for models without scores",
+        "",
+        f"{frame.height} predicted scores (with 90% intervals) from **{frame['fitter'][0]}**; "
+        "all in [predictions.csv](predictions.csv), the first 25 here:",
+        "",
+    ]
+    return lines + markdown_table(
+        ["model", "benchmark", "predicted (%)", "interval (%)"],
+        [
+            [r["model_id"], r["benchmark"], r["prediction"] * 100, _interval(r)]
+            for r in frame.head(25).iter_rows(named=True)
+        ],
+    )
