@@ -82,7 +82,7 @@ def test_two_step_law_predicts_a_larger_model() -> None:
     fitter = Loss2LossFitter(moving_avg=1, skip_fraction=0.0).fit(train)
     big = _ladder(sizes=(), extra=(7e9,)).models.filter(pl.col("checkpoint_of").is_null())
     query = FitData.build(big, targets=["olmo_task_rc"])
-    truth = _ladder(sizes=(), extra=(7e9,)).scores.filter(pl.col("model_id").is_in(big["model_id"]))
+    truth = _ladder(sizes=(), extra=(7e9,)).scores.filter(pl.col("model_id").is_in(big["model_id"].to_list()))
     pred = fitter.predict(query).join(truth.rename({"value": "truth"}), on=["model_id", "benchmark"])
     assert pred.height == 4
     assert (pred["prediction"] - pred["truth"]).abs().max() < 0.01
