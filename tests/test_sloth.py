@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import requires_shared
 from obslaws_sloth import SizeTokensFitter, SlothFitter
+from obslaws_sloth import gradient as gradient_mod
 from obslaws_sloth import link as link_mod
 from obslaws_sloth.design import Batch, build_design, pad_designs
 from obslaws_sloth.engine import fit_many
@@ -181,6 +182,29 @@ def test_hand_written_gradient_matches_autograd(full):
     torch.testing.assert_close(got_loss, loss.detach())
     torch.testing.assert_close(got_mae, mae)
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_chunked_gradient_equals_one_call_over_the_batch(monkeypatch, full):
+    data = sloth_law(families=3)
+    designs = [build_design(data.select_models(data.model_ids[: 8 + k]), data.targets) for k in range(7)]
+    batch = pad_designs(designs, torch.double)
+    layout = Layout(batch.onehot.shape[2], 2, 3, full)
+    flat = torch.randn(len(designs), layout.size, generator=torch.Generator().manual_seed(0), dtype=torch.double)
+    whole = huber_mae_grad(layout, flat, batch, 0.01)
+    # Chunks of 3, 3 and 1 problems: the last chunk is short.
+    monkeypatch.setattr(gradient_mod, "chunk_size", lambda *_: 3)
+    parts = gradient_mod.chunked(huber_mae_grad)(layout, flat, batch, 0.01)
+    for got, want in zip(parts, whole, strict=True):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want)
+
+
+def test_chunk_size_keeps_a_chunk_of_link_activations_near_the_target():
+    layout = Layout(40, 4, 6, True)
+    size = gradient_mod.chunk_size(layout, 100)
+    assert size * 6 * 100 * layout.hidden <= gradient_mod.CHUNK_ELEMENTS < (size + 1) * 6 * 100 * layout.hidden
+    assert gradient_mod.chunk_size(Layout(40, 4, 6, True), 10**7) == 1
 
 
 def test_padded_problems_do_not_change_the_loss():

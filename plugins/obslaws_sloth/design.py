@@ -161,7 +161,14 @@ class Batch:
     chance: torch.Tensor
 
     def take(self, index: torch.Tensor) -> Batch:
-        return Batch(*(getattr(self, f)[index] for f in ("x", "onehot", "y", "mask", "inv_count", "chance")))
+        return Batch(*(getattr(self, f)[index] for f in _BATCH_FIELDS))
+
+    def rows(self, start: int, stop: int) -> Batch:
+        """Problems ``start:stop`` as views (no copy)."""
+        return Batch(*(getattr(self, f)[start:stop] for f in _BATCH_FIELDS))
+
+
+_BATCH_FIELDS = ("x", "onehot", "y", "mask", "inv_count", "chance")
 
 
 def pad_designs(designs: Sequence[Design], dtype: torch.dtype = torch.float32) -> Batch:

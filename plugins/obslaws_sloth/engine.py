@@ -15,7 +15,7 @@ import torch
 
 from obslaws_sloth import link
 from obslaws_sloth.design import Design, pad_designs
-from obslaws_sloth.gradient import Gradient, autograd_huber_mae_grad
+from obslaws_sloth.gradient import Gradient, fast_huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
 from obslaws_sloth.optimiser import Schedule, optimise
 
@@ -87,7 +87,7 @@ def fit_many(
     lrs: Sequence[float] = LEARNING_RATES,
     schedule: Schedule | None = None,
     dtype: torch.dtype = torch.float32,
-    gradient: Gradient = autograd_huber_mae_grad,
+    gradient: Gradient = fast_huber_mae_grad,
 ) -> list[tuple[Member, Member | None]]:
     """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i], d[i])``.
 
@@ -95,9 +95,10 @@ def fit_many(
     skills than the largest are padded with frozen zero columns (the same model, exactly),
     so fits of every ``d`` share each optimiser step. ``fixed_loadings`` keeps ``Lambda`` at 1
     (the per-benchmark size-and-tokens baseline, with d = 1 and one benchmark per design).
-    ``gradient`` computes loss, MAE and gradient: autograd by default, which keeps every fit
-    bit for bit as before; :func:`obslaws_sloth.gradient.huber_mae_grad` is 1.08x faster but
-    rounds differently, which moves full Sloth's fits like a change of seed (docs/speed.md).
+    ``gradient`` computes loss, MAE and gradient: by default the hand-written gradient on
+    cache-sized chunks of problems; :func:`obslaws_sloth.gradient.autograd_huber_mae_grad`
+    reproduces fits taken before it became the default (it rounds differently, which moves
+    full Sloth's fits as a change of seed does; docs/speed.md).
     Returns ``(basic, full or None)`` per problem.
     """
     if len(designs) != len(seeds):
@@ -222,7 +223,7 @@ def adapt_intercepts(
         lr = torch.full((len(idx),), 0.01, dtype=flat.dtype)
 
         def loss(f: torch.Tensor, b, lay: Layout = lay) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            return autograd_huber_mae_grad(lay, f, b, schedule.huber_beta)
+            return fast_huber_mae_grad(lay, f, b, schedule.huber_beta)
 
         res = optimise(flat, batch, lr, loss, trainable, torch.zeros(lay.size), schedule)
         for k, i in enumerate(idx):

@@ -11,21 +11,30 @@
 4. ``--default``: the default configuration's (``SlothFitter()``) v2, n = 1 backtest.
 5. ``--steps-ab N``: what moved the engine (docs/speed.md), on the default's work (the v2 folds x
    3 seeds x d = 1..4, full model) at a fixed N steps per stage, CPU and wall seconds in this
-   process: one program per d with the autograd gradient (the engine before), one program for
-   every d with the autograd gradient (now), and with the hand-written gradient (an option).
+   process: one program per d with the autograd gradient (the first engine), one program for
+   every d with the autograd gradient, and with the hand-written gradient on cache-sized chunks
+   of problems (the engine's default now).
+6. ``--ab``: the default's v2 backtest and the paper configuration's v2 d = 2 backtest, each with
+   the autograd gradient (before) and the engine's default gradient (now), in this process:
+   wall and CPU seconds, MAE, and the ratios.
 
-    .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--threads 1]
+    .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--ab] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
+import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 import torch
 from obslaws_sloth import engine
+from obslaws_sloth import fitter as fitter_module
 from obslaws_sloth.batch import family_holdout
 from obslaws_sloth.fitter import SlothFitter
 from obslaws_sloth.model import logit
@@ -111,12 +120,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for --grid (one per core)")
     parser.add_argument("--skip-v2", action="store_true", help="skip the v2 d = 2 timings")
     parser.add_argument("--steps-ab", type=int, default=0, help="the engine A/B at this many steps per stage")
+    parser.add_argument("--ab", action="store_true", help="backtests with the gradient before and now")
     args = parser.parse_args()
     args.threads = set_threads(args.threads)
     data = sloth_fit_data()
-    print(f"torch threads = {args.threads}; shared machine, timings are noisy")
+    print(f"torch threads = {args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.steps_ab:
         engine_ab(data, args.steps_ab)
+    if args.ab:
+        backtest_ab(data)
 
     for link in () if args.skip_v2 else ("basic", "full"):
         fitter = SlothFitter.upstream(2, link=link, random_state=0)
@@ -159,10 +171,43 @@ def main() -> None:
         print(f"grid: {wall:.0f} s wall on {args.workers} worker(s) ({busy:.0f} s of backtests)")
 
 
+@contextmanager
+def engine_gradient(gradient) -> Iterator[None]:
+    """Fits made by the Sloth fitters in this block use ``gradient`` (the before/after switch)."""
+    original = fitter_module.fit_many
+    fitter_module.fit_many = functools.partial(original, gradient=gradient)
+    try:
+        yield
+    finally:
+        fitter_module.fit_many = original
+
+
+def backtest_ab(data) -> None:
+    """The default's and the paper configuration's v2 backtests, gradient before and now."""
+    from obslaws_sloth.gradient import autograd_huber_mae_grad, fast_huber_mae_grad
+
+    configs = [("default (SlothFitter())", SlothFitter()), ("paper configuration, d = 2", SlothFitter.upstream(2))]
+    for label, fitter in configs:
+        seen = {}
+        for name, gradient in (("before: autograd", autograd_huber_mae_grad), ("now: chunked", fast_huber_mae_grad)):
+            cpu, tic = time.process_time(), time.perf_counter()
+            with engine_gradient(gradient):
+                run = family_holdout(fitter, data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - tic
+            mae = run.summary()["average"]["mae_pt"]
+            seen[name] = cpu
+            ratio = f"  {seen['before: autograd'] / cpu:4.2f}x less CPU" if len(seen) == 2 else ""
+            print(
+                f"  {label:<28} {name:<17} wall {wall:6.1f} s  CPU {cpu:6.1f} s  MAE {mae:.3f}  "
+                f"(load {os.getloadavg()[0]:.1f}){ratio}",
+                flush=True,
+            )
+
+
 def engine_ab(data, steps: int) -> None:
     """The engine before and after, on the default's problems at ``steps`` steps per stage."""
     from obslaws_sloth.design import build_design
-    from obslaws_sloth.gradient import autograd_huber_mae_grad, huber_mae_grad
+    from obslaws_sloth.gradient import autograd_huber_mae_grad, fast_huber_mae_grad
     from obslaws_sloth.optimiser import Schedule
 
     from obslaws.backtest.harness import make_protocol
@@ -187,9 +232,9 @@ def engine_ab(data, steps: int) -> None:
         )
 
     runs = [
-        ("one program per d, autograd (before)", lambda: per_d(autograd_huber_mae_grad)),
-        ("one program for every d, autograd (now)", lambda: one_program(autograd_huber_mae_grad)),
-        ("one program, hand-written gradient (option)", lambda: one_program(huber_mae_grad)),
+        ("one program per d, autograd (first)", lambda: per_d(autograd_huber_mae_grad)),
+        ("one program for every d, autograd", lambda: one_program(autograd_huber_mae_grad)),
+        ("one program, chunked hand-written (now)", lambda: one_program(fast_huber_mae_grad)),
     ]
     base = None
     for label, run in runs:
