@@ -18,7 +18,7 @@ from obslaws.backtest.family_holdout import FamilyHoldout
 from obslaws.backtest.metrics import cell_stderr, summarise
 from obslaws.backtest.rolling import RollingForecast
 from obslaws.backtest.time_split import TimeSplit
-from obslaws.backtest.writer import write_backtest
+from obslaws.backtest.writer import CELL_COLUMNS, write_backtest
 from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
@@ -203,21 +203,17 @@ def run_backtest(
     progress:
         Called with a line of text after each split.
     keep_models:
-        Keep each split's fitted model and query in the result (``fitted``, ``queries``), for
-        looking inside the fits (for example per ensemble member) without refitting.
+        Keep each split's fitted model and query in the result (``fitted``, ``queries``), to look
+        inside the fits (for example per ensemble member) without refitting.
 
     Returns
     -------
     BacktestResult
-        ``summary()`` gives MAE in points, MSE, Spearman, coverage and the noise floor per
-        benchmark and on average, with the protocol's averaging.
+        ``summary()``: MAE in points, MSE, Spearman, coverage, noise floor, with the protocol's averaging.
     """
     started = time.perf_counter()
     proto = make_protocol(protocol, **options)
-    data, targets, conn = _resolve_data(data, benchmarks, source, conn)
-    write = (conn is not None) if write is None else write
-    if write and conn is None:
-        raise ObslawsError("write=True needs a database connection (conn=)")
+    data, targets, conn, write = _resolve_data(data, benchmarks, source, conn, write)
     eligible, splits = _eligible_splits(fitter, proto, data, targets)
     data_hash = eligible.content_hash()
     backtest_id = _backtest_id(fitter, proto, targets, data_hash)
@@ -253,8 +249,9 @@ def _resolve_data(
     benchmarks: str | Sequence[str] | None,
     source: str | None,
     conn: duckdb.DuckDBPyConnection | None,
-) -> tuple[FitData, tuple[str, ...], duckdb.DuckDBPyConnection | None]:
-    """The data restricted to the targets, the targets, and the connection to write to."""
+    write: bool | None,
+) -> tuple[FitData, tuple[str, ...], duckdb.DuckDBPyConnection | None, bool]:
+    """The data restricted to the targets, the targets, the connection and whether to write to it."""
     targets = resolve_benchmarks(benchmarks) if benchmarks is not None else None
     if isinstance(data, duckdb.DuckDBPyConnection):
         conn = conn if conn is not None else data
@@ -268,7 +265,10 @@ def _resolve_data(
     missing = sorted(set(targets) - set(data.scores["benchmark"].unique().to_list()))
     if missing:
         raise ProtocolError(f"no scores for benchmark(s) {_short(missing)} in the data")
-    return data.with_targets(targets), tuple(targets), conn
+    write = (conn is not None) if write is None else write
+    if write and conn is None:
+        raise ObslawsError("write=True needs a database connection (conn=)")
+    return data.with_targets(targets), tuple(targets), conn, write
 
 
 def _eligible_splits(
@@ -389,21 +389,5 @@ def _assemble_cells(
             pl.col("benchmark").replace_strict(order, return_dtype=pl.Int64).alias("_order"),
         )
         .sort(["split", "_order", "model_id"])
-        .select(*CELL_COLUMNS)
+        .select(*CELL_COLUMNS)  # the stored order (writer.CELL_COLUMNS)
     )
-
-
-CELL_COLUMNS = (
-    "backtest_id",
-    "protocol",
-    "split",
-    "fitter",
-    "fit_id",
-    "model_id",
-    "benchmark",
-    "truth",
-    "prediction",
-    "lower",
-    "upper",
-    "stderr",
-)
