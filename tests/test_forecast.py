@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 from conftest import SHARED, requires_shared
 from obslaws_forecast import BenchmarkMean, ForecastFitter, LogitSVD
+from obslaws_forecast.completion import ResidualCompletion, hard_impute
+from obslaws_forecast.inner import KINDS, query_kinds, release_days, time_folds
 
 from obslaws import FitData, Requirements
 from obslaws.backtest import CellHoldout, FamilyHoldout, run_backtest
@@ -73,11 +75,76 @@ def test_forecast_records_what_its_inner_folds_compared():
     data = synthetic_data()
     fitted = small_forecaster().fit(data)
     learned = fitted.learned_parameters()
-    assert learned["chosen"]["pooling"] in (1.0, 8.0)
-    assert "time>70%" in learned["inner_folds"] and "cells 1/2" in learned["inner_folds"]
-    assert all(set(v) == set(learned["inner_folds"]) for v in learned["compared"].values())
+    assert set(learned["chosen"]) == {"all", "cells", "later", "larger", "inside"}
+    assert all(c["pooling"] in (1.0, 8.0) for c in learned["chosen"].values())
+    folds = learned["inner_folds"]
+    assert {folds["cut-6m n=0"], folds["compute >q75"], folds["groups 1/3"], folds["cells 2/2"]} == set(KINDS)
+    configs = {k: v for k, v in learned["compared"].items() if ":" not in k}
+    assert all(set(v) == set(folds) for v in configs.values())
+    # the organisation level is a choice of the inner folds, never always on
+    assert any("org=on" in k for k in configs) and any("org=off" in k for k in configs)
+    # each kind's own folds against every fold, judged by leaving each own fold out
+    assert set(learned["chosen_by"]) == set(KINDS) and set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
+    assert "later: choose on own folds (held-out fold)" in learned["compared"]
     out = fitted.predict(data.hide_scores())
     assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
+
+
+def test_inner_time_folds_train_before_each_cut_and_test_the_next_six_months():
+    data = synthetic_data()
+    days = release_days(data.models)
+    families = data.models["family"].to_numpy()
+    folds = time_folds(data.models, min_train=8)
+    assert {name for name, _, _ in folds} >= {"cut-6m n=0", "cut-9m n=1", "cut-12m n=0"}
+    for name, train, test in folds:
+        months = int(name.split("-")[1].split("m")[0])
+        cut = np.nanmax(days) - months * 30.44
+        assert (days[test] >= cut).all() and (days[test] < cut + 6 * 30.44).all()
+        anchors = train & (days >= cut)
+        if name.endswith("n=0"):
+            assert not anchors.any()
+        else:  # one anchor, its smallest, per family first seen after the cut; none of them tested
+            assert len(set(families[anchors])) == anchors.sum()
+            assert not set(families[anchors]) & set(families[train & (days < cut)])
+
+
+def test_query_models_are_routed_to_the_kind_of_question_they_pose():
+    trained = np.array([True, False, False, False, False])
+    days = np.array([900.0, 1200.0, 900.0, 900.0, np.nan])
+    flops = np.array([1e20, 1e20, 1e25, 1e20, 1e25])
+    kinds = query_kinds(trained, days, flops, latest_day=1000.0, largest_flops=1e24)
+    assert kinds.tolist() == ["cells", "later", "larger", "inside", "larger"]
+
+
+def test_intervals_cover_about_ninety_percent_of_later_releases():
+    data = synthetic_data()
+    summary = run_backtest(small_forecaster(), data, "time-split", date="2023-06-01").summary()
+    mean = run_backtest(BenchmarkMean(), data, "time-split", date="2023-06-01").summary()
+    assert 0.7 <= summary["coverage"] <= 1.0
+    assert summary["average"]["mae_pt"] < 0.5 * mean["average"]["mae_pt"]
+
+
+def test_batched_completion_matches_one_ridge_per_model():
+    rng = np.random.default_rng(1)
+    residuals = rng.normal(size=(30, 6))
+    observed = rng.random((30, 6)) < 0.6
+    observed[0] = False
+    completion = ResidualCompletion(rank=2, alpha=0.5).fit(residuals, observed)
+    out = completion.predict(residuals, observed)
+    v, m = completion.factors_, completion.offsets_
+    for i in range(30):
+        seen = observed[i]
+        u = np.linalg.solve(v[seen].T @ v[seen] + 0.5 * np.eye(2), v[seen].T @ (residuals[i, seen] - m[seen]))
+        assert np.allclose(out[i], m + v @ u)
+
+
+def test_hard_impute_on_a_full_matrix_is_its_leading_singular_subspace():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 7))
+    offsets, factors = hard_impute(x, np.ones(x.shape, dtype=bool), rank=2)
+    _, s, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    assert np.allclose(offsets, x.mean(axis=0))
+    assert np.allclose(np.abs(factors), np.abs(vt[:2].T * s[:2] / np.sqrt(40)))
 
 
 def test_forecast_predicts_models_without_covariates():

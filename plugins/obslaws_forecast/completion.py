@@ -16,6 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def _top_directions(x: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """The leading ``rank`` right singular vectors (J, rank) and singular values of ``x``, from the
+    eigendecomposition of the small J x J Gram matrix (many times cheaper than an SVD of x)."""
+    values, vectors = np.linalg.eigh(x.T @ x)
+    order = np.argsort(values)[::-1][:rank]
+    return vectors[:, order], np.sqrt(np.maximum(values[order], 0.0))
+
+
 def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Column offsets m (J,) and factors V (J, rank) of the offsets-plus-rank-``rank`` completion of
     ``r``, V scaled so that the models' factor scores have unit variance."""
@@ -24,15 +32,15 @@ def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int 
     filled = np.where(observed, r, offsets)
     for _ in range(iterations):
         offsets = filled.mean(axis=0)
-        u, s, vt = np.linalg.svd(filled - offsets, full_matrices=False)
-        low = (u[:, :rank] * s[:rank]) @ vt[:rank] + offsets
+        v, _s = _top_directions(filled - offsets, rank)
+        low = (filled - offsets) @ v @ v.T + offsets
         change = np.sum((low - filled)[~observed] ** 2)
         filled = np.where(observed, r, low)
         if change < 1e-10 * max(np.sum(filled**2), 1e-12):
             break
     offsets = filled.mean(axis=0)
-    u, s, vt = np.linalg.svd(filled - offsets, full_matrices=False)
-    return offsets, (vt[:rank].T * s[:rank]) / np.sqrt(max(filled.shape[0], 1))
+    v, s = _top_directions(filled - offsets, rank)
+    return offsets, (v * s) / np.sqrt(max(filled.shape[0], 1))
 
 
 @dataclass
@@ -56,11 +64,9 @@ class ResidualCompletion:
         out = np.tile(m, (residuals.shape[0], 1))
         if v.shape[1] == 0:
             return out
-        for i in range(residuals.shape[0]):
-            seen = observed[i]
-            if not seen.any():
-                continue
-            vo = v[seen]
-            u = np.linalg.solve(vo.T @ vo + self.alpha * np.eye(v.shape[1]), vo.T @ (residuals[i, seen] - m[seen]))
-            out[i] += v @ u
-        return out
+        # every model's ridge system at once: (V_O' V_O + alpha I) u = V_O' (r_O - m_O)
+        o = observed.astype(float)
+        gram = np.einsum("nj,jr,js->nrs", o, v, v) + self.alpha * np.eye(v.shape[1])[None]
+        rhs = np.einsum("nj,jr->nr", o * (residuals - m[None, :]), v)
+        u = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+        return out + np.where(observed.any(axis=1)[:, None], u @ v.T, 0.0)

@@ -38,10 +38,12 @@ class CorrelatedRidge:
     observed_: np.ndarray | None = field(default=None, repr=False)
     corr_: np.ndarray | None = field(default=None, repr=False)
     common_: np.ndarray | None = field(default=None, repr=False)
+    memo_: dict = field(default_factory=dict, repr=False)
 
     def fit(self, residuals: np.ndarray, observed: np.ndarray) -> CorrelatedRidge:
         self.residuals_, self.observed_ = residuals, observed
         self.corr_, self.common_ = pairwise_correlation(residuals, observed)
+        self.memo_ = {}
         return self
 
     def _one(self, target: int, visible: np.ndarray, values: np.ndarray) -> float:
@@ -49,15 +51,27 @@ class CorrelatedRidge:
         candidates = candidates[candidates != target]
         if not candidates.size:
             return np.nan
-        chosen = list(candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
-        while chosen:
-            rows = self.observed_[:, target] & self.observed_[:, chosen].all(axis=1)
-            if rows.sum() >= self.min_common:
-                x = self.residuals_[np.ix_(rows, chosen)]
-                beta = np.linalg.solve(x.T @ x + self.ridge * np.eye(len(chosen)), x.T @ self.residuals_[rows, target])
-                return float(values[chosen] @ beta)
-            chosen.pop()
-        return np.nan
+        chosen = tuple(int(c) for c in candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
+        used, beta = self._coefficients(target, chosen)
+        return float(values[list(used)] @ beta) if used else np.nan
+
+    def _coefficients(self, target: int, chosen: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray]:
+        """The ridge on ``chosen`` (dropping the least correlated while too few models have them
+        all); memoised, since most query models share their benchmarks."""
+        key = (target, chosen)
+        if key not in self.memo_:
+            used, beta = list(chosen), np.zeros(0)
+            while used:
+                rows = self.observed_[:, target] & self.observed_[:, used].all(axis=1)
+                if rows.sum() >= self.min_common:
+                    x = self.residuals_[np.ix_(rows, used)]
+                    beta = np.linalg.solve(
+                        x.T @ x + self.ridge * np.eye(len(used)), x.T @ self.residuals_[rows, target]
+                    )
+                    break
+                used.pop()
+            self.memo_[key] = (tuple(used), beta)
+        return self.memo_[key]
 
     def predict(self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .design import Design, ModelTable
+from .design import LEVELS, Design, ModelTable
 from .scale import weight
 
 FIXED_RIDGE = 1e-3  # keeps near-constant covariate columns (all present, all missing) solvable
@@ -34,9 +34,15 @@ class NormalEquations:
 
     @classmethod
     def build(
-        cls, table: ModelTable, z: np.ndarray, observed: np.ndarray, terms: tuple[str, ...], weight_power: float = 1.0
+        cls,
+        table: ModelTable,
+        z: np.ndarray,
+        observed: np.ndarray,
+        terms: tuple[str, ...],
+        levels: tuple[str, ...] = LEVELS,
+        weight_power: float = 1.0,
     ) -> NormalEquations:
-        design = Design.fit(table, terms)
+        design = Design.fit(table, terms, levels)
         x = design.matrix(table)
         w = np.where(observed, weight(z, weight_power), 0.0)
         w = w / np.maximum(w.sum(axis=0) / np.maximum(observed.sum(axis=0), 1), 1e-12)
@@ -61,9 +67,15 @@ class CovariateModel:
 
     @classmethod
     def fit(
-        cls, table: ModelTable, z: np.ndarray, observed: np.ndarray, terms: tuple[str, ...], pooling: float
+        cls,
+        table: ModelTable,
+        z: np.ndarray,
+        observed: np.ndarray,
+        terms: tuple[str, ...],
+        pooling: float,
+        levels: tuple[str, ...] = LEVELS,
     ) -> CovariateModel:
-        return NormalEquations.build(table, z, observed, terms).solve(pooling)
+        return NormalEquations.build(table, z, observed, terms, levels).solve(pooling)
 
     def predict(self, table: ModelTable) -> np.ndarray:
         return self.design.matrix(table) @ self.coef

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 ORIGIN = dt.date(2023, 1, 1)
+LEVELS = ("family", "group", "org")  # every pooled level; a configuration may leave org out
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,10 @@ class ModelTable:
             {k: v[rows] for k, v in self.raw.items()}, self.family[rows], self.group[rows], self.org[rows]
         )
 
-    def levels(self) -> list[tuple[str, np.ndarray]]:
-        """The pooled levels, each a label per model ('' for none)."""
-        return [("family", self.family), ("group", self.group), ("org", self.org)]
+    def levels(self, names: tuple[str, ...] = LEVELS) -> list[tuple[str, np.ndarray]]:
+        """The pooled levels named, each a label per model ('' for none)."""
+        labels = {"family": self.family, "group": self.group, "org": self.org}
+        return [(name, labels[name]) for name in names]
 
     @property
     def n(self) -> int:
@@ -80,14 +82,16 @@ class Design:
     n_fixed: int = 0
 
     @classmethod
-    def fit(cls, table: ModelTable, terms: tuple[str, ...]) -> Design:
+    def fit(cls, table: ModelTable, terms: tuple[str, ...], levels: tuple[str, ...] = LEVELS) -> Design:
         means = {}
         for term in terms:
             for name in term.split("*"):
                 values = table.raw[name]
                 means[name] = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
-        levels = tuple((name, tuple(sorted(v for v in set(labels.tolist()) if v))) for name, labels in table.levels())
-        design = cls(tuple(terms), means, levels)
+        known = tuple(
+            (name, tuple(sorted(v for v in set(labels.tolist()) if v))) for name, labels in table.levels(levels)
+        )
+        design = cls(tuple(terms), means, known)
         design.n_fixed = design.fixed(table).shape[1]
         return design
 
@@ -108,7 +112,8 @@ class Design:
     def pooled(self, table: ModelTable) -> np.ndarray:
         """One-hot columns per pooled level (labels not seen in training: all zero)."""
         blocks = []
-        for (_level, known), (_, labels) in zip(self.levels, table.levels(), strict=True):
+        names = tuple(name for name, _ in self.levels)
+        for (_level, known), (_, labels) in zip(self.levels, table.levels(names), strict=True):
             index = {label: i for i, label in enumerate(known)}
             block = np.zeros((table.n, len(known)))
             for row, label in enumerate(labels.tolist()):

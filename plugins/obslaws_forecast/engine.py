@@ -14,9 +14,10 @@ import numpy as np
 from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge
 from .covariate import CovariateModel, NormalEquations
-from .design import ModelTable
+from .design import LEVELS, ModelTable
 
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
+INNER_ITERATIONS = 30  # hard-impute sweeps on inner folds, which only compare configurations
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Config:
 
     pooling: float = 1.0
     drift: bool = True  # release date among the covariates
+    org: bool = True  # organisations among the pooled levels (an unseen family borrows its organisation's effect)
     rank: int = 2
     alpha: float = 1.0
     blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
@@ -33,10 +35,14 @@ class Config:
     def terms(self) -> tuple[str, ...]:
         return (*BASE_TERMS, "years") if self.drift else BASE_TERMS
 
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return LEVELS if self.org else tuple(level for level in LEVELS if level != "org")
+
     def label(self) -> str:
         return (
-            f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} rank={self.rank} "
-            f"alpha={self.alpha:g} blend={self.blend:g}"
+            f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'} "
+            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
         )
 
 
@@ -56,7 +62,7 @@ class Engine:
 
     @classmethod
     def fit(cls, config: Config, table: ModelTable, z: np.ndarray, observed: np.ndarray, n_targets: int) -> Engine:
-        covariate = CovariateModel.fit(table, z, observed, config.terms, config.pooling)
+        covariate = CovariateModel.fit(table, z, observed, config.terms, config.pooling, config.levels)
         residuals = np.where(observed, z - covariate.predict(table), 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
         ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
@@ -100,8 +106,8 @@ class FoldCache:
     def _base(self, config: Config):
         t = self.train_rows
         equations = self._memo(
-            ("eq", config.drift),
-            lambda: NormalEquations.build(self.table.take(t), self.z[t], self.fit_obs[t], config.terms),
+            ("eq", config.drift, config.org),
+            lambda: NormalEquations.build(self.table.take(t), self.z[t], self.fit_obs[t], config.terms, config.levels),
         )
 
         def compute():
@@ -110,7 +116,7 @@ class FoldCache:
             residuals = np.where(self.fit_obs[t], self.z[t] - train_base, 0.0)
             return model.predict(self.table.take(self.rows)), residuals
 
-        return self._memo(("base", config.pooling, config.drift), compute)
+        return self._memo(("base", config.pooling, config.drift, config.org), compute)
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
@@ -118,11 +124,11 @@ class FoldCache:
         query_base, train_resid = self._base(config)
         obs_t = self.fit_obs[self.train_rows]
         query_resid = np.where(self.fit_obs[rows], self.z[rows] - query_base, 0.0)
-        key = (config.pooling, config.drift)
+        key = (config.pooling, config.drift, config.org)
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
-                ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank)
+                ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
             low_rank = completion.predict(query_resid, self.fit_obs[rows])[:, :k]

@@ -4,14 +4,17 @@ Per benchmark on the logit scale: a ridge regression on size, tokens and release
 partially pooled family and group effects (covariate model), corrected from whatever other
 scores a query model has (latent capability: low-rank completion of the residuals blended with a
 ridge on the most correlated benchmarks). Pooling, the drift with release date, the rank, its
-ridge and the blend are chosen on inner folds of the training data (``inner.py``: time cuts, a
-compute cut, family groups at n = 1, hidden cells), and the 90% intervals are split-conformal on
-the same folds' residuals, per kind of query model (family seen or not, other scores or not) and
-benchmark. Nothing is chosen on the data it is tested on.
+ridge and the blend are chosen on inner folds of the training data (``inner.py``: rolling time
+cuts, a compute cut, family groups at n = 1, hidden cells) separately for each kind of query model
+(released after the training data, larger than it, or inside it: each kind by the folds shaped
+like its question), and the 90% intervals are split-conformal on the same folds' residuals, per
+kind, category (family seen or not, other scores or not) and benchmark. Nothing is chosen on the
+data it is tested on.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,25 +26,31 @@ from obslaws.errors import FitterError
 
 from .design import ModelTable
 from .engine import Engine, FoldCache
-from .inner import inner_folds
+from .inner import inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, input_benchmarks
-from .scale import from_logit
-from .select import category, choose, conformal_widths, width_for
+from .scale import from_logit, spread
+from .select import category, choose, width_for
 
 
 class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
-    check_hyperparameters: ClassVar[dict[str, Any]] = {"poolings": (1.0,), "ranks": (1,), "alphas": (1.0,)}
+    check_hyperparameters: ClassVar[dict[str, Any]] = {
+        "poolings": (1.0,),
+        "orgs": (True,),
+        "ranks": (1,),
+        "alphas": (1.0,),
+    }
 
     def __init__(
         self,
         *,
-        poolings: tuple[float, ...] = (0.5, 2.0, 8.0),
+        poolings: tuple[float, ...] = (0.5, 2.0, 8.0, 32.0),
         drifts: tuple[bool, ...] = (True, False),
+        orgs: tuple[bool, ...] = (True, False),
         ranks: tuple[int, ...] = (1, 2),
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
@@ -52,6 +61,7 @@ class ForecastFitter(Fitter):
     ) -> None:
         self.poolings = poolings
         self.drifts = drifts
+        self.orgs = orgs
         self.ranks = ranks
         self.alphas = alphas
         self.blends = blends
@@ -80,31 +90,40 @@ class ForecastFitter(Fitter):
         table, k = ModelTable.of(models), len(targets)
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k) for f in folds}
-        selection, results = choose(
-            tuple(self.poolings),
-            tuple(self.drifts),
-            tuple(self.ranks),
-            tuple(self.alphas),
-            tuple(self.blends),
-            caches,
-            matrix.chance,
-            y,
+        grid = (self.poolings, self.drifts, self.orgs, self.ranks, self.alphas, self.blends)
+        self.selection_ = choose(
+            *(tuple(g) for g in grid), caches, {f.name: f.kind for f in folds}, matrix.chance, y, float(self.interval)
         )
-        selection.widths = conformal_widths(results, float(self.interval))
         self.benchmarks_ = matrix.benchmarks
         self.chance_ = matrix.chance
-        self.selection_ = selection
-        self.folds_ = [f.name for f in folds]
+        self.folds_ = {f.name: f.kind for f in folds}
         self.families_ = {f for f in table.family.tolist() if f}
-        self.engine_ = Engine.fit(selection.config, table, z, observed, k)
+        self.trained_ = set(models["model_id"].to_list())
+        self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
+        self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
+        engines = {c: Engine.fit(c, table, z, observed, k) for c in set(self.selection_.configs.values())}
+        self.engines_ = {kind: engines[c] for kind, c in self.selection_.configs.items()}
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
         table, k = ModelTable.of(query.models), len(self.targets_)
-        centre = self.engine_.predict(table, matrix.z, matrix.observed)
+        kinds = query_kinds(
+            query.models["model_id"].is_in(list(self.trained_)).to_numpy(),
+            release_days(query.models),
+            query.models["flops"].cast(pl.Float64).to_numpy(),
+            self.latest_day_,
+            self.largest_flops_,
+        )
+        centre = np.zeros((table.n, k))
+        for kind in np.unique(kinds):
+            rows = np.flatnonzero(kinds == kind)
+            engine = self.engines_.get(str(kind), self.engines_["all"])
+            centre[rows] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
         cats = category(seen, matrix.observed.any(axis=1))
-        half = np.array([[width_for(self.selection_.widths, c, j) for j in range(k)] for c in cats]).reshape(-1, k)
+        widths = self.selection_.widths
+        half = np.array([[width_for(widths, q, c, j) for j in range(k)] for q, c in zip(kinds, cats, strict=True)])
+        half = half.reshape(-1, k) / spread(centre)
         chance = self.chance_[None, :k]
         n = centre.shape[0]
         return prediction_frame(
@@ -116,18 +135,16 @@ class ForecastFitter(Fitter):
         )
 
     def learned_parameters(self) -> dict[str, Any]:
-        chosen = self.selection_.config
         return {
             "targets": list(self.targets_),
             "inputs": list(self.benchmarks_[len(self.targets_) :]),
-            "chosen": {
-                "pooling": chosen.pooling,
-                "drift": chosen.drift,
-                "rank": chosen.rank,
-                "alpha": chosen.alpha,
-                "blend": chosen.blend,
-            },
+            # per kind of query model (later / larger / inside the training data; all: the fall-back)
+            "chosen": {kind: asdict(config) for kind, config in self.selection_.configs.items()},
             "inner_folds": self.folds_,
             "compared": self.selection_.table,
-            "interval_half_widths_logit": {f"{c} | {j}": w for (c, j), w in self.selection_.widths.items()},
+            "chosen_by": self.selection_.rules,
+            # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
+            "interval_half_widths_scaled": {
+                f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()
+            },
         }

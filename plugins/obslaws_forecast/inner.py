@@ -1,10 +1,23 @@
 """Inner folds on a fit's own training data: where every choice of the forecaster is made.
 
-Each inner fold mimics one outer question with the training data alone: the latest releases
-(two time cuts), the largest models (a compute cut), families seen through their smallest model
-(three folds of family groups, n = 1) and a model's missing benchmarks (half of each model's
-target scores hidden). Choices (pooling, covariates, rank) minimise the mean MAE over these
-folds; their residuals calibrate the intervals (split-conformal).
+Each inner fold mimics one outer question with the training data alone, and says which kind of
+query model it stands for (``KINDS``):
+
+- ``cells`` (a training model's missing benchmarks): two folds, each hiding one half of every
+  model's target scores (the two halves complementary);
+- ``later`` (a model released after every training model): rolling-origin time cuts 6, 9 and 12
+  months before the latest training release, each trained on what came before the cut and tested
+  on the 6 months after it (as the rolling forecast and the time split are), once with families
+  first seen after the cut unseen (n = 0) and once with their smallest model trained on (n = 1);
+- ``larger`` (more training compute than any training model): the next bigger models, trained on
+  the models up to the median FLOPs and tested on the next quarter, and trained up to the third
+  quartile and tested on the largest quarter;
+- ``inside`` (none of these): three folds of family groups held out with their smallest model
+  kept (n = 1).
+
+Choices (pooling, covariates, rank, blend) minimise the mean MAE over the folds of each kind,
+and the residuals of those folds calibrate that kind's intervals (split-conformal), so that a
+query model is predicted and bounded by what was learnt on folds shaped like its own question.
 """
 
 from __future__ import annotations
@@ -14,12 +27,67 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+KINDS = ("cells", "later", "larger", "inside")
+MONTH_DAYS = 30.44
+TIME_CUTS_MONTHS = (6, 9, 12)  # cuts before the latest training release
+HORIZON_MONTHS = 6
+
 
 @dataclass(frozen=True)
 class InnerFold:
     name: str
     train: np.ndarray  # (n,) bool: training models of the fold
     hide: np.ndarray  # (n, J) bool: cells hidden from the fold's fit and scored
+    kind: str = "inside"  # the kind of query model the fold stands for (KINDS)
+
+
+def release_days(models: pl.DataFrame) -> np.ndarray:
+    """Days since 2000-01-01 per model (NaN where the release date is unknown)."""
+    days = models.select((pl.col("release_date") - pl.date(2000, 1, 1)).dt.total_days()).to_series()
+    return days.cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def query_kinds(
+    trained: np.ndarray, days: np.ndarray, flops: np.ndarray, latest_day: float, largest_flops: float
+) -> np.ndarray:
+    """Per query model: ``cells`` if it is a training model (``trained``), else ``later`` if it was
+    released after every training model, else ``larger`` if it used more compute than any, else
+    ``inside``."""
+    later = np.isfinite(days) & (days > latest_day)
+    larger = np.isfinite(flops) & (flops > largest_flops)
+    return np.where(trained, "cells", np.where(later, "later", np.where(larger, "larger", "inside")))
+
+
+def _smallest_per_family(candidates: np.ndarray, families: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """The smallest model (by parameters) of each family among ``candidates`` (a bool mask)."""
+    keep = np.zeros(candidates.size, dtype=bool)
+    for family in np.unique(families[candidates]):
+        members = np.flatnonzero(candidates & (families == family))
+        keep[members[np.argmin(params[members])]] = True
+    return keep
+
+
+def time_folds(models: pl.DataFrame, min_train: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, train, test) of the rolling-origin cuts, n = 0 and n = 1."""
+    days = release_days(models)
+    dated = np.isfinite(days)
+    if dated.sum() < 2 * min_train:
+        return []
+    families = models.select(pl.coalesce("family", "model_id")).to_series().to_numpy()
+    params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
+    latest, out = np.nanmax(days), []
+    for months in TIME_CUTS_MONTHS:
+        cut = latest - months * MONTH_DAYS
+        before = ~dated | (days < cut)
+        window = dated & (days >= cut) & (days < cut + HORIZON_MONTHS * MONTH_DAYS)
+        if before.sum() < min_train or not window.any():
+            continue
+        out.append((f"cut-{months}m n=0", before, window))
+        new = window & ~np.isin(families, families[before])
+        anchors = _smallest_per_family(new, families, params)
+        if anchors.any() and (window & ~anchors).any():
+            out.append((f"cut-{months}m n=1", before | anchors, window & ~anchors))
+    return out
 
 
 def inner_folds(
@@ -31,43 +99,41 @@ def inner_folds(
     targets[:, :n_targets] = observed[:, :n_targets]
     folds: list[InnerFold] = []
 
-    def add(name: str, test: np.ndarray) -> None:
-        train = ~test
+    def add(name: str, test: np.ndarray, kind: str, train: np.ndarray | None = None) -> None:
+        train = ~test if train is None else train
         if train.sum() >= min_train and (targets & test[:, None]).any():
-            folds.append(InnerFold(name, train, targets & test[:, None]))
+            folds.append(InnerFold(name, train, targets & test[:, None], kind))
 
-    days = models.select((pl.col("release_date") - pl.date(2000, 1, 1)).dt.total_days()).to_series().to_numpy()
-    dated = ~np.isnan(days.astype(float))
-    if dated.sum() >= 2 * min_train:
-        for q in (0.7, 0.85):
-            cut = np.quantile(days[dated].astype(float), q)
-            add(f"time>{q:.0%}", dated & (days.astype(float) > cut))
+    for name, train, test in time_folds(models, min_train):
+        add(name, test, "later", train)
     flops = models["flops"].cast(pl.Float64).to_numpy()
     known = np.isfinite(flops)
-    if known.sum() >= 2 * min_train:
-        add("compute>75%", known & (flops > np.quantile(flops[known], 0.75)))
+    if known.sum() >= 4 * min_train:
+        q50, q75 = np.quantile(flops[known], [0.5, 0.75])
+        add("compute q50-q75", known & (flops > q50) & (flops <= q75), "larger", ~known | (flops <= q50))
+        add("compute >q75", known & (flops > q75), "larger")
     groups = models.select(pl.coalesce("family_group", "family", "model_id")).to_series().to_numpy()
     names = np.unique(groups)
-    if names.size >= 6:
+    if names.size >= 3:  # one group or more per fold
         order = np.random.default_rng(seed).permutation(names)
+        params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
+        families = models["family"].fill_null("").to_numpy()
         for k in range(3):
-            test = np.isin(groups, order[k::3])
-            # n = 1: the smallest model of each held-out family stays in training
-            params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
-            families = models["family"].fill_null("").to_numpy()
-            for family in np.unique(families[test]):
-                members = np.flatnonzero(test & (families == family))
-                if members.size > 1:
-                    test[members[np.argmin(params[members])]] = False
-            add(f"groups {k + 1}/3", test)
+            held = np.isin(groups, order[k::3])
+            # n = 1: the smallest model of each held-out family with more than one stays in training
+            sizes = {f: np.sum(held & (families == f)) for f in np.unique(families[held])}
+            several = held & np.array([sizes.get(f, 0) > 1 for f in families])
+            add(f"groups {k + 1}/3", held & ~_smallest_per_family(several, families, params), "inside")
     rng = np.random.default_rng(seed + 1)
-    hide = np.zeros(observed.shape, dtype=bool)
+    halves = np.zeros((2, *observed.shape), dtype=bool)
     for i in range(n):
-        cells = np.flatnonzero(targets[i])
+        cells = rng.permutation(np.flatnonzero(targets[i]))
         if cells.size >= 2:
-            hide[i, rng.choice(cells, size=cells.size // 2, replace=False)] = True
-    if hide.any():
-        folds.append(InnerFold("cells 1/2", np.ones(n, dtype=bool), hide))
+            halves[0, i, cells[: cells.size // 2]] = True
+            halves[1, i, cells[cells.size // 2 :]] = True
+    for k, hide in enumerate(halves):
+        if hide.any():
+            folds.append(InnerFold(f"cells {k + 1}/2", np.ones(n, dtype=bool), hide, "cells"))
     return folds
 
 

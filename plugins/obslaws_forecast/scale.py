@@ -26,3 +26,14 @@ def weight(z: np.ndarray, power: float = 1.0) -> np.ndarray:
     """Cell weights p (1 - p) ** power, with p = sigmoid(z), floored so no cell is ignored."""
     p = 0.5 * (1.0 + np.tanh(0.5 * z))
     return np.maximum(p * (1.0 - p), 0.03) ** power
+
+
+def spread(z: np.ndarray) -> np.ndarray:
+    """How far a score moves per unit of logit at ``z`` (p (1 - p), floored as in ``weight``).
+
+    Interval widths are conformal quantiles of |logit residual| x spread(prediction) (about the
+    error on the score scale, over 1 - chance), mapped back as prediction +- quantile / spread:
+    errors on the logit scale are larger near the floor and the ceiling, where the fit's weights
+    are smaller, and one logit width for every cell would be too wide in the middle.
+    """
+    return weight(z)

@@ -1,4 +1,10 @@
-"""Choosing the forecaster's configuration and its interval widths on inner folds."""
+"""Choosing the forecaster's configuration and its interval widths on inner folds, per kind of
+query model (``inner.KINDS``: later than, larger than, or inside the training data).
+
+Every configuration is scored once on every inner fold; each kind then takes the configuration
+with the lowest mean MAE over its own folds (``all``: over every fold, the fall-back for a kind
+without folds), and its folds' residuals under that choice give its split-conformal widths.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,27 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .engine import Config, FoldCache
-from .inner import seen_family
-from .scale import from_logit
+from .inner import KINDS, seen_family
+from .scale import from_logit, spread
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 MIN_CELLS = 20
+ALL = "all"
 
 
 @dataclass
 class Selection:
-    config: Config
+    # kind -> chosen configuration ("all": chosen on every fold, for kinds without folds)
+    configs: dict[str, Config]
     # configuration label -> {fold name: MAE in points}: every comparison made, for the record
     table: dict[str, dict[str, float]] = field(default_factory=dict)
-    # (category, benchmark index) -> half-width on the logit scale; (category, -1) pooled
-    widths: dict[tuple[str, int], float] = field(default_factory=dict)
+    # (kind, category, benchmark index) -> half-width on the logit scale; index -1: pooled
+    widths: dict[tuple[str, str, int], float] = field(default_factory=dict)
+    # kind -> "own folds" or "every fold": which folds chose its configuration
+    rules: dict[str, str] = field(default_factory=dict)
+
+    def config_for(self, kind: str) -> Config:
+        return self.configs.get(kind, self.configs[ALL])
 
 
 def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
@@ -31,7 +44,7 @@ def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
 @dataclass
 class FoldResult:
     mae: float
-    residuals: np.ndarray  # logit residuals of the hidden target cells
+    residuals: np.ndarray  # scaled residuals of the hidden target cells (logit residual x spread)
     columns: np.ndarray  # their benchmark index
     categories: np.ndarray  # their model's category
 
@@ -43,71 +56,143 @@ def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray
     error = np.abs(from_logit(logits, chance[None, :k]) - y[rows][:, :k])[hide]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
-    return FoldResult(float(100 * error.mean()), (cache.z[rows][:, :k] - logits)[hide], c, cats[r])
+    scaled = (cache.z[rows][:, :k] - logits) * spread(logits)
+    return FoldResult(float(100 * error.mean()), scaled[hide], c, cats[r])
 
 
-def select(candidates: list[Config], caches: dict[str, FoldCache], chance, y):
-    table, best, best_score, best_results = {}, candidates[0], np.inf, []
-    for config in candidates:
-        results = [evaluate(config, cache, chance, y) for cache in caches.values()]
-        table[config.label()] = {name: r.mae for name, r in zip(caches, results, strict=True)}
-        score = float(np.mean([r.mae for r in results]))
-        if score < best_score - 1e-9:
-            best, best_score, best_results = config, score, results
-    return best, table, best_results
+@dataclass
+class Scoreboard:
+    """Every configuration scored on every inner fold, each once."""
+
+    caches: dict[str, FoldCache]
+    kinds: dict[str, str]  # fold name -> the kind of query model it stands for
+    chance: np.ndarray
+    y: np.ndarray
+    results: dict[Config, list[FoldResult]] = field(default_factory=dict)
+
+    def score(self, config: Config, folds: list[str]) -> float:
+        """The mean MAE over ``folds``, each kind of fold weighing the same (six time folds do not
+        outvote one compute fold)."""
+        if config not in self.results:
+            self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+        names = list(self.caches)
+        by_kind: dict[str, list[float]] = {}
+        for f in folds:
+            by_kind.setdefault(self.kinds[f], []).append(self.results[config][names.index(f)].mae)
+        return float(np.mean([np.mean(v) for v in by_kind.values()]))
+
+    def best(self, candidates: list[Config], folds: list[str]) -> Config:
+        scores = [self.score(c, folds) for c in candidates]
+        return candidates[int(np.argmin(scores))]  # the first of equals: the earlier, simpler one
+
+    def fold_results(self, config: Config, folds: list[str]) -> list[FoldResult]:
+        names = list(self.caches)
+        return [self.results[config][names.index(f)] for f in folds]
+
+    def table(self) -> dict[str, dict[str, float]]:
+        return {c.label(): {f: r.mae for f, r in zip(self.caches, rs, strict=True)} for c, rs in self.results.items()}
+
+
+def _two_stage(board: Scoreboard, stage1: list[Config], grid2: list[tuple], folds: list[str]) -> Config:
+    """The stage-1 winner on ``folds``, then the best of its stage-2 variants."""
+    first = board.best(stage1, folds)
+    return board.best([first, *(replace(first, rank=r, alpha=a, blend=b) for r, a, b in grid2)], folds)
+
+
+def held_out_rule_errors(board: Scoreboard, own: list[str], every: list[str]) -> dict[str, dict[str, float]]:
+    """Whether a kind should choose on its own folds or on every fold, judged by leaving each of its
+    own folds (a time cut with its n = 0 and n = 1 variants together) out: the MAE there of the
+    configuration each rule picks (among those scored) without it."""
+    candidates = list(board.results)
+    groups = dict.fromkeys(f.split(" n=")[0] for f in own)
+    errors: dict[str, dict[str, float]] = {"own folds": {}, "every fold": {}}
+    for group in groups:
+        held = [f for f in own if f.split(" n=")[0] == group]
+        for rule, pool in (("own folds", own), ("every fold", every)):
+            rest = [f for f in pool if f not in held]
+            if rest:
+                errors[rule][group] = board.score(board.best(candidates, rest), held)
+    return errors
 
 
 def choose(
-    poolings, drifts, ranks, alphas, blends, caches: dict[str, FoldCache], chance, y
-) -> tuple[Selection, list[FoldResult]]:
-    """Stage 1: covariate model (pooling x drift) alone; stage 2: rank x alpha x blend of the
-    residual components (rank 0 and blend 0 among them: no use of the model's other scores)."""
-    stage1 = [Config(pooling=p, drift=d, rank=0) for p, d in itertools.product(poolings, drifts)]
-    best, table, results = select(stage1, caches, chance, y)
-    stage2 = [
-        replace(best, rank=r, alpha=a, blend=b)
+    poolings,
+    drifts,
+    orgs,
+    ranks,
+    alphas,
+    blends,
+    caches: dict[str, FoldCache],
+    kinds: dict[str, str],
+    chance,
+    y,
+    level: float,
+) -> Selection:
+    """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: rank x
+    alpha x blend of the residual components at the stage-1 choice (rank 0 and blend 0 among them:
+    no use of the model's other scores); on every fold (``all``, each kind weighing the same) and on
+    each kind's own folds. A
+    kind keeps its own choice only if leaving each of its folds out says choosing on its own folds
+    beats choosing on every fold (``held_out_rule_errors``). Then each kind's conformal widths."""
+    board = Scoreboard(caches, kinds, chance, y)
+    stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
+    grid2 = [
+        (r, a, b)
         for r, a, b in itertools.product((0, *ranks), alphas, blends)
         if (r, b) != (0, 0) and not (r == 0 and a != alphas[0])
     ]
-    if stage2:
-        best2, table2, results2 = select([best, *stage2], caches, chance, y)
-        table.update(table2)
-        best, results = best2, results2
-    return Selection(best, table), results
+    every = list(caches)
+    configs = {ALL: _two_stage(board, stage1, grid2, every)}
+    own = {kind: [f for f in every if kinds[f] == kind] for kind in KINDS}
+    for kind in KINDS:
+        if own[kind]:
+            configs[kind] = _two_stage(board, stage1, grid2, own[kind])
+    rules, table = {}, {}
+    for kind in KINDS:
+        if not own[kind]:
+            continue
+        errors = held_out_rule_errors(board, own[kind], every)
+        mean = {rule: float(np.mean(list(e.values()))) if e else np.inf for rule, e in errors.items()}
+        rules[kind] = "own folds" if mean["own folds"] < mean["every fold"] else "every fold"
+        if rules[kind] == "every fold":
+            configs[kind] = configs[ALL]
+        table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
+    widths = {}
+    for kind, folds in ((ALL, every), *own.items()):
+        if folds:
+            widths.update(conformal_widths(kind, board.fold_results(configs[kind], folds), level))
+    return Selection(configs, {**board.table(), **table}, widths, rules)
 
 
-def conformal_widths(results: list[FoldResult], level: float) -> dict[tuple[str, int], float]:
+def conformal_widths(kind: str, results: list[FoldResult], level: float) -> dict[tuple[str, str, int], float]:
     """Split-conformal half-widths: the ceil((m + 1) level) / m quantile of |residual| per category
     and benchmark (per category pooled, and overall, where a group has fewer than MIN_CELLS)."""
-    res = np.abs(np.concatenate([r.residuals for r in results])) if results else np.zeros(0)
-    cols = np.concatenate([r.columns for r in results]) if results else np.zeros(0, dtype=int)
-    cats = np.concatenate([r.categories for r in results]) if results else np.zeros(0, dtype=str)
+    res = np.abs(np.concatenate([r.residuals for r in results]))
+    cols = np.concatenate([r.columns for r in results])
+    cats = np.concatenate([r.categories for r in results])
 
     def quantile(values: np.ndarray) -> float:
         m = values.size
         return float(np.quantile(values, min(1.0, np.ceil((m + 1) * level) / m), method="higher"))
 
-    widths: dict[tuple[str, int], float] = {("*", -1): quantile(res) if res.size else 2.0}
+    widths: dict[tuple[str, str, int], float] = {(kind, "*", -1): quantile(res) if res.size else 2.0}
     for cat in CATEGORIES:
         inside = cats == cat
         if inside.sum() >= MIN_CELLS:
-            widths[(cat, -1)] = quantile(res[inside])
+            widths[(kind, cat, -1)] = quantile(res[inside])
         for j in np.unique(cols[inside]):
             cell = inside & (cols == j)
             if cell.sum() >= MIN_CELLS:
-                widths[(cat, int(j))] = quantile(res[cell])
+                widths[(kind, cat, int(j))] = quantile(res[cell])
     return widths
 
 
-def width_for(widths: dict[tuple[str, int], float], cat: str, j: int) -> float:
-    """The half-width for a cell; a category the inner folds never saw borrows the (wider) one
-    without scores, then the overall one."""
-    for key in (
-        (cat, j),
-        (cat, -1),
-        (cat.replace(", scores", ", no scores"), j),
-        (cat.replace(", scores", ", no scores"), -1),
-    ):
-        if key in widths:
-            return widths[key]
-    return widths[("*", -1)]
+def width_for(widths: dict[tuple[str, str, int], float], kind: str, cat: str, j: int) -> float:
+    """The half-width for a cell: its kind's, else every fold's (``all``); within those, its
+    category's, else the (wider) one without scores, else the kind's overall one."""
+    fallback = cat.replace(", scores", ", no scores")
+    for k in dict.fromkeys((kind, ALL)):
+        for key in ((k, cat, j), (k, cat, -1), (k, fallback, j), (k, fallback, -1), (k, "*", -1)):
+            if key in widths:
+                return widths[key]
+    return 2.0
