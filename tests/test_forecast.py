@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -73,6 +74,8 @@ def test_forecast_uses_a_models_other_scores():
 
 def test_forecast_records_what_its_inner_folds_compared():
     data = synthetic_data()
+    orgs = pl.when(pl.col("family").is_in(["fam0", "fam1"])).then(pl.lit("org a")).otherwise(pl.lit("org b"))
+    data = replace(data, models=data.models.with_columns(orgs.alias("organization")))
     fitted = small_forecaster().fit(data)
     learned = fitted.learned_parameters()
     assert set(learned["chosen"]) == {"all", "cells", "later", "larger", "inside"}
@@ -81,8 +84,9 @@ def test_forecast_records_what_its_inner_folds_compared():
     assert {folds["cut-6m n=0"], folds["compute >q75"], folds["groups 1/3"], folds["cells 2/2"]} == set(KINDS)
     configs = {k: v for k, v in learned["compared"].items() if ":" not in k}
     assert all(set(v) == set(folds) for v in configs.values())
-    # the organisation level is a choice of the inner folds, never always on
+    # the organisation level and the stacked logit-svd baseline are choices of the inner folds
     assert any("org=on" in k for k in configs) and any("org=off" in k for k in configs)
+    assert any("svd=0.5" in k for k in configs)
     # each kind's own folds against every fold, judged by leaving each own fold out
     assert set(learned["chosen_by"]) == set(KINDS) and set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
     assert "later: choose on own folds (held-out fold)" in learned["compared"]

@@ -88,9 +88,15 @@ class Design:
             for name in term.split("*"):
                 values = table.raw[name]
                 means[name] = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
-        known = tuple(
-            (name, tuple(sorted(v for v in set(labels.tolist()) if v))) for name, labels in table.levels(levels)
-        )
+        known, seen = [], []
+        for name, labels in table.levels(levels):
+            # a level that labels the training models as an earlier one does (groups where every
+            # family is its own group) or not at all adds nothing but a second penalty and columns
+            if not any(labels.tolist()) or any(np.array_equal(labels, other) for other in seen):
+                continue
+            seen.append(labels)
+            known.append((name, tuple(sorted(v for v in set(labels.tolist()) if v))))
+        known = tuple(known)
         design = cls(tuple(terms), means, known)
         design.n_fixed = design.fixed(table).shape[1]
         return design

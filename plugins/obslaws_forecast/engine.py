@@ -18,6 +18,7 @@ from .design import LEVELS, ModelTable
 
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
 INNER_ITERATIONS = 30  # hard-impute sweeps on inner folds, which only compare configurations
+PLAIN_RANK, PLAIN_ALPHA = 2, 0.1  # the logit-svd baseline's defaults
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Config:
     rank: int = 2
     alpha: float = 1.0
     blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
+    svd: float = 0.0  # weight of the logit-svd baseline's prediction (stacked), for models with scores
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -42,8 +44,32 @@ class Config:
     def label(self) -> str:
         return (
             f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'} "
-            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
+            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}" + (f" svd={self.svd:g}" if self.svd else "")
         )
+
+
+@dataclass
+class PlainCompletion:
+    """The ``logit-svd`` baseline's model: benchmark means plus rank 2 of the logit matrix, no
+    covariates; stacked with the forecaster's prediction where a model has scores."""
+
+    mean: np.ndarray
+    completion: ResidualCompletion
+
+    @classmethod
+    def fit(cls, z: np.ndarray, observed: np.ndarray, iterations: int = 100) -> PlainCompletion:
+        mean = np.where(observed, z, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
+        centred = np.where(observed, z - mean, 0.0)
+        offsets, factors = hard_impute(centred, observed, PLAIN_RANK, iterations)
+        return cls(mean, ResidualCompletion(PLAIN_RANK, PLAIN_ALPHA, offsets_=offsets, factors_=factors))
+
+    def predict(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return self.mean + self.completion.predict(np.where(observed, z - self.mean, 0.0), observed)
+
+
+def stack(own: np.ndarray, plain: np.ndarray, observed: np.ndarray, weight: float) -> np.ndarray:
+    """``own`` with weight ``1 - weight`` on ``plain`` for the models that have any score."""
+    return np.where(observed.any(axis=1)[:, None], (1 - weight) * own + weight * plain, own)
 
 
 def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: float) -> np.ndarray:
@@ -58,7 +84,8 @@ class Engine:
     n_targets: int
     covariate: CovariateModel
     completion: ResidualCompletion
-    ridge: CorrelatedRidge
+    ridge: CorrelatedRidge | None
+    plain: PlainCompletion | None
 
     @classmethod
     def fit(cls, config: Config, table: ModelTable, z: np.ndarray, observed: np.ndarray, n_targets: int) -> Engine:
@@ -66,7 +93,8 @@ class Engine:
         residuals = np.where(observed, z - covariate.predict(table), 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
         ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
-        return cls(config, n_targets, covariate, completion, ridge)
+        plain = PlainCompletion.fit(z, observed) if config.svd > 0 else None
+        return cls(config, n_targets, covariate, completion, ridge, plain)
 
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
@@ -75,9 +103,14 @@ class Engine:
         residuals = np.where(observed, z - base, 0.0)
         low_rank = self.completion.predict(residuals, observed)[:, :k]
         if self.ridge is None:
-            return base[:, :k] + low_rank
-        ridge = self.ridge.predict(residuals, observed, np.arange(k))
-        return combine(base[:, :k], low_rank, ridge, self.config.blend)
+            own = base[:, :k] + low_rank
+        else:
+            own = combine(
+                base[:, :k], low_rank, self.ridge.predict(residuals, observed, np.arange(k)), self.config.blend
+            )
+        if self.plain is None:
+            return own
+        return stack(own, self.plain.predict(z, observed)[:, :k], observed, self.config.svd)
 
 
 @dataclass
@@ -120,6 +153,19 @@ class FoldCache:
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
+        own = self._own(config)
+        if config.svd <= 0:
+            return own
+        rows, t = self.rows, self.train_rows
+        plain = self._memo(
+            ("plain",),
+            lambda: PlainCompletion.fit(self.z[t], self.fit_obs[t], INNER_ITERATIONS).predict(
+                self.z[rows], self.fit_obs[rows]
+            ),
+        )
+        return stack(own, plain[:, : self.n_targets], self.fit_obs[rows], config.svd)
+
+    def _own(self, config: Config) -> np.ndarray:
         k, rows = self.n_targets, self.rows
         query_base, train_resid = self._base(config)
         obs_t = self.fit_obs[self.train_rows]

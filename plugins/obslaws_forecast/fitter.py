@@ -54,6 +54,7 @@ class ForecastFitter(Fitter):
         ranks: tuple[int, ...] = (1, 2),
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
+        svds: tuple[float, ...] = (0.25, 0.5),
         max_inputs: int = 30,
         min_input_models: int = 15,
         interval: float = 0.9,
@@ -65,6 +66,7 @@ class ForecastFitter(Fitter):
         self.ranks = ranks
         self.alphas = alphas
         self.blends = blends
+        self.svds = svds
         self.max_inputs = max_inputs
         self.min_input_models = min_input_models
         self.interval = interval
@@ -90,7 +92,8 @@ class ForecastFitter(Fitter):
         table, k = ModelTable.of(models), len(targets)
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k) for f in folds}
-        grid = (self.poolings, self.drifts, self.orgs, self.ranks, self.alphas, self.blends)
+        orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
+        grid = (self.poolings, self.drifts, orgs, self.ranks, self.alphas, self.blends, self.svds)
         self.selection_ = choose(
             *(tuple(g) for g in grid), caches, {f.name: f.kind for f in folds}, matrix.chance, y, float(self.interval)
         )

@@ -93,10 +93,12 @@ class Scoreboard:
         return {c.label(): {f: r.mae for f, r in zip(self.caches, rs, strict=True)} for c, rs in self.results.items()}
 
 
-def _two_stage(board: Scoreboard, stage1: list[Config], grid2: list[tuple], folds: list[str]) -> Config:
-    """The stage-1 winner on ``folds``, then the best of its stage-2 variants."""
+def _staged(board: Scoreboard, stage1: list[Config], grid2: list[tuple], svds, folds: list[str]) -> Config:
+    """The stage-1 winner on ``folds``, then the best of its stage-2 variants, then of its blends
+    with the logit-svd baseline (stage 3)."""
     first = board.best(stage1, folds)
-    return board.best([first, *(replace(first, rank=r, alpha=a, blend=b) for r, a, b in grid2)], folds)
+    second = board.best([first, *(replace(first, rank=r, alpha=a, blend=b) for r, a, b in grid2)], folds)
+    return board.best([second, *(replace(second, svd=w) for w in svds)], folds)
 
 
 def held_out_rule_errors(board: Scoreboard, own: list[str], every: list[str]) -> dict[str, dict[str, float]]:
@@ -122,6 +124,7 @@ def choose(
     ranks,
     alphas,
     blends,
+    svds,
     caches: dict[str, FoldCache],
     kinds: dict[str, str],
     chance,
@@ -130,7 +133,8 @@ def choose(
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: rank x
     alpha x blend of the residual components at the stage-1 choice (rank 0 and blend 0 among them:
-    no use of the model's other scores); on every fold (``all``, each kind weighing the same) and on
+    no use of the model's other scores); stage 3: the weight of the logit-svd baseline stacked on
+    the stage-2 choice (0 among them); on every fold (``all``, each kind weighing the same) and on
     each kind's own folds. A
     kind keeps its own choice only if leaving each of its folds out says choosing on its own folds
     beats choosing on every fold (``held_out_rule_errors``). Then each kind's conformal widths."""
@@ -142,11 +146,11 @@ def choose(
         if (r, b) != (0, 0) and not (r == 0 and a != alphas[0])
     ]
     every = list(caches)
-    configs = {ALL: _two_stage(board, stage1, grid2, every)}
+    configs = {ALL: _staged(board, stage1, grid2, svds, every)}
     own = {kind: [f for f in every if kinds[f] == kind] for kind in KINDS}
     for kind in KINDS:
         if own[kind]:
-            configs[kind] = _two_stage(board, stage1, grid2, own[kind])
+            configs[kind] = _staged(board, stage1, grid2, svds, own[kind])
     rules, table = {}, {}
     for kind in KINDS:
         if not own[kind]:
