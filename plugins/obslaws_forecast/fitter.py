@@ -141,7 +141,7 @@ class ForecastFitter(Fitter):
         return {
             "targets": list(self.targets_),
             "inputs": list(self.benchmarks_[len(self.targets_) :]),
-            # per kind of query model (later / larger / inside the training data; all: the fall-back)
+            # per kind of query model (cells / later / larger / inside; all: every fold, the fall-back)
             "chosen": {kind: asdict(config) for kind, config in self.selection_.configs.items()},
             "inner_folds": self.folds_,
             "compared": self.selection_.table,

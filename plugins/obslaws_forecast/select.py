@@ -1,9 +1,11 @@
 """Choosing the forecaster's configuration and its interval widths on inner folds, per kind of
-query model (``inner.KINDS``: later than, larger than, or inside the training data).
+query model (``inner.KINDS``: a training model's missing cells, a later release, a larger model,
+a new family among known ones).
 
-Every configuration is scored once on every inner fold; each kind then takes the configuration
-with the lowest mean MAE over its own folds (``all``: over every fold, the fall-back for a kind
-without folds), and its folds' residuals under that choice give its split-conformal widths.
+Every configuration is scored once on every inner fold; each kind takes the configuration with
+the lowest mean MAE over its own folds if leaving each of them out says that beats choosing on
+every fold (``all``, also the fall-back for a kind without folds), and its folds' residuals under
+that choice give its split-conformal widths.
 """
 
 from __future__ import annotations
@@ -28,13 +30,10 @@ class Selection:
     configs: dict[str, Config]
     # configuration label -> {fold name: MAE in points}: every comparison made, for the record
     table: dict[str, dict[str, float]] = field(default_factory=dict)
-    # (kind, category, benchmark index) -> half-width on the logit scale; index -1: pooled
+    # (kind, category, benchmark index) -> half-width of the scaled residual (scale.spread); -1: pooled
     widths: dict[tuple[str, str, int], float] = field(default_factory=dict)
     # kind -> "own folds" or "every fold": which folds chose its configuration
     rules: dict[str, str] = field(default_factory=dict)
-
-    def config_for(self, kind: str) -> Config:
-        return self.configs.get(kind, self.configs[ALL])
 
 
 def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
