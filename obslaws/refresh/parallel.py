@@ -1,16 +1,18 @@
-"""Backtests in worker processes: the machine's cores each run one, the parent writes them all.
+"""Fits and backtests in worker processes: the machine's cores each run one, the parent writes them all.
 
 DuckDB has one writer, so workers only compute (``run_backtest(..., write=False)`` on a FitData
 the parent loaded) and return their results; the parent writes each one inside the refresh's
 transaction. Workers are spawned (not forked: the parent holds a database connection and polars
 threads) and use the parent's thread count (one by default), which on a small machine beats one
-process with two.
+process with two. One :class:`Runner` serves the fits and the backtests, so the backtests queue
+behind the fits: no worker waits for the slowest fit, and the workers start once.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -80,3 +82,30 @@ def submit(pool: ProcessPoolExecutor, job: Job) -> Future:
 
 def submit_fit(pool: ProcessPoolExecutor, fitter: Any, data: FitData) -> Future:
     return pool.submit(fit_job, fitter, data)
+
+
+class Runner:
+    """Queues fits and backtests on ``workers`` processes, or runs each here when it is asked
+    for its result (``workers`` <= 1, or at most one job in all). Use as a context manager."""
+
+    def __init__(self, workers: int, jobs: int) -> None:
+        self.pool = start_pool(workers) if workers > 1 and jobs > 1 else None
+
+    def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, float]]:
+        """Queue a fit; the returned callable gives (the fitted fitter, seconds)."""
+        if self.pool is None:
+            return lambda: fit_job(fitter, data)
+        return submit_fit(self.pool, fitter, data).result
+
+    def backtest(self, job: Job) -> Callable[[], tuple[Any, float]]:
+        """Queue a backtest; the returned callable gives (BacktestResult, seconds)."""
+        if self.pool is None:
+            return lambda: run_job(job)
+        return submit(self.pool, job).result
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)

@@ -102,16 +102,15 @@ def _model_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT model_id FROM models WHERE checkpoint_of IS NULL").fetchall()}
 
 
-def _fit_all(
-    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1, reuse: bool = True
-) -> list[FitOutcome]:
-    """Fit every registered fitter on its plan's data (on ``workers`` processes); store each fit.
+def _plan_fits(
+    conn, read: ReadFitData, config, fitters, progress: Progress, reuse: bool = True
+) -> list[tuple[FitOutcome, Any, FitData | None]]:
+    """Each registered fitter with its plan's data: ``(outcome, fitter, data)``, the fitter None
+    where nothing is to be fitted (failed to prepare, or reused).
 
     With ``reuse``, a fit already stored for the same fitter, hyperparameters and data is not
     redone (unless a later step needs the fitted object: :func:`obslaws.refresh.reuse.needs_instance`).
     """
-    from obslaws.fitting.store import store_fit
-    from obslaws.refresh.parallel import fit_job, start_pool, submit_fit
     from obslaws.refresh.reuse import needs_instance, stored_fit
 
     keep = needs_instance(config)
@@ -141,41 +140,38 @@ def _fit_all(
         except Exception as exc:  # a plugin's failure is reported, not allowed to sink the others
             outcome.status = f"failed: {describe(exc)}"
             prepared.append((outcome, None, None))
+    return prepared
 
-    def finish(outcome: FitOutcome, data, compute) -> None:
+
+def _collect_fits(conn, prepared, queued: dict[int, Any], progress: Progress) -> list[FitOutcome]:
+    """Store each queued fit (``queued``: index in ``prepared`` -> its result callable) in plan order."""
+    from obslaws.fitting.store import store_fit
+
+    for index, (outcome, fitter, data) in enumerate(prepared):
+        if fitter is None:
+            if outcome.fit_id is None:
+                progress(f"      {outcome.fitter}: {outcome.status}")
+            continue
         try:
-            fitted, outcome.seconds = compute()
+            fitted, outcome.seconds = queued[index]()
             outcome.fit_id = store_fit(conn, fitted, data, duration_s=outcome.seconds, plugin=outcome.plugin)
             outcome.status, outcome.instance = "fitted", fitted
         except Exception as exc:  # as above
             outcome.status = f"failed: {describe(exc)}"
         progress(f"      {outcome.fitter}: {outcome.status} ({outcome.seconds:.1f} s)")
-
-    runnable = [(o, f, d) for o, f, d in prepared if f is not None]
-    if workers <= 1 or len(runnable) <= 1:
-        for outcome, fitter, data in runnable:
-            finish(outcome, data, lambda fitter=fitter, data=data: fit_job(fitter, data))
-    else:
-        with start_pool(workers) as pool:
-            futures = [(o, d, submit_fit(pool, f, d)) for o, f, d in runnable]
-            for outcome, data, future in futures:
-                finish(outcome, data, future.result)
-    for outcome, fitter, _ in prepared:
-        if fitter is None and outcome.fit_id is None:
-            progress(f"      {outcome.fitter}: {outcome.status}")
     return [outcome for outcome, _, _ in prepared]
 
 
-def _backtest_all(
-    conn, read: ReadFitData, config, fitters, progress: Progress, workers: int = 1, reuse: bool = True
-) -> list[BacktestOutcome]:
-    """Every (backtest, fitter) pair of the plan, run on ``workers`` processes, written here.
+def _plan_backtests(
+    conn, read: ReadFitData, config, fitters, progress: Progress, reuse: bool = True
+) -> list[tuple[BacktestOutcome, Any]]:
+    """Every (backtest, fitter) pair of the plan: ``(outcome, Job or None)``, None where it is
+    skipped or reused.
 
     With ``reuse``, a backtest already stored with the same id (fitter, version, hyperparameters,
     protocol, options and data) is not rerun; its stored summary is reported.
     """
-    from obslaws.backtest.writer import write_backtest
-    from obslaws.refresh.parallel import Job, run_job, start_pool, submit
+    from obslaws.refresh.parallel import Job
     from obslaws.refresh.reuse import stored_backtest
 
     jobs: list[tuple[BacktestOutcome, Job | None]] = []
@@ -207,10 +203,19 @@ def _backtest_all(
                 progress(f"      {name} {step.label}: unchanged since {outcome.backtest_id}, not rerun")
                 job = None
             jobs.append((outcome, job))
+    return jobs
 
-    def finish(outcome: BacktestOutcome, compute) -> None:
+
+def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -> list[BacktestOutcome]:
+    """Write each queued backtest (``queued``: index in ``jobs`` -> its result callable) in plan order,
+    whatever order they finish in."""
+    from obslaws.backtest.writer import write_backtest
+
+    for index, (outcome, job) in enumerate(jobs):
+        if job is None:
+            continue
         try:
-            result, outcome.seconds = compute()
+            result, outcome.seconds = queued[index]()
             write_backtest(conn, result)
             outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
@@ -218,17 +223,30 @@ def _backtest_all(
         mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
         shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
         progress(f"      {outcome.fitter} {outcome.label}: {shown} ({outcome.seconds:.1f} s)")
-
-    runnable = [(outcome, job) for outcome, job in jobs if job is not None]
-    if workers <= 1 or len(runnable) <= 1:
-        for outcome, job in runnable:
-            finish(outcome, lambda job=job: run_job(job))
-    else:
-        with start_pool(workers) as pool:
-            futures = [(outcome, submit(pool, job)) for outcome, job in runnable]
-            for outcome, future in futures:  # written in plan order, whatever order they finish in
-                finish(outcome, future.result)
     return [outcome for outcome, _ in jobs]
+
+
+def _fit_and_backtest(
+    conn, read: ReadFitData, config, fitters, outcome: RefreshOutcome, progress: Progress, workers: int, reuse: bool
+) -> None:
+    """Steps 2 and 3 on one set of worker processes: every fit is queued, then every backtest, so
+    the backtests start as soon as a worker is free of the fits; results are stored in plan order."""
+    from obslaws.refresh.parallel import Runner
+
+    progress(f"[2/5] fitting {len(fitters)} fitters")
+    start = time.perf_counter()
+    fits = _plan_fits(conn, read, config, fitters, progress, reuse)
+    backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
+    count = sum(f is not None for _, f, _ in fits) + sum(j is not None for _, j in backtests)
+    with Runner(workers, count) as runner:
+        queued_fits = {i: runner.fit(f, d) for i, (_, f, d) in enumerate(fits) if f is not None}
+        queued_backtests = {i: runner.backtest(j) for i, (_, j) in enumerate(backtests) if j is not None}
+        outcome.fits = _collect_fits(conn, fits, queued_fits, progress)
+        outcome.timed("fit", progress, start)
+        progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
+        start = time.perf_counter()
+        outcome.backtests = _collect_backtests(conn, backtests, queued_backtests, progress)
+        outcome.timed("backtest", progress, start)
 
 
 def _record(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, started: datetime) -> None:
@@ -284,17 +302,10 @@ def refresh(
         if previous and previous["state_hash"] == state and not force:
             outcome.nothing_new = True
             return outcome
-        progress(f"[2/5] fitting {len(fitters)} fitters")
-        start = time.perf_counter()
         workers = default_workers() if workers is None else workers
         read = fit_data_reader(conn)
         # --force redoes everything; otherwise fits and backtests whose inputs did not change are reused.
-        outcome.fits = _fit_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
-        outcome.timed("fit", progress, start)
-        progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
-        start = time.perf_counter()
-        outcome.backtests = _backtest_all(conn, read, config, fitters, progress, workers=workers, reuse=not force)
-        outcome.timed("backtest", progress, start)
+        _fit_and_backtest(conn, read, config, fitters, outcome, progress, workers, reuse=not force)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
         try:
