@@ -90,6 +90,18 @@ def _paper_column(column: str) -> bool:
 def load_ladder(reg: Registry, shared: Path) -> None:
     root = shared / "ladder"
     files = sorted((root / "peteish-moreeval").glob("*.csv"))
+    _add_sources(reg, root, files, shared)
+    sizes = _sizes(root)
+    paper_runs = _paper_runs(root)
+    for path in files:
+        match = re.fullmatch(r"(190M|370M|760M|1B|3B)-([\d.]+xC)(-rerun)?\.csv", path.name)
+        if match is not None:
+            _load_ladder_run(reg, path, match, sizes, paper_runs)
+    for name, (model, label) in TARGETS.items():
+        _load_target(reg, root / "peteish-moreeval" / name, model, float(sizes[label]))
+
+
+def _add_sources(reg: Registry, root: Path, files: list[Path], shared: Path) -> None:
     reg.add_source(
         SOURCE,
         "dataset",
@@ -108,94 +120,70 @@ def load_ladder(reg: Registry, shared: Path) -> None:
         "arXiv:2412.04403 v1 (2024-12-05)",
         "https://arxiv.org/abs/2412.04403v1",
     )
-    sizes = _sizes(root)
-    paper_runs = _paper_runs(root)
-    for path in files:
-        match = re.fullmatch(r"(190M|370M|760M|1B|3B)-([\d.]+xC)(-rerun)?\.csv", path.name)
-        if match is None:
+
+
+def _add_allenai_model(reg: Registry, model: str, family: str, params: float, tokens: float, **fields: object) -> None:
+    """One AllenAI base model (ladder run, OLMo-2 target or a checkpoint of either) and its own id as alias."""
+    reg.add_model(
+        model,
+        SOURCE,
+        family=family,
+        variant="base",
+        organization="allenai",
+        params_total=params,
+        tokens=tokens,
+        license="apache-2.0",
+        **fields,
+    )
+    reg.add_alias(model, model, SOURCE)
+
+
+def _load_ladder_run(
+    reg: Registry, path: Path, match: re.Match[str], sizes: dict[str, int], paper_runs: set[str]
+) -> None:
+    """One ladder run: the model at its final step, then its checkpoints (every 5,000th step; every
+    evaluated step of the paper's runs, those in between carrying only the paper's columns)."""
+    size, mult, rerun = match.groups()
+    params = float(sizes[SIZE_LABELS[size]])
+    model = f"allenai/olmo-ladder-{size}-{mult}{rerun or ''}"
+    frame = pl.read_csv(path, infer_schema_length=None).sort("_step")
+    final = frame.row(frame.height - 1, named=True)
+    tokens = float(final["throughput/total_tokens"])
+    _add_allenai_model(
+        reg, model, "olmo-ladder", params, tokens, release_date=PAPER_DATE, release_date_source=PAPER_SOURCE
+    )
+    reg.add_alias(path.stem, model, SOURCE)
+    _facts(reg, model, final, tokens)
+    for row in frame.iter_rows(named=True):
+        step = int(row["_step"])
+        between = bool(step % CHECKPOINT_EVERY)
+        if step == final["_step"] or step == 0 or (between and path.name not in paper_runs):
             continue
-        size, mult, rerun = match.groups()
-        params = float(sizes[SIZE_LABELS[size]])
-        model = f"allenai/olmo-ladder-{size}-{mult}{rerun or ''}"
-        frame = pl.read_csv(path, infer_schema_length=None).sort("_step")
-        final = frame.row(frame.height - 1, named=True)
-        reg.add_model(
-            model,
-            SOURCE,
-            family="olmo-ladder",
-            variant="base",
-            organization="allenai",
-            params_total=params,
-            tokens=float(final["throughput/total_tokens"]),
-            release_date=PAPER_DATE,
-            release_date_source=PAPER_SOURCE,
-            license="apache-2.0",
-        )
-        reg.add_alias(model, model, SOURCE)
-        reg.add_alias(path.stem, model, SOURCE)
-        _facts(reg, model, final, float(final["throughput/total_tokens"]))
-        for row in frame.iter_rows(named=True):
-            step = int(row["_step"])
-            between = bool(step % CHECKPOINT_EVERY)
-            if step == final["_step"] or step == 0 or (between and path.name not in paper_runs):
-                continue
-            ckpt = f"{model}@step{step}"
-            tokens = float(row["throughput/total_tokens"])
-            reg.add_model(
-                ckpt,
-                SOURCE,
-                family="olmo-ladder",
-                variant="base",
-                organization="allenai",
-                params_total=params,
-                tokens=tokens,
-                checkpoint_of=model,
-                step=step,
-                license="apache-2.0",
-            )
-            reg.add_alias(ckpt, ckpt, SOURCE)
-            _facts(reg, ckpt, row, tokens, paper_only=between)
-    for name, (model, label) in TARGETS.items():
-        frame = pl.read_csv(root / "peteish-moreeval" / name, infer_schema_length=None)
-        if "_step" in frame.columns:
-            frame = frame.sort("_step")
-        # The last row is the model; earlier rows (the 13B's last evaluations before the end of
-        # pretraining) are its checkpoints: the paper averages a target over its last 5.
-        rows = list(frame.iter_rows(named=True))
-        row = rows[-1]
-        tokens = _tokens(row)
-        if not 3.5e12 < tokens < 5.5e12:
-            raise BuildError(f"{name}: unexpected token count {tokens}")
-        reg.add_model(
-            model,
-            SOURCE,
-            family="olmo-2",
-            variant="base",
-            organization="allenai",
-            params_total=float(sizes[label]),
-            tokens=tokens,
-            license="apache-2.0",
-        )
-        reg.add_alias(model, model, SOURCE)
-        reg.add_alias(name.removesuffix(".csv"), model, SOURCE)
-        _facts(reg, model, row, tokens)
-        for earlier in rows[:-1]:
-            step = int(earlier["_step"])
-            ckpt = f"{model}@step{step}"
-            reg.add_model(
-                ckpt,
-                SOURCE,
-                family="olmo-2",
-                variant="base",
-                organization="allenai",
-                params_total=float(sizes[label]),
-                tokens=_tokens(earlier),
-                checkpoint_of=model,
-                step=step,
-                license="apache-2.0",
-            )
-            reg.add_alias(ckpt, ckpt, SOURCE)
-            _facts(reg, ckpt, earlier, _tokens(earlier))
+        ckpt = f"{model}@step{step}"
+        tokens = float(row["throughput/total_tokens"])
+        _add_allenai_model(reg, ckpt, "olmo-ladder", params, tokens, checkpoint_of=model, step=step)
+        _facts(reg, ckpt, row, tokens, paper_only=between)
+
+
+def _load_target(reg: Registry, path: Path, model: str, params: float) -> None:
+    """One OLMo-2 target: its last row is the model; earlier rows (the 13B's last evaluations
+    before the end of pretraining) are its checkpoints: the paper averages a target over its last 5."""
+    frame = pl.read_csv(path, infer_schema_length=None)
+    if "_step" in frame.columns:
+        frame = frame.sort("_step")
+    rows = list(frame.iter_rows(named=True))
+    row = rows[-1]
+    tokens = _tokens(row)
+    if not 3.5e12 < tokens < 5.5e12:
+        raise BuildError(f"{path.name}: unexpected token count {tokens}")
+    _add_allenai_model(reg, model, "olmo-2", params, tokens)
+    reg.add_alias(path.stem, model, SOURCE)
+    _facts(reg, model, row, tokens)
+    for earlier in rows[:-1]:
+        step = int(earlier["_step"])
+        ckpt = f"{model}@step{step}"
+        _add_allenai_model(reg, ckpt, "olmo-2", params, _tokens(earlier), checkpoint_of=model, step=step)
+        _facts(reg, ckpt, earlier, _tokens(earlier))
 
 
 def _tokens(row: dict) -> float:

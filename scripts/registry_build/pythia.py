@@ -59,38 +59,49 @@ def load_pythia(reg: Registry, shared: Path) -> None:
             reg.add_benchmark(bench, metric, shots, chance, desc, items)
     frame = pl.read_csv(root / "pythia_opt_bloom_evals_long.csv", infer_schema_length=None)
     models = frame.select("suite", "model", "hf_model_args_pretrained", "params_nominal", "deduped").unique()
-    steps = frame.select("suite", "model", "step").unique()
     for row in models.sort("model").iter_rows(named=True):
-        final_id = canonical_id(row["model"], row["hf_model_args_pretrained"], row["suite"])
-        if row["suite"] == "pythia":
-            family = "pythia-deduped" if row["deduped"] else "pythia"
-            reg.add_model(
-                final_id,
-                SOURCE,
-                family=family,
-                variant="base",
-                organization="EleutherAI",
-                params_total=row["params_nominal"],
-                tokens=float(FINAL_STEP * TOKENS_PER_STEP),
-                license="apache-2.0",
-            )
-        else:
-            family = row["suite"]
-            tokens = 180e9 if row["suite"] == "opt" else 341e9
-            reg.add_model(
-                final_id,
-                SOURCE,
-                family=family,
-                variant="base",
-                organization=final_id.split("/")[0],
-                params_total=row["params_nominal"],
-                tokens=tokens,
-            )
-        reg.add_alias(row["model"], final_id, SOURCE)
-        reg.add_alias(row["hf_model_args_pretrained"], final_id, SOURCE)
-        reg.add_alias(final_id, final_id, SOURCE)
-        if row["suite"] == "pythia":  # the final checkpoint is the model itself, by any of its names
-            reg.add_alias(f"{row['hf_model_args_pretrained']}@step{FINAL_STEP}", final_id, SOURCE)
+        _add_final_model(reg, row)
+    _add_checkpoints(reg, frame.select("suite", "model", "step").unique(), models)
+    for row in frame.iter_rows(named=True):
+        _add_result(reg, row)
+
+
+def _add_final_model(reg: Registry, row: dict) -> None:
+    """A fully trained model (a Pythia run's last checkpoint, an OPT or BLOOM release) and its names."""
+    final_id = canonical_id(row["model"], row["hf_model_args_pretrained"], row["suite"])
+    if row["suite"] == "pythia":
+        family = "pythia-deduped" if row["deduped"] else "pythia"
+        reg.add_model(
+            final_id,
+            SOURCE,
+            family=family,
+            variant="base",
+            organization="EleutherAI",
+            params_total=row["params_nominal"],
+            tokens=float(FINAL_STEP * TOKENS_PER_STEP),
+            license="apache-2.0",
+        )
+    else:
+        family = row["suite"]
+        tokens = 180e9 if row["suite"] == "opt" else 341e9
+        reg.add_model(
+            final_id,
+            SOURCE,
+            family=family,
+            variant="base",
+            organization=final_id.split("/")[0],
+            params_total=row["params_nominal"],
+            tokens=tokens,
+        )
+    reg.add_alias(row["model"], final_id, SOURCE)
+    reg.add_alias(row["hf_model_args_pretrained"], final_id, SOURCE)
+    reg.add_alias(final_id, final_id, SOURCE)
+    if row["suite"] == "pythia":  # the final checkpoint is the model itself, by any of its names
+        reg.add_alias(f"{row['hf_model_args_pretrained']}@step{FINAL_STEP}", final_id, SOURCE)
+
+
+def _add_checkpoints(reg: Registry, steps: pl.DataFrame, models: pl.DataFrame) -> None:
+    """Every earlier Pythia checkpoint as its own model, inheriting family and size from its final model."""
     for row in steps.iter_rows(named=True):
         if row["suite"] != "pythia" or row["step"] == FINAL_STEP:
             continue
@@ -113,25 +124,28 @@ def load_pythia(reg: Registry, shared: Path) -> None:
         reg.add_alias(ckpt, ckpt, SOURCE)
         hf_arg = models.filter(pl.col("model") == row["model"])["hf_model_args_pretrained"][0]
         reg.add_alias(f"{hf_arg}@step{row['step']}", ckpt, SOURCE)
-    for row in frame.iter_rows(named=True):
-        final_id = canonical_id(row["model"], row["hf_model_args_pretrained"], row["suite"])
-        step = row["step"]
-        model_id = final_id if step is None or step == FINAL_STEP else f"{final_id}@step{step}"
-        tokens_seen = float(step * TOKENS_PER_STEP) if step else None
-        shots = row["num_fewshot"]
-        if row["task"] == "lambada_openai" and row["metric"] == "ppl":
-            dataset = "lambada_openai" if shots == 0 else f"lambada_openai_{shots}shot"
-            reg.add_loss(model_id, dataset, row["value"], "perplexity", SOURCE, tokens_seen)
-            continue
-        bench = TASKS[row["task"]][0]
-        reg.add_score(
-            model_id,
-            bench,
-            row["metric"],
-            shots,
-            row["value"],
-            SOURCE,
-            stderr=row["stderr"],
-            harness="lm-eval",
-            harness_version="0.3",
-        )
+
+
+def _add_result(reg: Registry, row: dict) -> None:
+    """One row of the long CSV: a LAMBADA perplexity goes to losses, everything else to scores."""
+    final_id = canonical_id(row["model"], row["hf_model_args_pretrained"], row["suite"])
+    step = row["step"]
+    model_id = final_id if step is None or step == FINAL_STEP else f"{final_id}@step{step}"
+    tokens_seen = float(step * TOKENS_PER_STEP) if step else None
+    shots = row["num_fewshot"]
+    if row["task"] == "lambada_openai" and row["metric"] == "ppl":
+        dataset = "lambada_openai" if shots == 0 else f"lambada_openai_{shots}shot"
+        reg.add_loss(model_id, dataset, row["value"], "perplexity", SOURCE, tokens_seen)
+        return
+    bench = TASKS[row["task"]][0]
+    reg.add_score(
+        model_id,
+        bench,
+        row["metric"],
+        shots,
+        row["value"],
+        SOURCE,
+        stderr=row["stderr"],
+        harness="lm-eval",
+        harness_version="0.3",
+    )
