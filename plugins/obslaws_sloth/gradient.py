@@ -3,7 +3,7 @@
 One forward pass keeps what the backward pass needs and the backward pass is written out, so
 an optimiser step builds no autograd graph. ``tests/test_sloth.py`` checks it against autograd.
 The engine's default, :func:`fast_huber_mae_grad`, runs it on cache-sized chunks of problems
-(1.15-1.3x less CPU per step than autograd on the whole batch, docs/speed.md). It rounds
+(1.2-1.5x less CPU than autograd on the whole batch, docs/speed.md). It rounds
 differently from autograd, which moves a full Sloth fit as a change of seed does;
 :func:`autograd_huber_mae_grad` is the reference that reproduces the figures taken before.
 """
@@ -84,6 +84,7 @@ CHUNK_ELEMENTS = 200_000
 
 def chunk_size(layout: Layout, n_models: int) -> int:
     """Problems per chunk of :func:`chunked` for this layout and (padded) model count."""
+    # The basic model has no link; its largest per-problem arrays are a few times J x N.
     width = layout.n_bench * n_models * (layout.hidden if layout.full else 4)
     return max(1, CHUNK_ELEMENTS // max(width, 1))
 
@@ -91,8 +92,9 @@ def chunk_size(layout: Layout, n_models: int) -> int:
 def chunked(gradient: Gradient) -> Gradient:
     """``gradient`` evaluated on cache-sized chunks of problems, concatenated.
 
-    Problems are independent, so each problem's loss, MAE and gradient are the same numbers,
-    bit for bit, as in one call over the whole batch (``tests/test_sloth.py`` checks it).
+    Problems are independent, so each problem's loss, MAE and gradient are those of one call
+    over the whole batch up to rounding: MKL's batched products may round differently for
+    another batch size (``tests/test_sloth.py`` checks them in float64).
     """
 
     def run(layout: Layout, flat: torch.Tensor, batch: Batch, beta: float):
