@@ -15,7 +15,7 @@ MODULE_LINES = 400
 FUNCTION_LINES = 80
 
 # Folders still being reworked by their owners (speed and forecasting work); checked once they settle.
-EXEMPT_FOLDERS = ("plugins/obslaws_sloth/", "plugins/obslaws_forecast/")
+EXEMPT_FOLDERS: tuple[str, ...] = ()
 # Modules and functions ("path::name") over the limit, until they are split.
 EXEMPT_MODULES: set[str] = set()
 EXEMPT_FUNCTIONS: set[str] = set()

@@ -17,7 +17,7 @@ from obslaws_sloth import link
 from obslaws_sloth.design import Design, pad_designs
 from obslaws_sloth.gradient import Gradient, fast_huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
-from obslaws_sloth.optimiser import Schedule, optimise
+from obslaws_sloth.optimiser import Result, Schedule, optimise
 
 LEARNING_RATES = (0.1, 0.01, 0.001)
 
@@ -111,31 +111,16 @@ def fit_many(
     batch = pad_designs(designs, dtype)
     n_bench = designs[0].y.shape[1]
     basic = Layout(batch.onehot.shape[2], max(ds), n_bench, full=False)
-    starts, skill_masks = [], []
-    for design, seed, d_own in zip(designs, seeds, ds, strict=True):
-        own = Layout(len(design.families), d_own, n_bench, full=False)
-        row = init_basic(own, len(design.families), seed)
-        if fixed_loadings:
-            row[slice(*own.offsets()["lam"])] = 1.0
-        starts.append(_pad_row(own, row, basic))
-        skill_masks.append(_skill_mask(basic, d_own))
-    start = torch.stack(starts).to(dtype)
+    start, trainable = _basic_start(basic, designs, seeds, ds, fixed_loadings, dtype)
     rep = torch.arange(n).repeat_interleave(n_lr)
     lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
-    frozen = {"floor"} | ({"lam"} if fixed_loadings else set())
-    trainable = (1 - basic.block_mask(frozen)) * torch.stack(skill_masks)
 
     def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return gradient(basic, flat, b, schedule.huber_beta)
 
     res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable[rep], torch.zeros(basic.size), schedule)
     pick = _best_per_problem(res.mae, n, n_lr)
-    basic_members = [
-        Member(
-            *_unpad(basic, res.params[i], len(des.families), d_own), float(res.mae[i]), int(res.steps[i]), float(lr[i])
-        )
-        for i, des, d_own in zip(pick.tolist(), designs, ds, strict=True)
-    ]
+    basic_members = _members(basic, res, pick, lr, designs, ds)
     if not full:
         return [(b, None) for b in basic_members]
 
@@ -155,17 +140,42 @@ def fit_many(
 
     res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable[rep], nonneg, schedule)
     pick = _best_per_problem(res.mae, n, n_lr)
+    return list(zip(basic_members, _members(layout, res, pick, lr, designs, ds), strict=True))
+
+
+def _basic_start(
+    basic: Layout,
+    designs: Sequence[Design],
+    seeds: Sequence[int],
+    ds: Sequence[int],
+    fixed_loadings: bool,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each problem's starting basic parameters, padded to ``basic``, and its trainable mask."""
+    starts, skill_masks = [], []
+    for design, seed, d_own in zip(designs, seeds, ds, strict=True):
+        own = Layout(len(design.families), d_own, basic.n_bench, full=False)
+        row = init_basic(own, len(design.families), seed)
+        if fixed_loadings:
+            row[slice(*own.offsets()["lam"])] = 1.0
+        starts.append(_pad_row(own, row, basic))
+        skill_masks.append(_skill_mask(basic, d_own))
+    frozen = {"floor"} | ({"lam"} if fixed_loadings else set())
+    return torch.stack(starts).to(dtype), (1 - basic.block_mask(frozen)) * torch.stack(skill_masks)
+
+
+def _members(
+    layout: Layout, res: Result, pick: torch.Tensor, lr: torch.Tensor, designs: Sequence[Design], ds: Sequence[int]
+) -> list[Member]:
+    """The chosen learning rate's fit of each problem, unpadded to its own families and d."""
     return [
-        (
-            b,
-            Member(
-                *_unpad(layout, res.params[i], len(des.families), d_own),
-                float(res.mae[i]),
-                int(res.steps[i]),
-                float(lr[i]),
-            ),
+        Member(
+            *_unpad(layout, res.params[i], len(des.families), d_own),
+            float(res.mae[i]),
+            int(res.steps[i]),
+            float(lr[i]),
         )
-        for b, i, des, d_own in zip(basic_members, pick.tolist(), designs, ds, strict=True)
+        for i, des, d_own in zip(pick.tolist(), designs, ds, strict=True)
     ]
 
 

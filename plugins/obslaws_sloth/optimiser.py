@@ -58,6 +58,68 @@ class Result:
 LossFn = Callable[[torch.Tensor, Batch], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
+@dataclass
+class _Running:
+    """The state of the problems still running; row i belongs to problem ``origin[i]``."""
+
+    origin: torch.Tensor
+    params: torch.Tensor
+    best: torch.Tensor
+    best_mae: torch.Tensor
+    stall: torch.Tensor
+    plateau_best: torch.Tensor
+    plateau_bad: torch.Tensor
+    lr: torch.Tensor
+    m: torch.Tensor
+    v: torch.Tensor
+    trainable: torch.Tensor
+
+    @classmethod
+    def start(cls, flat: torch.Tensor, lr: torch.Tensor, trainable: torch.Tensor) -> _Running:
+        total = flat.shape[0]
+        params = flat.detach().clone()
+        inf = torch.full((total,), float("inf"), dtype=flat.dtype)
+        zeros = torch.zeros(total, dtype=torch.long)
+        return cls(
+            origin=torch.arange(total),
+            params=params,
+            best=params.clone(),
+            best_mae=inf.clone(),
+            stall=zeros.clone(),
+            plateau_best=inf.clone(),
+            plateau_bad=zeros.clone(),
+            lr=lr.detach().to(params.dtype).clone(),
+            m=torch.zeros_like(params),
+            v=torch.zeros_like(params),
+            trainable=trainable.to(params.dtype).expand_as(params).clone(),
+        )
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Drop every problem whose entry in the boolean ``rows`` is False."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name)[rows])
+
+
+def _adam_step(run: _Running, grad: torch.Tensor, step: int, s: Schedule, nonneg: torch.Tensor) -> None:
+    """torch's Adam update at each problem's own learning rate, then the clip at 0."""
+    grad.mul_(run.trainable)
+    run.m.lerp_(grad, 1 - s.beta1)
+    run.v.mul_(s.beta2).addcmul_(grad, grad, value=1 - s.beta2)
+    denom = (run.v.sqrt() / (1 - s.beta2**step) ** 0.5).add_(s.eps)
+    run.params.addcdiv_(run.m * (run.lr / (1 - s.beta1**step)).unsqueeze(1), denom, value=-1.0)
+    run.params.masked_fill_(nonneg & (run.params < 0), 0.0)
+
+
+def _plateau_step(run: _Running, loss: torch.Tensor, s: Schedule) -> None:
+    """``ReduceLROnPlateau`` (mode min, relative threshold) per problem."""
+    better = loss < run.plateau_best * (1 - s.lr_threshold)
+    run.plateau_best = torch.where(better, loss, run.plateau_best)
+    run.plateau_bad = torch.where(better, 0, run.plateau_bad + 1)
+    cut = run.plateau_bad > s.lr_patience
+    run.lr = torch.where(cut & (run.lr * (1 - s.lr_factor) > 1e-8), run.lr * s.lr_factor, run.lr)
+    run.plateau_bad = torch.where(cut, 0, run.plateau_bad)
+
+
 def optimise(
     flat: torch.Tensor,
     batch: Batch,
@@ -93,60 +155,30 @@ def optimise(
         torch.full((total,), float("inf"), dtype=flat.dtype),
         torch.zeros(total, dtype=torch.long),
     )
-    origin = torch.arange(total)
-    params = flat.detach().clone()
-    trainable = trainable.to(params.dtype).expand_as(params).clone()
+    run = _Running.start(flat, lr, trainable)
     nonneg = nonnegative.to(torch.bool)
-    best = params.clone()
-    best_mae = torch.full((total,), float("inf"), dtype=flat.dtype)
-    stall = torch.zeros(total, dtype=torch.long)
-    plateau_best = torch.full((total,), float("inf"), dtype=flat.dtype)
-    plateau_bad = torch.zeros(total, dtype=torch.long)
-    lr = lr.detach().to(params.dtype).clone()
-    m = torch.zeros_like(params)
-    v = torch.zeros_like(params)
 
     for step in range(1, s.max_steps + 1):
         with torch.no_grad():
-            loss, mae, grad = loss_fn(params, batch)
-            improved = best_mae > mae + s.stop_tol
-            best = torch.where(improved.unsqueeze(1), params, best)
-            best_mae = torch.where(improved, mae, best_mae)
-            stall = torch.where(improved, 0, stall + 1)
+            loss, mae, grad = loss_fn(run.params, batch)
+            improved = run.best_mae > mae + s.stop_tol
+            run.best = torch.where(improved.unsqueeze(1), run.params, run.best)
+            run.best_mae = torch.where(improved, mae, run.best_mae)
+            run.stall = torch.where(improved, 0, run.stall + 1)
+            _adam_step(run, grad, step, s, nonneg)
+            _plateau_step(run, loss, s)
 
-            grad.mul_(trainable)
-            m.lerp_(grad, 1 - s.beta1)
-            v.mul_(s.beta2).addcmul_(grad, grad, value=1 - s.beta2)
-            denom = (v.sqrt() / (1 - s.beta2**step) ** 0.5).add_(s.eps)
-            params.addcdiv_(m * (lr / (1 - s.beta1**step)).unsqueeze(1), denom, value=-1.0)
-            params.masked_fill_(nonneg & (params < 0), 0.0)
-
-            better = loss < plateau_best * (1 - s.lr_threshold)
-            plateau_best = torch.where(better, loss, plateau_best)
-            plateau_bad = torch.where(better, 0, plateau_bad + 1)
-            cut = plateau_bad > s.lr_patience
-            lr = torch.where(cut & (lr * (1 - s.lr_factor) > 1e-8), lr * s.lr_factor, lr)
-            plateau_bad = torch.where(cut, 0, plateau_bad)
-
-            done = stall >= s.stop_patience
+            done = run.stall >= s.stop_patience
             if step == s.max_steps:
                 done = torch.ones_like(done)
             if bool(done.any()):
-                idx = origin[done]
-                out.params[idx] = best[done]
-                out.mae[idx] = best_mae[done]
+                idx = run.origin[done]
+                out.params[idx] = run.best[done]
+                out.mae[idx] = run.best_mae[done]
                 out.steps[idx] = step
                 keep = ~done
                 if not bool(keep.any()):
                     break
-                origin, params, best, best_mae, stall = (
-                    origin[keep],
-                    params[keep],
-                    best[keep],
-                    best_mae[keep],
-                    stall[keep],
-                )
-                plateau_best, plateau_bad, lr = plateau_best[keep], plateau_bad[keep], lr[keep]
-                m, v, trainable = m[keep], v[keep], trainable[keep]
+                run.keep(keep)
                 batch = batch.take(keep.nonzero().squeeze(1))
     return out
