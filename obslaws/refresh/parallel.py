@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
@@ -76,14 +76,6 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-def submit(pool: ProcessPoolExecutor, job: Job) -> Future:
-    return pool.submit(run_job, job)
-
-
-def submit_fit(pool: ProcessPoolExecutor, fitter: Any, data: FitData) -> Future:
-    return pool.submit(fit_job, fitter, data)
-
-
 class Runner:
     """Queues fits and backtests on ``workers`` processes, or runs each here when it is asked
     for its result (``workers`` <= 1, or at most one job in all). Use as a context manager."""
@@ -95,13 +87,13 @@ class Runner:
         """Queue a fit; the returned callable gives (the fitted fitter, seconds)."""
         if self.pool is None:
             return lambda: fit_job(fitter, data)
-        return submit_fit(self.pool, fitter, data).result
+        return self.pool.submit(fit_job, fitter, data).result
 
     def backtest(self, job: Job) -> Callable[[], tuple[Any, float]]:
         """Queue a backtest; the returned callable gives (BacktestResult, seconds)."""
         if self.pool is None:
             return lambda: run_job(job)
-        return submit(self.pool, job).result
+        return self.pool.submit(run_job, job).result
 
     def __enter__(self) -> Runner:
         return self

@@ -19,7 +19,7 @@ from .core import BuildError, Registry, read_hand_csv
 from .epoch_hub_tables import HUB_TABLES
 from .joins import NameIndex, family_group_of
 from .reported_format import Column, Entry, ReportedFile, Where, read_reported_file
-from .training_facts import TOLERANCE
+from .training_facts import disagrees
 
 # Below the Epoch hub's transcriptions (70): the number read from the document itself wins.
 # A document's comparison rows (other makers' models) rank after every maker's own numbers.
@@ -188,7 +188,7 @@ def _fill_facts(reg: Registry, parsed: ReportedFile, entry: Entry, row: dict, co
         if value is None or (row["model_id"], fld) in corrected:
             continue  # corrections.csv sets that field (and checks the wrong value it replaces)
         old = row[fld]
-        if old is not None and abs(old - value) > TOLERANCE * value:
+        if disagrees(old, value):
             raise where.fail(fld, f"{value:g} disagrees with {old:g} already loaded for {row['model_id']}")
         reg.raw_meta.setdefault(row["model_id"], {}).setdefault(fld, {})[facts_source] = value
         if old is None:  # a loaded value within the tolerance stays (tables round: "30B" for 30.5B)

@@ -77,6 +77,11 @@ FACT_SOURCES: dict[str, tuple[str, str, str]] = {
 }
 
 
+def disagrees(old: float | None, value: float) -> bool:
+    """Whether a loaded fact ``old`` and a new ``value`` differ by more than `TOLERANCE`."""
+    return old is not None and abs(old - value) > TOLERANCE * value
+
+
 def add_fact_sources(reg: Registry) -> None:
     for source_id, (kind, citation, url) in FACT_SOURCES.items():
         reg.add_source(source_id, kind, citation, url, None, None, 100)
@@ -101,7 +106,7 @@ def apply_training_facts(reg: Registry, path: Path) -> int:
                 continue
             value = float(row[field])
             old = model[field]
-            if old is not None and abs(old - value) > TOLERANCE * value:
+            if disagrees(old, value):
                 raise BuildError(f"{where}: {field} {value:g} disagrees with {old:g} from {model['source_id']}")
             reg.raw_meta.setdefault(model_id, {}).setdefault(field, {})[row["source_id"]] = value
             model[field] = value
