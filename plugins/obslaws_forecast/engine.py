@@ -16,6 +16,7 @@ from .correlated import CorrelatedRidge
 from .covariate import CovariateModel, NormalEquations
 from .design import LEVELS, ModelTable
 
+COVERAGE = "coverage"
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
 INNER_ITERATIONS = 30  # hard-impute sweeps on inner folds, which only compare configurations
 PLAIN_RANK, PLAIN_ALPHA = 2, 0.1  # the logit-svd baseline's defaults
@@ -32,6 +33,7 @@ class Config:
     alpha: float = 1.0
     blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
     svd: float = 0.0  # weight of the logit-svd baseline's prediction (stacked), for models with scores
+    inputs: str = COVERAGE  # which input benchmarks the residual components read (matrix.INPUT_RULES)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -44,7 +46,9 @@ class Config:
     def label(self) -> str:
         return (
             f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'} "
-            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}" + (f" svd={self.svd:g}" if self.svd else "")
+            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
+            + (f" svd={self.svd:g}" if self.svd else "")
+            + (f" inputs={self.inputs}" if self.inputs != COVERAGE else "")
         )
 
 
@@ -82,24 +86,36 @@ def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: fl
 class Engine:
     config: Config
     n_targets: int
+    columns: np.ndarray  # the matrix columns the residual components read (targets first)
     covariate: CovariateModel
     completion: ResidualCompletion
     ridge: CorrelatedRidge | None
     plain: PlainCompletion | None
 
     @classmethod
-    def fit(cls, config: Config, table: ModelTable, z: np.ndarray, observed: np.ndarray, n_targets: int) -> Engine:
+    def fit(
+        cls,
+        config: Config,
+        table: ModelTable,
+        z: np.ndarray,
+        observed: np.ndarray,
+        n_targets: int,
+        columns: np.ndarray | None = None,
+    ) -> Engine:
+        cols = np.arange(z.shape[1]) if columns is None else columns
         covariate = CovariateModel.fit(table, z, observed, config.terms, config.pooling, config.levels)
-        residuals = np.where(observed, z - covariate.predict(table), 0.0)
+        z, observed = z[:, cols], observed[:, cols]
+        residuals = np.where(observed, z - covariate.predict(table)[:, cols], 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
         ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
         plain = PlainCompletion.fit(z, observed) if config.svd > 0 else None
-        return cls(config, n_targets, covariate, completion, ridge, plain)
+        return cls(config, n_targets, cols, covariate, completion, ridge, plain)
 
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
-        k = self.n_targets
-        base = self.covariate.predict(table)
+        k, cols = self.n_targets, self.columns
+        z, observed = z[:, cols], observed[:, cols]
+        base = self.covariate.predict(table)[:, cols]
         residuals = np.where(observed, z - base, 0.0)
         low_rank = self.completion.predict(residuals, observed)[:, :k]
         if self.ridge is None:
@@ -124,6 +140,8 @@ class FoldCache:
     train: np.ndarray
     hide: np.ndarray
     n_targets: int
+    # input rule -> the matrix columns its residual components read (None: every column)
+    columns: dict[str, np.ndarray] | None = None
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -156,32 +174,39 @@ class FoldCache:
         own = self._own(config)
         if config.svd <= 0:
             return own
-        rows, t = self.rows, self.train_rows
+        rows, t, cols = self.rows, self.train_rows, self._columns(config)
         plain = self._memo(
-            ("plain",),
-            lambda: PlainCompletion.fit(self.z[t], self.fit_obs[t], INNER_ITERATIONS).predict(
-                self.z[rows], self.fit_obs[rows]
+            ("plain", config.inputs),
+            lambda: PlainCompletion.fit(self.z[t][:, cols], self.fit_obs[t][:, cols], INNER_ITERATIONS).predict(
+                self.z[rows][:, cols], self.fit_obs[rows][:, cols]
             ),
         )
-        return stack(own, plain[:, : self.n_targets], self.fit_obs[rows], config.svd)
+        return stack(own, plain[:, : self.n_targets], self.fit_obs[rows][:, cols], config.svd)
+
+    def _columns(self, config: Config) -> np.ndarray:
+        if self.columns is None:
+            return np.arange(self.z.shape[1])
+        return self.columns[config.inputs]
 
     def _own(self, config: Config) -> np.ndarray:
-        k, rows = self.n_targets, self.rows
+        k, rows, cols = self.n_targets, self.rows, self._columns(config)
         query_base, train_resid = self._base(config)
-        obs_t = self.fit_obs[self.train_rows]
-        query_resid = np.where(self.fit_obs[rows], self.z[rows] - query_base, 0.0)
-        key = (config.pooling, config.drift, config.org)
+        obs_t = self.fit_obs[self.train_rows][:, cols]
+        train_resid = train_resid[:, cols]
+        query_obs = self.fit_obs[rows][:, cols]
+        query_resid = np.where(query_obs, self.z[rows][:, cols] - query_base[:, cols], 0.0)
+        key = (config.pooling, config.drift, config.org, config.inputs)
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
                 ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
-            low_rank = completion.predict(query_resid, self.fit_obs[rows])[:, :k]
+            low_rank = completion.predict(query_resid, query_obs)[:, :k]
         if config.blend <= 0:
             return query_base[:, :k] + low_rank
         ridge = self._memo(
             ("ridge", *key),
-            lambda: CorrelatedRidge().fit(train_resid, obs_t).predict(query_resid, self.fit_obs[rows], np.arange(k)),
+            lambda: CorrelatedRidge().fit(train_resid, obs_t).predict(query_resid, query_obs, np.arange(k)),
         )
         return combine(query_base[:, :k], low_rank, ridge, config.blend)

@@ -27,7 +27,7 @@ from obslaws.errors import FitterError
 from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
-from .matrix import LogitMatrix, input_benchmarks
+from .matrix import LogitMatrix, input_columns
 from .scale import from_logit, spread
 from .select import category, choose, width_for
 
@@ -76,7 +76,7 @@ class ForecastFitter(Fitter):
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
         targets = list(self.targets_)
-        inputs = input_benchmarks(data, targets, int(self.min_input_models), int(self.max_inputs))
+        inputs, columns = input_columns(data, targets, int(self.min_input_models), int(self.max_inputs))
         matrix = LogitMatrix.build(data, [*targets, *inputs])
         keep = matrix.observed.any(axis=1)
         models, z, observed = matrix.models.filter(pl.Series(keep)), matrix.z[keep], matrix.observed[keep]
@@ -91,20 +91,23 @@ class ForecastFitter(Fitter):
         y = wide.select(list(matrix.benchmarks)).to_numpy().astype(float)
         table, k = ModelTable.of(models), len(targets)
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
-        caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k) for f in folds}
+        caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
-        grid = (self.poolings, self.drifts, orgs, self.ranks, self.alphas, self.blends, self.svds)
+        grid = (self.poolings, self.drifts, orgs, self.ranks, self.alphas, self.blends, self.svds, tuple(columns))
         self.selection_ = choose(
             *(tuple(g) for g in grid), caches, {f.name: f.kind for f in folds}, matrix.chance, y, float(self.interval)
         )
         self.benchmarks_ = matrix.benchmarks
+        self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
         self.chance_ = matrix.chance
         self.folds_ = {f.name: f.kind for f in folds}
         self.families_ = {f for f in table.family.tolist() if f}
         self.trained_ = set(models["model_id"].to_list())
         self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
         self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
-        engines = {c: Engine.fit(c, table, z, observed, k) for c in set(self.selection_.configs.values())}
+        engines = {
+            c: Engine.fit(c, table, z, observed, k, columns[c.inputs]) for c in set(self.selection_.configs.values())
+        }
         self.engines_ = {kind: engines[c] for kind, c in self.selection_.configs.items()}
 
     def _predict(self, query: FitData) -> pl.DataFrame:
@@ -141,6 +144,8 @@ class ForecastFitter(Fitter):
         return {
             "targets": list(self.targets_),
             "inputs": list(self.benchmarks_[len(self.targets_) :]),
+            # the input benchmarks each rule reads (stage 2 chooses the rule per kind: Config.inputs)
+            "input_rules": self.input_rules_,
             # per kind of query model (cells / later / larger / inside; all: every fold, the fall-back)
             "chosen": {kind: asdict(config) for kind, config in self.selection_.configs.items()},
             "inner_folds": self.folds_,

@@ -42,3 +42,53 @@ def input_benchmarks(data: FitData, targets: Sequence[str], min_models: int, lim
         .sort(["n", "benchmark"], descending=[True, False])
     )
     return tuple(counts["benchmark"].head(limit).to_list())
+
+
+def relevant_inputs(
+    data: FitData, targets: Sequence[str], min_models: int, limit: int, shrink: float = 20.0
+) -> tuple[str, ...]:
+    """Non-target benchmarks scored for at least ``min_models`` training models, the ``limit`` that
+    say most about the targets: each target in turn takes its next most related benchmark, by
+    |correlation| of logits over the models that have both, shrunk by n / (n + ``shrink``) (few
+    common models: a noisy correlation). Ranking by coverage alone lets one suite's dozens of
+    near-identical subtasks (BBH with and without CoT, two extraction rules each) crowd out the
+    benchmarks that measure the targets' own skills (other GSM8K and MMLU runs, the Open LLM
+    Leaderboard v2)."""
+    covered = input_benchmarks(data, targets, min_models, 10**6)
+    if len(covered) <= limit:
+        return covered
+    from .correlated import pairwise_correlation
+
+    matrix = LogitMatrix.build(data, [*targets, *covered])
+    corr, common = pairwise_correlation(matrix.z, matrix.observed)
+    k = len(targets)
+    related = np.abs(corr[k:, :k]) * common[k:, :k] / (common[k:, :k] + shrink)  # (inputs, targets)
+    ranked = [list(np.argsort(-related[:, t], kind="stable")) for t in range(k)]
+    chosen: dict[int, None] = {}
+    while len(chosen) < limit:
+        for order in ranked:
+            while order and order[0] in chosen:
+                order.pop(0)
+            if order and len(chosen) < limit:
+                chosen[int(order.pop(0))] = None
+    return tuple(covered[i] for i in sorted(chosen))
+
+
+def input_columns(
+    data: FitData, targets: Sequence[str], min_models: int, limit: int
+) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """The input benchmarks of both rules (``coverage``: the most covered; ``relevance``: the most
+    related to the targets), and per rule the columns it reads of the matrix ``[*targets,
+    *inputs]`` (targets first). One rule only where both pick the same benchmarks."""
+    sets = {
+        "coverage": input_benchmarks(data, targets, min_models, limit),
+        "relevance": relevant_inputs(data, targets, min_models, limit),
+    }
+    if set(sets["relevance"]) == set(sets["coverage"]):
+        del sets["relevance"]
+    inputs = tuple(dict.fromkeys(b for names in sets.values() for b in names))
+    position = {b: len(targets) + i for i, b in enumerate(inputs)}
+    columns = {
+        rule: np.array([*range(len(targets)), *(position[b] for b in names)], dtype=int) for rule, names in sets.items()
+    }
+    return inputs, columns

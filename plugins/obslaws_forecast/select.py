@@ -93,10 +93,11 @@ class Scoreboard:
 
 
 def _staged(board: Scoreboard, stage1: list[Config], grid2: list[tuple], svds, folds: list[str]) -> Config:
-    """The stage-1 winner on ``folds``, then the best of its stage-2 variants, then of its blends
-    with the logit-svd baseline (stage 3)."""
+    """The stage-1 winner on ``folds``, then the best of its stage-2 variants (which input
+    benchmarks, rank, alpha, blend), then of its blends with the logit-svd baseline (stage 3)."""
     first = board.best(stage1, folds)
-    second = board.best([first, *(replace(first, rank=r, alpha=a, blend=b) for r, a, b in grid2)], folds)
+    variants = (replace(first, rank=r, alpha=a, blend=b, inputs=i) for r, a, b, i in grid2)
+    second = board.best([first, *variants], folds)
     return board.best([second, *(replace(second, svd=w) for w in svds)], folds)
 
 
@@ -124,14 +125,15 @@ def choose(
     alphas,
     blends,
     svds,
+    input_rules,
     caches: dict[str, FoldCache],
     kinds: dict[str, str],
     chance,
     y,
     level: float,
 ) -> Selection:
-    """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: rank x
-    alpha x blend of the residual components at the stage-1 choice (rank 0 and blend 0 among them:
+    """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
+    rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend 0 among them:
     no use of the model's other scores); stage 3: the weight of the logit-svd baseline stacked on
     the stage-2 choice (0 among them); on every fold (``all``, each kind weighing the same) and on
     each kind's own folds. A
@@ -140,8 +142,8 @@ def choose(
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = [
-        (r, a, b)
-        for r, a, b in itertools.product((0, *ranks), alphas, blends)
+        (r, a, b, i)
+        for i, r, a, b in itertools.product(input_rules, (0, *ranks), alphas, blends)
         if (r, b) != (0, 0) and not (r == 0 and a != alphas[0])
     ]
     every = list(caches)
