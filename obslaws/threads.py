@@ -13,6 +13,11 @@ told otherwise:
 The count is applied by the command line, by every :meth:`Fitter.fit <obslaws.fitting.contract.Fitter.fit>`
 and backtest, by the refresh's worker processes and by the scripts in ``scripts/bench/``.
 ``obslaws eval`` (running a language model) keeps torch's own default unless a count is given.
+
+Independent coarse-grained tasks that release the GIL (Sloth's compiled problems, each a whole
+optimisation) are another matter: their threads never wait for each other, so they use
+:func:`task_threads`, one per usable core unless a count was chosen (the refresh's workers
+choose the parent's count, one by default, so two workers never run four such threads).
 """
 
 from __future__ import annotations
@@ -45,6 +50,34 @@ def configured_threads() -> int:
     if value < 1:
         raise ValueError(f"{ENV_VAR}={raw!r}: expected a positive integer")
     return value
+
+
+def chosen_threads() -> int | None:
+    """The count chosen by :func:`set_threads` or ``$OBSLAWS_THREADS``; ``None`` when neither was."""
+    if _chosen is None and not os.environ.get(ENV_VAR, "").strip():
+        return None
+    return configured_threads()
+
+
+def task_threads(tasks: int) -> int:
+    """Threads for ``tasks`` independent, coarse-grained tasks that release the GIL.
+
+    Such threads never wait for each other within a task (unlike a parallel loop's pool, which
+    spins at every barrier), so a busy machine costs them only their share of the cores: the
+    chosen count when one was chosen (the refresh's workers choose one each), else one per
+    usable core, never more than the tasks.
+    """
+    chosen = chosen_threads()
+    count = chosen if chosen is not None else usable_cores()
+    return max(1, min(count, tasks))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def set_threads(count: int | None) -> int:

@@ -33,7 +33,10 @@ _COMMAND_MODULES = (
     "--threads",
     type=click.IntRange(min=1),
     default=None,
-    help="Threads for torch and BLAS in fits and backtests (default: $OBSLAWS_THREADS, else 1; see docs/speed.md).",
+    help=(
+        "Threads for torch and BLAS in fits and backtests (default: $OBSLAWS_THREADS, else 1) and for "
+        "Sloth's compiled problems (default: one per core); see docs/speed.md."
+    ),
 )
 @click.version_option(package_name="obslaws")
 @click.pass_context

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from obslaws_sloth import link
-from obslaws_sloth.design import Design, pad_designs
+from obslaws.threads import task_threads
+from obslaws_sloth import compiled, link
+from obslaws_sloth.design import Batch, Design, pad_designs
 from obslaws_sloth.gradient import Gradient, fast_huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
 from obslaws_sloth.optimiser import Result, Schedule, optimise
@@ -71,6 +72,30 @@ def _skill_mask(padded: Layout, d: int) -> torch.Tensor:
     return pack(padded, blocks)
 
 
+def _optimise(
+    layout: Layout,
+    start: torch.Tensor,
+    batch: Batch,
+    lr: torch.Tensor,
+    trainable: torch.Tensor,
+    nonneg: torch.Tensor,
+    schedule: Schedule,
+    gradient: Gradient | None,
+) -> Result:
+    """Every row of ``start`` optimised: by the compiled kernel (``gradient`` None, numba
+    installed), on one thread per usable core unless a count was chosen (obslaws.threads);
+    else by the torch optimiser with ``gradient`` (default: the chunked hand-written one)."""
+    if gradient is None and compiled.available() and compiled.supports(layout, batch):
+        threads = task_threads(start.shape[0])
+        return compiled.optimise(start, batch, lr, layout, trainable, nonneg, schedule, threads)
+    grad = gradient or fast_huber_mae_grad
+
+    def loss(flat: torch.Tensor, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return grad(layout, flat, b, schedule.huber_beta)
+
+    return optimise(start, batch, lr, loss, trainable, nonneg, schedule)
+
+
 def _best_per_problem(mae: torch.Tensor, n_problems: int, n_lrs: int) -> torch.Tensor:
     """Row index of the lowest-MAE learning rate of each problem (first on ties, as upstream)."""
     choice = mae.reshape(n_problems, n_lrs).argmin(dim=1)
@@ -87,7 +112,7 @@ def fit_many(
     lrs: Sequence[float] = LEARNING_RATES,
     schedule: Schedule | None = None,
     dtype: torch.dtype = torch.float32,
-    gradient: Gradient = fast_huber_mae_grad,
+    gradient: Gradient | None = None,
 ) -> list[tuple[Member, Member | None]]:
     """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i], d[i])``.
 
@@ -95,10 +120,13 @@ def fit_many(
     skills than the largest are padded with frozen zero columns (the same model, exactly),
     so fits of every ``d`` share each optimiser step. ``fixed_loadings`` keeps ``Lambda`` at 1
     (the per-benchmark size-and-tokens baseline, with d = 1 and one benchmark per design).
-    ``gradient`` computes loss, MAE and gradient: by default the hand-written gradient on
-    cache-sized chunks of problems; :func:`obslaws_sloth.gradient.autograd_huber_mae_grad`
-    reproduces fits taken before it became the default (it rounds differently, which moves
-    full Sloth's fits as a change of seed does; docs/speed.md).
+    ``gradient`` None (the default) fits each problem whole in the compiled kernel
+    (:mod:`obslaws_sloth.compiled`; the torch optimiser with the chunked hand-written gradient
+    when numba is missing). A gradient function runs the torch optimiser with it:
+    :func:`obslaws_sloth.gradient.fast_huber_mae_grad` or
+    :func:`obslaws_sloth.gradient.autograd_huber_mae_grad`, which reproduces fits taken before
+    either (they round differently, which moves full Sloth's fits as a change of seed does;
+    docs/speed.md).
     Returns ``(basic, full or None)`` per problem.
     """
     if len(designs) != len(seeds):
@@ -114,11 +142,7 @@ def fit_many(
     start, trainable = _basic_start(basic, designs, seeds, ds, fixed_loadings, dtype)
     rep = torch.arange(n).repeat_interleave(n_lr)
     lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
-
-    def loss_basic(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return gradient(basic, flat, b, schedule.huber_beta)
-
-    res = optimise(start[rep], batch.take(rep), lr, loss_basic, trainable[rep], torch.zeros(basic.size), schedule)
+    res = _optimise(basic, start[rep], batch.take(rep), lr, trainable[rep], torch.zeros(basic.size), schedule, gradient)
     pick = _best_per_problem(res.mae, n, n_lr)
     basic_members = _members(basic, res, pick, lr, designs, ds)
     if not full:
@@ -134,11 +158,7 @@ def fit_many(
     skill = torch.stack([_skill_mask(layout, d_own) for d_own in ds])
     trainable = (1 - layout.block_mask({"lam"} if fixed_loadings else set())) * skill
     nonneg = layout.block_mask(set(link.NONNEGATIVE))
-
-    def loss_full(flat: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return gradient(layout, flat, b, schedule.huber_beta)
-
-    res = optimise(start[rep], batch.take(rep), lr, loss_full, trainable[rep], nonneg, schedule)
+    res = _optimise(layout, start[rep], batch.take(rep), lr, trainable[rep], nonneg, schedule, gradient)
     pick = _best_per_problem(res.mae, n, n_lr)
     return list(zip(basic_members, _members(layout, res, pick, lr, designs, ds), strict=True))
 
@@ -231,11 +251,7 @@ def adapt_intercepts(
         trainable[a + n_old * d : a + (n_old + n_new) * d] = 1.0
         flat = torch.stack(rows).to(batch.x.dtype)
         lr = torch.full((len(idx),), 0.01, dtype=flat.dtype)
-
-        def loss(f: torch.Tensor, b, lay: Layout = lay) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            return fast_huber_mae_grad(lay, f, b, schedule.huber_beta)
-
-        res = optimise(flat, batch, lr, loss, trainable, torch.zeros(lay.size), schedule)
+        res = _optimise(lay, flat, batch, lr, trainable, torch.zeros(lay.size), schedule, None)
         for k, i in enumerate(idx):
             m = members[i]
             out[i] = Member(lay, res.params[k], m.train_mae, m.steps, m.lr)

@@ -12,11 +12,12 @@
 5. ``--steps-ab N``: what moved the engine (docs/speed.md), on the default's work (the v2 folds x
    3 seeds x d = 1..4, full model) at a fixed N steps per stage, CPU and wall seconds in this
    process: one program per d with the autograd gradient (the first engine), one program for
-   every d with the autograd gradient, and with the hand-written gradient on cache-sized chunks
-   of problems (the engine's default now).
-6. ``--ab``: the default's v2 backtest and the paper configuration's v2 d = 2 backtest, each with
-   the autograd gradient (before) and the engine's default gradient (now), in this process:
-   wall and CPU seconds, MAE, and the ratios.
+   every d with the autograd gradient, with the hand-written gradient on cache-sized chunks of
+   problems, and the compiled kernel on one thread (the engine's default now).
+6. ``--ab``: the default's v2 backtest and the paper configuration's v2 d = 2 backtest, each on
+   the torch engine with the chunked hand-written gradient (before), the compiled kernel on one
+   thread, and the compiled kernel on the threads in force (one per core unless ``--threads``),
+   in this process: wall and CPU seconds, MAE, and the ratios.
 
     .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--ab] [--threads 1]
 """
@@ -40,7 +41,7 @@ from obslaws_sloth.fitter import SlothFitter
 from obslaws_sloth.model import logit
 
 from obslaws.backtest.paper import sloth_fit_data
-from obslaws.threads import set_threads
+from obslaws.threads import chosen_threads, set_threads, task_threads
 
 
 class _IncreasingNN(torch.nn.Module):
@@ -97,18 +98,18 @@ def upstream_ms_per_step(design, d: int, steps: int = 300) -> float:
 def count_steps(fn):
     """Run ``fn`` while recording the steps of every (problem) the optimiser ran."""
     seen = []
-    original = engine.optimise
+    original = engine._optimise
 
     def recording(*args, **kwargs):
         result = original(*args, **kwargs)
         seen.append(int(result.steps.sum()))
         return result
 
-    engine.optimise = recording
+    engine._optimise = recording
     try:
         out = fn()
     finally:
-        engine.optimise = original
+        engine._optimise = original
     return out, seen
 
 
@@ -124,7 +125,10 @@ def main() -> None:
     args = parser.parse_args()
     args.threads = set_threads(args.threads)
     data = sloth_fit_data()
-    print(f"torch threads = {args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"torch threads = {args.threads}, Sloth's compiled problems on up to {task_threads(10**6)} threads; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     if args.steps_ab:
         engine_ab(data, args.steps_ab)
     if args.ab:
@@ -182,24 +186,41 @@ def engine_gradient(gradient) -> Iterator[None]:
         fitter_module.fit_many = original
 
 
-def backtest_ab(data) -> None:
-    """The default's and the paper configuration's v2 backtests, gradient before and now."""
-    from obslaws_sloth.gradient import autograd_huber_mae_grad, fast_huber_mae_grad
+@contextmanager
+def threads_for(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` threads chosen (``None``: leave the count in force)."""
+    before = chosen_threads()
+    if count is not None:
+        set_threads(count)
+    try:
+        yield
+    finally:
+        set_threads(before)
 
+
+def backtest_ab(data) -> None:
+    """The default's and the paper configuration's v2 backtests: the torch engine (before) and
+    the compiled kernel (now) on one thread, then on one thread per core, in this process."""
+    from obslaws_sloth.gradient import fast_huber_mae_grad
+
+    runs = [
+        ("before: torch, chunked", fast_huber_mae_grad, 1),
+        ("now: compiled, 1 thread", None, 1),
+        (f"now: compiled, {task_threads(10**6)} threads", None, None),
+    ]
     configs = [("default (SlothFitter())", SlothFitter()), ("paper configuration, d = 2", SlothFitter.upstream(2))]
     for label, fitter in configs:
-        seen = {}
-        for name, gradient in (("before: autograd", autograd_huber_mae_grad), ("now: chunked", fast_huber_mae_grad)):
+        base = None
+        for name, gradient, threads in runs:
             cpu, tic = time.process_time(), time.perf_counter()
-            with engine_gradient(gradient):
+            with engine_gradient(gradient), threads_for(threads):
                 run = family_holdout(fitter, data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
             cpu, wall = time.process_time() - cpu, time.perf_counter() - tic
             mae = run.summary()["average"]["mae_pt"]
-            seen[name] = cpu
-            ratio = f"  {seen['before: autograd'] / cpu:4.2f}x less CPU" if len(seen) == 2 else ""
+            base = base or (cpu, wall)
             print(
-                f"  {label:<28} {name:<17} wall {wall:6.1f} s  CPU {cpu:6.1f} s  MAE {mae:.3f}  "
-                f"(load {os.getloadavg()[0]:.1f}){ratio}",
+                f"  {label:<28} {name:<26} wall {wall:6.1f} s  CPU {cpu:6.1f} s  MAE {mae:.3f}  "
+                f"(load {os.getloadavg()[0]:.1f})  {base[0] / cpu:4.2f}x less CPU, {base[1] / wall:4.2f}x less wall",
                 flush=True,
             )
 
@@ -231,10 +252,15 @@ def engine_ab(data, steps: int) -> None:
             [p for p, _, _ in every], [s for _, s, _ in every], [d for *_, d in every], gradient=gradient, **opts
         )
 
+    def compiled_one_thread() -> None:
+        with threads_for(1):
+            one_program(None)
+
     runs = [
         ("one program per d, autograd (first)", lambda: per_d(autograd_huber_mae_grad)),
         ("one program for every d, autograd", lambda: one_program(autograd_huber_mae_grad)),
-        ("one program, chunked hand-written (now)", lambda: one_program(fast_huber_mae_grad)),
+        ("one program, chunked hand-written", lambda: one_program(fast_huber_mae_grad)),
+        ("compiled kernel, 1 thread (now)", compiled_one_thread),
     ]
     base = None
     for label, run in runs:
