@@ -10,6 +10,7 @@ result is the same whatever the thread count.
 from __future__ import annotations
 
 import functools
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,11 +23,14 @@ from obslaws_sloth.model import Layout
 from obslaws_sloth.optimiser import Result, Schedule
 
 
+@functools.cache
 def available() -> bool:
-    """Whether numba imports (the torch engine is the fallback without it)."""
+    """Whether the kernel loads (the torch engine is the fallback without numba, or where numba
+    finds no place for its cache and so refuses the module)."""
     try:
-        import numba  # noqa: F401
-    except ImportError:
+        import obslaws_sloth.kernel  # noqa: F401
+    except (ImportError, RuntimeError) as error:
+        warnings.warn(f"sloth: compiled kernel unavailable ({error}); using the torch engine", stacklevel=2)
         return False
     return True
 
