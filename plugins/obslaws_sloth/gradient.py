@@ -2,8 +2,9 @@
 
 One forward pass keeps what the backward pass needs and the backward pass is written out, so
 an optimiser step builds no autograd graph. ``tests/test_sloth.py`` checks it against autograd.
-The engine's default, :func:`fast_huber_mae_grad`, runs it on cache-sized chunks of problems
-(1.2-1.5x less CPU than autograd on the whole batch, docs/speed.md). It rounds
+The torch optimiser's default, :func:`fast_huber_mae_grad`, runs it on cache-sized chunks of
+problems (1.2-1.5x less CPU than autograd on the whole batch, docs/speed.md); the engine's own
+default is the compiled kernel (:mod:`obslaws_sloth.kernel`), with this as its fallback. It rounds
 differently from autograd, which moves a full Sloth fit as a change of seed does;
 :func:`autograd_huber_mae_grad` is the reference that reproduces the figures taken before.
 """
