@@ -34,6 +34,7 @@ class Config:
     blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
     svd: float = 0.0  # weight of the logit-svd baseline's prediction (stacked), for models with scores
     inputs: str = COVERAGE  # which input benchmarks the residual components read (matrix.INPUT_RULES)
+    svd_rank: int = PLAIN_RANK  # the stacked completion's rank (the baseline's 2, or 1 on sparse matrices)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -48,24 +49,25 @@ class Config:
             f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'} "
             f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
             + (f" svd={self.svd:g}" if self.svd else "")
+            + (f" svd_rank={self.svd_rank}" if self.svd and self.svd_rank != PLAIN_RANK else "")
             + (f" inputs={self.inputs}" if self.inputs != COVERAGE else "")
         )
 
 
 @dataclass
 class PlainCompletion:
-    """The ``logit-svd`` baseline's model: benchmark means plus rank 2 of the logit matrix, no
+    """The ``logit-svd`` baseline's model: benchmark means plus rank 2 (or ``rank``) of the logit matrix, no
     covariates; stacked with the forecaster's prediction where a model has scores."""
 
     mean: np.ndarray
     completion: ResidualCompletion
 
     @classmethod
-    def fit(cls, z: np.ndarray, observed: np.ndarray, iterations: int = 100) -> PlainCompletion:
+    def fit(cls, z: np.ndarray, observed: np.ndarray, rank: int = PLAIN_RANK, iterations: int = 100) -> PlainCompletion:
         mean = np.where(observed, z, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
         centred = np.where(observed, z - mean, 0.0)
-        offsets, factors = hard_impute(centred, observed, PLAIN_RANK, iterations)
-        return cls(mean, ResidualCompletion(PLAIN_RANK, PLAIN_ALPHA, offsets_=offsets, factors_=factors))
+        offsets, factors = hard_impute(centred, observed, rank, iterations)
+        return cls(mean, ResidualCompletion(rank, PLAIN_ALPHA, offsets_=offsets, factors_=factors))
 
     def predict(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         return self.mean + self.completion.predict(np.where(observed, z - self.mean, 0.0), observed)
@@ -108,7 +110,7 @@ class Engine:
         residuals = np.where(observed, z - covariate.predict(table)[:, cols], 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
         ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
-        plain = PlainCompletion.fit(z, observed) if config.svd > 0 else None
+        plain = PlainCompletion.fit(z, observed, config.svd_rank) if config.svd > 0 else None
         return cls(config, n_targets, cols, covariate, completion, ridge, plain)
 
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -176,10 +178,10 @@ class FoldCache:
             return own
         rows, t, cols = self.rows, self.train_rows, self._columns(config)
         plain = self._memo(
-            ("plain", config.inputs),
-            lambda: PlainCompletion.fit(self.z[t][:, cols], self.fit_obs[t][:, cols], INNER_ITERATIONS).predict(
-                self.z[rows][:, cols], self.fit_obs[rows][:, cols]
-            ),
+            ("plain", config.inputs, config.svd_rank),
+            lambda: PlainCompletion.fit(
+                self.z[t][:, cols], self.fit_obs[t][:, cols], config.svd_rank, INNER_ITERATIONS
+            ).predict(self.z[rows][:, cols], self.fit_obs[rows][:, cols]),
         )
         return stack(own, plain[:, : self.n_targets], self.fit_obs[rows][:, cols], config.svd)
 

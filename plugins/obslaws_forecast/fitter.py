@@ -36,7 +36,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -55,6 +55,7 @@ class ForecastFitter(Fitter):
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
         svds: tuple[float, ...] = (0.25, 0.5),
+        svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
         min_input_models: int = 15,
         interval: float = 0.9,
@@ -67,6 +68,7 @@ class ForecastFitter(Fitter):
         self.alphas = alphas
         self.blends = blends
         self.svds = svds
+        self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
         self.min_input_models = min_input_models
         self.interval = interval
@@ -93,7 +95,17 @@ class ForecastFitter(Fitter):
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
-        grid = (self.poolings, self.drifts, orgs, self.ranks, self.alphas, self.blends, self.svds, tuple(columns))
+        grid = (
+            self.poolings,
+            self.drifts,
+            orgs,
+            self.ranks,
+            self.alphas,
+            self.blends,
+            self.svds,
+            self.svd_ranks,
+            tuple(columns),
+        )
         self.selection_ = choose(
             *(tuple(g) for g in grid), caches, {f.name: f.kind for f in folds}, matrix.chance, y, float(self.interval)
         )

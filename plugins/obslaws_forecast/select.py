@@ -22,6 +22,7 @@ from .scale import from_logit, spread
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 MIN_CELLS = 20
 ALL = "all"
+SPARSE_KINDS = ("cells",)  # kinds whose stage 3 compares every rank of the stacked baseline
 
 
 @dataclass
@@ -92,20 +93,25 @@ class Scoreboard:
         return {c.label(): {f: r.mae for f, r in zip(self.caches, rs, strict=True)} for c, rs in self.results.items()}
 
 
-def _staged(board: Scoreboard, stage1: list[Config], grid2: list[tuple], svds, folds: list[str]) -> Config:
+def _staged(
+    board: Scoreboard, stage1: list[Config], grid2: list[tuple], grid3: list[tuple], folds: list[str]
+) -> Config:
     """The stage-1 winner on ``folds``, then the best of its stage-2 variants (which input
-    benchmarks, rank, alpha, blend), then of its blends with the logit-svd baseline (stage 3)."""
+    benchmarks, rank, alpha, blend), then of its blends with the logit-svd baseline (stage 3:
+    weight x the baseline's rank)."""
     first = board.best(stage1, folds)
     variants = (replace(first, rank=r, alpha=a, blend=b, inputs=i) for r, a, b, i in grid2)
     second = board.best([first, *variants], folds)
-    return board.best([second, *(replace(second, svd=w) for w in svds)], folds)
+    return board.best([second, *(replace(second, svd=w, svd_rank=r) for w, r in grid3)], folds)
 
 
-def held_out_rule_errors(board: Scoreboard, own: list[str], every: list[str]) -> dict[str, dict[str, float]]:
+def held_out_rule_errors(
+    board: Scoreboard, own: list[str], every: list[str], svd_ranks: tuple[int, ...]
+) -> dict[str, dict[str, float]]:
     """Whether a kind should choose on its own folds or on every fold, judged by leaving each of its
     own folds (a time cut with its n = 0 and n = 1 variants together) out: the MAE there of the
-    configuration each rule picks (among those scored) without it."""
-    candidates = list(board.results)
+    configuration each rule picks (among those scored with a stacked rank in ``svd_ranks``) without it."""
+    candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in svd_ranks]
     groups = dict.fromkeys(f.split(" n=")[0] for f in own)
     errors: dict[str, dict[str, float]] = {"own folds": {}, "every fold": {}}
     for group in groups:
@@ -125,6 +131,7 @@ def choose(
     alphas,
     blends,
     svds,
+    svd_ranks,
     input_rules,
     caches: dict[str, FoldCache],
     kinds: dict[str, str],
@@ -133,12 +140,12 @@ def choose(
     level: float,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
-    rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend 0 among them:
-    no use of the model's other scores); stage 3: the weight of the logit-svd baseline stacked on
-    the stage-2 choice (0 among them); on every fold (``all``, each kind weighing the same) and on
-    each kind's own folds. A
-    kind keeps its own choice only if leaving each of its folds out says choosing on its own folds
-    beats choosing on every fold (``held_out_rule_errors``). Then each kind's conformal widths."""
+    rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
+    0 among them: no use of the model's other scores); stage 3: the weight of the logit-svd baseline stacked on
+    the stage-2 choice (0 among them), and for the cells kind its rank; on every fold (``all``,
+    each kind weighing the same) and on each kind's own folds. A kind keeps its own choice only if
+    leaving each of its folds out says choosing on its own folds beats choosing on every fold
+    (``held_out_rule_errors``). Then each kind's conformal widths."""
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = [
@@ -146,17 +153,21 @@ def choose(
         for i, r, a, b in itertools.product(input_rules, (0, *ranks), alphas, blends)
         if (r, b) != (0, 0) and not (r == 0 and a != alphas[0])
     ]
+    # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
+    # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
+    ranks3 = {kind: tuple(svd_ranks) if kind in SPARSE_KINDS else tuple(svd_ranks[:1]) for kind in (ALL, *KINDS)}
+    grid3 = {kind: [(w, r) for r in ranks3[kind] for w in svds] for kind in ranks3}
     every = list(caches)
-    configs = {ALL: _staged(board, stage1, grid2, svds, every)}
+    configs = {ALL: _staged(board, stage1, grid2, grid3[ALL], every)}
     own = {kind: [f for f in every if kinds[f] == kind] for kind in KINDS}
     for kind in KINDS:
         if own[kind]:
-            configs[kind] = _staged(board, stage1, grid2, svds, own[kind])
+            configs[kind] = _staged(board, stage1, grid2, grid3[kind], own[kind])
     rules, table = {}, {}
     for kind in KINDS:
         if not own[kind]:
             continue
-        errors = held_out_rule_errors(board, own[kind], every)
+        errors = held_out_rule_errors(board, own[kind], every, ranks3[kind])
         mean = {rule: float(np.mean(list(e.values()))) if e else np.inf for rule, e in errors.items()}
         rules[kind] = "own folds" if mean["own folds"] < mean["every fold"] else "every fold"
         if rules[kind] == "every fold":
