@@ -11,7 +11,10 @@ import pytest
 from conftest import SHARED, requires_shared
 from obslaws_forecast import BenchmarkMean, ForecastFitter, LogitSVD
 from obslaws_forecast.completion import ResidualCompletion, hard_impute
+from obslaws_forecast.engine import PlainCompletion
 from obslaws_forecast.inner import KINDS, query_kinds, release_days, time_folds
+from obslaws_forecast.matrix import LogitMatrix
+from obslaws_forecast.scale import from_logit
 
 from obslaws import FitData, Requirements
 from obslaws.backtest import CellHoldout, FamilyHoldout, run_backtest
@@ -54,6 +57,20 @@ def test_logit_svd_recovers_a_rank_two_logit_matrix():
     assert svd["mae_pt"] < 1.0 < 5 < mean["mae_pt"]
 
 
+def test_the_stacked_baseline_is_the_logit_svd_baseline_at_its_rank():
+    data = synthetic_data(Requirements(input_benchmarks=INPUTS))
+    query = data.hide_scores([data.targets[0]])
+    for rank in (1, 2):
+        baseline = LogitSVD(rank=rank).fit(data)
+        matrix = LogitMatrix.build(data, baseline.benchmarks_)
+        plain = PlainCompletion.fit(matrix.z, matrix.observed, rank)
+        hidden = LogitMatrix.build(query, baseline.benchmarks_)
+        ours = from_logit(plain.predict(hidden.z, hidden.observed)[:, 0], hidden.chance[0])
+        theirs = baseline.predict(query).filter(pl.col("benchmark") == data.targets[0])
+        assert theirs["model_id"].to_list() == query.models["model_id"].to_list()
+        np.testing.assert_allclose(ours, theirs["prediction"].to_numpy(), atol=1e-9)
+
+
 def test_forecast_beats_the_benchmark_mean_on_unseen_family_groups():
     data = synthetic_data()
     forecast = run_backtest(small_forecaster(), data, FamilyHoldout(n_train=1)).summary()
@@ -87,6 +104,9 @@ def test_forecast_records_what_its_inner_folds_compared():
     # the organisation level and the stacked logit-svd baseline are choices of the inner folds
     assert any("org=on" in k for k in configs) and any("org=off" in k for k in configs)
     assert any("svd=0.5" in k for k in configs)
+    # the stacked baseline's rank: compared by the cells kind only, the baseline's 2 for the others
+    assert any("svd_rank=1" in k for k in configs)
+    assert all(c["svd_rank"] == 2 for kind, c in learned["chosen"].items() if kind != "cells")
     # each kind's own folds against every fold, judged by leaving each own fold out
     assert set(learned["chosen_by"]) == set(KINDS) and set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
     assert "later: choose on own folds (held-out fold)" in learned["compared"]
