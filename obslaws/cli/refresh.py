@@ -78,7 +78,9 @@ def refresh(
         return
     say("[5/5] report")
     stamp = {"refresh_id": outcome.refresh_id, "state_hash": outcome.state_hash}
-    page = write_report_atomically(lambda staging: build_report(conn, outcome, config, staging, pm), out, stamp)
+    page = write_report_atomically(
+        lambda staging: build_report(conn, outcome, config, staging, pm, workers=workers), out, stamp
+    )
     slowest, seconds = outcome.slowest_step
     fitted = sum(1 for f in outcome.fits if f.status == "fitted")
     done = sum(1 for b in outcome.backtests if b.status == "done")

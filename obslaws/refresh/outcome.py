@@ -25,6 +25,7 @@ class FitOutcome:
     benchmarks: tuple[str, ...] = ()
     source: str | None = None
     instance: Fitter | None = None
+    timing: Any = None  # obslaws.refresh.parallel.Timing, where it ran in this refresh
 
 
 @dataclass
@@ -35,6 +36,7 @@ class BacktestOutcome:
     backtest_id: str | None = None
     summary: dict[str, Any] | None = None
     seconds: float = 0.0
+    timing: Any = None  # as FitOutcome.timing
 
 
 @dataclass
@@ -49,6 +51,7 @@ class RefreshOutcome:
     predictions: pl.DataFrame | None = None
     new_models: pl.DataFrame | None = None
     previous: dict[str, Any] | None = None
+    workers_started: float = 0.0  # epoch seconds when the fits and backtests were first queued
 
     @property
     def slowest_step(self) -> tuple[str, float]:

@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obslaws.data import FitData
+
+if TYPE_CHECKING:
+    from obslaws.fitting.contract import Fitter
+    from obslaws.fitting.lookup import FitterInfo
 
 
 @dataclass
 class Job:
-    """One backtest to run: a fitter (by registered name), its data and the protocol."""
+    """One backtest to run: a fitter (by registered name), its data and the protocol.
+
+    ``info`` is the fitter's registration, carried along so that neither the parent nor a worker
+    looks the plugins up again per job (each look-up reads every distribution's entry points).
+    """
 
     fitter: str
     hyperparameters: dict[str, Any]
@@ -32,6 +41,11 @@ class Job:
     protocol: str
     benchmarks: Any
     options: dict[str, Any]
+    info: FitterInfo
+
+    def create(self) -> Fitter:
+        """A new, unfitted instance of the job's fitter with its hyperparameters."""
+        return self.info.create(**self.hyperparameters)
 
 
 def _worker_threads(count: int) -> None:
@@ -40,24 +54,48 @@ def _worker_threads(count: int) -> None:
     set_threads(count)
 
 
-def run_job(job: Job) -> tuple[Any, float]:
-    """Run one backtest (in a worker); returns (BacktestResult, seconds)."""
+@dataclass
+class Timing:
+    """When and where one job ran: wall and CPU seconds in its worker, start and end (epoch seconds)."""
+
+    seconds: float
+    cpu_seconds: float
+    started: float
+    finished: float
+    worker: int
+
+
+@contextmanager
+def _timed() -> Iterator[list[Timing]]:
+    """Yields a list that holds the block's :class:`Timing` once it has run."""
+    out: list[Timing] = []
+    started, wall, cpu = time.time(), time.perf_counter(), time.process_time()
+    yield out
+    out.append(Timing(time.perf_counter() - wall, time.process_time() - cpu, started, time.time(), os.getpid()))
+
+
+def run_job(job: Job) -> tuple[Any, Timing]:
+    """Run one backtest (in a worker); returns (BacktestResult, its Timing)."""
     from obslaws.backtest import run_backtest
-    from obslaws.fitting.lookup import get_fitters
 
-    start = time.perf_counter()
-    fitter = get_fitters()[job.fitter].create(**job.hyperparameters)
-    result = run_backtest(
-        fitter, job.data, job.protocol, benchmarks=job.benchmarks, write=False, plugin=job.plugin, **job.options
-    )
-    return result, time.perf_counter() - start
+    with _timed() as timing:
+        result = run_backtest(
+            job.create(),
+            job.data,
+            job.protocol,
+            benchmarks=job.benchmarks,
+            write=False,
+            plugin=job.plugin,
+            **job.options,
+        )
+    return result, timing[0]
 
 
-def fit_job(fitter: Any, data: FitData) -> tuple[Any, float]:
-    """Fit one fitter (in a worker); returns (the fitted fitter, seconds)."""
-    start = time.perf_counter()
-    fitter.fit(data)
-    return fitter, time.perf_counter() - start
+def fit_job(fitter: Any, data: FitData) -> tuple[Any, Timing]:
+    """Fit one fitter (in a worker); returns (the fitted fitter, its Timing)."""
+    with _timed() as timing:
+        fitter.fit(data)
+    return fitter, timing[0]
 
 
 def default_workers() -> int:
@@ -83,14 +121,14 @@ class Runner:
     def __init__(self, workers: int, jobs: int) -> None:
         self.pool = start_pool(workers) if workers > 1 and jobs > 1 else None
 
-    def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, float]]:
-        """Queue a fit; the returned callable gives (the fitted fitter, seconds)."""
+    def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, Timing]]:
+        """Queue a fit; the returned callable gives (the fitted fitter, its Timing)."""
         if self.pool is None:
             return lambda: fit_job(fitter, data)
         return self.pool.submit(fit_job, fitter, data).result
 
-    def backtest(self, job: Job) -> Callable[[], tuple[Any, float]]:
-        """Queue a backtest; the returned callable gives (BacktestResult, seconds)."""
+    def backtest(self, job: Job) -> Callable[[], tuple[Any, Timing]]:
+        """Queue a backtest; the returned callable gives (BacktestResult, its Timing)."""
         if self.pool is None:
             return lambda: run_job(job)
         return self.pool.submit(run_job, job).result

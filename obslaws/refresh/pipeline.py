@@ -153,7 +153,8 @@ def _collect_fits(conn, prepared, queued: dict[int, Any], progress: Progress) ->
                 progress(f"      {outcome.fitter}: {outcome.status}")
             continue
         try:
-            fitted, outcome.seconds = queued[index]()
+            fitted, outcome.timing = queued[index]()
+            outcome.seconds = outcome.timing.seconds
             outcome.fit_id = store_fit(conn, fitted, data, duration_s=outcome.seconds, plugin=outcome.plugin)
             outcome.status, outcome.instance = "fitted", fitted
         except Exception as exc:  # as above
@@ -195,6 +196,7 @@ def _plan_backtests(
                 step.protocol,
                 step.benchmarks,
                 dict(step.options),
+                info,
             )
             stored = stored_backtest(conn, job) if reuse else None
             if stored is not None:
@@ -215,7 +217,8 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
         if job is None:
             continue
         try:
-            result, outcome.seconds = queued[index]()
+            result, outcome.timing = queued[index]()
+            outcome.seconds = outcome.timing.seconds
             write_backtest(conn, result)
             outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
@@ -229,18 +232,25 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
 def _fit_and_backtest(
     conn, read: ReadFitData, config, fitters, outcome: RefreshOutcome, progress: Progress, workers: int, reuse: bool
 ) -> None:
-    """Steps 2 and 3 on one set of worker processes: every fit is queued, then every backtest, so
-    the backtests start as soon as a worker is free of the fits; results are stored in plan order."""
+    """Steps 2 and 3 on one set of worker processes: every fit and backtest is queued at once,
+    the longest first (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a
+    long job started last; results are stored in plan order, fits first."""
     from obslaws.refresh.parallel import Runner
+    from obslaws.refresh.schedule import queue_order
 
     progress(f"[2/5] fitting {len(fitters)} fitters")
     start = time.perf_counter()
     fits = _plan_fits(conn, read, config, fitters, progress, reuse)
     backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
-    count = sum(f is not None for _, f, _ in fits) + sum(j is not None for _, j in backtests)
-    with Runner(workers, count) as runner:
-        queued_fits = {i: runner.fit(f, d) for i, (_, f, d) in enumerate(fits) if f is not None}
-        queued_backtests = {i: runner.backtest(j) for i, (_, j) in enumerate(backtests) if j is not None}
+    order = queue_order(conn, fits, backtests)
+    outcome.workers_started = time.time()
+    with Runner(workers, len(order)) as runner:
+        queued_fits, queued_backtests = {}, {}
+        for kind, i in order:
+            if kind == "fit":
+                queued_fits[i] = runner.fit(fits[i][1], fits[i][2])
+            else:
+                queued_backtests[i] = runner.backtest(backtests[i][1])
         outcome.fits = _collect_fits(conn, fits, queued_fits, progress)
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")

@@ -36,11 +36,9 @@ def stored_fit(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData) -
 def stored_backtest(conn: duckdb.DuckDBPyConnection, job: Any) -> tuple[str, dict[str, Any], float] | None:
     """``(backtest_id, summary, seconds)`` of a stored run of exactly this backtest (same id)."""
     from obslaws.backtest.harness import backtest_id_for
-    from obslaws.fitting.lookup import get_fitters
 
     try:
-        fitter = get_fitters()[job.fitter].create(**job.hyperparameters)
-        backtest_id = backtest_id_for(fitter, job.data, job.protocol, benchmarks=job.benchmarks, **job.options)
+        backtest_id = backtest_id_for(job.create(), job.data, job.protocol, benchmarks=job.benchmarks, **job.options)
     except ObslawsError:  # the backtest itself will report it
         return None
     row = first_row(conn, "SELECT summary, duration_s FROM backtest_runs WHERE backtest_id = ?", [backtest_id])

@@ -15,6 +15,7 @@ from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import RefreshOutcome
 from obslaws.report import plots
+from obslaws.report.figures import FigurePool
 from obslaws.report.forward import detail_lines
 from obslaws.report.markdown import markdown_table
 from obslaws.report.section import layout
@@ -58,7 +59,7 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
     return path, ""
 
 
-def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
+def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigurePool) -> list[str]:
     lines = [
         "## Backtests",
         "",
@@ -103,7 +104,7 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path) -> list[str]:
                 {"ids": cells_ids},
             )
             name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
-            plots.predicted_vs_actual(cells, f"Predicted vs actual: {label}", out / name)
+            figures.draw(plots.predicted_vs_actual, cells, f"Predicted vs actual: {label}", out / name)
             lines += [f"![predicted vs actual, {label}]({name})", ""]
     return lines
 
@@ -114,15 +115,32 @@ def build_report(
     config: RefreshConfig,
     out: Path,
     pm: pluggy.PluginManager | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Write index.md, figures and predictions.csv into ``out``; returns the page's path.
 
     After the backtests come the plugins' sections (``report_sections``, plugins of ``pm``,
-    default the process's).
+    default the process's). The backtests' figures are drawn on ``workers`` processes (default
+    one per core, as the refresh's) while the rest of the page is built.
     """
-    from obslaws.registry import summary
+    from obslaws.refresh.parallel import default_workers
 
     out.mkdir(parents=True, exist_ok=True)
+    with FigurePool(default_workers() if workers is None else workers) as figures:
+        page = _write_page(conn, outcome, config, out, pm, figures)
+    return page
+
+
+def _write_page(
+    conn: duckdb.DuckDBPyConnection,
+    outcome: RefreshOutcome,
+    config: RefreshConfig,
+    out: Path,
+    pm: pluggy.PluginManager | None,
+    figures: FigurePool,
+) -> Path:
+    from obslaws.registry import summary
+
     lines = [
         "# obslaws leaderboard refresh",
         "",
@@ -131,9 +149,10 @@ def build_report(
     ]
     lines += markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
     lines += _fits_section(outcome)
+    backtests = _backtest_section(conn, outcome, out, figures)  # first: its figures are drawn meanwhile
     path, note = _curves(conn, outcome, config, out)
     lines += ["## Score vs compute", ""] + ([f"![score vs compute]({path.name})", ""] if path else [note, ""])
-    lines += _backtest_section(conn, outcome, out)
+    lines += backtests
     pm = pm if pm is not None else plugin_manager()
     lines += layout(list(call_each(pm, "report_sections", conn=conn, out=out)), out)
     if outcome.new_models is not None and outcome.new_models.height:

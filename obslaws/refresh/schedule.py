@@ -1,0 +1,71 @@
+"""The order the refresh queues its fits and backtests in: the longest first.
+
+The worker pool hands out jobs in the order they were queued. In plan order the longest jobs
+(Sloth's family hold-outs) came late and one core could finish the last of them alone; queued
+longest first, the short jobs fill in at the end and the cores finish together (the LPT rule).
+The order changes nothing that is stored: the parent stores every result in plan order.
+
+A job's cost is what it took in the previous refresh of this database (``refresh_runs.summary``),
+else what it took in the measured refresh of the shipped plan (``costs.json``, written by
+``scripts/bench/bench_refresh.py --write-costs``). A job known to neither goes first, in plan
+order: it may be long, and a short job queued early costs little.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import duckdb
+
+from obslaws.store.query import first_row
+
+
+def job_key(kind: str, fitter: str, label: str = "") -> str:
+    """The name a job's cost is kept under: ``fit NAME`` or ``NAME LABEL`` (a backtest)."""
+    return f"fit {fitter}" if kind == "fit" else f"{fitter} {label}"
+
+
+def shipped_costs() -> dict[str, float]:
+    """Seconds per job of the shipped plan, measured by ``bench_refresh.py --write-costs``."""
+    try:
+        text = resources.files("obslaws.refresh").joinpath("costs.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    return {str(k): float(v) for k, v in json.loads(text).get("seconds", {}).items()}
+
+
+def previous_costs(conn: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Seconds per job in the last refresh of this database (reused jobs: their stored time)."""
+    row = first_row(conn, "SELECT summary FROM refresh_runs ORDER BY finished_at DESC LIMIT 1")
+    if row is None or row[0] is None:
+        return {}
+    summary = json.loads(row[0])
+    costs = {job_key("fit", f["fitter"]): f.get("seconds") for f in summary.get("fits", [])}
+    costs |= {job_key("backtest", b["fitter"], b["backtest"]): b.get("seconds") for b in summary.get("backtests", [])}
+    return {k: float(v) for k, v in costs.items() if isinstance(v, (int, float)) and v > 0}
+
+
+def longest_first(keys: Sequence[str], costs: dict[str, float]) -> list[int]:
+    """Indices into ``keys``: unknown costs first (in order), then known ones by decreasing cost."""
+    return sorted(range(len(keys)), key=lambda i: (keys[i] in costs, -costs.get(keys[i], 0.0), i))
+
+
+def queue_order(
+    conn: duckdb.DuckDBPyConnection, fits: Sequence[tuple[Any, Any, Any]], backtests: Sequence[tuple[Any, Any]]
+) -> list[tuple[str, int]]:
+    """``("fit" | "backtest", index)`` of every job to run, in the order to queue them.
+
+    ``fits`` and ``backtests`` are the refresh's plans: ``(outcome, fitter or None, data)`` and
+    ``(outcome, Job or None)``; entries whose fitter or job is None are not run.
+    """
+    jobs = [("fit", i, job_key("fit", out.fitter)) for i, (out, f, _) in enumerate(fits) if f is not None]
+    jobs += [
+        ("backtest", i, job_key("backtest", out.fitter, out.label))
+        for i, (out, job) in enumerate(backtests)
+        if job is not None
+    ]
+    costs = shipped_costs() | previous_costs(conn)
+    return [jobs[i][:2] for i in longest_first([key for _, _, key in jobs], costs)]

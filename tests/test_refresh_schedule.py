@@ -1,0 +1,119 @@
+"""The refresh queues its jobs longest first, and the order changes nothing it stores.
+
+On a real database built from the registry with a cut-down plan (baseline fitters, one cheap
+backtest), as tests/test_refresh.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import obslaws
+from obslaws.refresh.config import load_config
+from obslaws.refresh.outcome import BacktestOutcome, FitOutcome
+from obslaws.refresh.pipeline import refresh
+from obslaws.refresh.schedule import job_key, longest_first, previous_costs, queue_order, shipped_costs
+from obslaws.report import plots
+from obslaws.report.figures import FigurePool
+
+FAST_PLUGINS_ONLY = "sloth,lowrank,loss2loss,densing,forecast,example"
+
+PLAN = """
+[fit]
+benchmarks = "oll-v1"
+
+# short fits: the test is about the order of the jobs, not their quality
+[fit.fitters.flops-sigmoid]
+options = { max_iter = 200 }
+
+[fit.fitters.flops-sigmoid-family]
+options = { max_iter = 200 }
+
+[backtest]
+time_split = { benchmarks = "oll-v1", date = "2024-01-01" }
+
+[report]
+curve_fitter = "flops-sigmoid-family"
+predict_fitter = "flops-sigmoid-family"
+"""
+
+
+def test_longest_first_puts_unknown_costs_first_then_the_longest():
+    keys = ["a", "b", "c", "d", "e"]
+    costs = {"a": 1.0, "c": 5.0, "e": 3.0}
+    assert longest_first(keys, costs) == [1, 3, 2, 4, 0]
+    assert longest_first(keys, {}) == [0, 1, 2, 3, 4]
+
+
+def test_shipped_costs_name_the_shipped_plans_longest_jobs():
+    costs = shipped_costs()
+    assert costs, "obslaws/refresh/costs.json is missing or empty"
+    config = load_config(None)
+    label = next(step.label for step in config.backtests if step.protocol == "family-holdout")
+    assert job_key("backtest", "sloth", label) in costs
+    assert all(seconds >= 0 for seconds in costs.values())
+
+
+def _refresh(tmp_path: Path, name: str, workers: int) -> duckdb.DuckDBPyConnection:
+    (tmp_path / "plan.toml").write_text(PLAN)
+    conn = obslaws.connect(tmp_path / f"{name}.duckdb")
+    refresh(conn, load_config(tmp_path / "plan.toml"), progress=lambda _line: None, workers=workers)
+    return conn
+
+
+def _stored(conn) -> dict[str, pl.DataFrame]:
+    return {
+        "fits": conn.sql("SELECT * EXCLUDE (created_at, duration_s) FROM fits ORDER BY fit_id").pl(),
+        "backtests": conn.sql("SELECT * FROM backtests ORDER BY ALL").pl(),
+        "predictions": conn.sql("SELECT * EXCLUDE (created_at) FROM predictions ORDER BY ALL").pl(),
+    }
+
+
+@pytest.fixture
+def fast_plugins(monkeypatch):
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", FAST_PLUGINS_ONLY)
+
+
+def test_the_previous_refresh_orders_the_next_and_the_order_changes_nothing_stored(tmp_path, fast_plugins):
+    pooled = _refresh(tmp_path, "pooled", workers=2)
+    costs = previous_costs(pooled)
+    summary = pooled.execute("SELECT summary FROM refresh_runs").fetchall()
+    assert len(summary) == 1
+    fits = [FitOutcome(key.removeprefix("fit "), "p", "queued") for key in costs if key.startswith("fit ")]
+    backtests = [BacktestOutcome(*key.split(" ", 1), "queued") for key in costs if not key.startswith("fit ")]
+    assert fits and backtests
+    order = queue_order(pooled, [(f, object(), None) for f in fits], [(b, object()) for b in backtests])
+    seconds = [costs[job_key(kind, *_names(fits, backtests, kind, i))] for kind, i in order]
+    assert seconds == sorted(seconds, reverse=True)
+    # one worker runs the jobs here, in plan order; two run them longest first: the same rows
+    alone = _refresh(tmp_path, "alone", workers=1)
+    for table, frame in _stored(pooled).items():
+        assert frame.height and frame.equals(_stored(alone)[table]), table
+    _figures_drawn_in_parallel_are_the_serial_ones(pooled, tmp_path)
+
+
+def _figures_drawn_in_parallel_are_the_serial_ones(conn, tmp_path: Path) -> None:
+    cells = conn.sql("SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests").pl()
+    parts = [cells.filter(pl.col("benchmark") == name) for name in sorted(set(cells["benchmark"]))[:3]]
+    drawn = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"figures-{workers}"
+        folder.mkdir()
+        with FigurePool(workers) as figures:
+            for i, part in enumerate(parts):
+                figures.draw(plots.predicted_vs_actual, part, f"figure {i}", folder / f"{i}.png")
+        drawn[workers] = [(folder / f"{i}.png").read_bytes() for i in range(len(parts))]
+    assert len(parts) == 3 and drawn[1] == drawn[2]
+    with pytest.raises(pl.exceptions.ColumnNotFoundError), FigurePool(2) as figures:
+        for i, part in enumerate(parts[:2]):
+            figures.draw(plots.predicted_vs_actual, part.drop("truth"), "no truth", tmp_path / f"bad{i}.png")
+
+
+def _names(fits, backtests, kind: str, index: int) -> tuple[str, str]:
+    if kind == "fit":
+        return fits[index].fitter, ""
+    return backtests[index].fitter, backtests[index].label
