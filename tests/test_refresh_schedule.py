@@ -16,7 +16,14 @@ import obslaws
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import BacktestOutcome, FitOutcome
 from obslaws.refresh.pipeline import refresh
-from obslaws.refresh.schedule import job_key, longest_first, previous_costs, queue_order, shipped_costs
+from obslaws.refresh.schedule import (
+    backtests_in_order,
+    fits_in_order,
+    job_key,
+    longest_first,
+    previous_costs,
+    shipped_costs,
+)
 from obslaws.report import plots
 from obslaws.report.figures import FigurePool
 
@@ -83,12 +90,21 @@ def test_the_previous_refresh_orders_the_next_and_the_order_changes_nothing_stor
     costs = previous_costs(pooled)
     summary = pooled.execute("SELECT summary FROM refresh_runs").fetchall()
     assert len(summary) == 1
-    fits = [FitOutcome(key.removeprefix("fit "), "p", "queued") for key in costs if key.startswith("fit ")]
-    backtests = [BacktestOutcome(*key.split(" ", 1), "queued") for key in costs if not key.startswith("fit ")]
-    assert fits and backtests
-    order = queue_order(pooled, [(f, object(), None) for f in fits], [(b, object()) for b in backtests])
-    seconds = [costs[job_key(kind, *_names(fits, backtests, kind, i))] for kind, i in order]
-    assert seconds == sorted(seconds, reverse=True)
+    # listed shortest first, so that longest first must reverse them
+    ascending = sorted(costs, key=costs.get)
+    fits = [FitOutcome(key.removeprefix("fit "), "p", "queued") for key in ascending if key.startswith("fit ")]
+    backtests = [BacktestOutcome(*key.split(" ", 1), "queued") for key in ascending if not key.startswith("fit ")]
+    assert len(fits) >= 2 and len(backtests) >= 2
+    fit_order = fits_in_order([(f, object(), None) for f in fits], costs)
+    backtest_order = backtests_in_order([(b, object()) for b in backtests], costs)
+    for order, key in (
+        (fit_order, lambda i: job_key("fit", fits[i].fitter)),
+        (backtest_order, lambda i: job_key("backtest", backtests[i].fitter, backtests[i].label)),
+    ):
+        seconds = [costs[key(i)] for i in order]
+        assert sorted(order) == list(range(len(order))) and seconds == sorted(seconds, reverse=True)
+        assert order[0] == len(order) - 1
+    assert fits_in_order([(fits[0], None, None)], costs) == []  # nothing to run: not queued
     # one worker runs the jobs here, in plan order; two run them longest first: the same rows
     alone = _refresh(tmp_path, "alone", workers=1)
     for table, frame in _stored(pooled).items():
@@ -111,9 +127,3 @@ def _figures_drawn_in_parallel_are_the_serial_ones(conn, tmp_path: Path) -> None
     with pytest.raises(pl.exceptions.ColumnNotFoundError), FigurePool(2) as figures:
         for i, part in enumerate(parts[:2]):
             figures.draw(plots.predicted_vs_actual, part.drop("truth"), "no truth", tmp_path / f"bad{i}.png")
-
-
-def _names(fits, backtests, kind: str, index: int) -> tuple[str, str]:
-    if kind == "fit":
-        return fits[index].fitter, ""
-    return backtests[index].fitter, backtests[index].label

@@ -232,25 +232,24 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
 def _fit_and_backtest(
     conn, read: ReadFitData, config, fitters, outcome: RefreshOutcome, progress: Progress, workers: int, reuse: bool
 ) -> None:
-    """Steps 2 and 3 on one set of worker processes: every fit and backtest is queued at once,
-    the longest first (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a
-    long job started last; results are stored in plan order, fits first."""
+    """Steps 2 and 3 on one set of worker processes. The fits are queued as soon as they are
+    planned, then the backtests while the workers fit; each longest first
+    (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a long job started
+    last. Results are stored in plan order, fits first."""
     from obslaws.refresh.parallel import Runner
-    from obslaws.refresh.schedule import queue_order
+    from obslaws.refresh.schedule import backtests_in_order, fits_in_order, job_costs
 
     progress(f"[2/5] fitting {len(fitters)} fitters")
     start = time.perf_counter()
     fits = _plan_fits(conn, read, config, fitters, progress, reuse)
-    backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
-    order = queue_order(conn, fits, backtests)
+    costs = job_costs(conn)
+    # at most this many jobs: a pool is started unless it is one (the backtests are planned below)
+    most = sum(f is not None for _, f, _ in fits) + len(config.backtests) * len(fitters)
     outcome.workers_started = time.time()
-    with Runner(workers, len(order)) as runner:
-        queued_fits, queued_backtests = {}, {}
-        for kind, i in order:
-            if kind == "fit":
-                queued_fits[i] = runner.fit(fits[i][1], fits[i][2])
-            else:
-                queued_backtests[i] = runner.backtest(backtests[i][1])
+    with Runner(workers, most) as runner:
+        queued_fits = {i: runner.fit(fits[i][1], fits[i][2]) for i in fits_in_order(fits, costs)}
+        backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
+        queued_backtests = {i: runner.backtest(backtests[i][1]) for i in backtests_in_order(backtests, costs)}
         outcome.fits = _collect_fits(conn, fits, queued_fits, progress)
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")

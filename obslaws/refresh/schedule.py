@@ -3,7 +3,9 @@
 The worker pool hands out jobs in the order they were queued. In plan order the longest jobs
 (Sloth's family hold-outs) came late and one core could finish the last of them alone; queued
 longest first, the short jobs fill in at the end and the cores finish together (the LPT rule).
-The order changes nothing that is stored: the parent stores every result in plan order.
+The fits are queued first, longest first, as soon as they are planned (the workers start on
+them while the parent plans the backtests), then the backtests, longest first. The order
+changes nothing that is stored: the parent stores every result in plan order.
 
 A job's cost is what it took in the previous refresh of this database (``refresh_runs.summary``),
 else what it took in the measured refresh of the shipped plan (``costs.json``, written by
@@ -53,19 +55,20 @@ def longest_first(keys: Sequence[str], costs: dict[str, float]) -> list[int]:
     return sorted(range(len(keys)), key=lambda i: (keys[i] in costs, -costs.get(keys[i], 0.0), i))
 
 
-def queue_order(
-    conn: duckdb.DuckDBPyConnection, fits: Sequence[tuple[Any, Any, Any]], backtests: Sequence[tuple[Any, Any]]
-) -> list[tuple[str, int]]:
-    """``("fit" | "backtest", index)`` of every job to run, in the order to queue them.
+def job_costs(conn: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Seconds per job key: the previous refresh's where it ran the job, else the shipped plan's."""
+    return shipped_costs() | previous_costs(conn)
 
-    ``fits`` and ``backtests`` are the refresh's plans: ``(outcome, fitter or None, data)`` and
-    ``(outcome, Job or None)``; entries whose fitter or job is None are not run.
-    """
-    jobs = [("fit", i, job_key("fit", out.fitter)) for i, (out, f, _) in enumerate(fits) if f is not None]
-    jobs += [
-        ("backtest", i, job_key("backtest", out.fitter, out.label))
-        for i, (out, job) in enumerate(backtests)
-        if job is not None
-    ]
-    costs = shipped_costs() | previous_costs(conn)
-    return [jobs[i][:2] for i in longest_first([key for _, _, key in jobs], costs)]
+
+def fits_in_order(fits: Sequence[tuple[Any, Any, Any]], costs: dict[str, float]) -> list[int]:
+    """Indices of the fits to run (``(outcome, fitter or None, data)``), longest first."""
+    run = [i for i, (_, fitter, _) in enumerate(fits) if fitter is not None]
+    keys = [job_key("fit", fits[i][0].fitter) for i in run]
+    return [run[k] for k in longest_first(keys, costs)]
+
+
+def backtests_in_order(backtests: Sequence[tuple[Any, Any]], costs: dict[str, float]) -> list[int]:
+    """Indices of the backtests to run (``(outcome, Job or None)``), longest first."""
+    run = [i for i, (_, job) in enumerate(backtests) if job is not None]
+    keys = [job_key("backtest", backtests[i][0].fitter, backtests[i][0].label) for i in run]
+    return [run[k] for k in longest_first(keys, costs)]
