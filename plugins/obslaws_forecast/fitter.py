@@ -29,7 +29,7 @@ from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, input_columns
 from .scale import from_logit, spread
-from .select import category, choose, width_for
+from .select import category, choose, half_width
 
 
 class ForecastFitter(Fitter):
@@ -139,9 +139,12 @@ class ForecastFitter(Fitter):
             centre[rows] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
         cats = category(seen, matrix.observed.any(axis=1))
-        widths = self.selection_.widths
-        half = np.array([[width_for(widths, q, c, j) for j in range(k)] for q, c in zip(kinds, cats, strict=True)])
-        half = half.reshape(-1, k) / spread(centre)
+        widths, powers = self.selection_.widths, self.selection_.powers
+        half = np.zeros((table.n, k))
+        for i, (q, c) in enumerate(zip(kinds, cats, strict=True)):
+            for j in range(k):
+                width, source = half_width(widths, q, c, j)
+                half[i, j] = width / spread(centre[i, j], powers.get(source, 1.0))
         chance = self.chance_[None, :k]
         n = centre.shape[0]
         return prediction_frame(
@@ -163,6 +166,7 @@ class ForecastFitter(Fitter):
             "inner_folds": self.folds_,
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,
+            "spread_power": self.selection_.powers,
             # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
             "interval_half_widths_scaled": {
                 f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()

@@ -28,12 +28,13 @@ def weight(z: np.ndarray, power: float = 1.0) -> np.ndarray:
     return np.maximum(p * (1.0 - p), 0.03) ** power
 
 
-def spread(z: np.ndarray) -> np.ndarray:
-    """How far a score moves per unit of logit at ``z`` (p (1 - p), floored as in ``weight``).
+def spread(z: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """How far a score moves per unit of logit at ``z`` (p (1 - p), floored as in ``weight``), to
+    ``power`` (chosen on inner folds: ``calibration``).
 
     Interval widths are conformal quantiles of |logit residual| x spread(prediction) (about the
     error on the score scale, over 1 - chance), mapped back as prediction +- quantile / spread:
     errors on the logit scale are larger near the floor and the ceiling, where the fit's weights
     are smaller, and one logit width for every cell would be too wide in the middle.
     """
-    return weight(z)
+    return weight(z, power)

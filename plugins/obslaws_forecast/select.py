@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .calibration import choose_power
 from .engine import Config, FoldCache
 from .inner import KINDS, seen_family
 from .scale import from_logit, spread
@@ -35,6 +36,8 @@ class Selection:
     widths: dict[tuple[str, str, int], float] = field(default_factory=dict)
     # kind -> "own folds" or "every fold": which folds chose its configuration
     rules: dict[str, str] = field(default_factory=dict)
+    # kind -> the power of the spread its widths scale by (calibration.choose_power)
+    powers: dict[str, float] = field(default_factory=dict)
 
 
 def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
@@ -44,9 +47,14 @@ def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
 @dataclass
 class FoldResult:
     mae: float
-    residuals: np.ndarray  # scaled residuals of the hidden target cells (logit residual x spread)
+    residuals: np.ndarray  # logit residuals of the hidden target cells
+    logits: np.ndarray  # their predicted logits
     columns: np.ndarray  # their benchmark index
     categories: np.ndarray  # their model's category
+
+    def scaled(self, power: float = 1.0) -> np.ndarray:
+        """|logit residual| x spread(prediction) ** power: what the conformal widths are quantiles of."""
+        return np.abs(self.residuals) * spread(self.logits, power)
 
 
 def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
@@ -56,8 +64,8 @@ def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray
     error = np.abs(from_logit(logits, chance[None, :k]) - y[rows][:, :k])[hide]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
-    scaled = (cache.z[rows][:, :k] - logits) * spread(logits)
-    return FoldResult(float(100 * error.mean()), scaled[hide], c, cats[r])
+    residuals = cache.z[rows][:, :k] - logits
+    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], c, cats[r])
 
 
 @dataclass
@@ -173,17 +181,28 @@ def choose(
         if rules[kind] == "every fold":
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
-    widths = {}
+    widths, powers = {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
-            widths.update(conformal_widths(kind, board.fold_results(configs[kind], folds), level))
-    return Selection(configs, {**board.table(), **table}, widths, rules)
+            results = dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+            powers[kind], record = choose_power(
+                results,
+                level,
+                lambda rs, p: conformal_widths("*", rs, level, p),
+                lambda ws, cat, j: width_for(ws, "*", cat, j),
+            )
+            table[f"{kind}: held-out coverage of the widths"] = record
+            widths.update(conformal_widths(kind, list(results.values()), level, powers[kind]))
+    return Selection(configs, {**board.table(), **table}, widths, rules, powers)
 
 
-def conformal_widths(kind: str, results: list[FoldResult], level: float) -> dict[tuple[str, str, int], float]:
-    """Split-conformal half-widths: the ceil((m + 1) level) / m quantile of |residual| per category
-    and benchmark (per category pooled, and overall, where a group has fewer than MIN_CELLS)."""
-    res = np.abs(np.concatenate([r.residuals for r in results]))
+def conformal_widths(
+    kind: str, results: list[FoldResult], level: float, power: float = 1.0
+) -> dict[tuple[str, str, int], float]:
+    """Split-conformal half-widths: the ceil((m + 1) level) / m quantile of the scaled residuals
+    (``FoldResult.scaled``) per category and benchmark (per category pooled, and overall, where a
+    group has fewer than MIN_CELLS)."""
+    res = np.concatenate([r.scaled(power) for r in results])
     cols = np.concatenate([r.columns for r in results])
     cats = np.concatenate([r.categories for r in results])
 
@@ -206,9 +225,14 @@ def conformal_widths(kind: str, results: list[FoldResult], level: float) -> dict
 def width_for(widths: dict[tuple[str, str, int], float], kind: str, cat: str, j: int) -> float:
     """The half-width for a cell: its kind's, else every fold's (``all``); within those, its
     category's, else the (wider) one without scores, else the kind's overall one."""
+    return half_width(widths, kind, cat, j)[0]
+
+
+def half_width(widths: dict[tuple[str, str, int], float], kind: str, cat: str, j: int) -> tuple[float, str]:
+    """``width_for``'s half-width and the kind whose widths gave it (its spread power applies)."""
     fallback = cat.replace(", scores", ", no scores")
     for k in dict.fromkeys((kind, ALL)):
         for key in ((k, cat, j), (k, cat, -1), (k, fallback, j), (k, fallback, -1), (k, "*", -1)):
             if key in widths:
-                return widths[key]
-    return 2.0
+                return widths[key], k
+    return 2.0, ALL
