@@ -156,20 +156,29 @@ class FoldCache:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _base(self, config: Config):
+    def _base(self, config: Config, targets_only: bool = False):
+        """Covariate predictions of the query rows and residuals of the training rows, for every
+        column or (``targets_only``, enough for a configuration without residual components) the
+        targets only."""
         t = self.train_rows
+        cols = slice(0, self.n_targets if targets_only else None)
         equations = self._memo(
-            ("eq", config.drift, config.org),
-            lambda: NormalEquations.build(self.table.take(t), self.z[t], self.fit_obs[t], config.terms, config.levels),
+            ("eq", config.drift, config.org, targets_only),
+            lambda: NormalEquations.build(
+                self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
+            ),
         )
 
         def compute():
             model = equations.solve(config.pooling)
+            query = model.predict(self.table.take(self.rows))
+            if targets_only:
+                return query, None
             train_base = model.predict(self.table.take(t))
             residuals = np.where(self.fit_obs[t], self.z[t] - train_base, 0.0)
-            return model.predict(self.table.take(self.rows)), residuals
+            return query, residuals
 
-        return self._memo(("base", config.pooling, config.drift, config.org), compute)
+        return self._memo(("base", config.pooling, config.drift, config.org, targets_only), compute)
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
@@ -192,6 +201,8 @@ class FoldCache:
 
     def _own(self, config: Config) -> np.ndarray:
         k, rows, cols = self.n_targets, self.rows, self._columns(config)
+        if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
+            return self._base(config, targets_only=True)[0]
         query_base, train_resid = self._base(config)
         obs_t = self.fit_obs[self.train_rows][:, cols]
         train_resid = train_resid[:, cols]
