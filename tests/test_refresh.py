@@ -158,14 +158,37 @@ def test_killed_refresh_leaves_the_database_as_it_was(workspace):
         seen.append(line)
         if line.startswith("[3/5]") or time.monotonic() > deadline:
             break
+    workers = _children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert any(line.startswith("[3/5]") for line in seen), "".join(seen)
+    assert workers, "the refresh had no worker processes"
+    deadline = time.monotonic() + 30
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, workers)), "the killed refresh's workers are still running"
     assert counts(db) == before
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith("Refreshed:")
     assert counts(db)["refresh_runs"] == 1
+
+
+def _stat(path: Path) -> list[str]:
+    """State, parent and the rest of a /proc/PID/stat line ([] once the process is gone)."""
+    try:
+        return path.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid``, from /proc."""
+    return {int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat") if _stat(p)[1:2] == [str(pid)]}
+
+
+def _alive(pid: int) -> bool:
+    return _stat(Path(f"/proc/{pid}/stat"))[:1] not in ([], ["Z"])
 
 
 def test_a_refresh_reuses_fits_and_backtests_whose_inputs_did_not_change(workspace, capsys):

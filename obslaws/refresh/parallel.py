@@ -11,6 +11,7 @@ behind the fits: no worker waits for the slowest fit, and the workers start once
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -48,10 +49,19 @@ class Job:
         return self.info.create(**self.hyperparameters)
 
 
-def _worker_threads(count: int) -> None:
+def _start_worker(count: int, parent: int) -> None:
+    """A worker's set-up: the parent's thread count, and an end of its own once the parent is gone."""
     from obslaws.threads import set_threads
 
     set_threads(count)
+    threading.Thread(target=_exit_without_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _exit_without_parent(parent: int) -> None:
+    # A killed refresh cannot shut its pool down, and a worker would wait for work forever.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 @dataclass
@@ -103,14 +113,15 @@ def default_workers() -> int:
 
 
 def start_pool(workers: int) -> ProcessPoolExecutor:
-    """Spawned workers with the parent's thread count (one unless chosen: obslaws.threads)."""
+    """Spawned workers with the parent's thread count (one unless chosen: obslaws.threads) that
+    end when the parent does, even when it is killed."""
     from obslaws.threads import configured_threads
 
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
-        initializer=_worker_threads,
-        initargs=(configured_threads(),),
+        initializer=_start_worker,
+        initargs=(configured_threads(), os.getpid()),
     )
 
 
