@@ -133,3 +133,32 @@ def test_a_link_of_another_hidden_size_falls_back_to_torch():
     layout, _, batch = _problems(torch.float32, True)
     assert compiled.supports(layout, batch)
     assert not compiled.supports(Layout(layout.n_families, layout.d, layout.n_bench, True, hidden=5), batch)
+
+
+_FIT_AND_HASH = """
+import hashlib, sys
+import torch
+sys.path.insert(0, sys.argv[1])
+from test_sloth_kernel import _fits
+from obslaws_sloth import kernel
+fits = _fits(None, torch.float32, steps=200)
+digest = hashlib.sha256(b"".join(f.params.numpy().tobytes() for pair in fits for f in pair if f is not None))
+print(kernel.fit_problem.stats.cache_hits.total(), digest.hexdigest())
+"""
+
+
+def test_a_kernel_loaded_from_numba_cache_fits_as_the_freshly_compiled_one(tmp_path):
+    # numba caches a function's object code; a callee it calls rather than inlines is rebuilt
+    # from bitcode in the loading process, with other optimisation, so its sums rounded
+    # differently (refresh rows moved by ~0.1 point with which worker compiled). The kernel's
+    # helpers are inlined, so a cached fit must equal a compiled one bit for bit.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "OBSLAWS_THREADS": "1"}
+    tests = os.path.dirname(__file__)
+    command = [sys.executable, "-c", _FIT_AND_HASH, tests]
+    runs = [subprocess.run(command, env=env, capture_output=True, text=True, check=True) for _ in range(2)]
+    (compiled_hits, compiled_hash), (cached_hits, cached_hash) = (run.stdout.split() for run in runs)
+    assert (compiled_hits, cached_hits) == ("0", "1")  # the second run really loaded the cache
+    assert cached_hash == compiled_hash

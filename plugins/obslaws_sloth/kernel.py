@@ -31,6 +31,10 @@ FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 # would stop every loop with a division, such as tanh's, from vectorising).
 _OPTIONS = {"fastmath": FASTMATH, "error_model": "numpy"}
 _JIT = {"nogil": True, "cache": True, **_OPTIONS}
+# The helpers below are inlined (inline="always") into the functions Python calls: numba caches a
+# function's object code, but a callee it calls is rebuilt from bitcode, with other optimisation,
+# in the process that loads the cache, so its vectorised sums rounded differently there and a fit
+# depended on whether its process compiled the kernel or loaded it (tests/test_sloth_kernel.py).
 
 # The link's hidden size, fixed so that a layer's weighted sums unroll into registers (the
 # engine falls back to torch for another size).
@@ -97,7 +101,7 @@ def _sigmoid_typed(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _link_forward(params, off, j, t, h1, h2, g, n):
     """The monotone link of benchmark ``j`` (hidden size :data:`HIDDEN`) on ``t = tanh(eta)``.
 
@@ -127,7 +131,7 @@ def _link_forward(params, off, j, t, h1, h2, g, n):
         g[m] = sigmoid(s)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _link_backward(params, grad, off, j, t, h1, h2, d_out, d_eta, n):
     """Gradients of benchmark ``j``'s link blocks (hidden size :data:`HIDDEN`) from ``d_out`` (n,).
 
@@ -182,7 +186,7 @@ def _link_backward(params, grad, off, j, t, h1, h2, d_out, d_eta, n):
         d_eta[m] *= one - t[m] * t[m]
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def loss_grad(params, grad, off, full, x, fam, y, mask, inv_count, chance, n, beta, hbuf, vbuf, tbuf):
     """Mean smooth-L1 loss and MAE of one problem; writes d loss / d params into ``grad``.
 
@@ -254,7 +258,7 @@ def loss_grad(params, grad, off, full, x, fam, y, mask, inv_count, chance, n, be
     return loss, mae
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _skill_backward(params, grad, off, j, theta, d_theta, d_eta, n):
     """Benchmark ``j``'s share of the gradients of ``c``, ``Lambda`` and ``theta``."""
     n_bench, zero = off[4] - off[3], params.dtype.type(0.0)
