@@ -21,7 +21,9 @@ an analytic gradient for its five-parameter law.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +52,19 @@ class SigmoidFit:
     steps: np.ndarray  # (J,)      steps run for the chosen learning rate
 
 
+@dataclass
+class SigmoidSet:
+    """One data set to fit (a backtest fold): ``n`` models, ``J`` benchmarks, ``F`` families."""
+
+    x: np.ndarray  # (n,) covariate
+    family: np.ndarray  # (n,) integer codes in [0, n_families)
+    n_families: int
+    y: np.ndarray  # (n, J) targets
+    observed: np.ndarray  # (n, J) cells to fit
+    chance: np.ndarray  # (J,) lower asymptotes
+    init: dict[str, np.ndarray]  # starting values w, a (F,), b
+
+
 def fit_sigmoids(
     x: np.ndarray,
     family: np.ndarray,
@@ -57,6 +72,24 @@ def fit_sigmoids(
     y: np.ndarray,
     observed: np.ndarray,
     chance: np.ndarray,
+    *,
+    init: dict[str, np.ndarray] | None = None,
+    **options: Any,
+) -> SigmoidFit:
+    """Fit every column of ``y`` (n models x J benchmarks) at every learning rate; keep the best.
+
+    ``x`` (n,) is the covariate, ``family`` (n,) integer codes in [0, n_families), ``observed``
+    (n, J) marks the cells to fit, ``chance`` (J,) the lower asymptotes: learned from
+    ``logit(chance)`` (with the upstream epsilon 1e-5, so a chance of 0 starts at about 1e-5,
+    not at minus infinity) when ``learn_floor``, else fixed. ``init`` gives starting values
+    ``w, a (F,), b``. ``options`` are those of :func:`fit_sigmoid_sets`.
+    """
+    data = SigmoidSet(x, family, n_families, y, observed, np.asarray(chance, dtype=float), init or {})
+    return fit_sigmoid_sets([data], **options)[0]
+
+
+def fit_sigmoid_sets(
+    sets: Sequence[SigmoidSet],
     *,
     lrs: tuple[float, ...] = (0.1, 0.01, 0.001),
     huber_delta: float = 0.01,
@@ -66,23 +99,16 @@ def fit_sigmoids(
     lr_patience: int = 20,
     lr_factor: float = 0.95,
     max_steps: int = 100_000,
-    init: dict[str, np.ndarray] | None = None,
-) -> SigmoidFit:
-    """Fit every column of ``y`` (n models x J benchmarks) at every learning rate; keep the best.
+) -> list[SigmoidFit]:
+    """:func:`fit_sigmoids` for several data sets (a backtest's folds) in one batched program.
 
-    ``x`` (n,) is the covariate, ``family`` (n,) integer codes in [0, n_families), ``observed``
-    (n, J) marks the cells to fit, ``chance`` (J,) the lower asymptotes: learned from
-    ``logit(chance)`` (with the upstream epsilon 1e-5, so a chance of 0 starts at about 1e-5,
-    not at minus infinity) when ``learn_floor``, else fixed. ``init`` gives starting values
-    ``w, a (F,), b``.
+    Problems are (set, learning rate, benchmark); each has its own models, padded to the largest
+    set with mask 0. Sums over models add in order (see ``_COLUMNS``), so padding adds exact
+    zeros and each set's results equal fitting it alone, to the bit.
     """
-    n, n_bench = y.shape
     lr0 = np.asarray(lrs, dtype=float)
-    chance = np.asarray(chance, dtype=float)
-    onehot = np.zeros((n, n_families))
-    onehot[np.arange(n), family] = 1.0
-    batch = _Batch.start(y, observed, chance, lr0, n_families, init or {})
-    law = _Law(x, family, onehot, huber_delta, learn_floor)
+    batch = _Batch.start(sets, lr0)
+    law = _Law(huber_delta, learn_floor)
     finished = _Finished(batch)
     for t in range(1, max_steps + 1):
         loss, mae, grads = law.loss_and_gradients(batch)
@@ -97,56 +123,101 @@ def fit_sigmoids(
             if done.all():
                 break
             batch.keep(~done)
-    return finished.choose(lr0, n_bench, chance if not learn_floor else None)
+    return finished.choose(lr0, sets, learn_floor)
 
 
 @dataclass
 class _Law:
     """The sigmoid law and its mean Huber loss (SmoothL1), with the analytic gradient."""
 
-    x: np.ndarray  # (n,)
-    family: np.ndarray  # (n,)
-    onehot: np.ndarray  # (n, F)
     huber_delta: float
     free_floor: bool
 
     def loss_and_gradients(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(loss, training MAE, gradient per parameter), one row per running problem."""
         w, a, b, s, raw_g = (batch.params[k] for k in NAMES)
-        delta, count = self.huber_delta, batch.count
+        delta, count, x = self.huber_delta, batch.count, batch.x
         g = sigmoid(raw_g) if self.free_floor else batch.fixed_g  # (P,)
-        u = w[:, None] * self.x[None, :] + a[:, self.family]  # (P, n)
-        sg = sigmoid(s[:, None] * u + b[:, None])
-        r = (g[:, None] + (1 - g[:, None]) * sg - batch.yt) * batch.mask
+        u = w * x + a[np.arange(a.shape[0]), batch.family]  # (n, P)
+        sg = sigmoid(s * u + b)
+        r = (g + (1 - g) * sg - batch.yt) * batch.mask
         abs_r = np.abs(r)
         quad = abs_r < delta
-        loss = np.where(quad, (0.5 / delta) * r * r, abs_r - 0.5 * delta).sum(axis=1) / count
-        mae = abs_r.sum(axis=1) / count
-        d_yhat = np.where(quad, r * (1.0 / delta), np.sign(r)) * (batch.mask / count[:, None])
-        d_z = d_yhat * (1 - g[:, None]) * sg * (1 - sg)
-        d_zs = d_z * s[:, None]
+        loss = np.where(quad, (0.5 / delta) * r * r, abs_r - 0.5 * delta).sum(axis=0) / count
+        mae = abs_r.sum(axis=0) / count
+        d_yhat = np.where(quad, r * (1.0 / delta), np.sign(r)) * (batch.mask / count)
+        d_z = d_yhat * (1 - g) * sg * (1 - sg)
+        d_zs = d_z * s
         grads = {
-            "w": d_zs @ self.x,
-            "a": d_zs @ self.onehot,
-            "b": d_z.sum(axis=1),
-            "s": (d_z * u).sum(axis=1),
-            "g": ((d_yhat * (1 - sg)).sum(axis=1) * g * (1 - g)) if self.free_floor else np.zeros_like(g),
+            "w": (d_zs * x).sum(axis=0),
+            "a": _family_sums(d_zs, batch.family, a.shape[1]),
+            "b": d_z.sum(axis=0),
+            "s": (d_z * u).sum(axis=0),
+            "g": ((d_yhat * (1 - sg)).sum(axis=0) * g * (1 - g)) if self.free_floor else np.zeros_like(g),
         }
         return loss, mae, grads
 
 
+def _family_sums(values: np.ndarray, family: np.ndarray, n_families: int) -> np.ndarray:
+    """Per problem, the sums of ``values`` (n, P) over each family code in ``family`` (n, P): (P, F)."""
+    n_prob = values.shape[1]
+    index = family + np.arange(n_prob) * n_families
+    return np.bincount(index.ravel(), weights=values.ravel(), minlength=n_prob * n_families).reshape(n_prob, n_families)
+
+
 NAMES = ("w", "a", "b", "s", "g")
 # The per-problem arrays of a _Batch other than the parameter dicts; all shrink together.
-_ROWS = ("ids", "yt", "mask", "count", "fixed_g", "lr", "best_mae", "bad_steps", "plateau_best", "plateau_bad", "steps")
+_ROWS = (
+    "ids", "x", "family", "yt", "mask", "count", "fixed_g", "lr",
+    "best_mae", "bad_steps", "plateau_best", "plateau_bad", "steps",
+)  # fmt: skip
+# Those laid out (models, problems): sums over the models' axis 0 add in order, row after row,
+# so padding a fold with zero rows changes no bit (``sum`` along a row adds pairwise, in an order
+# that depends on the row's length; early stopping can turn such last-bit drifts into other steps).
+_COLUMNS = ("x", "family", "yt", "mask")
+
+
+def _pad(rows: np.ndarray, width: int) -> np.ndarray:
+    """``rows`` (R, n) padded with zeros to (R, width)."""
+    out = np.zeros((rows.shape[0], width), dtype=rows.dtype)
+    out[:, : rows.shape[1]] = rows
+    return out
+
+
+def _set_rows(data: SigmoidSet, lr0: np.ndarray, n_max: int, f_max: int) -> dict[str, np.ndarray]:
+    """The per-problem starting rows of one set (problem p: learning rate p // J, benchmark p % J)."""
+    n_bench = data.y.shape[1]
+    n_prob = lr0.size * n_bench
+    bench = np.tile(np.arange(n_bench), lr0.size)
+    init = data.init
+    a0 = np.zeros(f_max)
+    a0[: data.n_families] = np.asarray(init.get("a", np.zeros(data.n_families)), dtype=float)
+    obs = data.observed.T.astype(float)  # (J, n)
+    chance = np.asarray(data.chance, dtype=float)
+    return {
+        "x": np.broadcast_to(_pad(np.asarray(data.x, dtype=float)[None, :], n_max).T, (n_max, n_prob)),
+        "family": np.broadcast_to(_pad(np.asarray(data.family, dtype=np.intp)[None, :], n_max).T, (n_max, n_prob)),
+        "yt": _pad(np.where(data.observed, data.y, 0.0).T, n_max)[bench].T,
+        "mask": _pad(obs, n_max)[bench].T,
+        "count": np.maximum(obs.sum(axis=1), 1.0)[bench],
+        "fixed_g": chance[bench],
+        "lr": np.repeat(lr0, n_bench),
+        "w": np.full(n_prob, float(init.get("w", 1.0))),
+        "a": np.broadcast_to(a0, (n_prob, f_max)),
+        "b": np.full(n_prob, float(init.get("b", 0.0))),
+        "g": logit(chance)[bench],
+    }
 
 
 @dataclass
 class _Batch:
-    """The problems still running, one row per problem (p = learning rate p // J, benchmark p % J)."""
+    """The problems still running, one row per problem (ordered by set, learning rate, benchmark)."""
 
     ids: np.ndarray
-    yt: np.ndarray  # (P, n) targets, 0 where unobserved
-    mask: np.ndarray  # (P, n) observed
+    x: np.ndarray  # (n, P) covariate, 0 where padded
+    family: np.ndarray  # (n, P) family codes, 0 where padded
+    yt: np.ndarray  # (n, P) targets, 0 where unobserved
+    mask: np.ndarray  # (n, P) observed
     count: np.ndarray  # observed cells
     fixed_g: np.ndarray  # the floor when it is not learned
     lr: np.ndarray
@@ -161,26 +232,21 @@ class _Batch:
     steps: np.ndarray
 
     @classmethod
-    def start(cls, y, observed, chance, lr0, n_families, init) -> _Batch:  # noqa: ANN001
-        n_bench = y.shape[1]
-        n_prob = lr0.size * n_bench
-        bench = np.tile(np.arange(n_bench), lr0.size)
-        a0 = np.asarray(init.get("a", np.zeros(n_families)), dtype=float)
-        params = {
-            "w": np.full(n_prob, float(init.get("w", 1.0))),
-            "a": np.broadcast_to(a0, (n_prob, n_families)).copy(),
-            "b": np.full(n_prob, float(init.get("b", 0.0))),
-            "s": np.ones(n_prob),
-            "g": logit(chance)[bench],
+    def start(cls, sets: Sequence[SigmoidSet], lr0: np.ndarray) -> _Batch:
+        n_max = max(data.x.size for data in sets)
+        f_max = max(data.n_families for data in sets)
+        parts = [_set_rows(data, lr0, n_max, f_max) for data in sets]
+        rows = {
+            key: np.concatenate([part[key] for part in parts], axis=-1 if key in _COLUMNS else 0) for key in parts[0]
         }
-        obs = observed.T.astype(float)  # (J, n)
+        rows.update({key: np.ascontiguousarray(rows[key]) for key in _COLUMNS})
+        n_prob = rows["lr"].size
+        params = {k: rows.pop(k) for k in ("w", "a", "b", "g")}
+        params["s"] = np.ones(n_prob)
+        params = {k: params[k] for k in NAMES}
         return cls(
             ids=np.arange(n_prob),
-            yt=np.where(observed, y, 0.0).T[bench],
-            mask=obs[bench],
-            count=np.maximum(obs.sum(axis=1), 1.0)[bench],
-            fixed_g=chance[bench],
-            lr=np.repeat(lr0, n_bench),
+            **rows,
             params=params,
             m1={k: np.zeros_like(v) for k, v in params.items()},
             m2={k: np.zeros_like(v) for k, v in params.items()},
@@ -226,7 +292,7 @@ class _Batch:
     def keep(self, rows: np.ndarray) -> None:
         """Only ``rows`` go on running."""
         for name in _ROWS:
-            setattr(self, name, getattr(self, name)[rows])
+            setattr(self, name, getattr(self, name)[..., rows])
         for state in (self.params, self.m1, self.m2, self.best):
             for k in NAMES:
                 state[k] = state[k][rows]
@@ -247,18 +313,27 @@ class _Finished:
         self.mae[finished] = batch.best_mae[done]
         self.steps[finished] = batch.steps[done]
 
-    def choose(self, lr0: np.ndarray, n_bench: int, fixed_floor: np.ndarray | None) -> SigmoidFit:
-        """Per benchmark, the learning rate of the best training MAE (the first wins ties)."""
-        mae_grid = self.mae.reshape(lr0.size, n_bench)
-        choice = np.argmin(mae_grid, axis=0)
-        cols = np.arange(n_bench)
-        chosen = choice * n_bench + cols
-        pick = {k: v[chosen] for k, v in self.best.items()}
-        return SigmoidFit(
-            slope=pick["s"] * pick["w"],
-            offsets=pick["s"][:, None] * pick["a"] + pick["b"][:, None],
-            floor=sigmoid(pick["g"]) if fixed_floor is None else fixed_floor,
-            lr=lr0[choice],
-            train_mae=mae_grid[choice, cols],
-            steps=self.steps[chosen],
-        )
+    def choose(self, lr0: np.ndarray, sets: Sequence[SigmoidSet], free_floor: bool) -> list[SigmoidFit]:
+        """Per set and benchmark, the learning rate of the best training MAE (the first wins ties)."""
+        fits, first = [], 0
+        for data in sets:
+            n_bench = data.y.shape[1]
+            ids = slice(first, first + lr0.size * n_bench)
+            first = ids.stop
+            mae_grid = self.mae[ids].reshape(lr0.size, n_bench)
+            choice = np.argmin(mae_grid, axis=0)
+            cols = np.arange(n_bench)
+            chosen = ids.start + choice * n_bench + cols
+            pick = {k: v[chosen] for k, v in self.best.items()}
+            offsets = pick["s"][:, None] * pick["a"] + pick["b"][:, None]
+            fits.append(
+                SigmoidFit(
+                    slope=pick["s"] * pick["w"],
+                    offsets=offsets[:, : data.n_families],
+                    floor=sigmoid(pick["g"]) if free_floor else np.asarray(data.chance, dtype=float),
+                    lr=lr0[choice],
+                    train_mae=mae_grid[choice, cols],
+                    steps=self.steps[chosen],
+                )
+            )
+        return fits
