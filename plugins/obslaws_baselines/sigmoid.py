@@ -115,7 +115,7 @@ class FlopsSigmoidFitter(Fitter):
         }
 
     def _problem(self, data: FitData) -> SigmoidSet:
-        """The training models with FLOPs and scores, as the engine's data set."""
+        """The training models with FLOPs and scores, as the engine's data set (sets ``families_``)."""
         if not (0 < float(self.interval) < 1):
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
         targets = list(self.targets_)
@@ -146,9 +146,9 @@ class FlopsSigmoidFitter(Fitter):
     def fit_many(self, datas: Sequence[FitData]) -> list[FlopsSigmoidFitter]:
         """Fit one clone per data set (a backtest's folds) in one batched program.
 
-        Equal to ``[self.clone().fit(d) for d in datas]`` up to the order of floating-point sums:
-        every (fold, benchmark, learning rate) is one problem of the same optimiser loop, so the
-        loop's per-step overhead is paid once rather than once per fold.
+        Equal to ``[self.clone().fit(d) for d in datas]``, to the bit (the engine's sums do not
+        see a fold's padding): every (fold, benchmark, learning rate) is one problem of the same
+        optimiser loop, so the loop's per-step overhead is paid once rather than once per fold.
         """
         clones = [self.clone() for _ in datas]
         problems = []
