@@ -128,9 +128,7 @@ class Fitter:
         """Learn from ``data`` (never modified) and return ``self``; forgets any earlier fit."""
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
             delattr(self, attr)
-        if not data.targets:
-            raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
-        self.targets_ = tuple(data.targets)
+        self._take_targets(data)
         apply_threads()
         self._fit(data)
         return self
@@ -145,6 +143,19 @@ class Fitter:
         own randomness.
         """
         return _fit_each(self, datas)
+
+    def clones_for(self, datas: Sequence[FitData]) -> list[Fitter]:
+        """One unfitted clone per data set, each holding its targets as :meth:`fit` sets them:
+        where a batched :meth:`fit_many` override starts."""
+        clones = [self.clone() for _ in datas]
+        for clone, data in zip(clones, datas, strict=True):
+            clone._take_targets(data)
+        return clones
+
+    def _take_targets(self, data: FitData) -> None:
+        if not data.targets:
+            raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
+        self.targets_ = tuple(data.targets)
 
     def predict(self, query: FitData) -> pl.DataFrame:
         """Predict every target benchmark for every model in ``query.models``.

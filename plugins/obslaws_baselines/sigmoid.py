@@ -150,13 +150,8 @@ class FlopsSigmoidFitter(Fitter):
         see a fold's padding): every (fold, benchmark, learning rate) is one problem of the same
         optimiser loop, so the loop's per-step overhead is paid once rather than once per fold.
         """
-        clones = [self.clone() for _ in datas]
-        problems = []
-        for clone, data in zip(clones, datas, strict=True):
-            if not data.targets:
-                raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
-            clone.targets_ = tuple(data.targets)
-            problems.append(clone._problem(data))
+        clones = self.clones_for(datas)
+        problems = [clone._problem(data) for clone, data in zip(clones, datas, strict=True)]
         if not problems:
             return []
         apply_threads()

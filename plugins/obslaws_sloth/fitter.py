@@ -240,11 +240,7 @@ class SlothFitter(Fitter):
         optimiser step, which is several times faster for a backtest's folds.
         """
         self._check()
-        clones = [self.clone() for _ in datas]
-        for clone, data in zip(clones, datas, strict=True):
-            if not data.targets:
-                raise FitterError(f"{self.name}: nothing to fit: the data names no target benchmarks")
-            clone.targets_ = tuple(data.targets)
+        clones = self.clones_for(datas)
         if len({c.targets_ for c in clones}) > 1:
             raise FitterError("sloth: fit_many needs the same targets in every data set")
         fitted, chosen = self._fit_datas(list(datas))
