@@ -30,12 +30,15 @@ def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int 
     counts = np.maximum(observed.sum(axis=0), 1)
     offsets = np.where(observed, r, 0.0).sum(axis=0) / counts
     filled = np.where(observed, r, offsets)
+    gaps = np.flatnonzero(~observed)  # the gaps' flat positions, in the order a boolean mask takes them
     for _ in range(iterations):
         offsets = filled.mean(axis=0)
-        v, _s = _top_directions(filled - offsets, rank)
-        low = (filled - offsets) @ v @ v.T + offsets
-        change = np.sum((low - filled)[~observed] ** 2)
-        filled = np.where(observed, r, low)
+        centred = filled - offsets
+        v, _s = _top_directions(centred, rank)
+        low = centred @ v @ v.T + offsets
+        change = np.sum((low.take(gaps) - filled.take(gaps)) ** 2)
+        np.copyto(low, r, where=observed)
+        filled = low
         if change < 1e-10 * max(np.sum(filled**2), 1e-12):
             break
     offsets = filled.mean(axis=0)

@@ -46,14 +46,11 @@ class CorrelatedRidge:
         self.memo_ = {}
         return self
 
-    def _one(self, target: int, visible: np.ndarray, values: np.ndarray) -> float:
+    def _choice(self, target: int, visible: np.ndarray) -> tuple[int, ...]:
+        """The ``k`` benchmarks among ``visible`` (and usable) that correlate most with ``target``, most first."""
         candidates = np.flatnonzero(visible & (self.common_[target] >= self.min_common))
         candidates = candidates[candidates != target]
-        if not candidates.size:
-            return np.nan
-        chosen = tuple(int(c) for c in candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
-        used, beta = self._coefficients(target, chosen)
-        return float(values[list(used)] @ beta) if used else np.nan
+        return tuple(int(c) for c in candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
 
     def _coefficients(self, target: int, chosen: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray]:
         """The ridge on ``chosen`` (dropping the least correlated while too few models have them
@@ -76,8 +73,31 @@ class CorrelatedRidge:
     def predict(self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates."""
         out = np.full((residuals.shape[0], targets.size), np.nan)
-        for i in range(residuals.shape[0]):
-            if observed[i].any():
-                for c, t in enumerate(targets):
-                    out[i, c] = self._one(int(t), observed[i], residuals[i])
+        rows = np.flatnonzero(observed.any(axis=1))
+        for c, t in enumerate(targets):
+            for chosen, members in self._chosen_by_row(int(t), observed[rows]).items():
+                used, beta = self._coefficients(int(t), chosen) if chosen else ((), None)
+                if used:
+                    index = list(used)
+                    for i in rows[members]:  # one dot per model, as a model alone would get it
+                        out[i, c] = float(residuals[i][index] @ beta)
         return out
+
+    def _chosen_by_row(self, target: int, visible: np.ndarray) -> dict[tuple[int, ...], list[int]]:
+        """Per row of ``visible``: the ``k`` benchmarks it has that correlate most with ``target``
+        (``_choice``'s), grouped: chosen benchmarks -> rows. Where no two candidates correlate
+        equally, one ranking of every benchmark serves every row."""
+        eligible = self.common_[target] >= self.min_common
+        eligible[target] = False
+        strength = np.abs(self.corr_[target])
+        groups: dict[tuple[int, ...], list[int]] = {}
+        if np.unique(strength[eligible]).size < eligible.sum():  # ties: each row ranks its own
+            for i, row in enumerate(visible):
+                groups.setdefault(self._choice(target, row), []).append(i)
+            return groups
+        order = np.argsort(-strength, kind="stable")
+        ranked = (visible & eligible)[:, order]
+        first = ranked & (np.cumsum(ranked, axis=1) <= self.k)
+        for i, picked in enumerate(first):
+            groups.setdefault(tuple(order[picked].tolist()), []).append(i)
+        return groups

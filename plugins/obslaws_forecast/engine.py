@@ -199,27 +199,45 @@ class FoldCache:
             return np.arange(self.z.shape[1])
         return self.columns[config.inputs]
 
-    def _own(self, config: Config) -> np.ndarray:
-        k, rows, cols = self.n_targets, self.rows, self._columns(config)
-        if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
-            return self._base(config, targets_only=True)[0]
+    def _residuals(self, config: Config) -> tuple[np.ndarray, ...]:
+        """The covariate model's target logits of the query rows, and on ``config``'s input columns
+        the training rows' residuals and observed cells and the query rows' residuals and observed cells."""
+        rows, cols = self.rows, self._columns(config)
         query_base, train_resid = self._base(config)
-        obs_t = self.fit_obs[self.train_rows][:, cols]
-        train_resid = train_resid[:, cols]
         query_obs = self.fit_obs[rows][:, cols]
         query_resid = np.where(query_obs, self.z[rows][:, cols] - query_base[:, cols], 0.0)
+        obs_t = self.fit_obs[self.train_rows][:, cols]
+        return query_base[:, : self.n_targets], train_resid[:, cols], obs_t, query_resid, query_obs
+
+    def memo(self, key, compute):
+        """``compute()``, once per ``key`` for this fold (what scoring reads, the same for every configuration)."""
+        return self._memo(("outside", key), compute)
+
+    def _own(self, config: Config) -> np.ndarray:
+        if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
+            return self._base(config, targets_only=True)[0]
         key = (config.pooling, config.drift, config.org, config.inputs)
+        # the stacked configurations of stage 3 share their residual components with stage 2's
+        return self._memo(("own", *key, config.rank, config.alpha, config.blend), lambda: self._components(config, key))
+
+    def _components(self, config: Config, key: tuple) -> np.ndarray:
+        k, rows = self.n_targets, self.rows
+        query_base, train_resid, obs_t, query_resid, query_obs = self._memo(
+            ("resid", *key), lambda: self._residuals(config)
+        )
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
                 ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
-            low_rank = completion.predict(query_resid, query_obs)[:, :k]
+            low_rank = self._memo(
+                ("low", *key, config.rank, config.alpha), lambda: completion.predict(query_resid, query_obs)[:, :k]
+            )
         if config.blend <= 0:
-            return query_base[:, :k] + low_rank
+            return query_base + low_rank
         ridge = self._memo(
             ("ridge", *key),
             lambda: CorrelatedRidge().fit(train_resid, obs_t).predict(query_resid, query_obs, np.arange(k)),
         )
-        return combine(query_base[:, :k], low_rank, ridge, config.blend)
+        return combine(query_base, low_rank, ridge, config.blend)

@@ -58,14 +58,22 @@ class FoldResult:
 
 
 def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
-    rows, k = cache.rows, cache.n_targets
+    k = cache.n_targets
     logits = cache.predict(config)
+    hide, truth, z, columns, categories = cache.memo("scoring", lambda: _scoring(cache, y))
+    error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
+    residuals = z - logits
+    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], columns, categories)
+
+
+def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What scoring any configuration on ``cache``'s fold reads: its hidden target cells (of the
+    query rows), their scores ``y`` and logits, and each hidden cell's benchmark index and category."""
+    rows, k = cache.rows, cache.n_targets
     hide = cache.hide[rows][:, :k]
-    error = np.abs(from_logit(logits, chance[None, :k]) - y[rows][:, :k])[hide]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
-    residuals = cache.z[rows][:, :k] - logits
-    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], c, cats[r])
+    return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r]
 
 
 @dataclass
