@@ -201,10 +201,15 @@ class LowRankFitter(Fitter):
             self.diagnostics_[target] = self._diagnose(law, wide["model_id"].to_list(), x_all, data)
 
     def _diagnose(self, law: TargetLaw, ids: list[str], x_all: np.ndarray, data: FitData) -> dict[str, Any]:
-        """Family efficiency and equivalent compute for every training model with scores and FLOPs."""
+        """Family efficiency and equivalent compute for every training model with scores and FLOPs.
+
+        The efficiency table is only written with the fit (:meth:`store_extras`), never for a
+        backtest's folds, so what it is computed from is kept and the table made there (about a
+        third of a fold's fit was its thousands of per-family line fits).
+        """
         log10_flops, families, groups = _model_columns(data.models)
         keep = np.isfinite(x_all).any(axis=1) & np.isfinite(log10_flops)
-        out: dict[str, Any] = {"family_efficiency": [], "equivalent_compute": [], "reference": None}
+        out: dict[str, Any] = {"family_efficiency_of": None, "equivalent_compute": [], "reference": None}
         if keep.sum() < 2:
             return out
         pcs = law.capability_scores(x_all[keep])
@@ -213,7 +218,7 @@ class LowRankFitter(Fitter):
         grp = [groups[i] for i in np.flatnonzero(keep)]
         lf = log10_flops[keep]
         names = [f"PC{k + 1}" for k in range(pcs.shape[1])] + ["logit"]
-        out["family_efficiency"] = family_efficiency(np.column_stack([pcs, logits]), names, lf, fam)
+        out["family_efficiency_of"] = (np.column_stack([pcs, logits]), names, lf, fam)
         ref = self.reference_family.lower()
         in_ref = np.array([(f or "").lower() == ref or (g or "").lower() == ref for f, g in zip(fam, grp, strict=True)])
         if not in_ref.any():
@@ -311,4 +316,10 @@ class LowRankFitter(Fitter):
         """Write family efficiency and equivalent compute of this fit (tables of its migration 001)."""
         from obslaws_lowrank.store import write_diagnostics
 
-        write_diagnostics(conn, fit_id, self.diagnostics_, self.reference_family)
+        tables = {
+            target: {**diag, "family_efficiency": family_efficiency(*diag["family_efficiency_of"])}
+            if diag["family_efficiency_of"] is not None
+            else {**diag, "family_efficiency": []}
+            for target, diag in self.diagnostics_.items()
+        }
+        write_diagnostics(conn, fit_id, tables, self.reference_family)

@@ -1,0 +1,62 @@
+"""The sigmoid engine's compiled step gives the numpy step's results to the bit.
+
+Both orders of summation are exercised: model after model (the batch as it starts, C-ordered)
+and pairwise per problem (after finished problems are dropped, or for a single problem).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from obslaws_baselines import FlopsSigmoidFamilyFitter, FlopsSigmoidFitter
+from obslaws_baselines.compiled import kernel_available
+from obslaws_baselines.engine import fit_sigmoid_sets
+
+from obslaws.testing import synthetic_data
+
+FIELDS = ("slope", "offsets", "floor", "lr", "train_mae", "steps")
+
+
+def _problems(fitter, n_folds: int = 3) -> list:
+    """The engine's data sets of unequal folds (fold k leaves out the first k + 1 families)."""
+    data = synthetic_data()
+    families = sorted(data.models["family"].unique().to_list())
+    trains = []
+    for k in range(n_folds):
+        keep = ~data.models["family"].is_in(families[: 2 * k + 1])
+        trains.append(data.select_models(data.models.filter(keep)["model_id"]))
+    return [clone._problem(train) for clone, train in zip(fitter.clones_for(trains), trains, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("fitter", "n_folds"),
+    [
+        (FlopsSigmoidFitter(n_iter_no_change=100), 3),
+        (FlopsSigmoidFamilyFitter(n_iter_no_change=100), 3),
+        (FlopsSigmoidFamilyFitter(n_iter_no_change=100, learn_floor=False, learning_rates=(0.1, 0.01)), 3),
+        (FlopsSigmoidFamilyFitter(n_iter_no_change=60, learning_rates=(0.01,)), 1),
+    ],
+    ids=["shared", "family", "family-fixed-floor", "one-learning-rate"],
+)
+def test_compiled_step_equals_numpy_step_to_the_bit(fitter, n_folds):
+    assert kernel_available()
+    problems = _problems(fitter, n_folds)
+    options = fitter._options()
+    by_numpy = fit_sigmoid_sets(problems, **options, compiled=False)
+    compiled = fit_sigmoid_sets(problems, **options, compiled=True)
+    assert len({int(s) for fit in by_numpy for s in fit.steps}) > 1  # problems stop at different steps
+    for expected, got in zip(by_numpy, compiled, strict=True):
+        for field in FIELDS:
+            assert np.array_equal(getattr(expected, field), getattr(got, field)), field
+
+
+def test_a_single_problem_sums_pairwise_as_numpy_does():
+    """One benchmark at one learning rate: a (models, 1) batch, which numpy sums pairwise."""
+    fitter = FlopsSigmoidFitter(n_iter_no_change=80, learning_rates=(0.1,))
+    problem = _problems(fitter, 1)[0]
+    problem.y, problem.observed, problem.chance = problem.y[:, :1], problem.observed[:, :1], problem.chance[:1]
+    options = fitter._options()
+    by_numpy = fit_sigmoid_sets([problem], **options, compiled=False)[0]
+    compiled = fit_sigmoid_sets([problem], **options, compiled=True)[0]
+    for field in FIELDS:
+        assert np.array_equal(getattr(by_numpy, field), getattr(compiled, field)), field
