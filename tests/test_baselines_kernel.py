@@ -60,3 +60,23 @@ def test_a_single_problem_sums_pairwise_as_numpy_does():
     compiled = fit_sigmoid_sets([problem], **options, compiled=True)[0]
     for field in FIELDS:
         assert np.array_equal(getattr(by_numpy, field), getattr(compiled, field)), field
+
+
+def test_more_than_128_models_sum_in_numpys_halves():
+    """numpy splits a pairwise sum of more than 128 values in halves: 300 models split twice (one
+    problem, so the batch is summed pairwise from the first step)."""
+    from obslaws_baselines.engine import SigmoidSet
+
+    rng = np.random.default_rng(7)
+    n, n_families = 300, 5
+    x = rng.normal(0.0, 2.0, n)
+    family = rng.integers(0, n_families, n)
+    y = 0.25 + 0.7 / (1 + np.exp(-(0.8 * x[:, None] + rng.normal(0, 0.3, (n, 1)))))
+    init = {"w": 0.5, "a": rng.normal(size=n_families), "b": 0.1}
+    problem = SigmoidSet(x, family, n_families, y, rng.random((n, 1)) > 0.1, np.array([0.25]), init)
+    options = {"lrs": (0.01,), "patience": 100, "max_steps": 2000}
+    by_numpy = fit_sigmoid_sets([problem], **options, compiled=False)[0]
+    compiled = fit_sigmoid_sets([problem], **options, compiled=True)[0]
+    assert by_numpy.steps[0] > 200
+    for field in FIELDS:
+        assert np.array_equal(getattr(by_numpy, field), getattr(compiled, field)), field
