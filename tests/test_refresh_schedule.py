@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 
 import obslaws
+from obslaws.fitting.lookup import get_fitters
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import BacktestOutcome, FitOutcome
+from obslaws.refresh.parallel import Job
 from obslaws.refresh.pipeline import refresh
 from obslaws.refresh.schedule import (
-    backtests_in_order,
+    backtest_batches,
     fits_in_order,
     job_key,
     longest_first,
@@ -96,7 +98,12 @@ def test_the_previous_refresh_orders_the_next_and_the_order_changes_nothing_stor
     backtests = [BacktestOutcome(*key.split(" ", 1), "queued") for key in ascending if not key.startswith("fit ")]
     assert len(fits) >= 2 and len(backtests) >= 2
     fit_order = fits_in_order([(f, object(), None) for f in fits], costs)
-    backtest_order = backtests_in_order([(b, object()) for b in backtests], costs)
+    # one backtest per fitter in this plan: every batch (one fitter, one target set) is one job
+    infos = get_fitters()
+    jobs = [Job(b.fitter, {}, "p", None, "time-split", "oll-v1", {}, infos[b.fitter]) for b in backtests]
+    batches = backtest_batches(list(zip(backtests, jobs, strict=True)), costs)
+    assert all(len(batch) == 1 for batch in batches)
+    backtest_order = [batch[0] for batch in batches]
     for order, key in (
         (fit_order, lambda i: job_key("fit", fits[i].fitter)),
         (backtest_order, lambda i: job_key("backtest", backtests[i].fitter, backtests[i].label)),

@@ -9,7 +9,7 @@ from obslaws.backtest.base import Protocol, ProtocolError, Split
 from obslaws.backtest.cell_holdout import CellHoldout
 from obslaws.backtest.compute_cutoff import ComputeCutoff, ComputeSweep
 from obslaws.backtest.family_holdout import FamilyHoldout
-from obslaws.backtest.harness import PROTOCOLS, BacktestResult, make_protocol, run_backtest
+from obslaws.backtest.harness import PROTOCOLS, BacktestPlan, BacktestResult, make_protocol, run_backtest, run_backtests
 from obslaws.backtest.metrics import summarise
 from obslaws.backtest.rolling import RollingForecast
 from obslaws.backtest.time_split import TimeSplit
@@ -17,6 +17,7 @@ from obslaws.backtest.writer import write_backtest
 
 __all__ = [
     "PROTOCOLS",
+    "BacktestPlan",
     "BacktestResult",
     "CellHoldout",
     "ComputeCutoff",
@@ -29,6 +30,7 @@ __all__ = [
     "TimeSplit",
     "make_protocol",
     "run_backtest",
+    "run_backtests",
     "summarise",
     "write_backtest",
 ]

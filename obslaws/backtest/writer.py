@@ -12,7 +12,7 @@ from obslaws.store import transaction, upsert
 from obslaws.store.query import registered
 
 if TYPE_CHECKING:
-    from obslaws.backtest.harness import BacktestResult
+    from obslaws.backtest.result import BacktestResult
 
 CELL_COLUMNS = {
     "backtest_id": pl.String,

@@ -79,6 +79,11 @@ class Fitter:
     check_hyperparameters: ClassVar[dict[str, Any]] = {}
     """Hyperparameters for a quick run (fewer steps or restarts) that the conformance tests use
     on synthetic data (``check_fitter(cls(**cls.check_hyperparameters))``); empty: the defaults."""
+    batch_invariant: ClassVar[bool] = False
+    """Set by an override of :meth:`fit_many` that fits each fold to the same bits whatever other
+    folds share the call. The backtest harness then fits a fold that several protocols share once
+    and batches the folds of all of them into one call; otherwise each protocol keeps its own call
+    (the default :meth:`fit_many`, fold by fold, is batch-invariant whatever this says)."""
 
     # -- hyperparameters (scikit-learn conventions) --------------------------------------------
     # Not scikit-learn's BaseEstimator: as a base class it would import scikit-learn (seconds on a

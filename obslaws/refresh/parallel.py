@@ -11,9 +11,10 @@ behind the fits: no worker waits for the slowest fit, and the workers start once
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +48,15 @@ class Job:
     def create(self) -> Fitter:
         """A new, unfitted instance of the job's fitter with its hyperparameters."""
         return self.info.create(**self.hyperparameters)
+
+    def batch(self) -> tuple[Any, ...]:
+        """Jobs with the same batch run together (:func:`run_batch`): one fitter and one target
+        set, where the fitter is batch-invariant (their shared folds are fitted once); else none."""
+        from obslaws.backtest.folds import batch_invariant
+        from obslaws.benchmark_sets import resolve_benchmarks
+
+        alone = () if batch_invariant(self.info.cls) else (self.protocol, repr(self.options))
+        return (self.fitter, tuple(resolve_benchmarks(self.benchmarks)), *alone)
 
 
 def _start_worker(count: int, parent: int) -> None:
@@ -84,21 +94,47 @@ def _timed() -> Iterator[list[Timing]]:
     out.append(Timing(time.perf_counter() - wall, time.process_time() - cpu, started, time.time(), os.getpid()))
 
 
-def run_job(job: Job) -> tuple[Any, Timing]:
-    """Run one backtest (in a worker); returns (BacktestResult, its Timing)."""
-    from obslaws.backtest import run_backtest
+def run_batch(jobs: Sequence[Job]) -> list[tuple[Any, Timing]]:
+    """Run backtests of one fitter together (in a worker): each fold that several of them share is
+    fitted once, and the folds of all go through one ``fit_many`` (:func:`~obslaws.backtest.run_backtests`).
 
+    Returns per job (its BacktestResult, or the exception that stopped it; its Timing). The batch's
+    wall and CPU time is shared among the jobs in proportion to their ``duration_s``, each given
+    its slice of the batch's span, so that the job timings add up to the batch's.
+    """
+    from obslaws.backtest import BacktestPlan, run_backtests
+
+    plans = [BacktestPlan(job.data, job.protocol, job.benchmarks, dict(job.options)) for job in jobs]
     with _timed() as timing:
-        result = run_backtest(
-            job.create(),
-            job.data,
-            job.protocol,
-            benchmarks=job.benchmarks,
-            write=False,
-            plugin=job.plugin,
-            **job.options,
-        )
-    return result, timing[0]
+        results = [_portable(r) for r in run_backtests(jobs[0].create(), plans, plugin=jobs[0].plugin)]
+    return list(zip(results, _shares(timing[0], [getattr(r, "duration_s", 0.0) for r in results]), strict=True))
+
+
+def _portable(result: Any) -> Any:
+    """``result``, or where it is an exception that would not survive the trip to the parent
+    (one whose constructor takes other arguments), an ObslawsError that reads the same."""
+    if not isinstance(result, Exception):
+        return result
+    try:
+        pickle.loads(pickle.dumps(result))
+    except Exception:
+        from obslaws.errors import ObslawsError
+        from obslaws.refresh.outcome import describe
+
+        return ObslawsError(describe(result))
+    return result
+
+
+def _shares(whole: Timing, weights: Sequence[float]) -> list[Timing]:
+    """``whole`` cut into consecutive slices in proportion to ``weights`` (equal slices if all are 0)."""
+    total = sum(weights)
+    fractions = [w / total for w in weights] if total > 0 else [1 / len(weights)] * len(weights)
+    out, started = [], whole.started
+    for fraction in fractions:
+        ended = started + fraction * (whole.finished - whole.started)
+        out.append(Timing(fraction * whole.seconds, fraction * whole.cpu_seconds, started, ended, whole.worker))
+        started = ended
+    return out
 
 
 def fit_job(fitter: Any, data: FitData) -> tuple[Any, Timing]:
@@ -138,11 +174,11 @@ class Runner:
             return lambda: fit_job(fitter, data)
         return self.pool.submit(fit_job, fitter, data).result
 
-    def backtest(self, job: Job) -> Callable[[], tuple[Any, Timing]]:
-        """Queue a backtest; the returned callable gives (BacktestResult, its Timing)."""
+    def backtests(self, jobs: Sequence[Job]) -> Callable[[], list[tuple[Any, Timing]]]:
+        """Queue a batch of backtests (:func:`run_batch`); the callable gives its list of results."""
         if self.pool is None:
-            return lambda: run_job(job)
-        return self.pool.submit(run_job, job).result
+            return lambda: run_batch(jobs)
+        return self.pool.submit(run_batch, list(jobs)).result
 
     def __enter__(self) -> Runner:
         return self

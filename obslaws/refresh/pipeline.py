@@ -176,6 +176,7 @@ def _plan_backtests(
     from obslaws.refresh.reuse import stored_backtest
 
     jobs: list[tuple[BacktestOutcome, Job | None]] = []
+    hashes: dict[tuple, str] = {}  # each protocol's eligible data, hashed once (stored_backtest)
     for step in config.backtests:
         data = None
         for name, info in fitters.items():
@@ -198,7 +199,7 @@ def _plan_backtests(
                 dict(step.options),
                 info,
             )
-            stored = stored_backtest(conn, job) if reuse else None
+            stored = stored_backtest(conn, job, hashes) if reuse else None
             if stored is not None:
                 outcome.backtest_id, outcome.summary, outcome.seconds = stored
                 outcome.status = "done"
@@ -209,8 +210,8 @@ def _plan_backtests(
 
 
 def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -> list[BacktestOutcome]:
-    """Write each queued backtest (``queued``: index in ``jobs`` -> its result callable) in plan order,
-    whatever order they finish in."""
+    """Write each queued backtest (``queued``: index in ``jobs`` -> a callable giving its result, or
+    the exception that stopped it, and its Timing) in plan order, whatever order they finish in."""
     from obslaws.backtest.writer import write_backtest
 
     for index, (outcome, job) in enumerate(jobs):
@@ -219,6 +220,8 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
         try:
             result, outcome.timing = queued[index]()
             outcome.seconds = outcome.timing.seconds
+            if isinstance(result, Exception):
+                raise result
             write_backtest(conn, result)
             outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
@@ -237,7 +240,7 @@ def _fit_and_backtest(
     (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a long job started
     last. Results are stored in plan order, fits first."""
     from obslaws.refresh.parallel import Runner
-    from obslaws.refresh.schedule import backtests_in_order, fits_in_order, job_costs
+    from obslaws.refresh.schedule import fits_in_order, job_costs
 
     progress(f"[2/5] fitting {len(fitters)} fitters")
     start = time.perf_counter()
@@ -249,13 +252,26 @@ def _fit_and_backtest(
     with Runner(workers, most) as runner:
         queued_fits = {i: runner.fit(fits[i][1], fits[i][2]) for i in fits_in_order(fits, costs)}
         backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
-        queued_backtests = {i: runner.backtest(backtests[i][1]) for i in backtests_in_order(backtests, costs)}
+        queued_backtests = _queue_batches(runner, backtests, costs)
         outcome.fits = _collect_fits(conn, fits, queued_fits, progress)
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
         outcome.backtests = _collect_backtests(conn, backtests, queued_backtests, progress)
         outcome.timed("backtest", progress, start)
+
+
+def _queue_batches(runner, backtests, costs: dict[str, float]) -> dict[int, Any]:
+    """Queue the backtests in batches (:func:`~obslaws.refresh.schedule.backtest_batches`): index in
+    ``backtests`` -> a callable giving its (result or exception, Timing)."""
+    from obslaws.refresh.schedule import backtest_batches
+
+    queued: dict[int, Any] = {}
+    for batch in backtest_batches(backtests, costs):
+        done = functools.cache(runner.backtests([backtests[i][1] for i in batch]))
+        for position, index in enumerate(batch):
+            queued[index] = functools.partial(lambda done, position: done()[position], done, position)
+    return queued
 
 
 def _record(conn: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, started: datetime) -> None:

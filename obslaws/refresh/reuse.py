@@ -33,12 +33,22 @@ def stored_fit(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData) -
     return (fit_id, float(row[0] or 0.0)) if row else None
 
 
-def stored_backtest(conn: duckdb.DuckDBPyConnection, job: Any) -> tuple[str, dict[str, Any], float] | None:
-    """``(backtest_id, summary, seconds)`` of a stored run of exactly this backtest (same id)."""
+def stored_backtest(
+    conn: duckdb.DuckDBPyConnection, job: Any, hashes: dict[tuple, str] | None = None
+) -> tuple[str, dict[str, Any], float] | None:
+    """``(backtest_id, summary, seconds)`` of a stored run of exactly this backtest (same id).
+
+    ``hashes`` keeps the hash of each protocol's eligible data across the jobs of one plan: the
+    fitters that need the same covariates see the same data, hashed once (the hash is most of
+    the work of the id, and the parent does it for every job while the workers fit).
+    """
     from obslaws.backtest.harness import backtest_id_for
 
     try:
-        backtest_id = backtest_id_for(job.create(), job.data, job.protocol, benchmarks=job.benchmarks, **job.options)
+        fitter = job.create()
+        backtest_id = backtest_id_for(
+            fitter, job.data, job.protocol, benchmarks=job.benchmarks, hashes=hashes, **job.options
+        )
     except ObslawsError:  # the backtest itself will report it
         return None
     row = first_row(conn, "SELECT summary, duration_s FROM backtest_runs WHERE backtest_id = ?", [backtest_id])

@@ -4,7 +4,8 @@ The worker pool hands out jobs in the order they were queued. In plan order the 
 (Sloth's family hold-outs) came late and one core could finish the last of them alone; queued
 longest first, the short jobs fill in at the end and the cores finish together (the LPT rule).
 The fits are queued first, longest first, as soon as they are planned (the workers start on
-them while the parent plans the backtests), then the backtests, longest first. The order
+them while the parent plans the backtests), then the backtests, in batches of one fitter and one
+target set (their shared folds fitted once, :func:`~obslaws.backtest.run_backtests`), longest first. The order
 changes nothing that is stored: the parent stores every result in plan order.
 
 A job's cost is what it took in the previous refresh of this database (``refresh_runs.summary``),
@@ -67,8 +68,19 @@ def fits_in_order(fits: Sequence[tuple[Any, Any, Any]], costs: dict[str, float])
     return [run[k] for k in longest_first(keys, costs)]
 
 
-def backtests_in_order(backtests: Sequence[tuple[Any, Any]], costs: dict[str, float]) -> list[int]:
-    """Indices of the backtests to run (``(outcome, Job or None)``), longest first."""
-    run = [i for i, (_, job) in enumerate(backtests) if job is not None]
-    keys = [job_key("backtest", backtests[i][0].fitter, backtests[i][0].label) for i in run]
-    return [run[k] for k in longest_first(keys, costs)]
+def backtest_batches(backtests: Sequence[tuple[Any, Any]], costs: dict[str, float]) -> list[list[int]]:
+    """The backtests to run (``(outcome, Job or None)``) as batches of one fitter and target set
+    (``Job.batch``: each runs in one worker, its folds shared and fitted together), each batch in
+    plan order, the batches longest first: a batch costs the sum of its jobs, unknown if one is."""
+    batches: dict[Any, list[int]] = {}
+    for index, (_, job) in enumerate(backtests):
+        if job is not None:
+            batches.setdefault(job.batch(), []).append(index)
+    groups = list(batches.values())
+    keys = [job_key("backtest", backtests[g[0]][0].fitter, backtests[g[0]][0].label) for g in groups]
+    known = {}
+    for key, group in zip(keys, groups, strict=True):
+        labels = [job_key("backtest", backtests[i][0].fitter, backtests[i][0].label) for i in group]
+        if all(label in costs for label in labels):
+            known[key] = sum(costs[label] for label in labels)
+    return [groups[k] for k in longest_first(keys, known)]

@@ -82,7 +82,23 @@ def check_fitter(
     second = _fit_many_one(_seeded_clone(fitter, params), name, train).predict(query)
     check("fit-many", name, close(first, second), diff("fit_many([data]) and fit(data)", first, second))
     ok("fit-many")
+    if cls.batch_invariant:
+        _check_batch_invariant(_seeded_clone(fitter, params), name, train, query, second)
+        ok("batch-invariant")
     return passed
+
+
+def _check_batch_invariant(fitter: Fitter, name: str, train: FitData, query: FitData, alone: pl.DataFrame) -> None:
+    """A fitter that says its ``fit_many`` is batch-invariant fits a fold to the same bits beside another."""
+    half = max(len(train.model_ids) // 2, type(fitter).requires.min_models)
+    other = train.select_models(train.model_ids[:half])
+    beside = list(fitter.fit_many([other, train]))[1].predict(query)
+    check(
+        "batch-invariant",
+        name,
+        beside.equals(alone),
+        "batch_invariant is set, but fit_many() fits a fold to other bits beside another fold",
+    )
 
 
 def _check_class(fitter: Fitter, name: str) -> dict[str, Any]:
