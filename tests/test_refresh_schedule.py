@@ -16,7 +16,7 @@ import obslaws
 from obslaws.fitting.lookup import get_fitters
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import BacktestOutcome, FitOutcome
-from obslaws.refresh.parallel import Job
+from obslaws.refresh.parallel import Job, Workers
 from obslaws.refresh.pipeline import refresh
 from obslaws.refresh.schedule import (
     backtest_batches,
@@ -123,14 +123,21 @@ def _figures_drawn_in_parallel_are_the_serial_ones(conn, tmp_path: Path) -> None
     cells = conn.sql("SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests").pl()
     parts = [cells.filter(pl.col("benchmark") == name) for name in sorted(set(cells["benchmark"]))[:3]]
     drawn = {}
-    for workers in (1, 2):
+    for workers in (1, 2, "shared"):
         folder = tmp_path / f"figures-{workers}"
         folder.mkdir()
-        with FigurePool(workers) as figures:
-            for i, part in enumerate(parts):
-                figures.draw(plots.predicted_vs_actual, part, f"figure {i}", folder / f"{i}.png")
+        # "shared": on workers that ran a job first, as the refresh's report draws them
+        with Workers(2) as shared:
+            on = shared if workers == "shared" else None
+            if on is not None:
+                on.pool().submit(abs, -1).result()
+            with FigurePool(2 if on is not None else workers, on) as figures:
+                for i, part in enumerate(parts):
+                    figures.draw(plots.predicted_vs_actual, part, f"figure {i}", folder / f"{i}.png")
+            if on is not None:  # the figures leave the shared workers running: not theirs to end
+                assert on.pool().submit(abs, -2).result() == 2
         drawn[workers] = [(folder / f"{i}.png").read_bytes() for i in range(len(parts))]
-    assert len(parts) == 3 and drawn[1] == drawn[2]
+    assert len(parts) == 3 and drawn[1] == drawn[2] == drawn["shared"]
     with pytest.raises(pl.exceptions.ColumnNotFoundError), FigurePool(2) as figures:
         for i, part in enumerate(parts[:2]):
             figures.draw(plots.predicted_vs_actual, part.drop("truth"), "no truth", tmp_path / f"bad{i}.png")

@@ -55,6 +55,7 @@ def refresh(
     """
     from obslaws.plugins import plugin_manager
     from obslaws.refresh.config import load_config
+    from obslaws.refresh.parallel import Workers, default_workers
     from obslaws.refresh.pipeline import refresh as run_refresh
     from obslaws.refresh.publish import report_is_current, write_report_atomically
     from obslaws.report.build import build_report
@@ -63,24 +64,27 @@ def refresh(
     conn = ctx.connect()
     pm = plugin_manager()
     say = (lambda _line: None) if quiet else (lambda line: click.echo(line, err=True))
-    outcome = run_refresh(conn, config, pm=pm, force=force, progress=say, workers=workers, allow_skips=allow_skips)
-    out = Path(out_dir)
-    if outcome.nothing_new and not report_is_current(out, outcome.state_hash):
-        say(f"Nothing new, but the report in {out}/ is missing or older than the database: rebuilding it")
-        outcome = run_refresh(conn, config, pm=pm, force=True, progress=say, workers=workers, allow_skips=allow_skips)
-    _publish_snapshot(ctx, conn, say, changed=not outcome.nothing_new)
-    if outcome.nothing_new:
-        previous = outcome.previous or {}
-        click.echo(
-            f"Nothing new since refresh {previous.get('refresh_id')} ({previous.get('finished_at'):%Y-%m-%d %H:%M}): "
-            f"database unchanged, refit skipped; report in {out}/"
+    # one set of worker processes for the fits, the backtests and the report's figures
+    with Workers(default_workers() if workers is None else workers) as shared:
+        options = {"pm": pm, "progress": say, "workers": workers, "allow_skips": allow_skips, "shared": shared}
+        outcome = run_refresh(conn, config, force=force, **options)
+        out = Path(out_dir)
+        if outcome.nothing_new and not report_is_current(out, outcome.state_hash):
+            say(f"Nothing new, but the report in {out}/ is missing or older than the database: rebuilding it")
+            outcome = run_refresh(conn, config, force=True, **options)
+        _publish_snapshot(ctx, conn, say, changed=not outcome.nothing_new)
+        if outcome.nothing_new:
+            previous = outcome.previous or {}
+            click.echo(
+                f"Nothing new since refresh {previous.get('refresh_id')} "
+                f"({previous.get('finished_at'):%Y-%m-%d %H:%M}): database unchanged, refit skipped; report in {out}/"
+            )
+            return
+        say("[5/5] report")
+        stamp = {"refresh_id": outcome.refresh_id, "state_hash": outcome.state_hash}
+        page = write_report_atomically(
+            lambda staging: build_report(conn, outcome, config, staging, pm, workers=workers, shared=shared), out, stamp
         )
-        return
-    say("[5/5] report")
-    stamp = {"refresh_id": outcome.refresh_id, "state_hash": outcome.state_hash}
-    page = write_report_atomically(
-        lambda staging: build_report(conn, outcome, config, staging, pm, workers=workers), out, stamp
-    )
     slowest, seconds = outcome.slowest_step
     fitted = sum(1 for f in outcome.fits if f.status == "fitted")
     done = sum(1 for b in outcome.backtests if b.status == "done")

@@ -144,6 +144,12 @@ def fit_job(fitter: Any, data: FitData) -> tuple[Any, Timing]:
     return fitter, timing[0]
 
 
+def _load_plugins() -> None:
+    from obslaws.fitting.lookup import get_fitters
+
+    get_fitters()
+
+
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -161,12 +167,48 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-class Runner:
-    """Queues fits and backtests on ``workers`` processes, or runs each here when it is asked
-    for its result (``workers`` <= 1, or at most one job in all). Use as a context manager."""
+class Workers:
+    """Worker processes that a refresh and its report share (:func:`start_pool`), started when
+    first asked for and shut down when the ``with`` block ends; none for ``count`` <= 1.
 
-    def __init__(self, workers: int, jobs: int) -> None:
-        self.pool = start_pool(workers) if workers > 1 and jobs > 1 else None
+    The report's figures are then drawn by the processes that ran the refresh's jobs, which have
+    started and imported what they need, instead of by new ones.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.started: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor | None:
+        if self.count <= 1:
+            return None
+        if self.started is None:
+            self.started = start_pool(self.count)
+        return self.started
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started is not None:
+            self.started.shutdown(cancel_futures=True)
+
+
+class Runner:
+    """Queues fits and backtests on ``workers`` processes (those of ``shared`` if given), or runs
+    each here when it is asked for its result (``workers`` <= 1, or at most one job in all). Use
+    as a context manager."""
+
+    def __init__(self, workers: int, jobs: int, shared: Workers | None = None) -> None:
+        self.owned, self.count = shared is None, workers
+        pooled = workers > 1 and jobs > 1
+        self.pool = (start_pool(workers) if self.owned else shared.pool()) if pooled else None
+
+    def start(self) -> None:
+        """Start every worker now, each loading the plugins (what its first job would import)."""
+        if self.pool is not None:
+            for _ in range(self.count):
+                self.pool.submit(_load_plugins)
 
     def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, Timing]]:
         """Queue a fit; the returned callable gives (the fitted fitter, its Timing)."""
@@ -184,5 +226,5 @@ class Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.owned:
             self.pool.shutdown(cancel_futures=True)

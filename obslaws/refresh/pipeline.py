@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pluggy
@@ -28,6 +28,9 @@ from obslaws.refresh.outcome import BacktestOutcome, FitOutcome, Progress, Refre
 from obslaws.refresh.predict import new_model_check, predict_missing
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
+
+if TYPE_CHECKING:
+    from obslaws.refresh.parallel import Workers
 
 __all__ = ["RefreshOutcome", "fit_data_reader", "refresh"]
 
@@ -233,10 +236,18 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
 
 
 def _fit_and_backtest(
-    conn, read: ReadFitData, config, fitters, outcome: RefreshOutcome, progress: Progress, workers: int, reuse: bool
+    conn,
+    read: ReadFitData,
+    config,
+    fitters,
+    outcome: RefreshOutcome,
+    progress: Progress,
+    workers: int,
+    reuse: bool,
+    shared: Workers | None = None,
 ) -> None:
-    """Steps 2 and 3 on one set of worker processes. The fits are queued as soon as they are
-    planned, then the backtests while the workers fit; each longest first
+    """Steps 2 and 3 on one set of worker processes, started before the fits are planned. The
+    fits are queued as soon as they are planned, then the backtests while the workers fit; each longest first
     (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a long job started
     last. Results are stored in plan order, fits first."""
     from obslaws.refresh.parallel import Runner
@@ -244,12 +255,13 @@ def _fit_and_backtest(
 
     progress(f"[2/5] fitting {len(fitters)} fitters")
     start = time.perf_counter()
-    fits = _plan_fits(conn, read, config, fitters, progress, reuse)
-    costs = job_costs(conn)
-    # at most this many jobs: a pool is started unless it is one (the backtests are planned below)
-    most = sum(f is not None for _, f, _ in fits) + len(config.backtests) * len(fitters)
+    # at most this many jobs: a pool is started unless it is one
+    most = len(fitters) + len(config.backtests) * len(fitters)
     outcome.workers_started = time.time()
-    with Runner(workers, most) as runner:
+    with Runner(shared.count if shared is not None else workers, most, shared) as runner:
+        runner.start()  # the workers start up (imports) while the fits are planned
+        fits = _plan_fits(conn, read, config, fitters, progress, reuse)
+        costs = job_costs(conn)
         queued_fits = {i: runner.fit(fits[i][1], fits[i][2]) for i in fits_in_order(fits, costs)}
         backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
         queued_backtests = _queue_batches(runner, backtests, costs)
@@ -295,11 +307,13 @@ def refresh(
     progress: Progress = print,
     workers: int | None = None,
     allow_skips: bool = False,
+    shared: Workers | None = None,
 ) -> RefreshOutcome:
     """Run the refresh in one transaction; see the module docstring.
 
     ``pm`` supplies the fitters and ingestors (default: the process's plugin manager); the
-    worker processes of the fits and backtests build their own.
+    worker processes of the fits and backtests build their own. ``shared``: worker processes
+    to run them on that outlive the refresh (for its report's figures); default its own.
     """
     from obslaws.fitting.lookup import get_fitters
     from obslaws.plugins import plugin_manager
@@ -330,7 +344,7 @@ def refresh(
         workers = default_workers() if workers is None else workers
         read = fit_data_reader(conn)
         # --force redoes everything; otherwise fits and backtests whose inputs did not change are reused.
-        _fit_and_backtest(conn, read, config, fitters, outcome, progress, workers, reuse=not force)
+        _fit_and_backtest(conn, read, config, fitters, outcome, progress, workers, not force, shared)
         progress("[4/5] predictions for models without scores")
         start = time.perf_counter()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -20,6 +21,9 @@ from obslaws.report.forward import detail_lines
 from obslaws.report.markdown import markdown_table
 from obslaws.report.section import layout
 from obslaws.store.query import read_frame
+
+if TYPE_CHECKING:
+    from obslaws.refresh.parallel import Workers
 
 
 def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> tuple[Path | None, str]:
@@ -116,17 +120,19 @@ def build_report(
     out: Path,
     pm: pluggy.PluginManager | None = None,
     workers: int | None = None,
+    shared: Workers | None = None,
 ) -> Path:
     """Write index.md, figures and predictions.csv into ``out``; returns the page's path.
 
     After the backtests come the plugins' sections (``report_sections``, plugins of ``pm``,
     default the process's). The backtests' figures are drawn on ``workers`` processes (default
-    one per core, as the refresh's) while the rest of the page is built.
+    one per core, as the refresh's; ``shared``: the refresh's own, already started) while the
+    rest of the page is built.
     """
     from obslaws.refresh.parallel import default_workers
 
     out.mkdir(parents=True, exist_ok=True)
-    with FigurePool(default_workers() if workers is None else workers) as figures:
+    with FigurePool(default_workers() if workers is None else workers, shared) as figures:
         page = _write_page(conn, outcome, config, out, pm, figures)
     return page
 

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from obslaws.refresh.parallel import Workers
 
 
 class FigurePool:
     """``draw(function, *args)`` on ``workers`` spawned processes; with one worker, or a single
-    figure in all, here (starting processes would cost more than it saves).
+    figure in all, here (starting processes would cost more than it saves). Given ``shared``
+    (a refresh's :class:`~obslaws.refresh.parallel.Workers`), on those from the first figure.
 
     Use as a context manager: leaving it waits for every figure and raises the first failure.
     """
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    def __init__(self, workers: int, shared: Workers | None = None) -> None:
+        self.workers = workers if shared is None else shared.count
+        # a refresh's running workers (obslaws.refresh.parallel.Workers): used at once, not shut down
+        self.shared = shared
         self.pool: ProcessPoolExecutor | None = None
         self.held: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []  # until a second figure comes
         self.pending: list[Future[Any]] = []
@@ -32,6 +38,8 @@ class FigurePool:
             function(*args)
             return
         self.held.append((function, args))
+        if self.pool is None and self.shared is not None:
+            self.pool = self.shared.pool()
         if len(self.held) < 2 and self.pool is None:
             return
         if self.pool is None:
@@ -53,4 +61,5 @@ class FigurePool:
             for future in self.pending:
                 future.result()
         finally:
-            self.pool.shutdown(cancel_futures=True)
+            if self.shared is None:
+                self.pool.shutdown(cancel_futures=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from typing import Any
 
 import obslaws
 from obslaws.refresh.config import load_config
+from obslaws.refresh.parallel import Workers, default_workers
 from obslaws.refresh.pipeline import refresh
 from obslaws.refresh.publish import write_report_atomically
 from obslaws.refresh.schedule import job_key
@@ -142,10 +144,13 @@ def run(args: argparse.Namespace) -> None:
         start, cpu, began = time.perf_counter(), time.process_time(), time.time()
         if profiler is not None:
             profiler.enable()
-        outcome = refresh(conn, config, progress=lambda _line: None, workers=args.workers)
-        tic = time.perf_counter()
-        write_report_atomically(lambda out: build_report(conn, outcome, config, out), Path(tmp) / "report")
-        outcome.steps["report"] = time.perf_counter() - tic
+        # as `obslaws refresh` runs them: one set of workers for the jobs and the report's figures
+        with Workers(default_workers() if args.workers is None else args.workers) as shared:
+            outcome = refresh(conn, config, progress=lambda _line: None, workers=args.workers, shared=shared)
+            tic = time.perf_counter()
+            build = functools.partial(build_report, conn, outcome, config, shared=shared)
+            write_report_atomically(build, Path(tmp) / "report")
+            outcome.steps["report"] = time.perf_counter() - tic
         total, parent_cpu = time.perf_counter() - start, time.process_time() - cpu
         if profiler is not None:
             profiler.disable()
