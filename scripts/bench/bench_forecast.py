@@ -115,6 +115,13 @@ def difference(a: pl.DataFrame, b: pl.DataFrame) -> float:
     return worst
 
 
+def mae(cells: pl.DataFrame) -> str:
+    """A backtest's MAE in points over its cells (a fit's predictions have no truth: "-")."""
+    if "truth" not in cells.columns:
+        return "-"
+    return f"{100 * (cells['prediction'] - cells['truth']).abs().mean():.6f}"
+
+
 def compare(jobs, base: type, current: type, repeat: int) -> bool:
     print(f"{'job':<60} {'base CPU s':>10} {'new CPU s':>10} {'ratio':>6}  predictions")
     totals, same = [0.0, 0.0], True
@@ -129,7 +136,7 @@ def compare(jobs, base: type, current: type, repeat: int) -> bool:
         b, n = min(seconds[0]), min(seconds[1])
         totals[0], totals[1] = totals[0] + b, totals[1] + n
         same &= gap == 0.0
-        verdict = "identical" if gap == 0.0 else f"DIFFER (largest {gap:.3g})"
+        verdict = "identical" if gap == 0.0 else f"DIFFER (largest {gap:.3g}; MAE {mae(before)} -> {mae(after)})"
         print(f"{label[:60]:<60} {b:10.2f} {n:10.2f} {b / n:6.2f}  {verdict}", flush=True)
     print(f"{'all':<60} {totals[0]:10.2f} {totals[1]:10.2f} {totals[0] / totals[1]:6.2f}")
     return same

@@ -1,0 +1,89 @@
+"""The forecaster's fast linear algebra against the plain dense computations it replaces."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from obslaws_forecast.completion import _top_directions
+from obslaws_forecast.covariate import FIXED_RIDGE, NormalEquations, _pair_sums
+from obslaws_forecast.design import ModelTable
+from obslaws_forecast.scale import weight
+
+
+def _table(n: int, rng: np.random.Generator) -> ModelTable:
+    families = rng.integers(0, 9, size=n)
+    return ModelTable.of(
+        pl.DataFrame(
+            {
+                "params": rng.uniform(1e8, 1e11, size=n),
+                "tokens": [
+                    t if keep else None for t, keep in zip(rng.uniform(1e11, 1e13, n), rng.random(n) < 0.8, strict=True)
+                ],
+                "flops": rng.uniform(1e20, 1e24, size=n),
+                "release_date": [dt.date(2023, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 900, n)],
+                "instruct": rng.random(n) < 0.3,
+                # a few models without a family; families 0-2 share a group; organisations by family
+                "family": [None if f == 8 else f"fam{f}" for f in families],
+                "family_group": [f"grp{min(f, 3)}" for f in families],
+                "organization": [f"org{f % 3}" for f in families],
+            }
+        )
+    )
+
+
+@pytest.mark.parametrize("levels", [("family", "group", "org"), ("family", "group"), ("group",)])
+def test_normal_equations_solve_as_the_dense_ridge_does(levels):
+    rng = np.random.default_rng(3)
+    n, j = 60, 4
+    table = _table(n, rng)
+    z = rng.normal(size=(n, j))
+    observed = rng.random((n, j)) < 0.7
+    terms = ("log_n", "log_d", "log_n*log_d", "instruct", "years")
+    for pooling in (0.5, 8.0):
+        model = NormalEquations.build(table, z, observed, terms, levels).solve(pooling)
+        x = model.design.matrix(table)
+        w = np.where(observed, weight(z), 0.0)
+        w = w / (w.sum(axis=0) / observed.sum(axis=0))
+        penalty = np.full(x.shape[1], pooling)
+        penalty[: model.design.n_fixed] = FIXED_RIDGE
+        penalty[0] = FIXED_RIDGE * 1e-3
+        dense = np.stack(
+            [
+                np.linalg.solve(x.T @ (w[:, b, None] * x) + np.diag(penalty), x.T @ (w[:, b] * z[:, b]))
+                for b in range(j)
+            ],
+            axis=1,
+        )
+        np.testing.assert_allclose(x @ model.coef, x @ dense, rtol=0, atol=1e-8)
+
+
+def test_pair_sums_are_weighted_one_hot_products():
+    rng = np.random.default_rng(5)
+    n = 40
+
+    def one_hot(sizes):
+        blocks = []
+        for size in sizes:
+            labels = rng.integers(-1, size, size=n)  # -1: no label at this level
+            blocks.append(np.stack([labels == c for c in range(size)], axis=1).astype(float))
+        return np.hstack(blocks)
+
+    left, right, w = one_hot([5]), one_hot([4, 3]), rng.random((3, n))
+    for a, b in ((left, right), (right, right), (right, left)):
+        expected = np.stack([a.T @ (w[k][:, None] * b) for k in range(3)])
+        np.testing.assert_allclose(_pair_sums(w, a, b), expected, rtol=1e-14, atol=0)
+    assert _pair_sums(w, np.zeros((n, 0)), right).shape == (3, 0, 7)
+
+
+@pytest.mark.parametrize(("columns", "rank"), [(1, 1), (1, 2), (6, 1), (6, 2), (36, 2)])
+def test_top_directions_are_the_leading_eigenvectors(columns, rank):
+    x = np.random.default_rng(columns).normal(size=(50, columns))
+    vectors, values = _top_directions(x, rank)
+    eigenvalues, eigenvectors = np.linalg.eigh(x.T @ x)
+    top = np.argsort(eigenvalues)[::-1][: min(rank, columns)]
+    np.testing.assert_allclose(values, np.sqrt(eigenvalues[top]), rtol=1e-12)
+    # the same directions up to sign
+    np.testing.assert_allclose(np.abs(vectors.T @ eigenvectors[:, top]), np.eye(top.size), atol=1e-10)
