@@ -110,6 +110,12 @@ def test_forecast_records_what_its_inner_folds_compared():
     # each kind's own folds against every fold, judged by leaving each own fold out
     assert set(learned["chosen_by"]) == set(KINDS) and set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
     assert "later: choose on own folds (held-out fold)" in learned["compared"]
+    # a configuration per target only where leaving each fold out prefers it to the joint one
+    assert "later: per benchmark (held-out fold)" in learned["compared"]
+    for kind, per_target in learned["chosen_per_benchmark"].items():
+        record = learned["compared"][f"{kind}: per benchmark (held-out fold)"]
+        joint = learned["compared"][f"{kind}: joint (held-out fold)"]
+        assert set(per_target) == set(data.targets) and np.mean(list(record.values())) < np.mean(list(joint.values()))
     out = fitted.predict(data.hide_scores())
     assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
 

@@ -36,7 +36,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -58,6 +58,7 @@ class ForecastFitter(Fitter):
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
         min_input_models: int = 15,
+        per_benchmark: bool = True,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -71,6 +72,7 @@ class ForecastFitter(Fitter):
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
         self.min_input_models = min_input_models
+        self.per_benchmark = per_benchmark
         self.interval = interval
         self.random_state = random_state
 
@@ -107,7 +109,13 @@ class ForecastFitter(Fitter):
             tuple(columns),
         )
         self.selection_ = choose(
-            *(tuple(g) for g in grid), caches, {f.name: f.kind for f in folds}, matrix.chance, y, float(self.interval)
+            *(tuple(g) for g in grid),
+            caches,
+            {f.name: f.kind for f in folds},
+            matrix.chance,
+            y,
+            float(self.interval),
+            bool(self.per_benchmark),
         )
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
@@ -117,10 +125,13 @@ class ForecastFitter(Fitter):
         self.trained_ = set(models["model_id"].to_list())
         self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
         self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
+        # kind -> one engine per target (the kind's configuration, or each target's own)
+        per_target = {kind: (c,) * k for kind, c in self.selection_.configs.items()} | self.selection_.columns
         engines = {
-            c: Engine.fit(c, table, z, observed, k, columns[c.inputs]) for c in set(self.selection_.configs.values())
+            c: Engine.fit(c, table, z, observed, k, columns[c.inputs])
+            for c in dict.fromkeys(c for cs in per_target.values() for c in cs)
         }
-        self.engines_ = {kind: engines[c] for kind, c in self.selection_.configs.items()}
+        self.engines_ = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
@@ -135,8 +146,12 @@ class ForecastFitter(Fitter):
         centre = np.zeros((table.n, k))
         for kind in np.unique(kinds):
             rows = np.flatnonzero(kinds == kind)
-            engine = self.engines_.get(str(kind), self.engines_["all"])
-            centre[rows] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
+            engines = self.engines_.get(str(kind), self.engines_["all"])
+            predicted = {}
+            for j, engine in enumerate(engines):
+                if id(engine) not in predicted:
+                    predicted[id(engine)] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
+                centre[rows, j] = predicted[id(engine)][:, j]
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
         cats = category(seen, matrix.observed.any(axis=1))
         widths, powers = self.selection_.widths, self.selection_.powers
@@ -163,6 +178,11 @@ class ForecastFitter(Fitter):
             "input_rules": self.input_rules_,
             # per kind of query model (cells / later / larger / inside; all: every fold, the fall-back)
             "chosen": {kind: asdict(config) for kind, config in self.selection_.configs.items()},
+            # per kind, where leaving each of its folds out preferred it: each target's own configuration
+            "chosen_per_benchmark": {
+                kind: {t: c.label() for t, c in zip(self.targets_, cs, strict=True)}
+                for kind, cs in self.selection_.columns.items()
+            },
             "inner_folds": self.folds_,
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,

@@ -18,6 +18,7 @@ import numpy as np
 from .calibration import choose_power
 from .engine import Config, FoldCache
 from .inner import KINDS, seen_family
+from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
@@ -38,6 +39,8 @@ class Selection:
     rules: dict[str, str] = field(default_factory=dict)
     # kind -> the power of the spread its widths scale by (calibration.choose_power)
     powers: dict[str, float] = field(default_factory=dict)
+    # kind -> a configuration per target, where the inner folds preferred that (per_benchmark.py)
+    columns: dict[str, tuple[Config, ...]] = field(default_factory=dict)
 
 
 def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
@@ -51,6 +54,7 @@ class FoldResult:
     logits: np.ndarray  # their predicted logits
     columns: np.ndarray  # their benchmark index
     categories: np.ndarray  # their model's category
+    errors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their absolute errors in points
 
     def scaled(self, power: float = 1.0) -> np.ndarray:
         """|logit residual| x spread(prediction) ** power: what the conformal widths are quantiles of."""
@@ -63,7 +67,7 @@ def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray
     hide, truth, z, columns, categories = cache.memo("scoring", lambda: _scoring(cache, y))
     error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
     residuals = z - logits
-    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], columns, categories)
+    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], columns, categories, 100 * error)
 
 
 def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -154,6 +158,7 @@ def choose(
     chance,
     y,
     level: float,
+    per_benchmark: bool = True,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -161,7 +166,8 @@ def choose(
     the stage-2 choice (0 among them), and for the cells kind its rank; on every fold (``all``,
     each kind weighing the same) and on each kind's own folds. A kind keeps its own choice only if
     leaving each of its folds out says choosing on its own folds beats choosing on every fold
-    (``held_out_rule_errors``). Then each kind's conformal widths."""
+    (``held_out_rule_errors``), and a configuration per target benchmark only if leaving each of
+    them out says so (``per_benchmark``). Then each kind's conformal widths."""
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = [
@@ -189,10 +195,14 @@ def choose(
         if rules[kind] == "every fold":
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
+    columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
     widths, powers = {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
-            results = dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+            if kind in columns:
+                results = {f: composite(board, columns[kind], f) for f in folds}
+            else:
+                results = dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
             powers[kind], record = choose_power(
                 results,
                 level,
@@ -201,7 +211,24 @@ def choose(
             )
             table[f"{kind}: held-out coverage of the widths"] = record
             widths.update(conformal_widths(kind, list(results.values()), level, powers[kind]))
-    return Selection(configs, {**board.table(), **table}, widths, rules, powers)
+    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns)
+
+
+def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[Config, ...]]:
+    """Per kind with folds: a configuration per target (chosen on the folds its rule chose on,
+    among every configuration scored) if leaving each of its fold groups out says so."""
+    n_targets = next(iter(board.caches.values())).n_targets
+    columns = {}
+    for kind in KINDS:
+        if not own[kind]:
+            continue
+        pool = own[kind] if rules[kind] == "own folds" else every
+        candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in ranks3[kind]]
+        chosen, errors = choose_per_benchmark(board, candidates, pool, own[kind], n_targets)
+        table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
+        if chosen is not None:
+            columns[kind] = chosen
+    return columns
 
 
 def conformal_widths(

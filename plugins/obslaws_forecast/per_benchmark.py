@@ -1,0 +1,92 @@
+"""A configuration per target benchmark, kept only where the inner folds say so.
+
+One configuration for every benchmark is a compromise: GSM8K's scores moved with release date
+(math-heavy training data) while MMLU's followed size and tokens, so drift on or off, pooling
+and the use of other scores may suit one benchmark and not another. Each target may take, among
+the configurations the stages already scored (no new fits on the inner folds), the one with the
+lowest mean MAE on its own cells. That choice is noisier than the joint one (a sixth of the
+cells), so a kind keeps it only if leaving each of its fold groups out in turn says the
+per-benchmark choice, made without that group, predicts it better than the joint choice does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import fold_group
+from .engine import Config
+
+
+def column_errors(board, config: Config, folds: list[str], n_targets: int) -> np.ndarray:
+    """Per target: the mean MAE (points) of its cells over ``folds``, each kind of fold weighing
+    the same (as ``Scoreboard.score``); NaN where no fold hides that target."""
+    results = dict(zip(board.caches, board.results[config], strict=True))
+    by_kind: dict[str, list[np.ndarray]] = {}
+    for f in folds:
+        r = results[f]
+        sums = np.bincount(r.columns, weights=r.errors, minlength=n_targets)
+        counts = np.bincount(r.columns, minlength=n_targets)
+        by_kind.setdefault(board.kinds[f], []).append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+    return _mean_over_rows(np.vstack([_mean_over_rows(np.vstack(v)) for v in by_kind.values()]))
+
+
+def _mean_over_rows(values: np.ndarray) -> np.ndarray:
+    """Column means ignoring NaN; NaN where a column has none (without numpy's empty-slice warning)."""
+    known = ~np.isnan(values)
+    return np.where(known.any(axis=0), np.nansum(values, axis=0) / np.maximum(known.sum(axis=0), 1), np.nan)
+
+
+def best_per_column(board, candidates: list[Config], folds: list[str], n_targets: int) -> tuple[Config, ...]:
+    """Per target, the candidate with the lowest ``column_errors`` (the first of equals)."""
+    errors = np.vstack([column_errors(board, c, folds, n_targets) for c in candidates])
+    errors = np.where(np.isnan(errors), np.inf, errors)
+    return tuple(candidates[int(i)] for i in np.argmin(errors, axis=0))
+
+
+def composite(board, configs: tuple[Config, ...], fold: str):
+    """The fold's result with each target's cells predicted by its own configuration."""
+    from .select import FoldResult
+
+    index = list(board.caches).index(fold)
+    parts = [board.results[c][index] for c in configs]
+    pick = [p.columns == j for j, p in enumerate(parts)]
+    errors = np.concatenate([p.errors[m] for p, m in zip(parts, pick, strict=True)])
+    return FoldResult(
+        float(errors.mean()) if errors.size else np.nan,
+        np.concatenate([p.residuals[m] for p, m in zip(parts, pick, strict=True)]),
+        np.concatenate([p.logits[m] for p, m in zip(parts, pick, strict=True)]),
+        np.concatenate([p.columns[m] for p, m in zip(parts, pick, strict=True)]),
+        np.concatenate([p.categories[m] for p, m in zip(parts, pick, strict=True)]),
+        errors,
+    )
+
+
+def held_out_errors(
+    board, candidates: list[Config], pool: list[str], own: list[str], n_targets: int
+) -> dict[str, dict[str, float]]:
+    """Per fold group of ``own``: the MAE there of the joint choice and of the per-benchmark
+    choice, both made on ``pool`` without that group."""
+    errors: dict[str, dict[str, float]] = {"joint": {}, "per benchmark": {}}
+    for group in dict.fromkeys(fold_group(f) for f in own):
+        held = [f for f in own if fold_group(f) == group]
+        rest = [f for f in pool if f not in held]
+        if not rest:
+            continue
+        errors["joint"][group] = board.score(board.best(candidates, rest), held)
+        columns = best_per_column(board, candidates, rest, n_targets)
+        errors["per benchmark"][group] = float(np.mean([composite(board, columns, f).mae for f in held]))
+    return errors
+
+
+def choose_per_benchmark(
+    board, candidates: list[Config], pool: list[str], own: list[str], n_targets: int
+) -> tuple[tuple[Config, ...] | None, dict[str, dict[str, float]]]:
+    """The per-benchmark configurations chosen on ``pool`` if leaving each group of ``own`` out
+    says they beat the joint choice (else None), and the held-out errors, for the record."""
+    errors = held_out_errors(board, candidates, pool, own, n_targets)
+    if not errors["joint"]:
+        return None, errors
+    mean = {rule: float(np.mean(list(e.values()))) for rule, e in errors.items()}
+    if mean["per benchmark"] >= mean["joint"]:
+        return None, errors
+    return best_per_column(board, candidates, pool, n_targets), errors
