@@ -16,18 +16,30 @@ import numpy as np
 from .calibration import fold_group
 from .engine import Config
 
+MIN_CELLS = 20  # hidden cells a target needs on every fold to choose its own configuration
+
+
+def fold_column_errors(board, config: Config, n_targets: int) -> np.ndarray:
+    """(folds, targets): the mean absolute error (points) of each target's cells on each fold
+    (NaN where the fold hides none); memoised on the board, since every choice reads it often."""
+    memo = board.column_errors
+    if config not in memo:
+        rows = []
+        for r in board.results[config]:
+            sums = np.bincount(r.columns, weights=r.errors, minlength=n_targets)
+            counts = np.bincount(r.columns, minlength=n_targets)
+            rows.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+        memo[config] = np.vstack(rows)
+    return memo[config]
+
 
 def column_errors(board, config: Config, folds: list[str], n_targets: int) -> np.ndarray:
     """Per target: the mean MAE (points) of its cells over ``folds``, each kind of fold weighing
     the same (as ``Scoreboard.score``); NaN where no fold hides that target."""
-    results = dict(zip(board.caches, board.results[config], strict=True))
-    by_kind: dict[str, list[np.ndarray]] = {}
-    for f in folds:
-        r = results[f]
-        sums = np.bincount(r.columns, weights=r.errors, minlength=n_targets)
-        counts = np.bincount(r.columns, minlength=n_targets)
-        by_kind.setdefault(board.kinds[f], []).append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
-    return _mean_over_rows(np.vstack([_mean_over_rows(np.vstack(v)) for v in by_kind.values()]))
+    table, names = fold_column_errors(board, config, n_targets), list(board.caches)
+    kinds = dict.fromkeys(board.kinds[f] for f in folds)
+    per_kind = [_mean_over_rows(table[[names.index(f) for f in folds if board.kinds[f] == kind]]) for kind in kinds]
+    return _mean_over_rows(np.vstack(per_kind))
 
 
 def _mean_over_rows(values: np.ndarray) -> np.ndarray:
@@ -37,10 +49,16 @@ def _mean_over_rows(values: np.ndarray) -> np.ndarray:
 
 
 def best_per_column(board, candidates: list[Config], folds: list[str], n_targets: int) -> tuple[Config, ...]:
-    """Per target, the candidate with the lowest ``column_errors`` (the first of equals)."""
+    """Per target, the candidate with the lowest ``column_errors`` (the first of equals); the
+    joint choice for a target with fewer than MIN_CELLS hidden cells on any of ``folds`` (as the
+    conformal widths need per benchmark: on a few cells a choice among many is noise)."""
+    joint = board.best(candidates, folds)
+    names = list(board.caches)
+    counts = [np.bincount(board.results[joint][names.index(f)].columns, minlength=n_targets) for f in folds]
+    enough = np.min(counts, axis=0) >= MIN_CELLS
     errors = np.vstack([column_errors(board, c, folds, n_targets) for c in candidates])
     errors = np.where(np.isnan(errors), np.inf, errors)
-    return tuple(candidates[int(i)] for i in np.argmin(errors, axis=0))
+    return tuple(candidates[int(i)] if ok else joint for i, ok in zip(np.argmin(errors, axis=0), enough, strict=True))
 
 
 def composite(board, configs: tuple[Config, ...], fold: str):

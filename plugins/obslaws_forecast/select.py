@@ -89,6 +89,8 @@ class Scoreboard:
     chance: np.ndarray
     y: np.ndarray
     results: dict[Config, list[FoldResult]] = field(default_factory=dict)
+    # configuration -> (folds, targets) mean errors, memoised by per_benchmark.fold_column_errors
+    column_errors: dict[Config, np.ndarray] = field(default_factory=dict)
 
     def score(self, config: Config, folds: list[str]) -> float:
         """The mean MAE over ``folds``, each kind of fold weighing the same (six time folds do not
