@@ -11,6 +11,7 @@ import pytest
 from conftest import SHARED, requires_shared
 from obslaws_forecast import BenchmarkMean, ForecastFitter, LogitSVD
 from obslaws_forecast.completion import ResidualCompletion, hard_impute
+from obslaws_forecast.correlated import CorrelatedRidge
 from obslaws_forecast.engine import PlainCompletion
 from obslaws_forecast.inner import KINDS, query_kinds, release_days, time_folds
 from obslaws_forecast.matrix import LogitMatrix
@@ -208,3 +209,22 @@ def test_epoch_hub_bad_score_names_file_row_and_field(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"external_benchmark_mmlu.csv.*row 3.*EM"):
         load_hub(folder)
+
+
+def test_the_weighted_ridge_follows_the_models_away_from_the_floor():
+    """Where the target sits at its floor its residuals are noise: weighted by p (1 - p), the
+    ridge on a correlated benchmark keeps the slope the models in the middle of the scale show."""
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=n)
+    floor = np.arange(n) < 150
+    target = np.where(floor, rng.normal(size=n), x)  # the floor models' target residual is unrelated noise
+    residuals = np.column_stack([target, x])
+    observed = np.ones((n, 2), dtype=bool)
+    weights = np.column_stack([np.where(floor, 0.03, 0.25), np.full(n, 0.25)])
+    query = np.array([[0.0, 1.0]])
+    seen = np.array([[False, True]])
+    plain = CorrelatedRidge().fit(residuals, observed).predict(query, seen, np.array([0]))[0, 0]
+    weighted = CorrelatedRidge().fit(residuals, observed, weights).predict(query, seen, np.array([0]))[0, 0]
+    # the slope is the share of the weight the middle models carry: 50 of 200 unweighted, 12.5 of 17 weighted
+    assert abs(plain - 50 / 200) < 0.1 and abs(weighted - 12.5 / 17) < 0.1

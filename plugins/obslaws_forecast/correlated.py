@@ -39,9 +39,13 @@ class CorrelatedRidge:
     corr_: np.ndarray | None = field(default=None, repr=False)
     common_: np.ndarray | None = field(default=None, repr=False)
     memo_: dict = field(default_factory=dict, repr=False)
+    # (n, J) weights of the training cells (None: every model weighs the same)
+    weights_: np.ndarray | None = field(default=None, repr=False)
 
-    def fit(self, residuals: np.ndarray, observed: np.ndarray) -> CorrelatedRidge:
-        self.residuals_, self.observed_ = residuals, observed
+    def fit(self, residuals: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None) -> CorrelatedRidge:
+        """``weights`` (optional, per cell): how much each training model's target cell counts in
+        the regression (p (1 - p): a score at the floor says little about how far below it is)."""
+        self.residuals_, self.observed_, self.weights_ = residuals, observed, weights
         self.corr_, self.common_ = pairwise_correlation(residuals, observed)
         self.memo_ = {}
         return self
@@ -62,8 +66,11 @@ class CorrelatedRidge:
                 rows = self.observed_[:, target] & self.observed_[:, used].all(axis=1)
                 if rows.sum() >= self.min_common:
                     x = self.residuals_[np.ix_(rows, used)]
+                    w = np.ones(x.shape[0]) if self.weights_ is None else self.weights_[rows, target]
+                    w = w / w.mean()  # the ridge penalty keeps its scale
                     beta = np.linalg.solve(
-                        x.T @ x + self.ridge * np.eye(len(used)), x.T @ self.residuals_[rows, target]
+                        x.T @ (w[:, None] * x) + self.ridge * np.eye(len(used)),
+                        x.T @ (w * self.residuals_[rows, target]),
                     )
                     break
                 used.pop()

@@ -15,6 +15,7 @@ from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge
 from .covariate import CovariateModel, NormalEquations
 from .design import LEVELS, ModelTable
+from .scale import weight
 
 COVERAGE = "coverage"
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
@@ -35,6 +36,7 @@ class Config:
     svd: float = 0.0  # weight of the logit-svd baseline's prediction (stacked), for models with scores
     inputs: str = COVERAGE  # which input benchmarks the residual components read (matrix.INPUT_RULES)
     svd_rank: int = PLAIN_RANK  # the stacked completion's rank (the baseline's 2, or 1 on sparse matrices)
+    weighted: bool = False  # the correlated ridge weighs training models by p (1 - p) of their target score
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -51,6 +53,7 @@ class Config:
             + (f" svd={self.svd:g}" if self.svd else "")
             + (f" svd_rank={self.svd_rank}" if self.svd and self.svd_rank != PLAIN_RANK else "")
             + (f" inputs={self.inputs}" if self.inputs != COVERAGE else "")
+            + (" weighted" if self.weighted and self.blend else "")
         )
 
 
@@ -76,6 +79,11 @@ class PlainCompletion:
 def stack(own: np.ndarray, plain: np.ndarray, observed: np.ndarray, weight: float) -> np.ndarray:
     """``own`` with weight ``1 - weight`` on ``plain`` for the models that have any score."""
     return np.where(observed.any(axis=1)[:, None], (1 - weight) * own + weight * plain, own)
+
+
+def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
+    """The correlated ridge's cell weights under ``config`` (None: unweighted)."""
+    return weight(z) if config.weighted else None
 
 
 def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: float) -> np.ndarray:
@@ -109,7 +117,7 @@ class Engine:
         z, observed = z[:, cols], observed[:, cols]
         residuals = np.where(observed, z - covariate.predict(table)[:, cols], 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
-        ridge = CorrelatedRidge().fit(residuals, observed) if config.blend > 0 else None
+        ridge = CorrelatedRidge().fit(residuals, observed, ridge_weights(config, z)) if config.blend > 0 else None
         plain = PlainCompletion.fit(z, observed, config.svd_rank) if config.svd > 0 else None
         return cls(config, n_targets, cols, covariate, completion, ridge, plain)
 
@@ -237,7 +245,11 @@ class FoldCache:
         if config.blend <= 0:
             return query_base + low_rank
         ridge = self._memo(
-            ("ridge", *key),
-            lambda: CorrelatedRidge().fit(train_resid, obs_t).predict(query_resid, query_obs, np.arange(k)),
+            ("ridge", *key, config.weighted),
+            lambda: (
+                CorrelatedRidge()
+                .fit(train_resid, obs_t, ridge_weights(config, self.z[self.train_rows][:, cols]))
+                .predict(query_resid, query_obs, np.arange(k))
+            ),
         )
         return combine(query_base, low_rank, ridge, config.blend)

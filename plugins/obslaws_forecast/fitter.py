@@ -54,6 +54,7 @@ class ForecastFitter(Fitter):
         ranks: tuple[int, ...] = (1, 2),
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
+        ridge_weights: tuple[bool, ...] = (False, True),
         svds: tuple[float, ...] = (0.25, 0.5),
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
@@ -68,6 +69,7 @@ class ForecastFitter(Fitter):
         self.ranks = ranks
         self.alphas = alphas
         self.blends = blends
+        self.ridge_weights = ridge_weights
         self.svds = svds
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
@@ -116,6 +118,7 @@ class ForecastFitter(Fitter):
             y,
             float(self.interval),
             bool(self.per_benchmark),
+            tuple(bool(w) for w in self.ridge_weights),
         )
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}

@@ -122,7 +122,7 @@ def _staged(
     benchmarks, rank, alpha, blend), then of its blends with the logit-svd baseline (stage 3:
     weight x the baseline's rank)."""
     first = board.best(stage1, folds)
-    variants = (replace(first, rank=r, alpha=a, blend=b, inputs=i) for r, a, b, i in grid2)
+    variants = (replace(first, rank=r, alpha=a, blend=b, inputs=i, weighted=w) for r, a, b, i, w in grid2)
     second = board.best([first, *variants], folds)
     return board.best([second, *(replace(second, svd=w, svd_rank=r) for w, r in grid3)], folds)
 
@@ -161,6 +161,7 @@ def choose(
     y,
     level: float,
     per_benchmark: bool = True,
+    ridge_weights: tuple[bool, ...] = (False,),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -173,9 +174,9 @@ def choose(
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = [
-        (r, a, b, i)
-        for i, r, a, b in itertools.product(input_rules, (0, *ranks), alphas, blends)
-        if (r, b) != (0, 0) and not (r == 0 and a != alphas[0])
+        (r, a, b, i, w)
+        for i, r, a, b, w in itertools.product(input_rules, (0, *ranks), alphas, blends, ridge_weights)
+        if (r, b) != (0, 0) and not (r == 0 and a != alphas[0]) and not (w and b == 0)
     ]
     # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
