@@ -7,9 +7,10 @@ ridge on the most correlated benchmarks). Pooling, the drift with release date, 
 ridge and the blend are chosen on inner folds of the training data (``inner.py``: rolling time
 cuts, a compute cut, family groups at n = 1, hidden cells) separately for each kind of query model
 (released after the training data, larger than it, or inside it: each kind by the folds shaped
-like its question), and the 90% intervals are split-conformal on the same folds' residuals, per
-kind, category (family seen or not, other scores or not) and benchmark. Nothing is chosen on the
-data it is tested on.
+like its question; each target its own configuration where leaving each fold out prefers that),
+and the 90% intervals are split-conformal on the same folds' residuals, per kind, category
+(family seen or not, other scores or not) and benchmark. Nothing is chosen on the data it is
+tested on.
 """
 
 from __future__ import annotations
