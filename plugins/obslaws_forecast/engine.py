@@ -226,7 +226,10 @@ class FoldCache:
             return self._base(config, targets_only=True)[0]
         key = (config.pooling, config.drift, config.org, config.inputs)
         # the stacked configurations of stage 3 share their residual components with stage 2's
-        return self._memo(("own", *key, config.rank, config.alpha, config.blend), lambda: self._components(config, key))
+        return self._memo(
+            ("own", *key, config.rank, config.alpha, config.blend, config.weighted),
+            lambda: self._components(config, key),
+        )
 
     def _components(self, config: Config, key: tuple) -> np.ndarray:
         k, rows = self.n_targets, self.rows
@@ -248,7 +251,7 @@ class FoldCache:
             ("ridge", *key, config.weighted),
             lambda: (
                 CorrelatedRidge()
-                .fit(train_resid, obs_t, ridge_weights(config, self.z[self.train_rows][:, cols]))
+                .fit(train_resid, obs_t, ridge_weights(config, self.z[self.train_rows][:, self._columns(config)]))
                 .predict(query_resid, query_obs, np.arange(k))
             ),
         )
