@@ -144,12 +144,6 @@ def fit_job(fitter: Any, data: FitData) -> tuple[Any, Timing]:
     return fitter, timing[0]
 
 
-def _load_plugins() -> None:
-    from obslaws.fitting.lookup import get_fitters
-
-    get_fitters()
-
-
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -200,15 +194,9 @@ class Runner:
     as a context manager."""
 
     def __init__(self, workers: int, jobs: int, shared: Workers | None = None) -> None:
-        self.owned, self.count = shared is None, workers
+        self.owned = shared is None
         pooled = workers > 1 and jobs > 1
         self.pool = (start_pool(workers) if self.owned else shared.pool()) if pooled else None
-
-    def start(self) -> None:
-        """Start every worker now, each loading the plugins (what its first job would import)."""
-        if self.pool is not None:
-            for _ in range(self.count):
-                self.pool.submit(_load_plugins)
 
     def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, Timing]]:
         """Queue a fit; the returned callable gives (the fitted fitter, its Timing)."""

@@ -246,8 +246,8 @@ def _fit_and_backtest(
     reuse: bool,
     shared: Workers | None = None,
 ) -> None:
-    """Steps 2 and 3 on one set of worker processes, started before the fits are planned. The
-    fits are queued as soon as they are planned, then the backtests while the workers fit; each longest first
+    """Steps 2 and 3 on one set of worker processes. The fits are queued as soon as they are
+    planned, then the backtests while the workers fit; each longest first
     (:mod:`obslaws.refresh.schedule`), so no worker waits while another runs a long job started
     last. Results are stored in plan order, fits first."""
     from obslaws.refresh.parallel import Runner
@@ -255,13 +255,12 @@ def _fit_and_backtest(
 
     progress(f"[2/5] fitting {len(fitters)} fitters")
     start = time.perf_counter()
-    # at most this many jobs: a pool is started unless it is one
-    most = len(fitters) + len(config.backtests) * len(fitters)
+    fits = _plan_fits(conn, read, config, fitters, progress, reuse)
+    costs = job_costs(conn)
+    # at most this many jobs: a pool is started unless it is one (the backtests are planned below)
+    most = sum(f is not None for _, f, _ in fits) + len(config.backtests) * len(fitters)
     outcome.workers_started = time.time()
     with Runner(shared.count if shared is not None else workers, most, shared) as runner:
-        runner.start()  # the workers start up (imports) while the fits are planned
-        fits = _plan_fits(conn, read, config, fitters, progress, reuse)
-        costs = job_costs(conn)
         queued_fits = {i: runner.fit(fits[i][1], fits[i][2]) for i in fits_in_order(fits, costs)}
         backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
         queued_backtests = _queue_batches(runner, backtests, costs)

@@ -10,7 +10,9 @@ Per job it prints where it ran (worker), when it started and ended, its wall and
 and the critical path: the workers' CPU against workers x their span, and how long each worker
 sat idle at the end while the others finished (what scheduling can still win).
 
-``--keep DIR`` keeps the database and the report; ``refresh_compare.py DIR_A DIR_B`` then checks
+``--report-ab`` builds the report twice more in the same process, once on new workers of its own
+(as before the refresh and its report shared them) and once on the refresh's, and compares
+their times and PNGs. ``--keep DIR`` keeps the database and the report; ``refresh_compare.py DIR_A DIR_B`` then checks
 that two kept runs produced the same fits, backtest rows and summaries, predictions and report
 (but for timings), as a change that only makes the refresh faster must.
 """
@@ -135,6 +137,20 @@ def _write_costs(rows: list[dict[str, Any]], total: float) -> None:
     print(f"wrote {path}")
 
 
+def report_ab(conn: Any, outcome: Any, config: Any, shared: Workers, tmp: Path) -> None:
+    """The report again, twice: on its own new workers (as before Workers) and on the refresh's."""
+    seconds, pngs = {}, {}
+    for name, on in (("own workers", None), ("the refresh's workers", shared)):
+        out = tmp / f"report-{len(seconds)}"
+        tic = time.perf_counter()
+        build_report(conn, outcome, config, out, shared=on)
+        seconds[name] = time.perf_counter() - tic
+        pngs[name] = {p.name: p.read_bytes() for p in sorted(out.glob("*.png"))}
+    same = len({tuple(sorted(p.items())) for p in pngs.values()}) == 1
+    shown = ", ".join(f"{name} {s:.1f} s" for name, s in seconds.items())
+    print(f"report A/B (after the first, same process): {shown}; PNGs identical: {same}")
+
+
 def run(args: argparse.Namespace) -> None:
     config, keep = load_config(args.config), args.keep
     load_before = _load()
@@ -151,7 +167,9 @@ def run(args: argparse.Namespace) -> None:
             build = functools.partial(build_report, conn, outcome, config, shared=shared)
             write_report_atomically(build, Path(tmp) / "report")
             outcome.steps["report"] = time.perf_counter() - tic
-        total, parent_cpu = time.perf_counter() - start, time.process_time() - cpu
+            total, parent_cpu = time.perf_counter() - start, time.process_time() - cpu
+            if args.report_ab:
+                report_ab(conn, outcome, config, shared, Path(tmp))
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -193,6 +211,9 @@ def main() -> None:
         "--write-costs", action="store_true", help="write each job's CPU seconds to obslaws/refresh/costs.json"
     )
     parser.add_argument("--profile", default=None, help="write a cProfile of the parent process here")
+    parser.add_argument(
+        "--report-ab", action="store_true", help="build the report again on new workers and on the refresh's"
+    )
     args = parser.parse_args()
     run(args)
 
