@@ -40,7 +40,7 @@ def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int 
     filled = np.where(observed, r, offsets)
     gaps = np.flatnonzero(~observed)  # the gaps' flat positions, in the order a boolean mask takes them
     for _ in range(iterations):
-        offsets = filled.mean(axis=0)
+        offsets = np.add.reduce(filled, axis=0) / filled.shape[0]  # filled.mean(axis=0), less its overhead
         centred = filled - offsets
         v, _s = _top_directions(centred, rank)
         low = centred @ v @ v.T + offsets
@@ -49,7 +49,7 @@ def hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int 
         filled = low
         if change < 1e-10 * max(np.sum(filled**2), 1e-12):
             break
-    offsets = filled.mean(axis=0)
+    offsets = np.add.reduce(filled, axis=0) / filled.shape[0]  # filled.mean(axis=0), less its overhead
     v, s = _top_directions(filled - offsets, rank)
     return offsets, (v * s) / np.sqrt(max(filled.shape[0], 1))
 

@@ -80,6 +80,12 @@ def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
     return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r]
 
 
+def _mean(values: list[float]) -> float:
+    """``np.mean(values)`` (the same sum, the same division), without its per-call overhead: the
+    selection takes hundreds of thousands of these means of a few values."""
+    return float(np.add.reduce(np.asarray(values, dtype=float)) / len(values))
+
+
 @dataclass
 class Scoreboard:
     """Every configuration scored on every inner fold, each once."""
@@ -101,7 +107,7 @@ class Scoreboard:
         by_kind: dict[str, list[float]] = {}
         for f in folds:
             by_kind.setdefault(self.kinds[f], []).append(self.results[config][names.index(f)].mae)
-        return float(np.mean([np.mean(v) for v in by_kind.values()]))
+        return _mean([_mean(v) for v in by_kind.values()])
 
     def best(self, candidates: list[Config], folds: list[str]) -> Config:
         scores = [self.score(c, folds) for c in candidates]
