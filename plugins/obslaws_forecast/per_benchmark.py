@@ -36,16 +36,23 @@ def fold_column_errors(board, config: Config, n_targets: int) -> np.ndarray:
 def column_errors(board, config: Config, folds: list[str], n_targets: int) -> np.ndarray:
     """Per target: the mean MAE (points) of its cells over ``folds``, each kind of fold weighing
     the same (as ``Scoreboard.score``); NaN where no fold hides that target."""
-    table, names = fold_column_errors(board, config, n_targets), list(board.caches)
-    kinds = dict.fromkeys(board.kinds[f] for f in folds)
-    per_kind = [_mean_over_rows(table[[names.index(f) for f in folds if board.kinds[f] == kind]]) for kind in kinds]
-    return _mean_over_rows(np.vstack(per_kind))
+    return _candidate_errors(board, [config], folds, n_targets)[0]
 
 
-def _mean_over_rows(values: np.ndarray) -> np.ndarray:
-    """Column means ignoring NaN; NaN where a column has none (without numpy's empty-slice warning)."""
+def _candidate_errors(board, candidates: list[Config], folds: list[str], n_targets: int) -> np.ndarray:
+    """``column_errors`` of every candidate at once: (candidates, targets)."""
+    names = list(board.caches)
+    table = np.stack([fold_column_errors(board, c, n_targets)[[names.index(f) for f in folds]] for c in candidates])
+    kinds = [board.kinds[f] for f in folds]
+    per_kind = [_nanmean(table[:, [i for i, k in enumerate(kinds) if k == kind]], 1) for kind in dict.fromkeys(kinds)]
+    return _nanmean(np.stack(per_kind, axis=1), 1)
+
+
+def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """Means along ``axis`` ignoring NaN; NaN where there is none (without numpy's empty-slice warning)."""
     known = ~np.isnan(values)
-    return np.where(known.any(axis=0), np.nansum(values, axis=0) / np.maximum(known.sum(axis=0), 1), np.nan)
+    total = np.nansum(values, axis=axis) / np.maximum(known.sum(axis=axis), 1)
+    return np.where(known.any(axis=axis), total, np.nan)
 
 
 def best_per_column(board, candidates: list[Config], folds: list[str], n_targets: int) -> tuple[Config, ...]:
@@ -56,7 +63,7 @@ def best_per_column(board, candidates: list[Config], folds: list[str], n_targets
     names = list(board.caches)
     counts = [np.bincount(board.results[joint][names.index(f)].columns, minlength=n_targets) for f in folds]
     enough = np.min(counts, axis=0) >= MIN_CELLS
-    errors = np.vstack([column_errors(board, c, folds, n_targets) for c in candidates])
+    errors = _candidate_errors(board, candidates, folds, n_targets)
     errors = np.where(np.isnan(errors), np.inf, errors)
     return tuple(candidates[int(i)] if ok else joint for i, ok in zip(np.argmin(errors, axis=0), enough, strict=True))
 
