@@ -21,23 +21,19 @@ import contextlib
 import functools
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 
 
-@contextlib.contextmanager
-def engine_step(compiled: bool | None) -> Iterator[None]:
+def engine_step(compiled: bool | None) -> contextlib.AbstractContextManager:
     """The baselines' fits with the compiled step, the numpy one, or (None) the default."""
     import obslaws_baselines.sigmoid as sigmoid
 
-    default = sigmoid.fit_sigmoid_sets
-    sigmoid.fit_sigmoid_sets = functools.partial(default, compiled=compiled)
-    try:
-        yield
-    finally:
-        sigmoid.fit_sigmoid_sets = default
+    return mock.patch.object(
+        sigmoid, "fit_sigmoid_sets", functools.partial(sigmoid.fit_sigmoid_sets, compiled=compiled)
+    )
 
 
 def run(fitter, conn, benchmark_set: str, compiled: bool | None = None):  # noqa: ANN001, ANN201

@@ -31,7 +31,8 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from unittest import mock
 
 import torch
 from obslaws_sloth import engine
@@ -175,15 +176,9 @@ def main() -> None:
         print(f"grid: {wall:.0f} s wall on {args.workers} worker(s) ({busy:.0f} s of backtests)")
 
 
-@contextmanager
-def engine_gradient(gradient) -> Iterator[None]:
+def engine_gradient(gradient) -> AbstractContextManager:
     """Fits made by the Sloth fitters in this block use ``gradient`` (the before/after switch)."""
-    original = fitter_module.fit_many
-    fitter_module.fit_many = functools.partial(original, gradient=gradient)
-    try:
-        yield
-    finally:
-        fitter_module.fit_many = original
+    return mock.patch.object(fitter_module, "fit_many", functools.partial(fitter_module.fit_many, gradient=gradient))
 
 
 @contextmanager
