@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -30,10 +30,13 @@ CELL_COLUMNS = {
 }
 
 
-def write_backtest(conn: duckdb.DuckDBPyConnection, result: BacktestResult) -> None:
+def write_backtest(
+    conn: duckdb.DuckDBPyConnection, result: BacktestResult, summary: dict[str, Any] | None = None
+) -> None:
     """Write the fold fits, the ``backtest_runs`` row and every cell, all or nothing.
 
-    Re-running the same backtest (same id) replaces its rows with identical ones.
+    Re-running the same backtest (same id) replaces its rows with identical ones. ``summary``:
+    ``result.summary()`` where the caller has it already (it scores every cell again).
     """
     run = pl.DataFrame(
         [
@@ -43,7 +46,7 @@ def write_backtest(conn: duckdb.DuckDBPyConnection, result: BacktestResult) -> N
                 "protocol": result.protocol,
                 "benchmarks": list(result.benchmarks),
                 "options": canonical_json(result.options),
-                "summary": canonical_json(result.summary()),
+                "summary": canonical_json(result.summary() if summary is None else summary),
                 "fitter_version": result.fitter_version,
                 "plugin": result.plugin,
                 "hyperparameters": canonical_json(result.hyperparameters),

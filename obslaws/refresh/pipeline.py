@@ -225,8 +225,9 @@ def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -
             outcome.seconds = outcome.timing.seconds
             if isinstance(result, Exception):
                 raise result
-            write_backtest(conn, result)
-            outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, result.summary()
+            summary = result.summary()  # scored once, for the database and the report
+            write_backtest(conn, result, summary)
+            outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, summary
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
             outcome.status = f"skipped: {describe(exc)}"
         mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
