@@ -22,3 +22,18 @@ def test_loading_plugins_imports_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "baselines" in result.stdout and "sloth" in result.stdout
+
+
+REGISTER = """
+import sys
+from obslaws.fitting.lookup import get_fitters
+assert "sloth" in get_fitters() and "size-tokens" in get_fitters()
+assert "torch" not in sys.modules, "registering the fitters imported torch: import it where a fit runs"
+"""
+
+
+def test_registering_the_fitters_imports_no_torch():
+    # A refresh registers every fitter before it starts its workers; torch (about 2 CPU s) is
+    # for the processes that fit, and for the parent only once a fitted Sloth comes back.
+    result = subprocess.run([sys.executable, "-c", REGISTER], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

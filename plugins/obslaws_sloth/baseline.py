@@ -16,10 +16,8 @@ import polars as pl
 
 from obslaws.data import FitData
 from obslaws.fitting.contract import Fitter, Requirements
-from obslaws_sloth.design import build_design, covariates, query_weights
-from obslaws_sloth.engine import LEARNING_RATES, fit_many
+from obslaws_sloth.design import LEARNING_RATES, build_design, covariates, query_weights
 from obslaws_sloth.fitter import NEEDS
-from obslaws_sloth.optimiser import Schedule
 
 
 class SizeTokensFitter(Fitter):
@@ -48,6 +46,10 @@ class SizeTokensFitter(Fitter):
         self.max_iter = max_iter
 
     def _fit(self, data: FitData) -> None:
+        # imported here (torch): registering the fitter needs none of it
+        from obslaws_sloth.engine import fit_many
+        from obslaws_sloth.optimiser import Schedule
+
         designs = []
         for bench in self.targets_:
             design = build_design(data, [bench])

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-import torch
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 
+if TYPE_CHECKING:  # torch is imported where tensors are made: registering the fitters needs none
+    import torch
+
 BASES = ("log10", "upstream")
+# The paper's learning rates, tried in turn (the lowest training MAE kept); here, not in the engine,
+# so that the fitters' defaults need no torch.
+LEARNING_RATES = (0.1, 0.01, 0.001)
 
 
 def covariates(params: np.ndarray, tokens: np.ndarray, basis: str = "log10") -> np.ndarray:
@@ -171,8 +177,12 @@ class Batch:
 _BATCH_FIELDS = ("x", "onehot", "y", "mask", "inv_count", "chance")
 
 
-def pad_designs(designs: Sequence[Design], dtype: torch.dtype = torch.float32) -> Batch:
-    """Stack designs of different sizes; padded models and families carry zero weight."""
+def pad_designs(designs: Sequence[Design], dtype: torch.dtype | None = None) -> Batch:
+    """Stack designs of different sizes; padded models and families carry zero weight (``dtype``
+    default float32)."""
+    import torch
+
+    dtype = torch.float32 if dtype is None else dtype
     n = max(len(d.model_ids) for d in designs)
     f = max(len(d.families) for d in designs)
     j = designs[0].y.shape[1]

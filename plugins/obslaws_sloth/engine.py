@@ -15,12 +15,12 @@ import torch
 
 from obslaws.threads import task_threads
 from obslaws_sloth import compiled, link
-from obslaws_sloth.design import Batch, Design, pad_designs
+from obslaws_sloth.design import LEARNING_RATES, Batch, Design, pad_designs
 from obslaws_sloth.gradient import Gradient, fast_huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
 from obslaws_sloth.optimiser import Result, Schedule, optimise
 
-LEARNING_RATES = (0.1, 0.01, 0.001)
+__all__ = ["LEARNING_RATES", "Member", "adapt_intercepts", "fit_many"]
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
@@ -15,17 +15,19 @@ from obslaws.errors import FitterError
 from obslaws.fitting.contract import Fitter, Requirements
 from obslaws_sloth.design import (
     BASES,
+    LEARNING_RATES,
     Design,
     build_design,
     covariates_in_log10,
     query_weights,
     slopes_in_log10,
 )
-from obslaws_sloth.engine import LEARNING_RATES, Member, adapt_intercepts, fit_many
-from obslaws_sloth.optimiser import Schedule
 from obslaws_sloth.rotation import Interpretation, interpret
-from obslaws_sloth.selection import select_d
 from obslaws_sloth.store import skill_tables, write_skills
+
+if TYPE_CHECKING:  # the engine (torch) is imported when a fit runs: registering needs none
+    from obslaws_sloth.engine import Member
+    from obslaws_sloth.optimiser import Schedule
 
 NEEDS = frozenset({"params", "tokens", "family"})
 
@@ -173,6 +175,8 @@ class SlothFitter(Fitter):
         return _as_tuple(self.d)
 
     def _schedule(self) -> Schedule:
+        from obslaws_sloth.optimiser import Schedule
+
         return Schedule(max_steps=int(self.max_iter), stop_patience=int(self.n_iter_no_change))
 
     def _fit(self, data: FitData) -> None:
@@ -183,6 +187,9 @@ class SlothFitter(Fitter):
 
     def _fit_datas(self, datas: Sequence[FitData]) -> tuple[list[tuple[Design, list[Fit]]], list[dict[int, float]]]:
         """Select ``d`` (if asked), then fit every member on every data set in one batched program."""
+        from obslaws_sloth.engine import fit_many
+        from obslaws_sloth.selection import select_d
+
         n_bench = len(datas[0].targets)
         candidates = self._candidates(n_bench)
         if max(candidates) > n_bench:
@@ -258,6 +265,8 @@ class SlothFitter(Fitter):
 
     def _adapt(self, query: FitData) -> tuple[list[Member] | None, list[str]]:
         """Members with intercepts fitted for unseen families that have scored models in ``query``."""
+        from obslaws_sloth.engine import adapt_intercepts
+
         known = set(self.design_.families)
         scored = query.scores.filter(pl.col("benchmark").is_in(list(self.targets_)) & pl.col("value").is_not_null())
         models = query.models.filter(
