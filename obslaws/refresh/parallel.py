@@ -94,20 +94,33 @@ def _timed() -> Iterator[list[Timing]]:
     out.append(Timing(time.perf_counter() - wall, time.process_time() - cpu, started, time.time(), os.getpid()))
 
 
-def run_batch(jobs: Sequence[Job]) -> list[tuple[Any, Timing]]:
+def run_batch(jobs: Sequence[Job]) -> list[tuple[Any, dict[str, Any] | None, Timing]]:
     """Run backtests of one fitter together (in a worker): each fold that several of them share is
     fitted once, and the folds of all go through one ``fit_many`` (:func:`~obslaws.backtest.run_backtests`).
 
-    Returns per job (its BacktestResult, or the exception that stopped it; its Timing). The batch's
-    wall and CPU time is shared among the jobs in proportion to their ``duration_s``, each given
-    its slice of the batch's span, so that the job timings add up to the batch's.
+    Returns per job (its BacktestResult, or the exception that stopped it; its summary, scored
+    here so that the parent, which writes every result in plan order, has less to do once the
+    last job ends; its Timing). The batch's wall and CPU time is shared among the jobs in
+    proportion to their ``duration_s``, each given its slice of the batch's span, so that the
+    job timings add up to the batch's.
     """
     from obslaws.backtest import BacktestPlan, run_backtests
 
     plans = [BacktestPlan(job.data, job.protocol, job.benchmarks, dict(job.options)) for job in jobs]
     with _timed() as timing:
         results = [_portable(r) for r in run_backtests(jobs[0].create(), plans, plugin=jobs[0].plugin)]
-    return list(zip(results, _shares(timing[0], [getattr(r, "duration_s", 0.0) for r in results]), strict=True))
+    timings = _shares(timing[0], [getattr(r, "duration_s", 0.0) for r in results])
+    return [(*_summarised(result), share) for result, share in zip(results, timings, strict=True)]
+
+
+def _summarised(result: Any) -> tuple[Any, dict[str, Any] | None]:
+    """``(result, its summary)``; an exception, or the one scoring it raised, with None."""
+    if isinstance(result, Exception):
+        return result, None
+    try:
+        return result, result.summary()
+    except Exception as exc:  # reported for this backtest alone, as one raised by the run
+        return _portable(exc), None
 
 
 def _portable(result: Any) -> Any:
@@ -204,7 +217,7 @@ class Runner:
             return lambda: fit_job(fitter, data)
         return self.pool.submit(fit_job, fitter, data).result
 
-    def backtests(self, jobs: Sequence[Job]) -> Callable[[], list[tuple[Any, Timing]]]:
+    def backtests(self, jobs: Sequence[Job]) -> Callable[[], list[tuple[Any, dict[str, Any] | None, Timing]]]:
         """Queue a batch of backtests (:func:`run_batch`); the callable gives its list of results."""
         if self.pool is None:
             return lambda: run_batch(jobs)

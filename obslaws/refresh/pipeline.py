@@ -214,19 +214,19 @@ def _plan_backtests(
 
 def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -> list[BacktestOutcome]:
     """Write each queued backtest (``queued``: index in ``jobs`` -> a callable giving its result, or
-    the exception that stopped it, and its Timing) in plan order, whatever order they finish in."""
+    the exception that stopped it, its summary and its Timing) in plan order, whatever order they
+    finish in."""
     from obslaws.backtest.writer import write_backtest
 
     for index, (outcome, job) in enumerate(jobs):
         if job is None:
             continue
         try:
-            result, outcome.timing = queued[index]()
+            result, summary, outcome.timing = queued[index]()
             outcome.seconds = outcome.timing.seconds
             if isinstance(result, Exception):
                 raise result
-            summary = result.summary()  # scored once, for the database and the report
-            write_backtest(conn, result, summary)
+            write_backtest(conn, result, summary)  # the summary scored in the worker
             outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, summary
         except Exception as exc:  # as for fits: reported in the table, the rest goes on
             outcome.status = f"skipped: {describe(exc)}"
@@ -275,7 +275,7 @@ def _fit_and_backtest(
 
 def _queue_batches(runner, backtests, costs: dict[str, float]) -> dict[int, Any]:
     """Queue the backtests in batches (:func:`~obslaws.refresh.schedule.backtest_batches`): index in
-    ``backtests`` -> a callable giving its (result or exception, Timing)."""
+    ``backtests`` -> a callable giving its (result or exception, summary or None, Timing)."""
     from obslaws.refresh.schedule import backtest_batches
 
     queued: dict[int, Any] = {}
