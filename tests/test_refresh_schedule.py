@@ -27,7 +27,7 @@ from obslaws.refresh.schedule import (
     shipped_costs,
 )
 from obslaws.report import plots
-from obslaws.report.figures import FigurePool
+from obslaws.report.figures import FigurePool, draw_ahead
 
 FAST_PLUGINS_ONLY = "sloth,lowrank,loss2loss,densing,forecast,example"
 
@@ -138,6 +138,24 @@ def _figures_drawn_in_parallel_are_the_serial_ones(conn, tmp_path: Path) -> None
                 assert on.pool().submit(abs, -2).result() == 2
         drawn[workers] = [(folder / f"{i}.png").read_bytes() for i in range(len(parts))]
     assert len(parts) == 3 and drawn[1] == drawn[2] == drawn["shared"]
+    _figures_drawn_ahead_are_the_serial_ones(parts, drawn[1], tmp_path)
     with pytest.raises(pl.exceptions.ColumnNotFoundError), FigurePool(2) as figures:
         for i, part in enumerate(parts[:2]):
             figures.draw(plots.predicted_vs_actual, part.drop("truth"), "no truth", tmp_path / f"bad{i}.png")
+
+
+def _figures_drawn_ahead_are_the_serial_ones(parts: list[pl.DataFrame], serial: list[bytes], tmp_path: Path) -> None:
+    """A figure the refresh queued ahead is copied in when the report asks for it with the same
+    data, and drawn anew when the data differ; what is not taken goes with the workers."""
+    folder = tmp_path / "figures-ahead"
+    folder.mkdir()
+    with Workers(2) as shared:
+        draw_ahead(shared, plots.predicted_vs_actual, parts[0], "figure 0", name="0.png")
+        draw_ahead(shared, plots.predicted_vs_actual, parts[1].head(5), "figure 1", name="1.png")
+        stale = shared.ahead["1.png"][3]
+        with FigurePool(2, shared) as figures:
+            for i, part in enumerate(parts):
+                figures.draw(plots.predicted_vs_actual, part, f"figure {i}", folder / f"{i}.png")
+        assert "0.png" not in shared.ahead and "1.png" in shared.ahead  # taken; other data, not taken
+    assert [(folder / f"{i}.png").read_bytes() for i in range(len(parts))] == serial
+    assert not stale.parent.exists()

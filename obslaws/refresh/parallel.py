@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -185,6 +186,9 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.count = count
         self.started: ProcessPoolExecutor | None = None
+        # report figures queued before the report (obslaws.report.figures.draw_ahead): file name ->
+        # (function, its arguments but the path, the future, the path it is drawn to)
+        self.ahead: dict[str, tuple[Any, tuple[Any, ...], Any, Any]] = {}
 
     def pool(self) -> ProcessPoolExecutor | None:
         if self.count <= 1:
@@ -199,6 +203,8 @@ class Workers:
     def __exit__(self, *exc: object) -> None:
         if self.started is not None:
             self.started.shutdown(cancel_futures=True)
+        for _, _, _, path in self.ahead.values():  # drawn ahead for a report that did not take them
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 class Runner:

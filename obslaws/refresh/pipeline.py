@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,28 +213,38 @@ def _plan_backtests(
     return jobs
 
 
-def _collect_backtests(conn, jobs, queued: dict[int, Any], progress: Progress) -> list[BacktestOutcome]:
+def _collect_backtests(
+    conn, jobs, queued: dict[int, Any], progress: Progress, written: Callable[[str, list], None] | None = None
+) -> list[BacktestOutcome]:
     """Write each queued backtest (``queued``: index in ``jobs`` -> a callable giving its result, or
     the exception that stopped it, its summary and its Timing) in plan order, whatever order they
-    finish in."""
+    finish in. ``written(label, outcomes)`` is told when every backtest of a protocol is done."""
+    left = Counter(outcome.label for outcome, _ in jobs)
+    for index, (outcome, job) in enumerate(jobs):
+        if job is not None:
+            _write_one(conn, outcome, queued[index], progress)
+        left[outcome.label] -= 1
+        if written is not None and not left[outcome.label]:
+            written(outcome.label, [o for o, _ in jobs if o.label == outcome.label])
+    return [outcome for outcome, _ in jobs]
+
+
+def _write_one(conn, outcome: BacktestOutcome, queued: Callable[[], Any], progress: Progress) -> None:
+    """Write one backtest's result (or report why it has none) and tell its progress line."""
     from obslaws.backtest.writer import write_backtest
 
-    for index, (outcome, job) in enumerate(jobs):
-        if job is None:
-            continue
-        try:
-            result, summary, outcome.timing = queued[index]()
-            outcome.seconds = outcome.timing.seconds
-            if isinstance(result, Exception):
-                raise result
-            write_backtest(conn, result, summary)  # the summary scored in the worker
-            outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, summary
-        except Exception as exc:  # as for fits: reported in the table, the rest goes on
-            outcome.status = f"skipped: {describe(exc)}"
-        mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
-        shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
-        progress(f"      {outcome.fitter} {outcome.label}: {shown} ({outcome.seconds:.1f} s)")
-    return [outcome for outcome, _ in jobs]
+    try:
+        result, summary, outcome.timing = queued()
+        outcome.seconds = outcome.timing.seconds
+        if isinstance(result, Exception):
+            raise result
+        write_backtest(conn, result, summary)  # the summary scored in the worker
+        outcome.status, outcome.backtest_id, outcome.summary = "done", result.backtest_id, summary
+    except Exception as exc:  # as for fits: reported in the table, the rest goes on
+        outcome.status = f"skipped: {describe(exc)}"
+    mae = (outcome.summary or {}).get("average", {}).get("mae_pt")
+    shown = f"MAE {mae:.2f} pt" if isinstance(mae, float) else outcome.status
+    progress(f"      {outcome.fitter} {outcome.label}: {shown} ({outcome.seconds:.1f} s)")
 
 
 def _fit_and_backtest(
@@ -269,8 +280,26 @@ def _fit_and_backtest(
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
-        outcome.backtests = _collect_backtests(conn, backtests, queued_backtests, progress)
+        written = _figures_ahead(conn, shared)
+        outcome.backtests = _collect_backtests(conn, backtests, queued_backtests, progress, written)
         outcome.timed("backtest", progress, start)
+
+
+def _figures_ahead(conn, shared: Workers | None) -> Callable[[str, list], None] | None:
+    """Where the report will share the refresh's workers: each protocol's predicted-vs-actual
+    figure queued on them once its backtests are written (the workers draw it while the parent
+    writes the rest; the report copies it in, :func:`obslaws.report.figures.draw_ahead`)."""
+    if shared is None or shared.count <= 1:
+        return None
+    from obslaws.report.build import draw_protocol_figure_ahead
+
+    def written(label: str, backtests: list) -> None:
+        try:
+            draw_protocol_figure_ahead(conn, shared, label, backtests)
+        except Exception:  # noqa: BLE001 - an optimisation only: the report draws the figure itself
+            return
+
+    return written
 
 
 def _queue_batches(runner, backtests, costs: dict[str, float]) -> dict[int, Any]:

@@ -16,7 +16,7 @@ from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import RefreshOutcome
 from obslaws.report import plots
-from obslaws.report.figures import FigurePool
+from obslaws.report.figures import FigurePool, draw_ahead
 from obslaws.report.forward import detail_lines
 from obslaws.report.markdown import markdown_table
 from obslaws.report.section import layout
@@ -101,16 +101,32 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )
         if cells_ids:
-            cells = read_frame(
-                conn,
-                "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "
-                "WHERE list_contains($ids, backtest_id)",
-                {"ids": cells_ids},
-            )
-            name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
-            figures.draw(plots.predicted_vs_actual, cells, f"Predicted vs actual: {label}", out / name)
+            cells, title, name = _predicted_vs_actual(conn, label, cells_ids)
+            figures.draw(plots.predicted_vs_actual, cells, title, out / name)
             lines += [f"![predicted vs actual, {label}]({name})", ""]
     return lines
+
+
+def _predicted_vs_actual(conn, label: str, backtest_ids: list[str]) -> tuple[pl.DataFrame, str, str]:
+    """The cells, title and file name of one protocol's predicted-vs-actual figure."""
+    cells = read_frame(
+        conn,
+        "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "
+        "WHERE list_contains($ids, backtest_id)",
+        {"ids": backtest_ids},
+    )
+    name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
+    return cells, f"Predicted vs actual: {label}", name
+
+
+def draw_protocol_figure_ahead(conn, shared: Workers, label: str, backtests: list) -> None:
+    """Queue the predicted-vs-actual figure of one protocol (``backtests``: its outcomes, all
+    written) on the refresh's workers, so that they draw it while the parent writes the rest;
+    the report uses it if its cells are still the same (:func:`obslaws.report.figures.draw_ahead`)."""
+    ids = [b.backtest_id for b in backtests if b.summary is not None]
+    if ids:
+        cells, title, name = _predicted_vs_actual(conn, label, ids)
+        draw_ahead(shared, plots.predicted_vs_actual, cells, title, name=name)
 
 
 def build_report(
