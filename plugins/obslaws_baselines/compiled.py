@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import warnings
-
 import numpy as np
+
+from obslaws.fitting.kernels import kernel_loads
 
 from .engine import ADAM_BETAS, ADAM_EPS, NAMES, PLATEAU_THRESHOLD, _Batch, _Law, sigmoid
 
@@ -45,12 +44,6 @@ def _columns(values: dict[str, np.ndarray], n_prob: int) -> tuple[np.ndarray, ..
     return tuple(values[k].reshape(n_prob, -1) for k in NAMES)
 
 
-@functools.cache
 def kernel_available() -> bool:
     """Whether the compiled step loads (numba refuses a module where it finds no place for its cache)."""
-    try:
-        from . import kernel  # noqa: F401
-    except (ImportError, RuntimeError) as error:
-        warnings.warn(f"baselines: compiled step unavailable ({error}); using numpy", stacklevel=2)
-        return False
-    return True
+    return kernel_loads("obslaws_baselines.kernel", "baselines", "numpy")

@@ -10,29 +10,23 @@ result is the same whatever the thread count.
 from __future__ import annotations
 
 import functools
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from obslaws.fitting.kernels import kernel_loads
 from obslaws_sloth import link
 from obslaws_sloth.design import Batch
 from obslaws_sloth.model import Layout
 from obslaws_sloth.optimiser import Result, Schedule
 
 
-@functools.cache
 def available() -> bool:
     """Whether the kernel loads (the torch engine is the fallback without numba, or where numba
     finds no place for its cache and so refuses the module)."""
-    try:
-        import obslaws_sloth.kernel  # noqa: F401
-    except (ImportError, RuntimeError) as error:
-        warnings.warn(f"sloth: compiled kernel unavailable ({error}); using the torch engine", stacklevel=2)
-        return False
-    return True
+    return kernel_loads("obslaws_sloth.kernel", "sloth", "the torch engine")
 
 
 def supports(layout: Layout, batch: Batch) -> bool:
