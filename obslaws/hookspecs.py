@@ -137,7 +137,9 @@ def register_migrations(register: Callable[[MigrationSet], None]) -> None:
 
 
 @hookspec
-def report_sections(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | list[ReportSection] | None:
+def report_sections(
+    conn: duckdb.DuckDBPyConnection, out: Path, draw: Callable[..., None]
+) -> ReportSection | list[ReportSection] | None:
     """Add sections to the refresh report (``obslaws refresh``).
 
     Called once per report, after the refresh has written its fits and backtests, in plugin
@@ -151,6 +153,12 @@ def report_sections(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection
     out:
         The report's folder: write figures here (PNG, names prefixed with the plugin's name so
         that they cannot collide) and list them in the section.
+    draw:
+        Optional (declare it to get it): ``draw(function, *args)`` draws ``function(*args)``,
+        whose last argument is the PNG's path in ``out``, on the report's figure workers while
+        the page is built, instead of here; ``function`` must be importable by name (a module's
+        function, or a ``functools.partial`` of one) and its arguments picklable. The report is
+        complete, its figures written, when the core's report step returns.
 
     Returns
     -------

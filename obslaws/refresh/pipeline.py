@@ -7,6 +7,7 @@ and moved into place only when complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -280,18 +281,19 @@ def _fit_and_backtest(
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()
-        written = _figures_ahead(conn, shared)
+        written = _figures_ahead(conn, shared, outcome.fits, config)
         outcome.backtests = _collect_backtests(conn, backtests, queued_backtests, progress, written)
         outcome.timed("backtest", progress, start)
 
 
-def _figures_ahead(conn, shared: Workers | None) -> Callable[[str, list], None] | None:
-    """Where the report will share the refresh's workers: each protocol's predicted-vs-actual
-    figure queued on them once its backtests are written (the workers draw it while the parent
-    writes the rest; the report copies it in, :func:`obslaws.report.figures.draw_ahead`)."""
+def _figures_ahead(conn, shared: Workers | None, fits: list, config) -> Callable[[str, list], None] | None:
+    """Where the report will share the refresh's workers: the score-vs-compute figure queued on
+    them now that the fits are stored, and each protocol's predicted-vs-actual figure once its
+    backtests are written (the workers draw them while the parent writes the rest; the report
+    copies them in, :func:`obslaws.report.figures.draw_ahead`)."""
     if shared is None or shared.count <= 1:
         return None
-    from obslaws.report.build import draw_protocol_figure_ahead
+    from obslaws.report.build import draw_curves_ahead, draw_protocol_figure_ahead
 
     def written(label: str, backtests: list) -> None:
         try:
@@ -299,6 +301,8 @@ def _figures_ahead(conn, shared: Workers | None) -> Callable[[str, list], None] 
         except Exception:  # noqa: BLE001 - an optimisation only: the report draws the figure itself
             return
 
+    with contextlib.suppress(Exception):  # as above
+        draw_curves_ahead(conn, shared, fits, config)
     return written
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -12,6 +13,7 @@ import pluggy
 import polars as pl
 
 from obslaws.data import FitData
+from obslaws.errors import PluginError
 from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import RefreshOutcome
@@ -26,18 +28,19 @@ if TYPE_CHECKING:
     from obslaws.refresh.parallel import Workers
 
 
-def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> tuple[Path | None, str]:
-    """Score vs compute for the report's benchmark, with the curve fitter's per-family curves."""
+def _curve_figure(conn, fits: list, config: RefreshConfig) -> tuple[tuple, str]:
+    """The arguments of the score-vs-compute figure (for the report's benchmark, with the curve
+    fitter's per-family curves) but its path, or ``()`` and why there is none."""
     benchmark = config.report.get("curve_benchmark", "mmlu")
     wanted = config.report.get("curve_fitter", "flops-sigmoid-family")
-    fit = next((f for f in outcome.fits if f.fitter == wanted and f.instance is not None), None)
+    fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
     if fit is None or benchmark not in fit.benchmarks:
-        return None, f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
+        return (), f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
     points = read_frame(
         conn,
         "SELECT f.model_id, f.family, f.flops, s.value FROM model_features f "
         "JOIN preferred_scores s USING (model_id) WHERE s.benchmark = ? AND f.flops IS NOT NULL "
-        "AND NOT f.is_checkpoint",
+        "AND NOT f.is_checkpoint ORDER BY f.model_id",  # ordered: the same data compare equal (draw_ahead)
         [benchmark],
     )
     # Ties broken by name: group_by's order varies from run to run, the report must not.
@@ -59,8 +62,19 @@ def _curves(conn, outcome: RefreshOutcome, config: RefreshConfig, out: Path) -> 
     query = FitData.build(pl.DataFrame(rows), benchmarks=read_frame(conn, "SELECT * FROM benchmarks"))
     predicted = fit.instance.predict(query).filter(pl.col("benchmark") == benchmark)
     grid = pl.DataFrame(rows).join(predicted, on="model_id")
-    path = plots.score_vs_compute(points, grid, benchmark, wanted, out / "score_vs_compute.png")
-    return path, ""
+    return (points, grid, benchmark, wanted), ""
+
+
+CURVES_PNG = "score_vs_compute.png"
+
+
+def draw_curves_ahead(conn, shared: Workers, fits: list, config: RefreshConfig) -> None:
+    """Queue the score-vs-compute figure on the refresh's workers once the fits are stored, so
+    that they draw it while the parent writes the backtests; the report copies it in when its
+    data are still the same (:func:`obslaws.report.figures.draw_ahead`)."""
+    args, _ = _curve_figure(conn, fits, config)
+    if args:
+        draw_ahead(shared, plots.score_vs_compute, *args, name=CURVES_PNG)
 
 
 def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigurePool) -> list[str]:
@@ -172,11 +186,19 @@ def _write_page(
     lines += markdown_table(["what the database holds", "count"], [[k, v] for k, v in summary(conn).items()])
     lines += _fits_section(outcome)
     backtests = _backtest_section(conn, outcome, out, figures)  # first: its figures are drawn meanwhile
-    path, note = _curves(conn, outcome, config, out)
-    lines += ["## Score vs compute", ""] + ([f"![score vs compute]({path.name})", ""] if path else [note, ""])
+    curves, note = _curve_figure(conn, outcome.fits, config)
+    if curves:
+        figures.draw(plots.score_vs_compute, *curves, out / CURVES_PNG)
+    lines += ["## Score vs compute", ""] + ([f"![score vs compute]({CURVES_PNG})", ""] if curves else [note, ""])
     lines += backtests
     pm = pm if pm is not None else plugin_manager()
-    lines += layout(list(call_each(pm, "report_sections", conn=conn, out=out)), out)
+    drawing: set[str] = set()  # the plugins' figures drawn on the figure workers
+
+    def draw(function: Callable[..., Any], *args: Any) -> None:
+        drawing.add(Path(args[-1]).name)
+        figures.draw(_plugin_figure, function, *args)
+
+    lines += layout(list(call_each(pm, "report_sections", conn=conn, out=out, draw=draw)), out, drawing)
     if outcome.new_models is not None and outcome.new_models.height:
         lines += _new_models_section(outcome.new_models.sort(["model_id", "benchmark"]))
     if outcome.predictions is not None and outcome.predictions.height:
@@ -188,6 +210,15 @@ def _write_page(
     page = out / "index.md"
     page.write_text("\n".join(lines), encoding="utf-8")
     return page
+
+
+def _plugin_figure(function: Callable[..., Any], *args: Any) -> Any:
+    """A plugin's figure (the ``report_sections`` hook's ``draw``): a failure names its function."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        name = getattr(function, "__qualname__", None) or repr(function)
+        raise PluginError(f"figure {Path(args[-1]).name} ({name}) failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _fits_section(outcome: RefreshOutcome) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,12 @@ def _sections_of(plugin: str, result: Any) -> list[ReportSection]:
     return list(items)
 
 
-def layout(results: Sequence[tuple[str, Any]], out: Path) -> list[str]:
+def layout(results: Sequence[tuple[str, Any]], out: Path, drawing: Collection[str] = ()) -> list[str]:
     """Markdown lines for every plugin's sections, given ``(plugin, report_sections result)`` pairs.
 
-    A figure must be a file in ``out``; two plugins listing the same file is an error naming both.
+    A figure must be a file in ``out`` or one of ``drawing`` (names of figures in ``out`` still
+    being drawn, through the hook's ``draw``); two plugins listing the same file is an error
+    naming both.
     """
     lines: list[str] = []
     owners: dict[str, str] = {}
@@ -69,7 +71,8 @@ def layout(results: Sequence[tuple[str, Any]], out: Path) -> list[str]:
             if section.markdown.strip():
                 lines += [section.markdown.strip(), ""]
             for figure in section.figures:
-                if Path(figure.file).name != figure.file or not (out / figure.file).is_file():
+                drawn = figure.file in drawing or (out / figure.file).is_file()
+                if Path(figure.file).name != figure.file or not drawn:
                     raise PluginError(
                         f'plugin "{plugin}" listed figure {figure.file!r}, which is not a file in the report folder'
                     )

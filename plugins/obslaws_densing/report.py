@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -26,8 +29,11 @@ def _trend(conn: duckdb.DuckDBPyConnection, fit_id: str) -> DensityTrend | None:
     return DensityTrend(**{name: float("nan") if row[name] is None else row[name] for name in _TREND_FIELDS})
 
 
-def report_section(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection | None:
-    """Density by release date (figure ``density.png``) and the envelope's doubling time."""
+def report_section(
+    conn: duckdb.DuckDBPyConnection, out: Path, draw: Callable[..., Any] | None = None
+) -> ReportSection | None:
+    """Density by release date (figure ``density.png``) and the envelope's doubling time; the
+    figure drawn by ``draw`` (the hook's: on the report's figure workers) if given, else here."""
     fit_id = latest_fit_id(conn, "densities")
     if fit_id is None:
         return None
@@ -41,7 +47,11 @@ def report_section(conn: duckdb.DuckDBPyConnection, out: Path) -> ReportSection 
         return None
     reference = frame["reference_family"][0]
     trend = _trend(conn, fit_id)
-    plot_density(frame.drop("reference_family"), trend, out / "density.png", reference_family=reference)
+    plot = functools.partial(plot_density, reference_family=reference)
+    if draw is None:
+        plot(frame.drop("reference_family"), trend, out / "density.png")
+    else:
+        draw(plot, frame.drop("reference_family"), trend, out / "density.png")
     text = ""
     if trend is not None:
         text = (

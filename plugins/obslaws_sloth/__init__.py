@@ -36,7 +36,7 @@ def register_migrations(register: Any) -> None:
 
 
 @hookimpl
-def report_sections(conn: Any, out: Any) -> Any:
+def report_sections(conn: Any, out: Any, draw: Any) -> Any:
     from obslaws_sloth.report import report_section
 
-    return report_section(conn, out)
+    return report_section(conn, out, draw)
