@@ -80,3 +80,21 @@ def test_more_than_128_models_sum_in_numpys_halves():
     assert by_numpy.steps[0] > 200
     for field in FIELDS:
         assert np.array_equal(getattr(by_numpy, field), getattr(compiled, field)), field
+
+
+def test_the_kernels_arguments_are_built_once_per_set_of_running_problems():
+    """The compiled step reuses its views and scratch buffers from step to step, and builds them
+    anew once finished problems are dropped (``keep`` replaces every array of the batch)."""
+    from obslaws_baselines.compiled import compiled_step
+    from obslaws_baselines.engine import _Batch, _Law
+
+    problems = _problems(FlopsSigmoidFamilyFitter(n_iter_no_change=100), 2)
+    batch, law, schedule = _Batch.start(problems, np.array([0.1, 0.01])), _Law(0.01, True), (20, 0.95, 1e-5)
+    compiled_step(batch, law, 1, schedule)
+    first = batch._kernel_args
+    compiled_step(batch, law, 2, schedule)
+    assert batch._kernel_args is first and not first.by_problem
+    batch.keep(np.arange(batch.lr.size) % 2 == 0)
+    compiled_step(batch, law, 3, schedule)
+    assert batch._kernel_args is not first and batch._kernel_args.by_problem
+    assert batch._kernel_args.loss.shape == batch.lr.shape
