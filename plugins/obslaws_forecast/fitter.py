@@ -29,21 +29,23 @@ from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, input_columns
-from .scale import from_logit, spread
+from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width
+from .stacking import blend, build_stacker, predict_scores
 
 
 class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
         "orgs": (True,),
         "ranks": (1,),
         "alphas": (1.0,),
+        "stack": (),
     }
 
     def __init__(
@@ -61,6 +63,7 @@ class ForecastFitter(Fitter):
         max_inputs: int = 30,
         min_input_models: int = 15,
         per_benchmark: bool = True,
+        stack: tuple[str, ...] = ("flops-sigmoid-family",),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -76,6 +79,7 @@ class ForecastFitter(Fitter):
         self.max_inputs = max_inputs
         self.min_input_models = min_input_models
         self.per_benchmark = per_benchmark
+        self.stack = stack
         self.interval = interval
         self.random_state = random_state
 
@@ -100,6 +104,16 @@ class ForecastFitter(Fitter):
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
+        stacker, self.members_, self.unstacked_ = build_stacker(
+            tuple(self.stack),
+            self.name,
+            data,
+            models["model_id"].to_numpy().astype(object),
+            matrix.benchmarks,
+            folds,
+            caches,
+            matrix.chance,
+        )
         grid = (
             self.poolings,
             self.drifts,
@@ -120,7 +134,9 @@ class ForecastFitter(Fitter):
             float(self.interval),
             bool(self.per_benchmark),
             tuple(bool(w) for w in self.ridge_weights),
+            stacker,
         )
+        self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
         self.chance_ = matrix.chance
@@ -156,6 +172,10 @@ class ForecastFitter(Fitter):
                 if id(engine) not in predicted:
                     predicted[id(engine)] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
                 centre[rows, j] = predicted[id(engine)][:, j]
+        chance = self.chance_[None, :k]
+        scores = self._stacked(query, kinds, from_logit(centre, chance))
+        moved = scores != from_logit(centre, chance)
+        centre = np.where(moved, to_logit(scores, chance), centre)
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
         cats = category(seen, matrix.observed.any(axis=1))
         widths, powers = self.selection_.widths, self.selection_.powers
@@ -164,15 +184,30 @@ class ForecastFitter(Fitter):
             for j in range(k):
                 width, source = half_width(widths, q, c, j)
                 half[i, j] = width / spread(centre[i, j], powers.get(source, 1.0))
-        chance = self.chance_[None, :k]
         n = centre.shape[0]
         return prediction_frame(
             np.repeat(query.models["model_id"].to_numpy(), k).tolist(),
             np.tile(np.array(self.targets_, dtype=object), n).tolist(),
-            from_logit(centre, chance).ravel(),
-            from_logit(centre - half, chance).ravel(),
-            from_logit(centre + half, chance).ravel(),
+            scores.ravel(),
+            np.minimum(from_logit(centre - half, chance), scores).ravel(),
+            np.maximum(from_logit(centre + half, chance), scores).ravel(),
         )
+
+    def _stacked(self, query: FitData, kinds: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """``scores`` blended with the stacked members' predictions at each kind's weights (its
+        own, else every fold's); a member's missing prediction leaves the forecaster's."""
+        stacker = self.stacker_
+        weights = {kind: stacker.weights.get(str(kind), stacker.weights.get("all")) for kind in np.unique(kinds)}
+        weights = {kind: w for kind, w in weights.items() if w is not None and np.any(w)}
+        if not weights:
+            return scores
+        ids = query.models["model_id"].to_list()
+        members = np.stack([predict_scores(self.members_[m], query, ids, self.targets_) for m in stacker.names])
+        out = scores.copy()
+        for kind, w in weights.items():
+            rows = kinds == kind
+            out[rows] = blend(scores[rows], members[:, rows], w.T[:, None, :])
+        return out
 
     def learned_parameters(self) -> dict[str, Any]:
         return {
@@ -192,6 +227,13 @@ class ForecastFitter(Fitter):
             "chosen_by": self.selection_.rules,
             "spread_power": self.selection_.powers,
             # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
+            # other registered fitters stacked on the forecaster: weights per kind, chosen on the inner folds
+            "stacked": {
+                "members": list(self.stacker_.names),
+                "left_out": self.unstacked_,
+                "weights": {kind: self.stacker_.labels(w, self.targets_) for kind, w in self.stacker_.weights.items()},
+                "compared": self.stacker_.record,
+            },
             "interval_half_widths_scaled": {
                 f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()
             },

@@ -83,6 +83,8 @@ def composite(board, configs: tuple[Config, ...], fold: str):
         np.concatenate([p.columns[m] for p, m in zip(parts, pick, strict=True)]),
         np.concatenate([p.categories[m] for p, m in zip(parts, pick, strict=True)]),
         errors,
+        np.concatenate([p.rows[m] for p, m in zip(parts, pick, strict=True)]),
+        np.concatenate([p.truth[m] for p, m in zip(parts, pick, strict=True)]),
     )
 
 

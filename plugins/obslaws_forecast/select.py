@@ -20,6 +20,7 @@ from .engine import Config, FoldCache
 from .inner import KINDS, seen_family
 from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
+from .stacking import Stacker
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 MIN_CELLS = 20
@@ -55,6 +56,8 @@ class FoldResult:
     columns: np.ndarray  # their benchmark index
     categories: np.ndarray  # their model's category
     errors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their absolute errors in points
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # their row among the fold's query rows
+    truth: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their scores
 
     def scaled(self, power: float = 1.0) -> np.ndarray:
         """|logit residual| x spread(prediction) ** power: what the conformal widths are quantiles of."""
@@ -64,20 +67,22 @@ class FoldResult:
 def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
     k = cache.n_targets
     logits = cache.predict(config)
-    hide, truth, z, columns, categories = cache.memo("scoring", lambda: _scoring(cache, y))
+    hide, truth, z, columns, categories, rows = cache.memo("scoring", lambda: _scoring(cache, y))
     error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
     residuals = z - logits
-    return FoldResult(float(100 * error.mean()), residuals[hide], logits[hide], columns, categories, 100 * error)
+    return FoldResult(
+        float(100 * error.mean()), residuals[hide], logits[hide], columns, categories, 100 * error, rows, truth[hide]
+    )
 
 
 def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
     """What scoring any configuration on ``cache``'s fold reads: its hidden target cells (of the
-    query rows), their scores ``y`` and logits, and each hidden cell's benchmark index and category."""
+    query rows), their scores ``y`` and logits, and each hidden cell's benchmark index, category and row."""
     rows, k = cache.rows, cache.n_targets
     hide = cache.hide[rows][:, :k]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
-    return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r]
+    return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r], r
 
 
 def _mean(values: list[float]) -> float:
@@ -168,6 +173,7 @@ def choose(
     level: float,
     per_benchmark: bool = True,
     ridge_weights: tuple[bool, ...] = (False,),
+    stacker: Stacker | None = None,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -176,7 +182,8 @@ def choose(
     each kind weighing the same) and on each kind's own folds. A kind keeps its own choice only if
     leaving each of its folds out says choosing on its own folds beats choosing on every fold
     (``held_out_rule_errors``), and a configuration per target benchmark only if leaving each of
-    them out says so (``per_benchmark``). Then each kind's conformal widths."""
+    them out says so (``per_benchmark``). Then, per kind, the ``stacker``'s members' weights
+    (``stacking.py``) and the conformal widths of the stacked predictions."""
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = [
@@ -212,6 +219,8 @@ def choose(
                 results = {f: composite(board, columns[kind], f) for f in folds}
             else:
                 results = dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+            if stacker is not None:
+                results = stacker.stack(kind, results, ALL)
             powers[kind], record = choose_power(
                 results,
                 level,

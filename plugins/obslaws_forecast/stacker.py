@@ -1,0 +1,151 @@
+"""Choosing the stacked members' weights on the forecaster's inner folds, per kind of query model.
+
+The candidates are convex weights of the members against the forecaster on a grid (``STEP``),
+on the score scale. Three rules compete per kind: the forecaster alone, one weight for every
+target (the grid point with the lowest mean MAE over the kind's folds) and a weight per target
+(each target's own grid point, for a target with ``MIN_CELLS`` hidden cells on every fold; else
+the joint one): a member fitted on compute alone may track ARC's climb and miss GSM8K's. The rule
+kept is the one whose choice, made without each fold group in turn, predicts that group best
+(the forecaster alone on ties), as for the forecaster's other choices (``select.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .calibration import fold_group
+from .scale import from_logit, to_logit
+
+STEP = 0.25  # the weight grid's step: members' weights are multiples of it, summing to at most 1
+MIN_CELLS = 20  # hidden cells a target needs on every fold to take its own weights
+RULES = ("forecast alone", "one weight", "per target")
+
+
+def weight_grid(n_members: int) -> list[tuple[float, ...]]:
+    """Every members' weight vector on the grid (multiples of STEP, summing to at most 1)."""
+    steps = round(1 / STEP)
+    return [
+        tuple(s * STEP for s in combo)
+        for combo in itertools.product(range(steps + 1), repeat=n_members)
+        if sum(combo) <= steps
+    ]
+
+
+def blend(own: np.ndarray, members: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``own`` scores (...) with each member's (m, ...) at its weight (m, ...: broadcast); a
+    member's NaN cell gives its weight back to ``own``."""
+    out = own.copy()
+    for w, m in zip(np.asarray(weights, dtype=float), members, strict=True):
+        out = np.where(np.isnan(m) | (w == 0), out, out + w * (m - own))
+    return out
+
+
+@dataclass
+class Stacker:
+    """The members' predictions on every inner fold, the weights chosen per kind, the record."""
+
+    names: tuple[str, ...]
+    # fold name -> (members, len(cache.rows), targets) predicted scores (NaN: cannot predict)
+    predictions: dict[str, np.ndarray]
+    chance: np.ndarray  # the targets' chance levels
+    # kind -> (targets, members) weights
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # per kind: the grid's inner MAE per fold, each rule's held-out MAE per fold group, the rule kept
+    record: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def n_targets(self) -> int:
+        return self.chance.size
+
+    def stack(self, kind: str, results: dict, every_kind: str = "all") -> dict:
+        """``results`` (fold -> select.FoldResult) of ``kind`` with its chosen weights applied
+        (chosen here, on them; a kind with one fold group takes ``every_kind``'s)."""
+        if not self.names or not results:
+            return results
+        grid = [np.tile(w, (self.n_targets, 1)) for w in weight_grid(len(self.names))]
+        errors = {i: {f: self._stacked(r, f, w).errors for f, r in results.items()} for i, w in enumerate(grid)}
+        choose = {
+            RULES[0]: lambda folds: grid[0],
+            RULES[1]: lambda folds: grid[self._best(errors, results, folds, None)],
+            RULES[2]: lambda folds: self._per_target(grid, errors, results, folds),
+        }
+        groups = list(dict.fromkeys(fold_group(f) for f in results))
+        held: dict[str, dict[str, float]] = {rule: {} for rule in RULES}
+        for group in groups:
+            rest = [f for f in results if fold_group(f) != group]
+            test = [f for f in results if fold_group(f) == group]
+            for rule, pick in choose.items():
+                if rest:
+                    held[rule][group] = self._mae(results, test, pick(rest))
+        if len(groups) < 2:
+            rule = "every fold's"
+            weights = self.weights.get(every_kind, grid[0])
+        else:
+            alone = held[RULES[0]]
+            # a stacking rule must not lose to the forecaster alone on any held-out group
+            means = [
+                np.mean(list(held[r].values())) if all(held[r][g] <= alone[g] for g in alone) else np.inf
+                for r in RULES
+            ]
+            rule = RULES[int(np.argmin(means))]
+            weights = choose[rule](list(results))
+        self.weights[kind] = weights
+        self.record[kind] = {
+            "inner MAE": {
+                self.label(w[0]): {f: float(e.mean()) for f, e in errors[i].items()} for i, w in enumerate(grid)
+            },
+            "held-out fold": held,
+            "rule": rule,
+        }
+        return {f: self._stacked(r, f, weights) for f, r in results.items()}
+
+    def _best(self, errors: dict, results: dict, folds: list[str], target: int | None) -> int:
+        """The grid point with the lowest mean over ``folds`` of the MAE (of ``target``'s cells)."""
+
+        def mae(i: int) -> float:
+            cells = [
+                e if target is None else e[results[f].columns == target] for f, e in errors[i].items() if f in folds
+            ]
+            return float(np.mean([c.mean() for c in cells if c.size]))
+
+        return min(errors, key=mae)  # the first of equals: the forecaster alone
+
+    def _per_target(self, grid: list[np.ndarray], errors: dict, results: dict, folds: list[str]) -> np.ndarray:
+        joint = grid[self._best(errors, results, folds, None)]
+        out = joint.copy()
+        for j in range(self.n_targets):
+            if sum(int(np.sum(results[f].columns == j)) for f in folds) >= MIN_CELLS:
+                out[j] = grid[self._best(errors, results, folds, j)][j]
+        return out
+
+    def _mae(self, results: dict, folds: list[str], weights: np.ndarray) -> float:
+        return float(np.mean([self._stacked(results[f], f, weights).mae for f in folds]))
+
+    def label(self, weights: Sequence[float]) -> str:
+        return " ".join(f"{n}={w:g}" for n, w in zip(self.names, weights, strict=True)) or "forecast alone"
+
+    def labels(self, weights: np.ndarray, targets: Sequence[str]) -> dict[str, str]:
+        return {t: self.label(w) for t, w in zip(targets, weights, strict=True)}
+
+    def _stacked(self, result, fold: str, weights: np.ndarray):
+        """``result`` with each hidden cell's prediction blended with the members' at its target's
+        ``weights`` (targets, members)."""
+        if not np.any(weights):
+            return result
+        chance = self.chance[result.columns]
+        own = from_logit(result.logits, chance)
+        members = self.predictions[fold][:, result.rows, result.columns]
+        scores = blend(own, members, weights[result.columns].T)
+        errors = 100 * np.abs(scores - result.truth)
+        logits = to_logit(scores, chance)
+        return replace(
+            result,
+            mae=float(errors.mean()) if errors.size else np.nan,
+            residuals=result.residuals + result.logits - logits,
+            logits=logits,
+            errors=errors,
+        )

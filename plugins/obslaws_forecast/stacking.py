@@ -1,0 +1,134 @@
+"""Other registered fitters stacked on the forecaster, with weights chosen on its inner folds.
+
+A member is any fitter in the plugin registry (``obslaws.fitters.get_fitters()``), so a plugin's
+own fitter can be stacked by naming it. Each member is fitted once per inner fold, on that
+fold's training data alone (its training models, without the fold's hidden cells, restricted
+to the models that have what the member needs), and predicts the fold's hidden cells; all of
+those fits and the final one go to the member's ``fit_many`` in one call (batched where the
+member batches). Per kind of query model, a convex weight of the members against the
+forecaster (a small grid, on the score scale) is chosen on the kind's folds and kept only if
+leaving each of its fold groups out in turn says the weight chosen without that group predicts
+it better than the forecaster alone (as every other choice, ``select.py``). A cell a member
+cannot predict (a model without what it needs, a fold it could not be fitted on) keeps the
+forecaster's prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+
+from obslaws.data import FitData
+from obslaws.errors import ObslawsError
+from obslaws.fitting.selection import with_covariates
+
+from .stacker import Stacker, blend
+
+__all__ = ["Stacker", "blend", "build_stacker", "predict_scores"]
+
+
+def fold_data(data: FitData, ids: np.ndarray, train: np.ndarray, hidden: pl.DataFrame) -> FitData:
+    """``data``'s models ``ids[train]``, without the ``hidden`` (model_id, benchmark) scores."""
+    out = data.select_models(ids[train].tolist())
+    return replace(out, scores=out.scores.join(hidden, on=["model_id", "benchmark"], how="anti"))
+
+
+def hidden_pairs(ids: np.ndarray, hide: np.ndarray, benchmarks: Sequence[str]) -> pl.DataFrame:
+    rows, cols = np.nonzero(hide)
+    return pl.DataFrame(
+        {"model_id": ids[rows].tolist(), "benchmark": [benchmarks[c] for c in cols]},
+        schema={"model_id": pl.String, "benchmark": pl.String},
+    )
+
+
+def predict_scores(fitter, query: FitData, ids: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """(``ids``, targets) scores predicted for ``query``'s models; NaN where the member cannot
+    predict (models without the covariates it needs are not asked)."""
+    out = np.full((len(ids), len(targets)), np.nan)
+    usable = with_covariates(query, sorted(fitter.requires.needs))
+    if usable.models.height == 0:
+        return out
+    frame = fitter.predict(usable)
+    wide = frame.pivot(on="benchmark", index="model_id", values="prediction", aggregate_function="first")
+    wide = pl.DataFrame({"model_id": list(ids)}, schema={"model_id": pl.String}).join(wide, on="model_id", how="left")
+    for j, t in enumerate(targets):
+        if t in wide.columns:
+            out[:, j] = wide[t].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return out
+
+
+def member_fitters(names: Sequence[str], own: str) -> tuple[list, dict[str, str]]:
+    """The registered fitters ``names`` (new instances, default hyperparameters), and why any
+    other was left out."""
+    from obslaws.fitting.lookup import get_fitters
+
+    catalog, fitters, skipped = get_fitters(), [], {}
+    for name in names:
+        if name == own:
+            skipped[name] = "the forecaster itself"
+        elif name not in catalog:
+            skipped[name] = "not registered"
+        else:
+            fitters.append(catalog.create(name))
+    return fitters, skipped
+
+
+def build_stacker(
+    names: Sequence[str],
+    own: str,
+    data: FitData,
+    ids: np.ndarray,
+    benchmarks: Sequence[str],
+    folds,
+    caches: dict,
+    chance: np.ndarray,
+) -> tuple[Stacker, dict[str, object], dict[str, str]]:
+    """Fit every member on every inner fold (``folds`` over the forecaster's training models
+    ``ids``, hiding cells of its matrix columns ``benchmarks``) and on all of ``data``; the
+    Stacker with their fold predictions, the final fits by name, and why any member was left out."""
+    fitters, skipped = member_fitters(names, own)
+    targets = list(data.targets)
+    hidden = {f.name: hidden_pairs(ids, f.hide, benchmarks) for f in folds}
+    datas = [fold_data(data, ids, f.train, hidden[f.name]) for f in folds]
+    fits = fit_members(fitters, [*datas, data])
+    kept, finals, predictions = [], {}, {f.name: [] for f in folds}
+    for fitter, fitted in zip(fitters, fits, strict=True):
+        if fitted[-1] is None:
+            skipped[fitter.name] = "could not be fitted on the training data"
+            continue
+        kept.append(fitter.name)
+        finals[fitter.name] = fitted[-1]
+        for f, member in zip(folds, fitted, strict=False):
+            rows = ids[caches[f.name].rows]
+            query = fold_data(data, ids, np.isin(ids, rows), hidden[f.name])
+            k = len(targets)
+            predictions[f.name].append(
+                np.full((rows.size, k), np.nan) if member is None else predict_scores(member, query, rows, targets)
+            )
+    stacked = {
+        f: np.stack(p) if p else np.zeros((0, caches[f].rows.size, len(targets))) for f, p in predictions.items()
+    }
+    return Stacker(tuple(kept), stacked, chance[: len(targets)]), finals, skipped
+
+
+def fit_members(fitters: Sequence, datas: Sequence[FitData]) -> list[list | None]:
+    """Per member, its fits on ``datas`` (None where it could not be fitted): one ``fit_many``
+    call, and fold by fold where that fails (a fold too small for the member)."""
+    out = []
+    for fitter in fitters:
+        usable = [with_covariates(d, sorted(fitter.requires.needs)) for d in datas]
+        try:
+            out.append(list(fitter.fit_many(usable)))
+        except ObslawsError:
+            out.append([_fit_or_none(fitter, d) for d in usable])
+    return out
+
+
+def _fit_or_none(fitter, data: FitData):
+    try:
+        return fitter.clone().fit(data)
+    except ObslawsError:
+        return None

@@ -1,0 +1,106 @@
+"""Registered fitters stacked on the forecaster: weights from its inner folds, fall-back where a
+member cannot predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from obslaws_forecast import ForecastFitter
+from obslaws_forecast.select import FoldResult
+from obslaws_forecast.stacker import Stacker, blend, weight_grid
+
+from obslaws import FitData
+from obslaws.testing import synthetic_data
+
+MEMBER = "flops-sigmoid-family"  # registered by the baselines plugin; the synthetic law is its own
+
+
+def small_forecaster(**options) -> ForecastFitter:
+    return ForecastFitter(**{"poolings": (1.0, 8.0), "ranks": (1,), "blends": (0.0, 1.0), **options})
+
+
+def _stacker(member_error: dict[str, tuple[float, ...]], seed: int = 0) -> tuple[Stacker, dict[str, FoldResult]]:
+    """Folds of 50 cells per target (chance 0) where the forecaster errs by +10 points on every cell
+    and the member by ``-member_error[fold][target]`` points (so a blend can cancel both)."""
+    rng = np.random.default_rng(seed)
+    results, predictions = {}, {}
+    for fold, errs in member_error.items():
+        k = len(errs)
+        columns = np.repeat(np.arange(k), 50)
+        truth = rng.uniform(0.3, 0.7, columns.size)
+        own = truth + 0.10
+        logits, z = np.log(own / (1 - own)), np.log(truth / (1 - truth))
+        cats = np.array(["unseen family, no scores"] * truth.size, dtype=object)
+        errors = 100 * np.abs(own - truth)
+        rows = np.arange(truth.size)  # one query row per cell
+        results[fold] = FoldResult(float(errors.mean()), z - logits, logits, columns, cats, errors, rows, truth)
+        member = np.full((1, truth.size, k), np.nan)
+        member[0, rows, columns] = truth - np.asarray(errs)[columns] / 100
+        predictions[fold] = member
+    return Stacker(("member",), predictions, np.zeros(k)), results
+
+
+CUTS = ("cut-6m n=0", "cut-9m n=0", "cut-12m n=0")
+
+
+def test_the_weights_are_the_inner_folds_choice_and_kept_only_if_held_out_folds_agree():
+    # target 0: the member errs by 10 points the other way (half and half cancels both errors);
+    # target 1: by 40 points the forecaster's way (the forecaster alone is best): a weight each
+    stacker, results = _stacker(dict.fromkeys(CUTS, (10.0, -40.0)))
+    stacked = stacker.stack("later", results)
+    assert stacker.weights["later"].tolist() == [[0.5], [0.0]]
+    assert stacker.record["later"]["rule"] == "per target"
+    assert set(stacker.record["later"]["held-out fold"]["per target"]) == {"cut-6m", "cut-9m", "cut-12m"}
+    assert all(r.errors[r.columns == 0].max() < 1e-6 for r in stacked.values())
+    assert all(np.allclose(r.errors[r.columns == 1], 10) for r in stacked.values())
+    # the member is exact on one fold and 12 points off (the forecaster's way) on the others: on the
+    # three folds together the member alone is best (MAE 8 against 10), but each fold left out is
+    # predicted no better (the exact one: the others choose the forecaster) or worse (12 against
+    # 10) by the weight the other two choose, so the forecaster stays alone
+    stacker, results = _stacker({CUTS[0]: (0.0,), CUTS[1]: (-12.0,), CUTS[2]: (-12.0,)})
+    unchanged = stacker.stack("later", results)
+    assert stacker.weights["later"].tolist() == [[0.0]] and stacker.record["later"]["rule"] == "forecast alone"
+    assert all(unchanged[f] is results[f] for f in results)
+    inner = stacker.record["later"]["inner MAE"]
+    assert min(inner, key=lambda w: np.mean(list(inner[w].values()))) == "member=1"
+    # a kind with one fold group cannot be checked: it takes every fold's weights
+    stacker.weights["all"] = np.array([[0.25]])
+    stacker.predictions["compute >q75"] = stacker.predictions[CUTS[0]]
+    stacker.stack("larger", {"compute >q75": results[CUTS[0]]})
+    assert stacker.weights["larger"].tolist() == [[0.25]]
+
+
+def test_a_cell_the_member_cannot_predict_keeps_the_forecasters_prediction():
+    own = np.array([0.2, 0.4, 0.6])
+    member = np.array([[0.4, np.nan, 0.2]])
+    assert np.allclose(blend(own, member, np.array([0.5])), [0.3, 0.4, 0.4])
+    assert (0.0, 0.0) in weight_grid(2) and (0.5, 0.5) in weight_grid(2) and (0.75, 0.5) not in weight_grid(2)
+
+
+def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
+    data = synthetic_data()
+    stacked = small_forecaster(stack=(MEMBER, "no-such-fitter", "forecast")).fit(data)
+    learned = stacked.learned_parameters()["stacked"]
+    assert learned["members"] == [MEMBER]
+    assert learned["left_out"] == {"no-such-fitter": "not registered", "forecast": "the forecaster itself"}
+    assert set(learned["weights"]) == {"all", "cells", "later", "larger", "inside"}
+    for record in learned["compared"].values():
+        assert set(record["inner MAE"]) == {f"{MEMBER}={w:g}" for w in (0, 0.25, 0.5, 0.75, 1)}
+        assert all(set(m) <= set(stacked.folds_) for m in record["inner MAE"].values())
+        assert record["rule"] in ("forecast alone", "one weight", "per target", "every fold's")
+    assert all(set(w) == set(data.targets) for w in learned["weights"].values())
+
+    # next year's releases (the later kind, which the inner folds stack): with FLOPs and a family
+    # the member moves the prediction; without FLOPs it cannot predict, and the forecaster alone does
+    alone = small_forecaster(stack=()).fit(data)
+    later = data.models.with_columns(
+        pl.col("model_id") + "-next", pl.col("release_date").dt.offset_by("5y").alias("release_date")
+    )
+    bare = later.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("params", "tokens", "flops"))
+    for models, moved in ((later, True), (bare, False)):
+        query = FitData.build(models, benchmarks=data.benchmarks, targets=data.targets)
+        both, own = stacked.predict(query), alone.predict(query)
+        assert np.array_equal(both["prediction"].to_numpy(), own["prediction"].to_numpy()) != moved
+        assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
+    # the synthetic scores follow the member's own law: the later kind's inner folds take it
+    assert any(w != f"{MEMBER}=0" for w in learned["weights"]["later"].values())
