@@ -38,7 +38,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "5"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -63,7 +63,7 @@ class ForecastFitter(Fitter):
         max_inputs: int = 30,
         min_input_models: int = 15,
         per_benchmark: bool = True,
-        stack: tuple[str, ...] = ("flops-sigmoid-family",),
+        stack: tuple[str, ...] = (),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:

@@ -83,9 +83,16 @@ def composite(board, configs: tuple[Config, ...], fold: str):
         np.concatenate([p.columns[m] for p, m in zip(parts, pick, strict=True)]),
         np.concatenate([p.categories[m] for p, m in zip(parts, pick, strict=True)]),
         errors,
-        np.concatenate([p.rows[m] for p, m in zip(parts, pick, strict=True)]),
-        np.concatenate([p.truth[m] for p, m in zip(parts, pick, strict=True)]),
+        _optional([p.rows for p in parts], pick),
+        _optional([p.truth for p in parts], pick),
     )
+
+
+def _optional(values: list[np.ndarray], pick: list[np.ndarray]) -> np.ndarray:
+    """The picked cells of a per-cell field that results may leave empty (rows, truth)."""
+    if any(v.size != m.size for v, m in zip(values, pick, strict=True)):
+        return values[0][:0]
+    return np.concatenate([v[m] for v, m in zip(values, pick, strict=True)])
 
 
 def held_out_errors(

@@ -3,10 +3,11 @@
 The candidates are convex weights of the members against the forecaster on a grid (``STEP``),
 on the score scale. Three rules compete per kind: the forecaster alone, one weight for every
 target (the grid point with the lowest mean MAE over the kind's folds) and a weight per target
-(each target's own grid point, for a target with ``MIN_CELLS`` hidden cells on every fold; else
-the joint one): a member fitted on compute alone may track ARC's climb and miss GSM8K's. The rule
-kept is the one whose choice, made without each fold group in turn, predicts that group best
-(the forecaster alone on ties), as for the forecaster's other choices (``select.py``).
+(each target's own grid point, for a target with ``MIN_CELLS`` hidden cells over the kind's folds;
+else the joint one): a member fitted on compute alone may track ARC's climb and miss GSM8K's. The
+rule kept is the one whose choice, made without each fold group in turn, predicts that group best
+on average, among those that predict no group worse than the forecaster alone (the forecaster
+alone on ties), as for the forecaster's other choices (``select.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .calibration import fold_group
 from .scale import from_logit, to_logit
 
 STEP = 0.25  # the weight grid's step: members' weights are multiples of it, summing to at most 1
-MIN_CELLS = 20  # hidden cells a target needs on every fold to take its own weights
+MIN_CELLS = 20  # hidden cells a target needs over the folds to take its own weights
 RULES = ("forecast alone", "one weight", "per target")
 
 
@@ -88,8 +89,7 @@ class Stacker:
             alone = held[RULES[0]]
             # a stacking rule must not lose to the forecaster alone on any held-out group
             means = [
-                np.mean(list(held[r].values())) if all(held[r][g] <= alone[g] for g in alone) else np.inf
-                for r in RULES
+                np.mean(list(held[r].values())) if all(held[r][g] <= alone[g] for g in alone) else np.inf for r in RULES
             ]
             rule = RULES[int(np.argmin(means))]
             weights = choose[rule](list(results))

@@ -89,8 +89,10 @@ def build_stacker(
     """Fit every member on every inner fold (``folds`` over the forecaster's training models
     ``ids``, hiding cells of its matrix columns ``benchmarks``) and on all of ``data``; the
     Stacker with their fold predictions, the final fits by name, and why any member was left out."""
-    fitters, skipped = member_fitters(names, own)
     targets = list(data.targets)
+    if not names:  # nothing to stack (the default): no fold data to build
+        return Stacker((), {}, chance[: len(targets)]), {}, {}
+    fitters, skipped = member_fitters(names, own)
     hidden = {f.name: hidden_pairs(ids, f.hide, benchmarks) for f in folds}
     datas = [fold_data(data, ids, f.train, hidden[f.name]) for f in folds]
     fits = fit_members(fitters, [*datas, data])
