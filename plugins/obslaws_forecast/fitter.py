@@ -9,8 +9,9 @@ cuts, a compute cut, family groups at n = 1, hidden cells) separately for each k
 (released after the training data, larger than it, or inside it: each kind by the folds shaped
 like its question; each target its own configuration where leaving each fold out prefers that),
 and the 90% intervals are split-conformal on the same folds' residuals, per kind, category
-(family seen or not, other scores or not) and benchmark. Nothing is chosen on the data it is
-tested on.
+(family seen or not, other scores or not) and benchmark. Other registered fitters can be stacked
+on it (``stack``, none by default; ``stacking.py``), with weights chosen on the same folds.
+Nothing is chosen on the data it is tested on.
 """
 
 from __future__ import annotations
@@ -226,14 +227,14 @@ class ForecastFitter(Fitter):
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,
             "spread_power": self.selection_.powers,
-            # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
-            # other registered fitters stacked on the forecaster: weights per kind, chosen on the inner folds
+            # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
             "stacked": {
                 "members": list(self.stacker_.names),
                 "left_out": self.unstacked_,
                 "weights": {kind: self.stacker_.labels(w, self.targets_) for kind, w in self.stacker_.weights.items()},
                 "compared": self.stacker_.record,
             },
+            # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
             "interval_half_widths_scaled": {
                 f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()
             },

@@ -1,15 +1,13 @@
 """Other registered fitters stacked on the forecaster, with weights chosen on its inner folds.
 
-A member is any fitter in the plugin registry (``obslaws.fitters.get_fitters()``), so a plugin's
-own fitter can be stacked by naming it. Each member is fitted once per inner fold, on that
-fold's training data alone (its training models, without the fold's hidden cells, restricted
-to the models that have what the member needs), and predicts the fold's hidden cells; all of
-those fits and the final one go to the member's ``fit_many`` in one call (batched where the
-member batches). Per kind of query model, a convex weight of the members against the
-forecaster (a small grid, on the score scale) is chosen on the kind's folds and kept only if
-leaving each of its fold groups out in turn says the weight chosen without that group predicts
-it better than the forecaster alone (as every other choice, ``select.py``). A cell a member
-cannot predict (a model without what it needs, a fold it could not be fitted on) keeps the
+A member is any fitter in the plugin registry (``obslaws.fitting.lookup.get_fitters()``), so a
+plugin's own fitter can be stacked by naming it (``ForecastFitter(stack=(names))``). Each member
+is fitted once per inner fold, on that fold's training data alone (its training models, without
+the fold's hidden cells, restricted to the models that have what the member needs), and
+predicts the fold's hidden cells; all of those fits and the final one go to the member's
+``fit_many`` in one call (batched where the member batches). The weights per kind of query model
+(and per target) are chosen on those predictions (``stacker.py``). A cell a member cannot
+predict (a model without what it needs, a fold it could not be fitted on or predict) keeps the
 forecaster's prediction.
 """
 
@@ -51,7 +49,10 @@ def predict_scores(fitter, query: FitData, ids: Sequence[str], targets: Sequence
     usable = with_covariates(query, sorted(fitter.requires.needs))
     if usable.models.height == 0:
         return out
-    frame = fitter.predict(usable)
+    try:
+        frame = fitter.predict(usable)
+    except ObslawsError:  # a member that refuses these models: the forecaster predicts them alone
+        return out
     wide = frame.pivot(on="benchmark", index="model_id", values="prediction", aggregate_function="first")
     wide = pl.DataFrame({"model_id": list(ids)}, schema={"model_id": pl.String}).join(wide, on="model_id", how="left")
     for j, t in enumerate(targets):
