@@ -1,5 +1,6 @@
 """sloth's compiled kernel: its gradient against autograd in float64, its optimiser against the
-torch engine step for step, threads that do not change a result, and the torch fallback."""
+torch engine step for step, threads and other folds that do not change a result, and the torch
+fallback."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import os
 import numpy as np
 import pytest
 import torch
-from obslaws_sloth import compiled, engine
+from obslaws_sloth import SlothFitter, compiled, engine
 from obslaws_sloth.design import build_design, pad_designs
 from obslaws_sloth.gradient import huber_mae_grad
 from obslaws_sloth.model import Layout, extend_to_full, huber_and_mae, init_basic
 from obslaws_sloth.optimiser import Schedule
 from test_sloth import sloth_law
 
+from obslaws.fitting import kernels
 from obslaws.threads import set_threads, task_threads
 
 pytest.importorskip("numba")
@@ -101,6 +103,28 @@ def test_threads_do_not_change_a_fit():
     for a, b in zip(one, two, strict=True):
         for x, y in zip(a, b, strict=True):
             assert torch.equal(x.params, y.params) and x.train_mae == y.train_mae
+
+
+def test_a_fold_fits_to_the_same_bits_beside_other_folds():
+    # What SlothFitter.batch_invariant claims (folds shared across a refresh's protocols rely on
+    # it): the small fold has fewer models and families, and its inner CV picks d = 2 where the
+    # whole set's picks d = 1, so the batch pads the big fold's models, families and skills.
+    assert SlothFitter.batch_invariant
+    data = sloth_law(families=6)
+    small = data.select_models(data.model_ids[:8])
+    fitter = SlothFitter(d=(1, 2), select_d="inner-cv", restarts=2, learning_rates=(0.1,), max_iter=120)
+    alone = fitter.fit_many([data])[0]
+    beside, big = fitter.fit_many([small, data])
+    assert [m.d for m in beside.members_] == [2, 2] and [m.d for m in big.members_] == [1, 1]
+    for a, b in zip(alone.members_, big.members_, strict=True):
+        assert torch.equal(a.model.params, b.model.params) and torch.equal(a.basic.params, b.basic.params)
+    assert alone.predict(data).equals(big.predict(data))
+
+
+def test_without_the_kernel_sloth_is_not_batch_invariant(monkeypatch):
+    # The torch fallback batches problems into tensor operations that round by batch.
+    monkeypatch.setattr(kernels, "kernel_loads", lambda *args: False)
+    assert not SlothFitter.batch_invariant
 
 
 def test_task_threads_follow_the_choice_and_never_exceed_the_tasks(monkeypatch):

@@ -45,19 +45,22 @@ class Job:
     benchmarks: Any
     options: dict[str, Any]
     info: FitterInfo
+    source: str | None = None  # the data's source (None: every source), for batch()
 
     def create(self) -> Fitter:
         """A new, unfitted instance of the job's fitter with its hyperparameters."""
         return self.info.create(**self.hyperparameters)
 
     def batch(self) -> tuple[Any, ...]:
-        """Jobs with the same batch run together (:func:`run_batch`): one fitter and one target
-        set, where the fitter is batch-invariant (their shared folds are fitted once); else none."""
+        """Jobs with the same batch run together (:func:`run_batch`): one fitter, source and target
+        set, where the fitter is batch-invariant (their shared folds are fitted once); else none.
+        Jobs on other sources share no fold (a fold's key is its training data), so they stay
+        separate jobs, which the workers can run side by side."""
         from obslaws.backtest.folds import batch_invariant
         from obslaws.benchmark_sets import resolve_benchmarks
 
         alone = () if batch_invariant(self.info.cls) else (self.protocol, repr(self.options))
-        return (self.fitter, tuple(resolve_benchmarks(self.benchmarks)), *alone)
+        return (self.fitter, self.source, tuple(resolve_benchmarks(self.benchmarks)), *alone)
 
 
 def _start_worker(count: int, parent: int) -> None:

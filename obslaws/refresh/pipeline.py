@@ -203,6 +203,7 @@ def _plan_backtests(
                 step.benchmarks,
                 dict(step.options),
                 info,
+                step.source,
             )
             stored = stored_backtest(conn, job, hashes) if reuse else None
             if stored is not None:

@@ -13,6 +13,7 @@ from scipy import stats
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 from obslaws.fitting.contract import Fitter, Requirements
+from obslaws.fitting.kernels import WhenKernelLoads
 from obslaws_sloth.design import (
     BASES,
     LEARNING_RATES,
@@ -107,6 +108,10 @@ class SlothFitter(Fitter):
         "max_iter": 150,
     }
     version: ClassVar[str] = "2"
+    # The compiled kernel fits each fold by itself (its own models, families and d; a batch's
+    # padding adds exact zeros), so to the same bits beside any other folds; the torch fallback's
+    # batched operations round by batch (a fold moved 0.02 with select_d="inner-cv").
+    batch_invariant = WhenKernelLoads("obslaws_sloth.kernel", "sloth", "the torch engine")
     requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4, default_benchmarks="oll-all")
 
     def __init__(
