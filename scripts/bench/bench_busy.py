@@ -6,9 +6,11 @@ For every registered fitter it fits the refresh's fit (the shipped plan's data s
 options; ``size-tokens`` and ``sloth`` also on the issue's OLL v2 selection) twice in a row: once
 alone, once while K busy-loop processes (default: one per core) run beside it; the script starts
 and stops the hog itself. A fit shorter than 2 s is repeated for 2 s, so that one time slice
-does not decide its ratio. The ratio busy/alone is what a user on a shared machine pays. Quiet
-and busy runs of one fit are taken back to back, so slow drift of other load affects both
-alike; the load average is printed with each pair because "alone" only means "without our hog".
+does not decide its ratio; each fit runs once untimed first (a first fit also imports its
+libraries and loads its compiled kernels: 3 s of a 5 s Sloth fit). The ratio busy/alone is
+what a user on a shared machine pays. Quiet and busy runs of one fit are taken back to back,
+so slow drift of other load affects both alike; the load average is printed with each pair
+because "alone" only means "without our hog".
 
 ``--threads`` sets obslaws' thread count (obslaws.threads); ``--threads 2`` on a 2-core machine
 shows the oversubscription the default of one thread avoids.
@@ -90,6 +92,7 @@ def quiet_and_busy(run: Callable[[], object], hogs: int) -> tuple[float, float, 
     reference loop's ratio measured in the same two windows (right after the fit in each), so
     that drift of the other sessions' load between one fit and the next does not enter its
     ratio over the reference."""
+    run()  # untimed: a first fit also imports its libraries and loads its compiled kernel
     before = _load()
     quiet = _seconds_per_run(run)
     quiet_reference = _seconds_per_run(_reference_loop)
