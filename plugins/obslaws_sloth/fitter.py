@@ -32,10 +32,9 @@ if TYPE_CHECKING:  # the engine (torch) is imported when a fit runs: registering
 
 NEEDS = frozenset({"params", "tokens", "family"})
 
-# The default: an ensemble over every d from 1 to 4 and 3 seeds, each fit at one learning rate
-# for at most 5,000 steps per stage. Averaging fits of different d and seeds removes most of
-# full Sloth's seed-to-seed variance (docs/sloth.md, the paper's numbers) and beats any single d; the short fits at one
-# learning rate pay for the twelve members (docs/sloth.md has the measurements).
+# The default: an ensemble over every d from 1 to 4 and 3 seeds, each fit at one learning rate for
+# at most 5,000 steps per stage: averaging over d and seeds removes most of full Sloth's seed-to-seed
+# variance and beats any single d; the short fits pay for the twelve members (docs/sloth.md).
 DEFAULT_MAX_D = 4
 DEFAULT_LEARNING_RATES = (0.01,)
 DEFAULT_MAX_STEPS = 5_000
@@ -108,9 +107,8 @@ class SlothFitter(Fitter):
         "max_iter": 150,
     }
     version: ClassVar[str] = "2"
-    # The compiled kernel fits each fold by itself (its own models, families and d; a batch's
-    # padding adds exact zeros), so to the same bits beside any other folds; the torch fallback's
-    # batched operations round by batch (a fold moved 0.02 with select_d="inner-cv").
+    # The kernel fits each fold alone (a batch's padding adds exact zeros): the same bits beside any
+    # folds. The torch fallback rounds by batch (tests/test_sloth_kernel.py, docs/speed.md).
     batch_invariant = WhenKernelLoads("obslaws_sloth.kernel", "sloth", "the torch engine")
     requires: ClassVar[Requirements] = Requirements(needs=NEEDS, min_models=4, default_benchmarks="oll-all")
 
@@ -246,11 +244,8 @@ class SlothFitter(Fitter):
         self.train_mae_ = float(np.nanmean(np.abs(resid)))
 
     def fit_many(self, datas: Sequence[FitData]) -> list[SlothFitter]:
-        """Fit independent clones on several data sets in one batched program (for backtests).
-
-        Equivalent to ``[self.clone().fit(d) for d in datas]``, but all fits share each
-        optimiser step, which is several times faster for a backtest's folds.
-        """
+        """Fit independent clones on several data sets at once (for backtests): equal to
+        ``[self.clone().fit(d) for d in datas]``, to the bit where the compiled kernel runs."""
         self._check()
         clones = self.clones_for(datas)
         if len({c.targets_ for c in clones}) > 1:
