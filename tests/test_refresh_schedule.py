@@ -58,6 +58,17 @@ def test_longest_first_puts_unknown_costs_first_then_the_longest():
     assert longest_first(keys, {}) == [0, 1, 2, 3, 4]
 
 
+def test_backtests_batch_per_fitter_source_and_target_set():
+    # A batch-invariant fitter's backtests share folds only on the same data: other sources stay
+    # separate jobs (the forecaster's OLL v1 backtests on two sources were one 24 CPU s job).
+    info = get_fitters()["benchmark-mean"]  # fold by fold: batch-invariant
+    plans = [("time-split", None), ("rolling-forecast", None), ("compute-cutoff", "obsscaling-4d6e1e4")]
+    jobs = [Job("benchmark-mean", {}, "p", None, proto, "oll-v1", {}, info, source) for proto, source in plans]
+    assert jobs[0].batch() == jobs[1].batch() != jobs[2].batch()
+    backtests = [(BacktestOutcome("benchmark-mean", job.protocol, "queued"), job) for job in jobs]
+    assert sorted(backtest_batches(backtests, {})) == [[0, 1], [2]]
+
+
 def test_shipped_costs_name_the_shipped_plans_longest_jobs():
     costs = shipped_costs()
     assert costs, "obslaws/refresh/costs.json is missing or empty"
