@@ -64,16 +64,11 @@ class Job:
 
 
 def _start_worker(count: int, parent: int) -> None:
-    """A worker's set-up: the parent's thread count, an end of its own once the parent is gone, and
-    the imports that every backtest needs (the harness with scipy.stats, sklearn for
-    ``Fitter.clone``), made while the parent still plans instead of when the first job arrives."""
+    """A worker's set-up: the parent's thread count, and an end of its own once the parent is gone."""
     from obslaws.threads import set_threads
 
     set_threads(count)
     threading.Thread(target=_exit_without_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    import sklearn.base  # noqa: F401
-
-    import obslaws.backtest.harness  # noqa: F401
 
 
 def _exit_without_parent(parent: int) -> None:
@@ -194,7 +189,6 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.count = count
         self.started: ProcessPoolExecutor | None = None
-        self.started_at = 0.0  # epoch seconds
         # report figures queued before the report (obslaws.report.figures.draw_ahead): file name ->
         # (function, its arguments but the path, the future, the path it is drawn to)
         self.ahead: dict[str, tuple[Any, tuple[Any, ...], Any, Any]] = {}
@@ -203,7 +197,7 @@ class Workers:
         if self.count <= 1:
             return None
         if self.started is None:
-            self.started, self.started_at = start_pool(self.count), time.time()
+            self.started = start_pool(self.count)
         return self.started
 
     def __enter__(self) -> Workers:

@@ -376,8 +376,6 @@ def refresh(
             outcome.nothing_new = True
             return outcome
         workers = default_workers() if workers is None else workers
-        if shared is not None:
-            shared.pool()  # started now: the workers start up while the parent plans the fits
         read = fit_data_reader(conn)
         # --force redoes everything; otherwise fits and backtests whose inputs did not change are reused.
         _fit_and_backtest(conn, read, config, fitters, outcome, progress, workers, not force, shared)

@@ -1,6 +1,5 @@
-"""The refresh's head and tail off the parent's critical path: its workers started before the fits
-are planned, with what every backtest imports already imported; the score-vs-compute figure
-queued on them once the fits are stored; the plugins' figures drawn through the hook's ``draw``.
+"""The refresh's tail off the parent: the score-vs-compute figure queued on the refresh's workers
+once the fits are stored, and the plugins' figures drawn through the hook's ``draw``.
 
 On a real database built from the registry with the cut-down plan of tests/test_refresh_schedule.py.
 """
@@ -39,20 +38,8 @@ class _Drawer:
         return ReportSection("Drawer", "", [Figure("drawer.png", "drawn on the workers")])
 
 
-def _imported(module: str) -> bool:
-    import sys
-
-    return module in sys.modules
-
-
 def _pngs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
-
-
-def test_a_new_worker_has_imported_what_every_backtest_needs():
-    with Workers(2) as fresh:
-        assert fresh.pool().submit(_imported, "sklearn.base").result()  # by the workers' set-up, not a job
-        assert fresh.pool().submit(_imported, "obslaws.backtest.harness").result()
 
 
 def test_figures_drawn_ahead_and_by_plugins_are_the_parents(tmp_path, monkeypatch):
@@ -62,7 +49,6 @@ def test_figures_drawn_ahead_and_by_plugins_are_the_parents(tmp_path, monkeypatc
     conn = obslaws.connect(tmp_path / "refresh.duckdb")
     with Workers(2) as shared:
         outcome = refresh(conn, config, progress=lambda _line: None, shared=shared)
-        assert 0 < shared.started_at < outcome.workers_started  # started before the first job was queued
         assert CURVES_PNG in shared.ahead  # queued while the backtests ran, before the report
         build_report(conn, outcome, config, tmp_path / "shared", shared=shared)
         assert CURVES_PNG not in shared.ahead  # the report took it
