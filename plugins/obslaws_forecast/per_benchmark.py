@@ -73,6 +73,8 @@ def composite(board, configs: tuple[Config, ...], fold: str):
     from .select import FoldResult
 
     index = list(board.caches).index(fold)
+    if len(set(configs)) == 1:  # the joint choice: its own result, so that a tie with it is exact
+        return board.results[configs[0]][index]
     parts = [board.results[c][index] for c in configs]
     pick = [p.columns == j for j, p in enumerate(parts)]
     errors = np.concatenate([p.errors[m] for p, m in zip(parts, pick, strict=True)])
