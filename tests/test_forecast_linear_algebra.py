@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 from obslaws_forecast.completion import _top_directions
+from obslaws_forecast.correlated import CorrelatedRidge
 from obslaws_forecast.covariate import FIXED_RIDGE, NormalEquations, _pair_sums
 from obslaws_forecast.design import ModelTable
 from obslaws_forecast.scale import weight
@@ -87,3 +88,50 @@ def test_top_directions_are_the_leading_eigenvectors(columns, rank):
     np.testing.assert_allclose(values, np.sqrt(eigenvalues[top]), rtol=1e-12)
     # the same directions up to sign
     np.testing.assert_allclose(np.abs(vectors.T @ eigenvectors[:, top]), np.eye(top.size), atol=1e-10)
+
+
+def _ridge_cell_by_cell(ridge: CorrelatedRidge, residuals: np.ndarray, observed: np.ndarray, targets) -> np.ndarray:
+    """The correlated ridge as its definition reads: per (model, target) cell, the model's ``k``
+    most correlated benchmarks, the least correlated dropped while too few training models have
+    them all, a weighted ridge on the training models that have them, one dot."""
+    out = np.full((residuals.shape[0], len(targets)), np.nan)
+    for i in np.flatnonzero(observed.any(axis=1)):
+        for c, t in enumerate(targets):
+            used = list(ridge._choice(int(t), observed[i]))
+            while used:
+                rows = ridge.observed_[:, t] & ridge.observed_[:, used].all(axis=1)
+                if rows.sum() >= ridge.min_common:
+                    x = ridge.residuals_[np.ix_(rows, used)]
+                    w = np.ones(x.shape[0]) if ridge.weights_ is None else ridge.weights_[rows, t]
+                    w = w / w.mean()
+                    beta = np.linalg.solve(
+                        x.T @ (w[:, None] * x) + ridge.ridge * np.eye(len(used)), x.T @ (w * ridge.residuals_[rows, t])
+                    )
+                    out[i, c] = residuals[i, used] @ beta
+                    break
+                used.pop()
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_correlated_ridge_predicts_as_cell_by_cell(seed):
+    rng = np.random.default_rng(seed)
+    n, j = 80, 9
+    observed = rng.random((n, j)) < (0.9 if seed % 2 else 0.45)  # sparse: choices shrink to fit
+    residuals = np.where(observed, rng.normal(size=(n, j)), 0.0)
+    if seed % 3 == 0:
+        residuals[:, 4] = residuals[:, 3]  # two benchmarks correlating equally with every other
+        observed[:, 4] = observed[:, 3]
+    weights = rng.uniform(0.05, 0.25, size=(n, j)) if seed >= 3 else None
+    ridge = CorrelatedRidge(k=3, min_common=10).fit(residuals, observed, weights)
+    query_observed = observed.copy()
+    query_observed[:5] = False  # models without scores: NaN
+    targets = np.arange(4)
+    fast = ridge.predict(residuals, query_observed, targets)
+    slow = _ridge_cell_by_cell(ridge, residuals, query_observed, targets)
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(slow))
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+    # a model alone gets what it gets among the others
+    for i in (7, 30, 61):
+        alone = ridge.predict(residuals[i : i + 1], query_observed[i : i + 1], targets)
+        np.testing.assert_array_equal(alone[0], fast[i])

@@ -56,55 +56,100 @@ class CorrelatedRidge:
         candidates = candidates[candidates != target]
         return tuple(int(c) for c in candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
 
-    def _coefficients(self, target: int, chosen: tuple[int, ...]) -> tuple[tuple[int, ...], np.ndarray]:
-        """The ridge on ``chosen`` (dropping the least correlated while too few models have them
-        all); memoised, since most query models share their benchmarks."""
-        key = (target, chosen)
-        if key not in self.memo_:
-            used, beta = list(chosen), np.zeros(0)
-            while used:
-                rows = self.observed_[:, target] & self.observed_[:, used].all(axis=1)
-                if rows.sum() >= self.min_common:
-                    x = self.residuals_[np.ix_(rows, used)]
-                    w = np.ones(x.shape[0]) if self.weights_ is None else self.weights_[rows, target]
-                    w = w / w.mean()  # the ridge penalty keeps its scale
-                    beta = np.linalg.solve(
-                        x.T @ (w[:, None] * x) + self.ridge * np.eye(len(used)),
-                        x.T @ (w * self.residuals_[rows, target]),
-                    )
-                    break
-                used.pop()
-            self.memo_[key] = (tuple(used), beta)
-        return self.memo_[key]
+    def _solve(self, pairs: list[tuple[int, tuple[int, ...]]]) -> None:
+        """Memoise, per (target, chosen benchmarks) of ``pairs``, the benchmarks its ridge uses
+        (dropping the least correlated while too few training models have them all) and the
+        ridge's coefficients; those not memoised yet all at once, as stacked arrays solved in one
+        batch (most query models share their benchmarks, so few are new)."""
+        todo = [p for p in dict.fromkeys(pairs) if p not in self.memo_]
+        if not todo:
+            return
+        targets = np.array([t for t, _ in todo])
+        lengths = np.array([len(c) for _, c in todo])
+        width = max(1, lengths.max())
+        # padded with each choice's target (any column: the padding is never used)
+        index = np.array([(*c, *(t,) * (width - len(c))) for t, c in todo])
+        # rows[:, i, l]: the training rows with pair i's target and the first l + 1 of its benchmarks
+        rows = np.logical_and.accumulate(self.observed_[:, index], axis=2) & self.observed_[:, targets, None]
+        enough = (rows.sum(axis=0) >= self.min_common) & (np.arange(width) < lengths[:, None])
+        kept = enough.sum(axis=1)  # rows only shrink as benchmarks are added: the longest prefix with enough
+        w = np.ones((rows.shape[0], targets.size)) if self.weights_ is None else self.weights_[:, targets]
+        for size in np.unique(kept).tolist():
+            members = np.flatnonzero(kept == size)
+            if size == 0:
+                self.memo_.update({todo[i]: ((), np.zeros(0)) for i in members})
+                continue
+            mask = rows[:, members, size - 1].T  # (m, n)
+            ww = np.where(mask, w[:, members].T, 0.0)
+            ww = ww / (ww.sum(axis=1) / mask.sum(axis=1))[:, None]  # the ridge penalty keeps its scale
+            x = self.residuals_[:, index[members, :size]].transpose(1, 0, 2)  # (m, n, size)
+            wx = ww[:, :, None] * x
+            gram = np.matmul(x.transpose(0, 2, 1), wx) + self.ridge * np.eye(size)
+            rhs = np.matmul(wx.transpose(0, 2, 1), self.residuals_[:, targets[members]].T[:, :, None])
+            beta = np.linalg.solve(gram, rhs)[:, :, 0]
+            self.memo_.update({todo[i]: (todo[i][1][:size], b) for i, b in zip(members, beta, strict=True)})
 
     def predict(self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates."""
         out = np.full((residuals.shape[0], targets.size), np.nan)
         rows = np.flatnonzero(observed.any(axis=1))
-        for c, t in enumerate(targets):
-            for chosen, members in self._chosen_by_row(int(t), observed[rows]).items():
-                used, beta = self._coefficients(int(t), chosen) if chosen else ((), None)
-                if used:
-                    index = list(used)
-                    for i in rows[members]:  # one dot per model, as a model alone would get it
-                        out[i, c] = float(residuals[i][index] @ beta)
+        choices = [self._chosen_by_row(int(t), observed[rows]) for t in targets]
+        self._solve([(int(t), c) for t, (chosen, _) in zip(targets, choices, strict=True) for c in chosen])
+        for c, (t, (chosen, which)) in enumerate(zip(targets, choices, strict=True)):
+            fitted = [self.memo_[(int(t), ch)] for ch in chosen]
+            width = max((len(used) for used, _ in fitted), default=0)
+            if width == 0:
+                continue
+            # each group's benchmarks and coefficients, padded with zero coefficients, row by row
+            index, beta = np.zeros((len(fitted), width), dtype=int), np.zeros((len(fitted), width))
+            for g, (used, b) in enumerate(fitted):
+                index[g, : len(used)], beta[g, : len(used)] = used, b
+            has = np.array([len(used) > 0 for used, _ in fitted])[which]
+            x = residuals[rows[has, None], index[which[has]]]
+            out[rows[has], c] = _row_dots(x, beta[which[has]])
         return out
 
-    def _chosen_by_row(self, target: int, visible: np.ndarray) -> dict[tuple[int, ...], list[int]]:
+    def _chosen_by_row(self, target: int, visible: np.ndarray) -> tuple[list[tuple[int, ...]], np.ndarray]:
         """Per row of ``visible``: the ``k`` benchmarks it has that correlate most with ``target``
-        (``_choice``'s), grouped: chosen benchmarks -> rows. Where no two candidates correlate
-        equally, one ranking of every benchmark serves every row."""
+        (``_choice``'s), as the distinct choices and each row's index among them. Where no two
+        candidates correlate equally, one ranking of every benchmark serves every row."""
         eligible = self.common_[target] >= self.min_common
         eligible[target] = False
         strength = np.abs(self.corr_[target])
-        groups: dict[tuple[int, ...], list[int]] = {}
         if np.unique(strength[eligible]).size < eligible.sum():  # ties: each row ranks its own
-            for i, row in enumerate(visible):
-                groups.setdefault(self._choice(target, row), []).append(i)
-            return groups
+            groups: dict[tuple[int, ...], int] = {}
+            which = [groups.setdefault(self._choice(target, row), len(groups)) for row in visible]
+            return list(groups), np.array(which, dtype=int)
         order = np.argsort(-strength, kind="stable")
         ranked = (visible & eligible)[:, order]
         first = ranked & (np.cumsum(ranked, axis=1) <= self.k)
-        for i, picked in enumerate(first):
-            groups.setdefault(tuple(order[picked].tolist()), []).append(i)
-        return groups
+        representatives, which = _same_rows(first, self.k)
+        return [tuple(order[first[i]].tolist()) for i in representatives], which
+
+
+def _row_dots(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` (n, k) times its row of ``beta`` (n, k), summed in the same order whatever
+    the other rows (a model predicted alone gets the same value as in a batch; zero padding adds
+    nothing)."""
+    total = x[:, 0] * beta[:, 0]
+    for column in range(1, beta.shape[1]):
+        total = total + x[:, column] * beta[:, column]
+    return total
+
+
+def _same_rows(picked: np.ndarray, most: int) -> tuple[list[int], np.ndarray]:
+    """The distinct rows of the boolean ``picked`` (n, J), each with at most ``most`` True: the
+    first row of each pattern, and each row's pattern index. A row's pattern is one integer (its
+    True columns as digits base J + 1), so this is one sort of n integers rather than of n rows."""
+    n, size = picked.shape
+    if n == 0:
+        return [], np.zeros(0, dtype=int)
+    if (size + 1) ** (most + 1) >= 2**62:  # too many digits for an int64
+        _, first_at, which = np.unique(picked, axis=0, return_index=True, return_inverse=True)
+    else:
+        rows, columns = np.nonzero(picked)  # row-major: each row's columns together
+        digit = np.arange(rows.size) - np.searchsorted(rows, rows)
+        key = np.zeros(n, dtype=np.int64)
+        np.add.at(key, rows, (columns + 1) * (size + 1) ** digit)
+        _, first_at, which = np.unique(key, return_index=True, return_inverse=True)
+    return first_at.tolist(), which.reshape(-1)
