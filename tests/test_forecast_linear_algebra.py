@@ -11,11 +11,18 @@ from obslaws_forecast.completion import _top_directions
 from obslaws_forecast.correlated import CorrelatedRidge
 from obslaws_forecast.covariate import FIXED_RIDGE, NormalEquations, _pair_sums
 from obslaws_forecast.design import ModelTable
+from obslaws_forecast.elimination import (
+    Coupling,
+    eliminated_product,
+    positive_definite_solve,
+    solve_with_diagonal_tail,
+)
 from obslaws_forecast.scale import weight
 
 
-def _table(n: int, rng: np.random.Generator) -> ModelTable:
+def _table(n: int, rng: np.random.Generator, nested: bool = True) -> ModelTable:
     families = rng.integers(0, 9, size=n)
+    groups = np.minimum(families, 3) if nested else rng.integers(0, 4, size=n)  # else families span groups
     return ModelTable.of(
         pl.DataFrame(
             {
@@ -28,23 +35,27 @@ def _table(n: int, rng: np.random.Generator) -> ModelTable:
                 "instruct": rng.random(n) < 0.3,
                 # a few models without a family; families 0-2 share a group; organisations by family
                 "family": [None if f == 8 else f"fam{f}" for f in families],
-                "family_group": [f"grp{min(f, 3)}" for f in families],
+                "family_group": [f"grp{g}" for g in groups],
                 "organization": [f"org{f % 3}" for f in families],
             }
         )
     )
 
 
+@pytest.mark.parametrize("nested", [True, False])
 @pytest.mark.parametrize("levels", [("family", "group", "org"), ("family", "group"), ("group",)])
-def test_normal_equations_solve_as_the_dense_ridge_does(levels):
+def test_normal_equations_solve_as_the_dense_ridge_does(levels, nested):
     rng = np.random.default_rng(3)
     n, j = 60, 4
-    table = _table(n, rng)
+    table = _table(n, rng, nested)
     z = rng.normal(size=(n, j))
     observed = rng.random((n, j)) < 0.7
     terms = ("log_n", "log_d", "log_n*log_d", "instruct", "years")
     for pooling in (0.5, 8.0):
-        model = NormalEquations.build(table, z, observed, terms, levels).solve(pooling)
+        equations = NormalEquations.build(table, z, observed, terms, levels)
+        # groups are eliminated after families where each family has one group
+        assert (equations.positions is not None) == (nested and levels[:2] == ("family", "group"))
+        model = equations.solve(pooling)
         x = model.design.matrix(table)
         w = np.where(observed, weight(z), 0.0)
         w = w / (w.sum(axis=0) / observed.sum(axis=0))
@@ -135,3 +146,52 @@ def test_correlated_ridge_predicts_as_cell_by_cell(seed):
     for i in (7, 30, 61):
         alone = ridge.predict(residuals[i : i + 1], query_observed[i : i + 1], targets)
         np.testing.assert_array_equal(alone[0], fast[i])
+
+
+def _one_hot(labels: np.ndarray, size: int) -> np.ndarray:
+    return np.stack([labels == c for c in range(size)], axis=1).astype(float)  # label -1: no column
+
+
+def test_eliminated_product_is_the_dense_product():
+    rng = np.random.default_rng(11)
+    n, jn, f = 70, 3, 4
+    families = rng.integers(-1, 12, size=n)
+    groups = np.where(families >= 0, families % 5, rng.integers(-1, 5, size=n))  # a family has one group
+    orgs = rng.integers(-1, 6, size=n)  # not nested: a family may have several
+    first = _one_hot(families, 12)
+    pooled = np.hstack([_one_hot(groups, 5), _one_hot(orgs, 6)])
+    coupling = Coupling.of(first, pooled)
+    expected_rows, expected_columns = np.nonzero(first.T @ pooled)
+    np.testing.assert_array_equal(coupling.rows, expected_rows)
+    np.testing.assert_array_equal(coupling.columns, expected_columns)
+    assert coupling.diagonal_after(0, 5) and not coupling.diagonal_after(5, 11)
+    assert Coupling.of(np.zeros((n, 0)), pooled).rows.size == 0  # no eliminated level
+    assert Coupling.of(first, np.zeros((n, 0))).rows.size == 0  # nothing kept pooled
+    w = rng.random((jn, n))
+    x = np.hstack([rng.normal(size=(n, f)), pooled])
+    cross = np.stack([first.T @ (w[b][:, None] * x) for b in range(jn)])  # (J, e, r)
+    d = rng.uniform(0.5, 3.0, size=(jn, 12))
+    dense = np.matmul(cross.transpose(0, 2, 1), cross / d[:, :, None])
+    np.testing.assert_allclose(eliminated_product(cross, d, coupling, f), dense, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("tail", [0, 3, 7, 10])
+def test_solve_with_a_diagonal_tail_is_the_dense_solve(tail):
+    rng = np.random.default_rng(tail)
+    jn, r = 4, 10
+    m = rng.normal(size=(jn, r, r))
+    a = np.matmul(m, m.transpose(0, 2, 1)) + r * np.eye(r)
+    a[:, tail:, tail:] = np.eye(r - tail) * rng.uniform(5, 9, size=(jn, 1, r - tail))  # diagonal tail block
+    b = rng.normal(size=(jn, r))
+    expected = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+    np.testing.assert_allclose(solve_with_diagonal_tail(a, b, tail), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_positive_definite_solve_falls_back_to_lu():
+    rng = np.random.default_rng(2)
+    m = rng.normal(size=(3, 5, 5))
+    a = np.matmul(m, m.transpose(0, 2, 1)) + np.eye(5)
+    a[1] = m[1] + m[1].T  # symmetric, indefinite
+    b = rng.normal(size=(3, 5))
+    expected = np.linalg.solve(a, b[:, :, None])[:, :, 0]
+    np.testing.assert_allclose(positive_definite_solve(a, b), expected, rtol=1e-10, atol=1e-12)

@@ -11,7 +11,8 @@ family with m models keeps about m / (m + pooling) of its own effect).
 The normal equations of every benchmark are built once and solved for each pooling value, so
 that comparing poolings on inner folds costs one solve each. The pooled columns are one-hot, so
 their blocks are sums of weights over the models in both columns (not dense products), and the
-first level's block is diagonal, so each solve eliminates it and factorises the rest only.
+first level's block is diagonal, so each solve eliminates it, then the next level where it stays
+diagonal (groups: one per family), and factorises the rest only (elimination.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .design import LEVELS, Design, ModelTable
+from .elimination import Coupling, eliminated_product, solve_with_diagonal_tail
 from .scale import weight
 
 FIXED_RIDGE = 1e-3  # keeps near-constant covariate columns (all present, all missing) solvable
@@ -31,8 +33,9 @@ class NormalEquations:
     """X'WX and X'Wz of every benchmark, for one design and one data set, split in two: the first
     pooled level's columns E (families: one per model at most, so X_E'WX_E is diagonal) and the
     rest R (the covariates, the other pooled levels). Each solve eliminates E (a Schur complement,
-    exact) and so works on dense R x R systems only: a few times cheaper than on every column, and
-    no (J, p, p) array is ever built."""
+    exact, formed from the few nonzero cells of X_E'WX_R), then R's trailing level where its block
+    stayed diagonal, and factorises the covariates and the remaining level only (Cholesky): many
+    times cheaper than on every column, and no (J, p, p) array is ever built."""
 
     design: Design
     gram: np.ndarray  # (J, r, r): X_R'WX_R
@@ -40,6 +43,12 @@ class NormalEquations:
     diagonal: np.ndarray  # (J, e): the diagonal of X_E'WX_E
     rhs: np.ndarray  # (J, r): X_R'Wz
     rhs_eliminated: np.ndarray  # (J, e): X_E'Wz
+    coupling: Coupling  # which cells of X_E'WX_R's pooled columns can be nonzero
+    # R's columns from here on are a level whose block stays diagonal once E is eliminated (groups:
+    # one per family), stored last so that each solve eliminates it next; r where there is none
+    tail: int
+    # per column of R in the design's order, its position here (None: the same order)
+    positions: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -57,6 +66,12 @@ class NormalEquations:
         fixed, onehot = design.fixed(table), design.pooled(table)
         e = len(design.levels[0][1]) if design.levels else 0
         first, other = onehot[:, :e], onehot[:, e:]
+        coupling, positions = Coupling.of(first, other), None
+        g = len(design.levels[1][1]) if len(design.levels) > 1 else 0
+        if g and coupling.diagonal_after(0, g):  # the second level last
+            moved = np.r_[g : other.shape[1], 0:g]
+            other, coupling = other[:, moved], Coupling.of(first, other[:, moved])
+            positions = np.argsort(np.r_[0 : fixed.shape[1], fixed.shape[1] + moved])
         f, q = fixed.shape[1], other.shape[1]
         wt = w.T  # (J, n)
         wf = wt[:, :, None] * fixed[None, :, :]  # (J, n, f)
@@ -70,7 +85,9 @@ class NormalEquations:
             [np.matmul(wf.transpose(0, 2, 1), first).transpose(0, 2, 1), _pair_sums(wt, first, other)], axis=2
         )
         wz = wt * z.T  # (J, n)
-        return cls(design, gram, cross, wt @ first, np.hstack([wz @ fixed, wz @ other]), wz @ first)
+        rhs = np.hstack([wz @ fixed, wz @ other])
+        tail = f + q - (g if positions is not None else 0)
+        return cls(design, gram, cross, wt @ first, rhs, wz @ first, coupling, tail, positions)
 
     def solve(self, pooling: float) -> CovariateModel:
         f, r = self.design.n_fixed, self.gram.shape[1]
@@ -78,12 +95,13 @@ class NormalEquations:
         penalty[:f] = FIXED_RIDGE
         penalty[0] = FIXED_RIDGE * 1e-3
         d = self.diagonal + float(pooling)  # (J, e): the eliminated block, penalised
-        scaled = self.cross / d[:, :, None]
-        schur = self.gram - np.matmul(self.cross.transpose(0, 2, 1), scaled)
+        schur = self.gram - eliminated_product(self.cross, d, self.coupling, f)
         schur[:, np.arange(r), np.arange(r)] += penalty
-        rhs = self.rhs - np.matmul(scaled.transpose(0, 2, 1), self.rhs_eliminated[:, :, None])[:, :, 0]
-        kept = np.linalg.solve(schur, rhs[:, :, None])[:, :, 0]  # (J, r)
+        rhs = self.rhs - np.matmul((self.rhs_eliminated / d)[:, None, :], self.cross)[:, 0, :]
+        kept = solve_with_diagonal_tail(schur, rhs, self.tail)  # (J, r)
         eliminated = (self.rhs_eliminated - np.matmul(self.cross, kept[:, :, None])[:, :, 0]) / d
+        if self.positions is not None:
+            kept = kept[:, self.positions]
         # back in the design's column order: covariates, first level, other levels
         return CovariateModel(self.design, np.hstack([kept[:, :f], eliminated, kept[:, f:]]).T)
 
