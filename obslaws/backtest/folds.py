@@ -14,6 +14,7 @@ those it had fitted alone.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import time
 from collections.abc import Iterator, Sequence
@@ -68,11 +69,16 @@ class Fold:
     data_hash: str = ""
 
 
-def batch_invariant(cls: type[Fitter]) -> bool:
+def batch_invariant(cls: type[Fitter], *, check: bool = True) -> bool:
     """Whether fitter class ``cls`` fits a fold to the same bits whatever other folds its
     ``fit_many`` call holds: the default ``fit_many`` (one fold at a time) does, an override says
-    so (``Fitter.batch_invariant``). Only then may folds be shared and batched across protocols."""
-    return cls.fit_many is Fitter.fit_many or bool(cls.batch_invariant)
+    so (``Fitter.batch_invariant``). Only then may folds be shared and batched across protocols.
+
+    ``check=False``: the class's claim, without a check it makes when read (Sloth's imports its
+    compiled kernel, 0.4 s): enough to group jobs, since the process that fits them asks again."""
+    if cls.fit_many is Fitter.fit_many:
+        return True
+    return bool(cls.batch_invariant if check else inspect.getattr_static(cls, "batch_invariant"))
 
 
 def fit_folds(fitter: Fitter, batches: Sequence[Sequence[Fold]], whole: str) -> None:

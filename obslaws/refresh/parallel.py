@@ -59,7 +59,8 @@ class Job:
         from obslaws.backtest.folds import batch_invariant
         from obslaws.benchmark_sets import resolve_benchmarks
 
-        alone = () if batch_invariant(self.info.cls) else (self.protocol, repr(self.options))
+        # The fitter's claim: the worker's run_backtests checks it before it shares a fold.
+        alone = () if batch_invariant(self.info.cls, check=False) else (self.protocol, repr(self.options))
         return (self.fitter, self.source, tuple(resolve_benchmarks(self.benchmarks)), *alone)
 
 
