@@ -102,17 +102,22 @@ class Scoreboard:
     results: dict[Config, list[FoldResult]] = field(default_factory=dict)
     # configuration -> (folds, targets) mean errors, memoised by per_benchmark.fold_column_errors
     column_errors: dict[Config, np.ndarray] = field(default_factory=dict)
+    # (configuration, folds) -> score: the stages and the held-out rules ask for half of them twice
+    scores: dict[tuple[Config, tuple[str, ...]], float] = field(default_factory=dict)
 
     def score(self, config: Config, folds: list[str]) -> float:
         """The mean MAE over ``folds``, each kind of fold weighing the same (six time folds do not
         outvote one compute fold)."""
-        if config not in self.results:
-            self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
-        names = list(self.caches)
-        by_kind: dict[str, list[float]] = {}
-        for f in folds:
-            by_kind.setdefault(self.kinds[f], []).append(self.results[config][names.index(f)].mae)
-        return _mean([_mean(v) for v in by_kind.values()])
+        key = (config, tuple(folds))
+        if key not in self.scores:
+            if config not in self.results:
+                self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+            position = {name: i for i, name in enumerate(self.caches)}
+            by_kind: dict[str, list[float]] = {}
+            for f in folds:
+                by_kind.setdefault(self.kinds[f], []).append(self.results[config][position[f]].mae)
+            self.scores[key] = _mean([_mean(v) for v in by_kind.values()])
+        return self.scores[key]
 
     def best(self, candidates: list[Config], folds: list[str]) -> Config:
         scores = [self.score(c, folds) for c in candidates]
