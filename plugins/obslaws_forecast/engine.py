@@ -88,7 +88,8 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
 
 def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: float) -> np.ndarray:
     """Target logits: base + the blended residual (low rank alone where the ridge has nothing)."""
-    mixed = np.where(np.isnan(ridge), low_rank, blend * np.nan_to_num(ridge) + (1 - blend) * low_rank)
+    # where the ridge is NaN the blend is computed and discarded (low rank alone is taken)
+    mixed = np.where(np.isnan(ridge), low_rank, blend * ridge + (1 - blend) * low_rank)
     return base + mixed
 
 
