@@ -109,8 +109,9 @@ class Design:
             value = np.ones(table.n)
             for name in term.split("*"):
                 centred = table.raw[name] - self.means[name]
-                indicators[name] = np.isnan(centred).astype(float)
-                value = value * np.nan_to_num(centred, nan=0.0)
+                missing = np.isnan(centred)
+                indicators[name] = missing.astype(float)
+                value = value * np.where(missing, 0.0, centred)  # finite or NaN (ModelTable.of: logs of positives)
             columns.append(value)
         columns += [indicators[name] for name in sorted(indicators) if name != "instruct"]
         return np.column_stack(columns)
