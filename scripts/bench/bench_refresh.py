@@ -163,11 +163,12 @@ def run(args: argparse.Namespace) -> None:
         # as `obslaws refresh` runs them: one set of workers for the jobs and the report's figures
         with Workers(default_workers() if args.workers is None else args.workers) as shared:
             outcome = refresh(conn, config, progress=lambda _line: None, workers=args.workers, shared=shared)
-            tic = time.perf_counter()
+            tic, report_cpu = time.perf_counter(), time.process_time()
             build = functools.partial(build_report, conn, outcome, config, shared=shared)
             write_report_atomically(build, Path(tmp) / "report")
             outcome.steps["report"] = time.perf_counter() - tic
-            total, parent_cpu = time.perf_counter() - start, time.process_time() - cpu
+            report_cpu = time.process_time() - report_cpu
+            total, parent_cpu, ended = time.perf_counter() - start, time.process_time() - cpu, time.time()
             if args.report_ab:
                 report_ab(conn, outcome, config, shared, Path(tmp))
         if profiler is not None:
@@ -186,6 +187,9 @@ def run(args: argparse.Namespace) -> None:
     _print_timeline(rows, outcome.workers_started)
     _print_path(path)
     print(f"full refresh: {total:.1f} s (target < 60 s on 2 cores); parent process CPU {parent_cpu:.1f} s")
+    if rows:  # what the parent still did alone after the last job: writing, predicting, the report
+        tail = ended - max(r["finished"] for r in rows)
+        print(f"  after the last job: {tail:.1f} s; the report's parent CPU {report_cpu:.2f} s")
     planned = outcome.workers_started - began - outcome.steps.get("ingest", 0.0)
     print(f"  planning (after the ingest, before the first job is queued): {planned:.1f} s")
     for step, seconds in sorted(outcome.steps.items(), key=lambda kv: -kv[1]):
@@ -197,7 +201,8 @@ def run(args: argparse.Namespace) -> None:
     if args.write_costs:
         _write_costs(rows, total)
     if args.json is not None:
-        payload = {"total_s": total, "parent_cpu_s": parent_cpu, "steps": outcome.steps, "jobs": rows}
+        payload = {"total_s": total, "parent_cpu_s": parent_cpu, "report_cpu_s": report_cpu, "steps": outcome.steps}
+        payload["jobs"] = rows
         args.json.write_text(json.dumps(payload | {"path": path, "load": [load_before, _load()]}, indent=1))
 
 
