@@ -188,14 +188,19 @@ def run_backtests(
         except Exception as exc:  # reported in its place; the others go on
             planned.append(exc)
     ready = [p for p in planned if isinstance(p, Planned)]
-    if len(ready) > 1 and batch_invariant(type(fitter)):
-        try:
-            fit_planned(fitter, ready)
-        except Exception:
-            pass  # a fold failed: fit each backtest alone (below), so that it fails only its own
-        else:
-            return [_scored(fitter, p, plugin, keep_models) for p in planned]
+    if len(ready) > 1 and batch_invariant(type(fitter)) and _fitted_together(fitter, ready):
+        return [_scored(fitter, p, plugin, keep_models) for p in planned]
     return [_alone(fitter, p, plugin, keep_models) for p in planned]
+
+
+def _fitted_together(fitter: Fitter, ready: list[Planned]) -> bool:
+    """Fit the shared folds of ``ready`` once; False where a fold failed, so that each backtest is
+    then fitted alone and a failure stays with its own backtest."""
+    try:
+        fit_planned(fitter, ready)
+    except Exception:  # noqa: BLE001 - reported by the backtest it belongs to, when fitted alone
+        return False
+    return True
 
 
 def _alone(fitter: Fitter, plan: Planned | Exception, plugin: str | None, keep_models: bool) -> Any:
