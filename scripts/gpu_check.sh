@@ -2,7 +2,8 @@
 # Prove the CUDA paths of `obslaws eval` on a GPU machine, offline, in under 5 minutes:
 # builds tiny local checkpoints and tasks (python -m obslaws.evaluate.tiny --gpu), then runs
 # `obslaws eval --device cuda` with the hf backend and, where vllm is installed, the vllm backend,
-# each in one process and under a local Ray (--ray), and prints rows written and seconds.
+# each in one process and, where ray is installed, under a local Ray (--ray), and prints rows
+# written and seconds.
 # Needs the .venv of scripts/setup.sh (with a CUDA build of torch) or PYTHON=/path/to/python.
 # The vllm runs use one checkpoint (an engine start per cell is the slow part).
 # DEVICE=cpu runs the same table on CPU (hf only): a check of this script on a machine without a GPU.
@@ -29,6 +30,12 @@ elif "$PY" -c "import vllm" 2> /dev/null; then
 else
     echo "vllm not installed: hf only"
 fi
+MODES=(single)
+if "$PY" -c "import ray" 2> /dev/null; then
+    MODES+=(ray)
+else
+    echo "ray not installed: single-process only"
+fi
 TASKS=(--tasks tiny_mc,tiny_ppl --include-path "$WORK/tiny/tasks" --only-included --batch-size 4 --device "$DEVICE")
 
 rows() {  # scores, losses and finished cells in a database
@@ -44,7 +51,7 @@ STATUS=0
 for backend in "${BACKENDS[@]}"; do
     models=("${MODELS[@]}")
     [ "$backend" = vllm ] && models=("${MODELS[0]}")
-    for mode in single ray; do
+    for mode in "${MODES[@]}"; do
         db="$WORK/$backend-$mode.duckdb"
         extra=()
         [ "$mode" = ray ] && extra=(--ray --no-progress)
