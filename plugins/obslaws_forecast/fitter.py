@@ -39,7 +39,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -227,6 +227,8 @@ class ForecastFitter(Fitter):
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,
             "spread_power": self.selection_.powers,
+            # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
+            "interval_widths_from": self.selection_.widths_from,
             # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
             "stacked": {
                 "members": list(self.stacker_.names),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .calibration import choose_power
+from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
 from .engine import Config, FoldCache
 from .inner import KINDS, seen_family
 from .per_benchmark import choose_per_benchmark, composite
@@ -23,7 +23,9 @@ from .scale import from_logit, spread
 from .stacking import Stacker
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
-MIN_CELLS = 20
+# cells a conformal width needs (per category, per benchmark within it): at 90% three of 30 cells
+# lie at or beyond the quantile; with 20 it is the second largest, one cell's luck either way
+MIN_CELLS = 30
 ALL = "all"
 SPARSE_KINDS = ("cells",)  # kinds whose stage 3 compares every rank of the stacked baseline
 
@@ -42,6 +44,8 @@ class Selection:
     powers: dict[str, float] = field(default_factory=dict)
     # kind -> a configuration per target, where the inner folds preferred that (per_benchmark.py)
     columns: dict[str, tuple[Config, ...]] = field(default_factory=dict)
+    # kind -> "own folds" or "own and every fold": which folds' residuals its widths are the wider of
+    widths_from: dict[str, str] = field(default_factory=dict)
 
 
 def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
@@ -217,24 +221,46 @@ def choose(
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
     columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
-    widths, powers = {}, {}
+    widths, powers, sources = {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
-            if kind in columns:
-                results = {f: composite(board, columns[kind], f) for f in folds}
-            else:
-                results = dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+            results = _kind_results(board, configs, columns, kind, folds)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL)
-            powers[kind], record = choose_power(
-                results,
-                level,
-                lambda rs, p: conformal_widths("*", rs, level, p),
-                lambda ws, cat, j: width_for(ws, "*", cat, j),
-            )
+            powers[kind], record = choose_power(results, level, *_width_rules(level))
             table[f"{kind}: held-out coverage of the widths"] = record
-            widths.update(conformal_widths(kind, list(results.values()), level, powers[kind]))
-    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns)
+            widths_kind = conformal_widths(kind, list(results.values()), level, powers[kind])
+            if kind != ALL:
+                everywhere = _kind_results(board, configs, columns, kind, every)
+                if stacker is not None:
+                    everywhere = stacker.apply(kind, everywhere, ALL)
+                wider, record = choose_every_fold(results, everywhere, level, powers[kind], *_width_rules(level))
+                table[f"{kind}: {WIDTHS_FROM}"] = record
+                sources[kind] = "own and every fold" if wider else "own folds"
+                if wider:
+                    others = conformal_widths(kind, list(everywhere.values()), level, powers[kind])
+                    widths_kind = wider_widths(kind, widths_kind, others)
+            widths.update(widths_kind)
+    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources)
+
+
+def _kind_results(board: Scoreboard, configs, columns, kind: str, folds: list[str]) -> dict[str, FoldResult]:
+    """``kind``'s chosen configuration (or its per-target ones) on ``folds``: fold -> result."""
+    if kind in columns:
+        return {f: composite(board, columns[kind], f) for f in folds}
+    return dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+
+
+def _width_rules(level: float) -> tuple:
+    """How the calibration computes widths on some folds' results and reads a cell's width."""
+    return (lambda rs, p: conformal_widths("*", rs, level, p), lambda ws, cat, j: width_for(ws, "*", cat, j))
+
+
+def wider_widths(kind: str, own: dict, other: dict) -> dict[tuple[str, str, int], float]:
+    """Cell by cell the wider of two sets of ``kind``'s widths: every key of either, at the wider of
+    the two widths ``width_for`` reads for it (a key missing in one reads that one's fall-back, so a
+    cell's width is the wider of what each set alone would give it)."""
+    return {key: max(width_for(own, kind, *key[1:]), width_for(other, kind, *key[1:])) for key in {**own, **other}}
 
 
 def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[Config, ...]]:

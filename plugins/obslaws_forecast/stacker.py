@@ -125,6 +125,14 @@ class Stacker:
     def _mae(self, results: dict, folds: list[str], weights: np.ndarray) -> float:
         return float(np.mean([self._stacked(results[f], f, weights).mae for f in folds]))
 
+    def apply(self, kind: str, results: dict, every_kind: str = "all") -> dict:
+        """``results`` with the weights ``stack`` chose for ``kind`` (else ``every_kind``'s), chosen
+        on other folds: the same stacked predictor on more folds."""
+        weights = self.weights.get(kind, self.weights.get(every_kind))
+        if not self.names or weights is None:
+            return results
+        return {f: self._stacked(r, f, weights) for f, r in results.items()}
+
     def label(self, weights: Sequence[float]) -> str:
         return " ".join(f"{n}={w:g}" for n, w in zip(self.names, weights, strict=True)) or "forecast alone"
 
