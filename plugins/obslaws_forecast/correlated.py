@@ -41,6 +41,8 @@ class CorrelatedRidge:
     memo_: dict = field(default_factory=dict, repr=False)
     # (n, J) weights of the training cells (None: every model weighs the same)
     weights_: np.ndarray | None = field(default=None, repr=False)
+    # fit an intercept (on logits rather than residuals: the columns are not centred on the rows used)
+    intercept: bool = False
 
     def fit(self, residuals: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None) -> CorrelatedRidge:
         """``weights`` (optional, per cell): how much each training model's target cell counts in
@@ -77,17 +79,26 @@ class CorrelatedRidge:
         for size in np.unique(kept).tolist():
             members = np.flatnonzero(kept == size)
             if size == 0:
-                self.memo_.update({todo[i]: ((), np.zeros(0)) for i in members})
+                self.memo_.update({todo[i]: ((), np.zeros(0), 0.0) for i in members})
                 continue
             mask = rows[:, members, size - 1].T  # (m, n)
             ww = np.where(mask, w[:, members].T, 0.0)
             ww = ww / (ww.sum(axis=1) / mask.sum(axis=1))[:, None]  # the ridge penalty keeps its scale
             x = self.residuals_[:, index[members, :size]].transpose(1, 0, 2)  # (m, n, size)
+            y = self.residuals_[:, targets[members]].T  # (m, n)
+            if self.intercept:  # centred on each regression's own (weighted) rows; the intercept unpenalised
+                total = ww.sum(axis=1)
+                x_mean = np.einsum("mn,mnk->mk", ww, x) / total[:, None]
+                y_mean = (ww * y).sum(axis=1) / total
+                x, y = x - x_mean[:, None, :], y - y_mean[:, None]
             wx = ww[:, :, None] * x
             gram = np.matmul(x.transpose(0, 2, 1), wx) + self.ridge * np.eye(size)
-            rhs = np.matmul(wx.transpose(0, 2, 1), self.residuals_[:, targets[members]].T[:, :, None])
+            rhs = np.matmul(wx.transpose(0, 2, 1), y[:, :, None])
             beta = np.linalg.solve(gram, rhs)[:, :, 0]
-            self.memo_.update({todo[i]: (todo[i][1][:size], b) for i, b in zip(members, beta, strict=True)})
+            offset = y_mean - np.einsum("mk,mk->m", x_mean, beta) if self.intercept else np.zeros(members.size)
+            self.memo_.update(
+                {todo[i]: (todo[i][1][:size], b, float(b0)) for i, b, b0 in zip(members, beta, offset, strict=True)}
+            )
 
     def predict(self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates."""
@@ -97,16 +108,18 @@ class CorrelatedRidge:
         self._solve([(int(t), c) for t, (chosen, _) in zip(targets, choices, strict=True) for c in chosen])
         for c, (t, (chosen, which)) in enumerate(zip(targets, choices, strict=True)):
             fitted = [self.memo_[(int(t), ch)] for ch in chosen]
-            width = max((len(used) for used, _ in fitted), default=0)
+            width = max((len(used) for used, _, _ in fitted), default=0)
             if width == 0:
                 continue
             # each group's benchmarks and coefficients, padded with zero coefficients, row by row
             index, beta = np.zeros((len(fitted), width), dtype=int), np.zeros((len(fitted), width))
-            for g, (used, b) in enumerate(fitted):
+            for g, (used, b, _) in enumerate(fitted):
                 index[g, : len(used)], beta[g, : len(used)] = used, b
-            has = np.array([len(used) > 0 for used, _ in fitted])[which]
+            has = np.array([len(used) > 0 for used, _, _ in fitted])[which]
             x = residuals[rows[has, None], index[which[has]]]
             out[rows[has], c] = _row_dots(x, beta[which[has]])
+            if self.intercept:
+                out[rows[has], c] += np.array([b0 for _, _, b0 in fitted])[which[has]]
         return out
 
     def _chosen_by_row(self, target: int, visible: np.ndarray) -> tuple[list[tuple[int, ...]], np.ndarray]:

@@ -37,6 +37,12 @@ class Config:
     inputs: str = COVERAGE  # which input benchmarks the residual components read (matrix.INPUT_RULES)
     svd_rank: int = PLAIN_RANK  # the stacked completion's rank (the baseline's 2, or 1 on sparse matrices)
     weighted: bool = False  # the correlated ridge weighs training models by p (1 - p) of their target score
+    # the correlated ridge regresses the target's logits on the inputs' logits (with an intercept), not
+    # the covariate model's residuals on theirs: a model far above the training range follows the
+    # inputs' line rather than the covariate model's view of it (gsm8k on gsm8k with CoT, MMLU on MMLU-Pro)
+    on_logits: bool = False
+    # the ridge on logits also reads each target's closest benchmarks beyond the input rule's (matrix.proxy_inputs)
+    proxies: bool = False
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -54,6 +60,8 @@ class Config:
             + (f" svd_rank={self.svd_rank}" if self.svd and self.svd_rank != PLAIN_RANK else "")
             + (f" inputs={self.inputs}" if self.inputs != COVERAGE else "")
             + (" weighted" if self.weighted and self.blend else "")
+            + (" on logits" if self.on_logits and self.blend else "")
+            + (" with proxies" if self.proxies and self.on_logits and self.blend else "")
         )
 
 
@@ -86,6 +94,16 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
     return weight(z) if config.weighted else None
 
 
+def logit_ridge(config: Config, z: np.ndarray, observed: np.ndarray) -> CorrelatedRidge:
+    """The correlated ridge on logits (``Config.on_logits``), with an intercept."""
+    return CorrelatedRidge(intercept=True).fit(z, observed, ridge_weights(config, z))
+
+
+def logit_columns(config: Config, columns: np.ndarray, width: int) -> np.ndarray:
+    """The matrix columns the ridge on logits reads: the input rule's, or (``proxies``) every column."""
+    return np.arange(width) if config.proxies else columns
+
+
 def combine(base: np.ndarray, low_rank: np.ndarray, ridge: np.ndarray, blend: float) -> np.ndarray:
     """Target logits: base + the blended residual (low rank alone where the ridge has nothing)."""
     # where the ridge is NaN the blend is computed and discarded (low rank alone is taken)
@@ -102,6 +120,7 @@ class Engine:
     completion: ResidualCompletion
     ridge: CorrelatedRidge | None
     plain: PlainCompletion | None
+    logit_columns: np.ndarray | None = None  # the columns the ridge reads where it reads logits
 
     @classmethod
     def fit(
@@ -114,27 +133,37 @@ class Engine:
         columns: np.ndarray | None = None,
     ) -> Engine:
         cols = np.arange(z.shape[1]) if columns is None else columns
-        covariate = CovariateModel.fit(table, z, observed, config.terms, config.pooling, config.levels)
+        ridge, on_logits = None, None
+        if config.on_logits and config.blend > 0:
+            on_logits = logit_columns(config, cols, z.shape[1])
+            ridge = logit_ridge(config, z[:, on_logits], observed[:, on_logits])
+        width = int(cols.max()) + 1  # the covariate model is needed on the columns the residuals read
+        covariate = CovariateModel.fit(
+            table, z[:, :width], observed[:, :width], config.terms, config.pooling, config.levels
+        )
         z, observed = z[:, cols], observed[:, cols]
         residuals = np.where(observed, z - covariate.predict(table)[:, cols], 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
-        ridge = CorrelatedRidge().fit(residuals, observed, ridge_weights(config, z)) if config.blend > 0 else None
+        if config.blend > 0 and not config.on_logits:
+            ridge = CorrelatedRidge().fit(residuals, observed, ridge_weights(config, z))
         plain = PlainCompletion.fit(z, observed, config.svd_rank) if config.svd > 0 else None
-        return cls(config, n_targets, cols, covariate, completion, ridge, plain)
+        return cls(config, n_targets, cols, covariate, completion, ridge, plain, on_logits)
 
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
-        k, cols = self.n_targets, self.columns
+        k, cols, on_logits = self.n_targets, self.columns, self.logit_columns
+        logits = (
+            None if on_logits is None else self.ridge.predict(z[:, on_logits], observed[:, on_logits], np.arange(k))
+        )
         z, observed = z[:, cols], observed[:, cols]
         base = self.covariate.predict(table)[:, cols]
         residuals = np.where(observed, z - base, 0.0)
         low_rank = self.completion.predict(residuals, observed)[:, :k]
         if self.ridge is None:
             own = base[:, :k] + low_rank
-        else:
-            own = combine(
-                base[:, :k], low_rank, self.ridge.predict(residuals, observed, np.arange(k)), self.config.blend
-            )
+        else:  # the ridge's residuals: read from them, or (on logits) its logits less the covariate model's
+            ridge = self.ridge.predict(residuals, observed, np.arange(k)) if logits is None else logits - base[:, :k]
+            own = combine(base[:, :k], low_rank, ridge, self.config.blend)
         if self.plain is None:
             return own
         return stack(own, self.plain.predict(z, observed)[:, :k], observed, self.config.svd)
@@ -159,6 +188,8 @@ class FoldCache:
         self.rows = np.flatnonzero(self.hide.any(axis=1))
         self.fit_obs = self.observed & ~self.hide
         self.train_rows = np.flatnonzero(self.train)
+        # the residual components read the input rules' columns; later columns are the ridge on logits' alone
+        self._width = None if self.columns is None else max(int(c.max()) for c in self.columns.values()) + 1
 
     def _memo(self, key, compute):
         if key not in self._cache:
@@ -170,7 +201,7 @@ class FoldCache:
         column or (``targets_only``, enough for a configuration without residual components) the
         targets only."""
         t = self.train_rows
-        cols = slice(0, self.n_targets if targets_only else None)
+        cols = slice(0, self.n_targets if targets_only else self._width)
         equations = self._memo(
             ("eq", config.drift, config.org, targets_only),
             lambda: NormalEquations.build(
@@ -184,7 +215,7 @@ class FoldCache:
             if targets_only:
                 return query, None
             train_base = model.predict(self.table.take(t))
-            residuals = np.where(self.fit_obs[t], self.z[t] - train_base, 0.0)
+            residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
         return self._memo(("base", config.pooling, config.drift, config.org, targets_only), compute)
@@ -228,7 +259,7 @@ class FoldCache:
         key = (config.pooling, config.drift, config.org, config.inputs)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
-            ("own", *key, config.rank, config.alpha, config.blend, config.weighted),
+            ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies),
             lambda: self._components(config, key),
         )
 
@@ -248,6 +279,15 @@ class FoldCache:
             )
         if config.blend <= 0:
             return query_base + low_rank
+        if config.on_logits:  # the covariate model does not enter: one fit per column set and weighting
+            t, cols = self.train_rows, logit_columns(config, self._columns(config), self.z.shape[1])
+            logits = self._memo(
+                ("logits", config.weighted, config.proxies or config.inputs),
+                lambda: logit_ridge(config, self.z[t][:, cols], self.fit_obs[t][:, cols]).predict(
+                    self.z[rows][:, cols], self.fit_obs[rows][:, cols], np.arange(k)
+                ),
+            )
+            return combine(query_base, low_rank, logits - query_base, config.blend)
         ridge = self._memo(
             ("ridge", *key, config.weighted),
             lambda: (

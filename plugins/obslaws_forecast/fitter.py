@@ -29,17 +29,19 @@ from obslaws.errors import FitterError
 from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
-from .matrix import LogitMatrix, input_columns
+from .matrix import LogitMatrix, input_columns, proxy_inputs
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width
 from .stacking import blend, build_stacker, predict_scores
+
+PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
 
 class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "7"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -59,6 +61,8 @@ class ForecastFitter(Fitter):
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
         ridge_weights: tuple[bool, ...] = (False, True),
+        ridge_logits: tuple[bool, ...] = (False, True),
+        ridge_proxies: tuple[bool, ...] = (False, True),
         svds: tuple[float, ...] = (0.25, 0.5),
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
@@ -75,6 +79,8 @@ class ForecastFitter(Fitter):
         self.alphas = alphas
         self.blends = blends
         self.ridge_weights = ridge_weights
+        self.ridge_logits = ridge_logits
+        self.ridge_proxies = ridge_proxies
         self.svds = svds
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
@@ -89,6 +95,10 @@ class ForecastFitter(Fitter):
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
         targets = list(self.targets_)
         inputs, columns = input_columns(data, targets, int(self.min_input_models), int(self.max_inputs))
+        # the ridge on logits also reads each target's closest benchmarks (after the rules' inputs)
+        proxies = proxy_inputs(data, targets, int(self.min_input_models), PROXIES) if any(self.ridge_proxies) else ()
+        proxies = tuple(b for b in proxies if b not in inputs)
+        inputs = (*inputs, *proxies)
         matrix = LogitMatrix.build(data, [*targets, *inputs])
         keep = matrix.observed.any(axis=1)
         models, z, observed = matrix.models.filter(pl.Series(keep)), matrix.z[keep], matrix.observed[keep]
@@ -136,6 +146,8 @@ class ForecastFitter(Fitter):
             bool(self.per_benchmark),
             tuple(bool(w) for w in self.ridge_weights),
             stacker,
+            tuple(bool(v) for v in self.ridge_logits),
+            tuple(bool(p) for p in self.ridge_proxies) if proxies else (False,),  # none beyond the rules': no choice
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

@@ -57,12 +57,9 @@ def relevant_inputs(
     covered = input_benchmarks(data, targets, min_models, 10**6)
     if len(covered) <= limit:
         return covered
-    from .correlated import pairwise_correlation
-
-    matrix = LogitMatrix.build(data, [*targets, *covered])
-    corr, common = pairwise_correlation(matrix.z, matrix.observed)
+    corr, common = _target_correlations(data, targets, covered)
+    related = np.abs(corr) * common / (common + shrink)  # (inputs, targets)
     k = len(targets)
-    related = np.abs(corr[k:, :k]) * common[k:, :k] / (common[k:, :k] + shrink)  # (inputs, targets)
     ranked = [list(np.argsort(-related[:, t], kind="stable")) for t in range(k)]
     chosen: dict[int, None] = {}
     while len(chosen) < limit:
@@ -72,6 +69,31 @@ def relevant_inputs(
             if order and len(chosen) < limit:
                 chosen[int(order.pop(0))] = None
     return tuple(covered[i] for i in sorted(chosen))
+
+
+def _target_correlations(data: FitData, targets: Sequence[str], inputs: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """Correlations (inputs, targets) of logits over the models that have both, and those counts."""
+    from .correlated import pairwise_correlation
+
+    matrix = LogitMatrix.build(data, [*targets, *inputs])
+    corr, common = pairwise_correlation(matrix.z, matrix.observed)
+    k = len(targets)
+    return corr[k:, :k], common[k:, :k]
+
+
+def proxy_inputs(data: FitData, targets: Sequence[str], min_models: int, per_target: int) -> tuple[str, ...]:
+    """Per target, the ``per_target`` benchmarks whose logits correlate most with its own over at
+    least ``min_models`` training models (not shrunk for few models: another run of the same task,
+    GSM8K with CoT, MMLU-Pro for MMLU, may be scored for few models and still be the best
+    predictor of a model that has it). What the ridge on logits (``Config.on_logits``) may read
+    besides the input rules' benchmarks."""
+    covered = input_benchmarks(data, targets, min_models, 10**6)
+    if not covered:
+        return ()
+    corr, common = _target_correlations(data, targets, covered)
+    strength = np.where(common >= min_models, np.abs(corr), -1.0)
+    chosen = {int(i) for t in range(len(targets)) for i in np.argsort(-strength[:, t], kind="stable")[:per_target]}
+    return tuple(covered[i] for i in sorted(chosen) if strength[i].max() >= 0)
 
 
 def input_columns(
