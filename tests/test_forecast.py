@@ -27,8 +27,9 @@ INPUTS = ("aux_a", "aux_b", "aux_c")
 
 
 def small_forecaster(**options) -> ForecastFitter:
-    """A forecaster with a small choice grid, so that tests stay fast."""
-    return ForecastFitter(**{"poolings": (1.0, 8.0), "ranks": (1,), "blends": (0.0, 1.0), **options})
+    """A forecaster with a small choice grid and no stacked member (test_forecast_stacking.py tests
+    those), so that tests stay fast."""
+    return ForecastFitter(**{"poolings": (1.0, 8.0), "ranks": (1,), "blends": (0.0, 1.0), "stack": (), **options})
 
 
 def test_benchmark_mean_predicts_training_means():

@@ -79,7 +79,11 @@ def test_a_cell_the_member_cannot_predict_keeps_the_forecasters_prediction():
 
 def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
     data = synthetic_data()
-    stacked = small_forecaster(stack=(MEMBER, "no-such-fitter", "forecast")).fit(data)
+    # every kind (``all`` too), and the rule that no held-out group may lose to the forecaster alone
+    stacked = small_forecaster(stack=(MEMBER, "no-such-fitter", "forecast"), stack_kinds=(), stack_guard=True)
+    stacked.fit(data)
+    assert stacked.learned_parameters()["stacked"]["waiting"] == [MEMBER, "no-such-fitter", "forecast"]
+    stacked.predict(data)  # the training models' missing cells: a stacked kind, so the members are fitted
     learned = stacked.learned_parameters()["stacked"]
     assert learned["members"] == [MEMBER]
     assert learned["left_out"] == {"no-such-fitter": "not registered", "forecast": "the forecaster itself"}
@@ -104,3 +108,47 @@ def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
         assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
     # the synthetic scores follow the member's own law: the later kind's inner folds take it
     assert any(w != f"{MEMBER}=0" for w in learned["weights"]["later"].values())
+
+
+GROUPS = ("groups 1/3", "groups 2/3", "groups 3/3")
+
+
+def test_without_the_guard_a_rule_that_loses_one_group_a_little_can_still_win_on_average():
+    # the member errs by 10 points against the forecaster's +10 on two groups (half and half cancels
+    # both) and by 12 the forecaster's way on the third: weight 0.5, chosen without each group,
+    # predicts two groups exactly and the third at 11 points against 10 alone (mean 3.7 against 10)
+    folds = {GROUPS[0]: (-10.0,), GROUPS[1]: (-10.0,), GROUPS[2]: (12.0,)}
+    guarded, results = _stacker({f: tuple(-e for e in err) for f, err in folds.items()})
+    guarded.stack("inside", results)
+    assert guarded.record["inside"]["rule"] == "forecast alone" and guarded.weights["inside"].tolist() == [[0.0]]
+    free, results = _stacker({f: tuple(-e for e in err) for f, err in folds.items()})
+    free.guard = False
+    free.stack("inside", results)
+    assert free.record["inside"]["rule"] == "one weight" and free.weights["inside"].tolist() == [[0.5]]
+    held = free.record["inside"]["held-out fold"]
+    assert held["one weight"][GROUPS[2]] > held["forecast alone"][GROUPS[2]]
+    # members stacked for the inside kind only leave every other kind's results as they were
+    only, results = _stacker({f: tuple(-e for e in err) for f, err in folds.items()})
+    only.kinds, only.guard = ("inside",), False
+    assert only.stack("all", results) is results and "all" not in only.weights
+
+
+def test_the_default_fits_sloth_only_when_a_new_family_among_known_ones_is_predicted():
+    data = synthetic_data()
+    held = data.models["family"].is_in(["fam2", "fam2-it"]) & (data.models["params"] > 1.5e8)
+    train = data.select_models(data.models.filter(~held)["model_id"].to_list())
+    query = data.select_models(data.models.filter(held)["model_id"].to_list())
+    fitted, alone = small_forecaster().fit(train), small_forecaster(stack=()).fit(train)
+    assert fitted.get_params()["stack"] == ("sloth",) and fitted.get_params()["stack_kinds"] == ("inside",)
+    # the training models' missing cells (the cells kind): nothing fitted, the forecaster alone
+    assert fitted.predict(train).equals(alone.predict(train))
+    assert fitted.learned_parameters()["stacked"]["waiting"] == ["sloth"]
+    # fam2's larger models, its smallest seen: the inside kind, Sloth fitted on the group folds
+    both, own = fitted.predict(query), alone.predict(query)
+    learned = fitted.learned_parameters()["stacked"]
+    assert learned["members"] == ["sloth"] and learned["waiting"] == [] and set(learned["weights"]) == {"inside"}
+    folds = {f for m in learned["compared"]["inside"]["inner MAE"].values() for f in m}
+    assert folds == {f for f, kind in fitted.folds_.items() if kind == "inside"} == set(GROUPS)
+    moved = any(w != "sloth=0" for w in learned["weights"]["inside"].values())
+    assert moved == (not both["prediction"].equals(own["prediction"]))
+    assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()

@@ -31,8 +31,8 @@ from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, input_columns, proxy_inputs
 from .scale import from_logit, spread, to_logit
-from .select import category, choose, half_width
-from .stacking import blend, build_stacker, predict_scores
+from .select import category, choose, half_width, kind_widths
+from .stacking import MemberWork, blend, build_stacker, fit_deferred, predict_scores
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -41,7 +41,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "7"
+    version: ClassVar[str] = "8"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -68,7 +68,9 @@ class ForecastFitter(Fitter):
         max_inputs: int = 30,
         min_input_models: int = 15,
         per_benchmark: bool = True,
-        stack: tuple[str, ...] = (),
+        stack: tuple[str, ...] = ("sloth",),
+        stack_kinds: tuple[str, ...] = ("inside",),
+        stack_guard: bool = False,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -87,6 +89,8 @@ class ForecastFitter(Fitter):
         self.min_input_models = min_input_models
         self.per_benchmark = per_benchmark
         self.stack = stack
+        self.stack_kinds = stack_kinds
+        self.stack_guard = stack_guard
         self.interval = interval
         self.random_state = random_state
 
@@ -115,16 +119,11 @@ class ForecastFitter(Fitter):
         folds = inner_folds(models, observed, k, seed=int(self.random_state))
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
-        stacker, self.members_, self.unstacked_ = build_stacker(
-            tuple(self.stack),
-            self.name,
-            data,
-            models["model_id"].to_numpy().astype(object),
-            matrix.benchmarks,
-            folds,
-            caches,
-            matrix.chance,
-        )
+        ids = models["model_id"].to_numpy().astype(object)
+        rows = {f.name: caches[f.name].rows for f in folds}
+        work = MemberWork(self.name, data, ids, list(matrix.benchmarks), list(folds), rows)
+        stacker = build_stacker(tuple(self.stack), work, matrix.chance, self.stack_kinds, bool(self.stack_guard))
+        self.members_, self.unstacked_ = {}, {}
         grid = (
             self.poolings,
             self.drifts,
@@ -176,6 +175,8 @@ class ForecastFitter(Fitter):
             self.latest_day_,
             self.largest_flops_,
         )
+        if self.stacker_.waits_for(np.unique(kinds).tolist()):
+            self._fit_members()
         centre = np.zeros((table.n, k))
         for kind in np.unique(kinds):
             rows = np.flatnonzero(kinds == kind)
@@ -205,6 +206,18 @@ class ForecastFitter(Fitter):
             np.minimum(from_logit(centre - half, chance), scores).ravel(),
             np.maximum(from_logit(centre + half, chance), scores).ravel(),
         )
+
+    def _fit_members(self) -> None:
+        """Fit the stacked members (deferred from the fit) and, on their inner-fold predictions,
+        choose the stacked kinds' weights and their widths anew."""
+        self.members_, self.unstacked_, stacked = fit_deferred(self.stacker_)
+        selection = self.selection_
+        for kind, (results, everywhere) in stacked.items():
+            widths, records, power, source = kind_widths(kind, results, everywhere, float(self.interval), self.stacker_)
+            selection.widths = {key: w for key, w in selection.widths.items() if key[0] != kind} | widths
+            selection.powers[kind] = power
+            selection.table.update(records)
+            selection.widths_from.update({kind: source} if source else {})
 
     def _stacked(self, query: FitData, kinds: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """``scores`` blended with the stacked members' predictions at each kind's weights (its
@@ -243,7 +256,10 @@ class ForecastFitter(Fitter):
             "interval_widths_from": self.selection_.widths_from,
             # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
             "stacked": {
-                "members": list(self.stacker_.names),
+                # members are fitted when a query model of a stacked kind is first predicted
+                "members": list(self.stacker_.names) if self.stacker_.work is None else [],
+                "waiting": list(self.stacker_.names) if self.stacker_.work is not None else [],
+                "kinds": list(self.stacker_.kinds) or ["every kind"],
                 "left_out": self.unstacked_,
                 "weights": {kind: self.stacker_.labels(w, self.targets_) for kind, w in self.stacker_.weights.items()},
                 "compared": self.stacker_.record,

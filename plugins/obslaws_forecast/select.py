@@ -234,23 +234,37 @@ def choose(
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
             results = _kind_results(board, configs, columns, kind, folds)
+            everywhere = _kind_results(board, configs, columns, kind, every) if kind != ALL else None
             if stacker is not None:
-                results = stacker.stack(kind, results, ALL)
-            powers[kind], record = choose_power(results, level, *_width_rules(level))
-            table[f"{kind}: held-out coverage of the widths"] = record
-            widths_kind = conformal_widths(kind, list(results.values()), level, powers[kind])
-            if kind != ALL:
-                everywhere = _kind_results(board, configs, columns, kind, every)
-                if stacker is not None:
-                    everywhere = stacker.apply(kind, everywhere, ALL)
-                wider, record = choose_every_fold(results, everywhere, level, powers[kind], *_width_rules(level))
-                table[f"{kind}: {WIDTHS_FROM}"] = record
-                sources[kind] = "own and every fold" if wider else "own folds"
-                if wider:
-                    others = conformal_widths(kind, list(everywhere.values()), level, powers[kind])
-                    widths_kind = wider_widths(kind, widths_kind, others)
-            widths.update(widths_kind)
+                results = stacker.stack(kind, results, ALL, everywhere)
+            kind_w, records, powers[kind], source = kind_widths(kind, results, everywhere, level, stacker)
+            table.update(records)
+            sources.update({kind: source} if source else {})
+            widths.update(kind_w)
     return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources)
+
+
+def kind_widths(
+    kind: str, results: dict[str, FoldResult], everywhere: dict | None, level: float, stacker: Stacker | None = None
+) -> tuple[dict, dict, float, str | None]:
+    """``kind``'s conformal widths from its folds' ``results``, the records of how they were chosen,
+    its spread power (``choose_power``) and, given ``everywhere`` (its configuration on every inner
+    fold, the ``stacker``'s weights for it applied here), whether they are the wider of its own and
+    every fold's (``choose_every_fold``)."""
+    power, record = choose_power(results, level, *_width_rules(level))
+    records = {f"{kind}: held-out coverage of the widths": record}
+    widths_kind = conformal_widths(kind, list(results.values()), level, power)
+    if everywhere is None:
+        return widths_kind, records, power, None
+    if stacker is not None:
+        everywhere = stacker.apply(kind, everywhere, ALL)
+    wider, records[f"{kind}: {WIDTHS_FROM}"] = choose_every_fold(
+        results, everywhere, level, power, *_width_rules(level)
+    )
+    if wider:
+        others = conformal_widths(kind, list(everywhere.values()), level, power)
+        widths_kind = wider_widths(kind, widths_kind, others)
+    return widths_kind, records, power, "own and every fold" if wider else "own folds"
 
 
 def _kind_results(board: Scoreboard, configs, columns, kind: str, folds: list[str]) -> dict[str, FoldResult]:

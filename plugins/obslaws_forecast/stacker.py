@@ -6,8 +6,8 @@ target (the grid point with the lowest mean MAE over the kind's folds) and a wei
 (each target's own grid point, for a target with ``MIN_CELLS`` hidden cells over the kind's folds;
 else the joint one): a member fitted on compute alone may track ARC's climb and miss GSM8K's. The
 rule kept is the one whose choice, made without each fold group in turn, predicts that group best
-on average, among those that predict no group worse than the forecaster alone (the forecaster
-alone on ties), as for the forecaster's other choices (``select.py``).
+on average (the forecaster alone on ties), as for the forecaster's other choices (``select.py``);
+with ``guard``, only among those that predict no group worse than the forecaster alone.
 """
 
 from __future__ import annotations
@@ -57,15 +57,34 @@ class Stacker:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     # per kind: the grid's inner MAE per fold, each rule's held-out MAE per fold group, the rule kept
     record: dict[str, dict] = field(default_factory=dict)
+    # the kinds of query model the members are stacked for (empty: every kind, ``all`` included)
+    kinds: tuple[str, ...] = ()
+    # refuse a stacking rule that predicts any held-out fold group worse than the forecaster alone
+    # (else the lowest mean over the groups wins, the forecaster alone on ties)
+    guard: bool = True
+    # the members' fitting, deferred until a query of a stacked kind (stacking.MemberWork); None once done
+    work: object | None = None
+    # kind -> (its fold results, the kind whose weights it falls back to, its results on every
+    # fold or None) given while ``work`` waits
+    pending: dict[str, tuple[dict, str, dict | None]] = field(default_factory=dict)
 
     @property
     def n_targets(self) -> int:
         return self.chance.size
 
-    def stack(self, kind: str, results: dict, every_kind: str = "all") -> dict:
+    def waits_for(self, kinds: Sequence[str]) -> bool:
+        """Whether predicting query models of ``kinds`` needs the members fitted first."""
+        return self.work is not None and (not self.kinds or any(k in self.kinds for k in kinds))
+
+    def stack(self, kind: str, results: dict, every_kind: str = "all", everywhere: dict | None = None) -> dict:
         """``results`` (fold -> select.FoldResult) of ``kind`` with its chosen weights applied
-        (chosen here, on them; a kind with one fold group takes ``every_kind``'s)."""
-        if not self.names or not results:
+        (chosen here, on them; a kind with one fold group takes ``every_kind``'s). While the members
+        wait to be fitted, the results and ``everywhere`` (the kind's results on every fold, for
+        its widths) are kept and returned as they are."""
+        if not self.names or not results or (self.kinds and kind not in self.kinds):
+            return results
+        if self.work is not None:  # the members are not fitted yet: choose when they are
+            self.pending[kind] = (results, every_kind, everywhere)
             return results
         grid = [np.tile(w, (self.n_targets, 1)) for w in weight_grid(len(self.names))]
         errors = {i: {f: self._stacked(r, f, w).errors for f, r in results.items()} for i, w in enumerate(grid)}
@@ -87,9 +106,12 @@ class Stacker:
             weights = self.weights.get(every_kind, grid[0])
         else:
             alone = held[RULES[0]]
-            # a stacking rule must not lose to the forecaster alone on any held-out group
+            # with ``guard``, a stacking rule must not lose to the forecaster alone on any held-out group
             means = [
-                np.mean(list(held[r].values())) if all(held[r][g] <= alone[g] for g in alone) else np.inf for r in RULES
+                np.mean(list(held[r].values()))
+                if not self.guard or all(held[r][g] <= alone[g] for g in alone)
+                else np.inf
+                for r in RULES
             ]
             rule = RULES[int(np.argmin(means))]
             weights = choose[rule](list(results))
@@ -131,7 +153,8 @@ class Stacker:
         weights = self.weights.get(kind, self.weights.get(every_kind))
         if not self.names or weights is None:
             return results
-        return {f: self._stacked(r, f, weights) for f, r in results.items()}
+        # a fold the members were not fitted on (not of a stacked kind) keeps the forecaster's
+        return {f: self._stacked(r, f, weights) if f in self.predictions else r for f, r in results.items()}
 
     def label(self, weights: Sequence[float]) -> str:
         return " ".join(f"{n}={w:g}" for n, w in zip(self.names, weights, strict=True)) or "forecast alone"

@@ -14,7 +14,7 @@ forecaster's prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -25,7 +25,7 @@ from obslaws.fitting.selection import with_covariates
 
 from .stacker import Stacker, blend
 
-__all__ = ["Stacker", "blend", "build_stacker", "predict_scores"]
+__all__ = ["MemberWork", "Stacker", "blend", "build_stacker", "fit_deferred", "predict_scores"]
 
 
 def fold_data(data: FitData, ids: np.ndarray, train: np.ndarray, hidden: pl.DataFrame) -> FitData:
@@ -77,44 +77,72 @@ def member_fitters(names: Sequence[str], own: str) -> tuple[list, dict[str, str]
     return fitters, skipped
 
 
+@dataclass
+class MemberWork:
+    """What fitting the members takes, kept from the forecaster's fit until a query model of a
+    stacked kind is predicted (they cost as much as the forecaster's own fit, and only those
+    queries read them)."""
+
+    own: str
+    data: FitData
+    ids: np.ndarray  # the forecaster's training models
+    benchmarks: list[str]  # its matrix columns (the folds' ``hide`` columns)
+    folds: list  # the inner folds of the stacked kinds (inner.InnerFold)
+    rows: dict[str, np.ndarray]  # fold -> its query rows among ``ids`` (engine.FoldCache.rows)
+
+
 def build_stacker(
     names: Sequence[str],
-    own: str,
-    data: FitData,
-    ids: np.ndarray,
-    benchmarks: Sequence[str],
-    folds,
-    caches: dict,
+    work: MemberWork,
     chance: np.ndarray,
-) -> tuple[Stacker, dict[str, object], dict[str, str]]:
-    """Fit every member on every inner fold (``folds`` over the forecaster's training models
-    ``ids``, hiding cells of its matrix columns ``benchmarks``) and on all of ``data``; the
-    Stacker with their fold predictions, the final fits by name, and why any member was left out."""
-    targets = list(data.targets)
-    if not names:  # nothing to stack (the default): no fold data to build
-        return Stacker((), {}, chance[: len(targets)]), {}, {}
-    fitters, skipped = member_fitters(names, own)
-    hidden = {f.name: hidden_pairs(ids, f.hide, benchmarks) for f in folds}
-    datas = [fold_data(data, ids, f.train, hidden[f.name]) for f in folds]
-    fits = fit_members(fitters, [*datas, data])
-    kept, finals, predictions = [], {}, {f.name: [] for f in folds}
+    kinds: Sequence[str] = (),
+    guard: bool = True,
+) -> Stacker:
+    """A Stacker for the members ``names``, to be fitted (``fit_deferred``) on the inner folds of
+    ``kinds`` (empty: every fold, every kind) when a query model of those kinds is predicted;
+    ``guard``: see ``Stacker``."""
+    chance = chance[: len(work.data.targets)]
+    if not names:  # nothing to stack (the default before version 6): nothing to fit, ever
+        return Stacker((), {}, chance)
+    kinds = tuple(kinds)
+    work.folds = [f for f in work.folds if not kinds or f.kind in kinds]
+    work.rows = {f.name: work.rows[f.name] for f in work.folds}
+    return Stacker(tuple(names), {}, chance, kinds=kinds, guard=guard, work=work)
+
+
+def fit_deferred(stacker: Stacker) -> tuple[dict[str, object], dict[str, str], dict[str, dict]]:
+    """Fit ``stacker``'s members on every inner fold of its kinds (each on the fold's training data
+    alone) and on the whole training data, all in one ``fit_many`` call per member; choose the
+    weights of every kind whose results it was given meanwhile. The final fits by name, why any
+    member was left out, and per kind its results with the chosen weights applied and its results
+    on every fold (None for ``all``)."""
+    work, targets = stacker.work, list(stacker.work.data.targets)
+    fitters, skipped = member_fitters(stacker.names, work.own)
+    hidden = {f.name: hidden_pairs(work.ids, f.hide, work.benchmarks) for f in work.folds}
+    datas = [fold_data(work.data, work.ids, f.train, hidden[f.name]) for f in work.folds]
+    fits = fit_members(fitters, [*datas, work.data])
+    kept, finals, predictions = [], {}, {f.name: [] for f in work.folds}
     for fitter, fitted in zip(fitters, fits, strict=True):
         if fitted[-1] is None:
             skipped[fitter.name] = "could not be fitted on the training data"
             continue
         kept.append(fitter.name)
         finals[fitter.name] = fitted[-1]
-        for f, member in zip(folds, fitted, strict=False):
-            rows = ids[caches[f.name].rows]
-            query = fold_data(data, ids, np.isin(ids, rows), hidden[f.name])
-            k = len(targets)
+        for f, member in zip(work.folds, fitted, strict=False):
+            rows = work.ids[work.rows[f.name]]
+            query = fold_data(work.data, work.ids, np.isin(work.ids, rows), hidden[f.name])
             predictions[f.name].append(
-                np.full((rows.size, k), np.nan) if member is None else predict_scores(member, query, rows, targets)
+                np.full((rows.size, len(targets)), np.nan)
+                if member is None
+                else predict_scores(member, query, rows, targets)
             )
-    stacked = {
-        f: np.stack(p) if p else np.zeros((0, caches[f].rows.size, len(targets))) for f, p in predictions.items()
+    stacker.names = tuple(kept)
+    stacker.predictions = {
+        f: np.stack(p) if p else np.zeros((0, work.rows[f].size, len(targets))) for f, p in predictions.items()
     }
-    return Stacker(tuple(kept), stacked, chance[: len(targets)]), finals, skipped
+    stacker.work, pending, stacker.pending = None, stacker.pending, {}
+    stacked = {kind: (stacker.stack(kind, results, every), rest) for kind, (results, every, rest) in pending.items()}
+    return finals, skipped, stacked
 
 
 def fit_members(fitters: Sequence, datas: Sequence[FitData]) -> list[list | None]:
