@@ -80,7 +80,9 @@ def test_a_cell_the_member_cannot_predict_keeps_the_forecasters_prediction():
 def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
     data = synthetic_data()
     # every kind (``all`` too), and the rule that no held-out group may lose to the forecaster alone
-    stacked = small_forecaster(stack=(MEMBER, "no-such-fitter", "forecast"), stack_kinds=(), stack_guard=True)
+    stacked = small_forecaster(
+        stack=(MEMBER, "no-such-fitter", "forecast"), stack_kinds=(), stack_guard=True, stack_larger=()
+    )
     stacked.fit(data)
     assert stacked.learned_parameters()["stacked"]["waiting"] == [MEMBER, "no-such-fitter", "forecast"]
     stacked.predict(data)  # the training models' missing cells: a stacked kind, so the members are fitted
@@ -96,7 +98,7 @@ def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
 
     # next year's releases (the later kind, which the inner folds stack): with FLOPs and a family
     # the member moves the prediction; without FLOPs it cannot predict, and the forecaster alone does
-    alone = small_forecaster(stack=()).fit(data)
+    alone = small_forecaster(stack=(), stack_larger=()).fit(data)
     later = data.models.with_columns(
         pl.col("model_id") + "-next", pl.col("release_date").dt.offset_by("5y").alias("release_date")
     )
@@ -142,13 +144,51 @@ def test_the_default_fits_sloth_only_when_a_new_family_among_known_ones_is_predi
     assert fitted.get_params()["stack"] == ("sloth",) and fitted.get_params()["stack_kinds"] == ("inside",)
     # the training models' missing cells (the cells kind): nothing fitted, the forecaster alone
     assert fitted.predict(train).equals(alone.predict(train))
-    assert fitted.learned_parameters()["stacked"]["waiting"] == ["sloth"]
+    assert fitted.learned_parameters()["stacked"]["waiting"] == ["sloth", MEMBER]
     # fam2's larger models, its smallest seen: the inside kind, Sloth fitted on the group folds
     both, own = fitted.predict(query), alone.predict(query)
     learned = fitted.learned_parameters()["stacked"]
-    assert learned["members"] == ["sloth"] and learned["waiting"] == [] and set(learned["weights"]) == {"inside"}
+    assert learned["members"] == ["sloth"] and learned["waiting"] == [MEMBER] and set(learned["weights"]) == {"inside"}
     folds = {f for m in learned["compared"]["inside"]["inner MAE"].values() for f in m}
     assert folds == {f for f, kind in fitted.folds_.items() if kind == "inside"} == set(GROUPS)
     moved = any(w != "sloth=0" for w in learned["weights"]["inside"].values())
     assert moved == (not both["prediction"].equals(own["prediction"]))
+    assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
+
+
+def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_compute_folds():
+    data = synthetic_data()
+    flops, days = data.models["flops"], data.models["release_date"]
+    train = data.select_models(data.models.filter(flops <= 1.5e22)["model_id"].to_list())
+    latest = train.models["release_date"].max()
+    # more compute than any training model, released before the latest one: the larger kind
+    query = data.select_models(data.models.filter((flops > 1.5e22) & (days <= latest))["model_id"].to_list())
+    assert query.models.height >= 2
+    fitted = small_forecaster(stack=()).fit(train)
+    alone = small_forecaster(stack=(), stack_larger=()).fit(train)
+    assert fitted.get_params()["stack_larger"] == (MEMBER,)
+    learned = fitted.learned_parameters()["stacked"]
+    assert learned["waiting"] == [MEMBER] and learned["kinds"] == {MEMBER: ["larger"]}
+    # the training models' missing cells: the member is not fitted, the forecaster alone predicts
+    assert fitted.predict(train).equals(alone.predict(train))
+    assert fitted.learned_parameters()["stacked"]["waiting"] == [MEMBER]
+    both, own = fitted.predict(query), alone.predict(query)
+    learned = fitted.learned_parameters()["stacked"]
+    assert learned["members"] == [MEMBER] and learned["waiting"] == [] and set(learned["weights"]) == {"larger"}
+    compute = {f for f, kind in fitted.folds_.items() if kind == "larger"}
+    assert compute == {"compute q50-q75", "compute >q75"}
+    assert {f for m in learned["compared"]["larger"]["inner MAE"].values() for f in m} == compute
+    # each target's prediction is the forecaster's and the member's (fitted on the same training
+    # models) at the weight its inner compute folds chose
+    member = fitted.members_[MEMBER].predict(query)
+    weights = {t: float(w.split("=")[1]) for t, w in learned["weights"]["larger"].items()}
+    merged = own.join(member, on=["model_id", "benchmark"], suffix="_member")
+    expected = np.array(
+        [
+            (1 - weights[b]) * p + weights[b] * m
+            for b, p, m in merged.select("benchmark", "prediction", "prediction_member").iter_rows()
+        ]
+    )
+    got = both.join(merged, on=["model_id", "benchmark"])["prediction"].to_numpy()
+    assert np.allclose(got, expected)
     assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()

@@ -30,8 +30,9 @@ WIDTHS_FROM = "held-out coverage, widths of own folds / the wider of own and eve
 
 
 def fold_group(name: str) -> str:
-    """A time cut's n = 0 and n = 1 variants are one group (they share their test window)."""
-    return name.split(" n=")[0]
+    """A time cut's n = 0 and n = 1 variants are one group (they share their test window), as are
+    the compute folds tested on the largest quarter (``compute >q75`` and ``compute >q75 from q50``)."""
+    return name.split(" n=")[0].split(" from ")[0]
 
 
 def held_out_coverage(

@@ -32,7 +32,8 @@ from .inner import inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, input_columns, proxy_inputs
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
-from .stacking import MemberWork, blend, build_stacker, fit_deferred, predict_scores
+from .stacker_set import StackerSet, predictor
+from .stacking import MemberWork, build_stacker
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -41,7 +42,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "8"
+    version: ClassVar[str] = "9"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -49,6 +50,7 @@ class ForecastFitter(Fitter):
         "ranks": (1,),
         "alphas": (1.0,),
         "stack": (),
+        "stack_larger": (),
     }
 
     def __init__(
@@ -71,6 +73,7 @@ class ForecastFitter(Fitter):
         stack: tuple[str, ...] = ("sloth",),
         stack_kinds: tuple[str, ...] = ("inside",),
         stack_guard: bool = False,
+        stack_larger: tuple[str, ...] = ("flops-sigmoid-family",),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -91,6 +94,7 @@ class ForecastFitter(Fitter):
         self.stack = stack
         self.stack_kinds = stack_kinds
         self.stack_guard = stack_guard
+        self.stack_larger = stack_larger
         self.interval = interval
         self.random_state = random_state
 
@@ -121,8 +125,19 @@ class ForecastFitter(Fitter):
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         ids = models["model_id"].to_numpy().astype(object)
         rows = {f.name: caches[f.name].rows for f in folds}
-        work = MemberWork(self.name, data, ids, list(matrix.benchmarks), list(folds), rows)
-        stacker = build_stacker(tuple(self.stack), work, matrix.chance, self.stack_kinds, bool(self.stack_guard))
+        stacks = ((self.stack, self.stack_kinds), (self.stack_larger, ("larger",)))
+        stacker = StackerSet(
+            tuple(
+                build_stacker(
+                    tuple(names),
+                    MemberWork(self.name, data, ids, list(matrix.benchmarks), list(folds), rows),
+                    matrix.chance,
+                    tuple(kinds),
+                    bool(self.stack_guard),
+                )
+                for names, kinds in stacks
+            )
+        )
         self.members_, self.unstacked_ = {}, {}
         grid = (
             self.poolings,
@@ -175,8 +190,8 @@ class ForecastFitter(Fitter):
             self.latest_day_,
             self.largest_flops_,
         )
-        if self.stacker_.waits_for(np.unique(kinds).tolist()):
-            self._fit_members()
+        if self.stacker_.waiting(np.unique(kinds).tolist()):
+            self._fit_members(np.unique(kinds).tolist())
         centre = np.zeros((table.n, k))
         for kind in np.unique(kinds):
             rows = np.flatnonzero(kinds == kind)
@@ -187,7 +202,10 @@ class ForecastFitter(Fitter):
                     predicted[id(engine)] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
                 centre[rows, j] = predicted[id(engine)][:, j]
         chance = self.chance_[None, :k]
-        scores = self._stacked(query, kinds, from_logit(centre, chance))
+        ids = query.models["model_id"].to_list()
+        scores = self.stacker_.blended(
+            from_logit(centre, chance), kinds, self.members_, predictor(query, ids, self.targets_)
+        )
         moved = scores != from_logit(centre, chance)
         centre = np.where(moved, to_logit(scores, chance), centre)
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
@@ -207,10 +225,11 @@ class ForecastFitter(Fitter):
             np.maximum(from_logit(centre + half, chance), scores).ravel(),
         )
 
-    def _fit_members(self) -> None:
-        """Fit the stacked members (deferred from the fit) and, on their inner-fold predictions,
-        choose the stacked kinds' weights and their widths anew."""
-        self.members_, self.unstacked_, stacked = fit_deferred(self.stacker_)
+    def _fit_members(self, kinds: list[str]) -> None:
+        """Fit the members stacked for ``kinds`` (deferred from the fit) and, on their inner-fold
+        predictions, choose the stacked kinds' weights and their widths anew."""
+        members, unstacked, stacked = self.stacker_.fit(kinds)
+        self.members_, self.unstacked_ = self.members_ | members, self.unstacked_ | unstacked
         selection = self.selection_
         for kind, (results, everywhere) in stacked.items():
             widths, records, power, source = kind_widths(kind, results, everywhere, float(self.interval), self.stacker_)
@@ -218,22 +237,6 @@ class ForecastFitter(Fitter):
             selection.powers[kind] = power
             selection.table.update(records)
             selection.widths_from.update({kind: source} if source else {})
-
-    def _stacked(self, query: FitData, kinds: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """``scores`` blended with the stacked members' predictions at each kind's weights (its
-        own, else every fold's); a member's missing prediction leaves the forecaster's."""
-        stacker = self.stacker_
-        weights = {kind: stacker.weights.get(str(kind), stacker.weights.get("all")) for kind in np.unique(kinds)}
-        weights = {kind: w for kind, w in weights.items() if w is not None and np.any(w)}
-        if not weights:
-            return scores
-        ids = query.models["model_id"].to_list()
-        members = np.stack([predict_scores(self.members_[m], query, ids, self.targets_) for m in stacker.names])
-        out = scores.copy()
-        for kind, w in weights.items():
-            rows = kinds == kind
-            out[rows] = blend(scores[rows], members[:, rows], w.T[:, None, :])
-        return out
 
     def learned_parameters(self) -> dict[str, Any]:
         return {
@@ -255,15 +258,7 @@ class ForecastFitter(Fitter):
             # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
             "interval_widths_from": self.selection_.widths_from,
             # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
-            "stacked": {
-                # members are fitted when a query model of a stacked kind is first predicted
-                "members": list(self.stacker_.names) if self.stacker_.work is None else [],
-                "waiting": list(self.stacker_.names) if self.stacker_.work is not None else [],
-                "kinds": list(self.stacker_.kinds) or ["every kind"],
-                "left_out": self.unstacked_,
-                "weights": {kind: self.stacker_.labels(w, self.targets_) for kind, w in self.stacker_.weights.items()},
-                "compared": self.stacker_.record,
-            },
+            "stacked": self.stacker_.learned(self.targets_, self.unstacked_),
             # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
             "interval_half_widths_scaled": {
                 f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()

@@ -10,8 +10,10 @@ query model it stands for (``KINDS``):
   on the 6 months after it (as the rolling forecast and the time split are), once with families
   first seen after the cut unseen (n = 0) and once with their smallest model trained on (n = 1);
 - ``larger`` (more training compute than any training model): the next bigger models, trained on
-  the models up to the median FLOPs and tested on the next quarter, and trained up to the third
-  quartile and tested on the largest quarter;
+  the models up to the median FLOPs and tested on the next quarter, trained up to the third
+  quartile and tested on the largest quarter, and (since version 9) trained up to the median and
+  tested on the largest quarter, past a gap (3 to 6 times the training FLOPs and more, where the
+  others extrapolate at most 2 to 3 times);
 - ``inside`` (none of these): three folds of family groups held out with their smallest model
   kept (n = 1).
 
@@ -112,6 +114,10 @@ def inner_folds(
         q50, q75 = np.quantile(flops[known], [0.5, 0.75])
         add("compute q50-q75", known & (flops > q50) & (flops <= q75), "larger", ~known | (flops <= q50))
         add("compute >q75", known & (flops > q75), "larger")
+        # the outer question extrapolates further than either (a cut-off's test models have up to
+        # hundreds of times its FLOPs): trained up to the median, tested on the largest quarter
+        # (one fold group with the one before: the same test cells)
+        add("compute >q75 from q50", known & (flops > q75), "larger", ~known | (flops <= q50))
     groups = models.select(pl.coalesce("family_group", "family", "model_id")).to_series().to_numpy()
     names = np.unique(groups)
     if names.size >= 3:  # one group or more per fold

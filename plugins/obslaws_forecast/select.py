@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
+from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
 from .inner import KINDS, seen_family
 from .per_benchmark import choose_per_benchmark, composite
@@ -165,10 +165,10 @@ def held_out_rule_errors(
     own folds (a time cut with its n = 0 and n = 1 variants together) out: the MAE there of the
     configuration each rule picks (among those scored with a stacked rank in ``svd_ranks``) without it."""
     candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in svd_ranks]
-    groups = dict.fromkeys(f.split(" n=")[0] for f in own)
+    groups = dict.fromkeys(fold_group(f) for f in own)
     errors: dict[str, dict[str, float]] = {"own folds": {}, "every fold": {}}
     for group in groups:
-        held = [f for f in own if f.split(" n=")[0] == group]
+        held = [f for f in own if fold_group(f) == group]
         for rule, pool in (("own folds", own), ("every fold", every)):
             rest = [f for f in pool if f not in held]
             if rest:
