@@ -176,7 +176,7 @@ def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_comput
     learned = fitted.learned_parameters()["stacked"]
     assert learned["members"] == [MEMBER] and learned["waiting"] == [] and set(learned["weights"]) == {"larger"}
     compute = {f for f, kind in fitted.folds_.items() if kind == "larger"}
-    assert compute == {"compute q50-q75", "compute >q75"}
+    assert compute == {"compute q50-q75", "compute >q75", "compute >q75 from q50"}
     assert {f for m in learned["compared"]["larger"]["inner MAE"].values() for f in m} == compute
     # each target's prediction is the forecaster's and the member's (fitted on the same training
     # models) at the weight its inner compute folds chose

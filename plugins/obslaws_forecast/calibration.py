@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .inner import OWN_ONLY
+
 POWERS = (1.0, 0.75, 0.5)
 # the record of ``choose_every_fold`` in the fit's ``compared``, after "<kind>: "
 WIDTHS_FROM = "held-out coverage, widths of own folds / the wider of own and every fold"
@@ -32,7 +34,7 @@ WIDTHS_FROM = "held-out coverage, widths of own folds / the wider of own and eve
 def fold_group(name: str) -> str:
     """A time cut's n = 0 and n = 1 variants are one group (they share their test window), as are
     the compute folds tested on the largest quarter (``compute >q75`` and ``compute >q75 from q50``)."""
-    return name.split(" n=")[0].split(" from ")[0]
+    return name.split(" n=")[0].split(OWN_ONLY)[0]
 
 
 def held_out_coverage(

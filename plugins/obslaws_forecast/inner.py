@@ -33,6 +33,9 @@ KINDS = ("cells", "later", "larger", "inside")
 MONTH_DAYS = 30.44
 TIME_CUTS_MONTHS = (6, 9, 12)  # cuts before the latest training release
 HORIZON_MONTHS = 6
+# in a fold's name: the fold tests another fold's cells from less training data (one fold group with
+# it); it serves its own kind's choices and widths only, not every fold's (``all``)
+OWN_ONLY = " from "
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,8 @@ def inner_folds(
         add("compute >q75", known & (flops > q75), "larger")
         # the outer question extrapolates further than either (a cut-off's test models have up to
         # hundreds of times its FLOPs): trained up to the median, tested on the largest quarter
-        # (one fold group with the one before: the same test cells)
-        add("compute >q75 from q50", known & (flops > q75), "larger", ~known | (flops <= q50))
+        # (one fold group with the one before: the same test cells; the larger kind's alone)
+        add(f"compute >q75{OWN_ONLY}q50", known & (flops > q75), "larger", ~known | (flops <= q50))
     groups = models.select(pl.coalesce("family_group", "family", "model_id")).to_series().to_numpy()
     names = np.unique(groups)
     if names.size >= 3:  # one group or more per fold

@@ -17,7 +17,7 @@ import numpy as np
 
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
-from .inner import KINDS, seen_family
+from .inner import KINDS, OWN_ONLY, seen_family
 from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
 from .stacking import Stacker
@@ -213,9 +213,9 @@ def choose(
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
     ranks3 = {kind: tuple(svd_ranks) if kind in SPARSE_KINDS else tuple(svd_ranks[:1]) for kind in (ALL, *KINDS)}
     grid3 = {kind: [(w, r) for r in ranks3[kind] for w in svds] for kind in ranks3}
-    every = list(caches)
+    every = [f for f in caches if OWN_ONLY not in f]  # a variant of another fold's test: its kind's alone
     configs = {ALL: _staged(board, stage1, grid2, grid3[ALL], every)}
-    own = {kind: [f for f in every if kinds[f] == kind] for kind in KINDS}
+    own = {kind: [f for f in caches if kinds[f] == kind] for kind in KINDS}
     for kind in KINDS:
         if own[kind]:
             configs[kind] = _staged(board, stage1, grid2, grid3[kind], own[kind])
