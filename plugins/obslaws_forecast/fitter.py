@@ -125,19 +125,7 @@ class ForecastFitter(Fitter):
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         ids = models["model_id"].to_numpy().astype(object)
         rows = {f.name: caches[f.name].rows for f in folds}
-        stacks = ((self.stack, self.stack_kinds), (self.stack_larger, ("larger",)))
-        stacker = StackerSet(
-            tuple(
-                build_stacker(
-                    tuple(names),
-                    MemberWork(self.name, data, ids, list(matrix.benchmarks), list(folds), rows),
-                    matrix.chance,
-                    tuple(kinds),
-                    bool(self.stack_guard),
-                )
-                for names, kinds in stacks
-            )
-        )
+        stacker = self._stackers(data, ids, list(matrix.benchmarks), folds, rows, matrix.chance)
         self.members_, self.unstacked_ = {}, {}
         grid = (
             self.poolings,
@@ -179,6 +167,23 @@ class ForecastFitter(Fitter):
             for c in dict.fromkeys(c for cs in per_target.values() for c in cs)
         }
         self.engines_ = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
+
+    def _stackers(self, data: FitData, ids: np.ndarray, benchmarks: list[str], folds, rows, chance) -> StackerSet:
+        """The members stacked for ``stack_kinds`` (``stack``) and for the larger kind (``stack_larger``),
+        their fits deferred until a query model of those kinds is predicted."""
+        stacks = ((self.stack, self.stack_kinds), (self.stack_larger, ("larger",)))
+        return StackerSet(
+            tuple(
+                build_stacker(
+                    tuple(names),
+                    MemberWork(self.name, data, ids, benchmarks, list(folds), rows),
+                    chance,
+                    tuple(kinds),
+                    bool(self.stack_guard),
+                )
+                for names, kinds in stacks
+            )
+        )
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
