@@ -20,7 +20,8 @@ from .engine import Config, FoldCache
 from .inner import KINDS, OWN_ONLY, seen_family
 from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
-from .stacking import Stacker
+from .stacker import Stacker
+from .stacker_set import StackerSet
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 # cells a conformal width needs (per category, per benchmark within it): at 90% three of 30 cells
@@ -193,7 +194,7 @@ def choose(
     level: float,
     per_benchmark: bool = True,
     ridge_weights: tuple[bool, ...] = (False,),
-    stacker: Stacker | None = None,
+    stacker: Stacker | StackerSet | None = None,
     ridge_logits: tuple[bool, ...] = (False,),
     ridge_proxies: tuple[bool, ...] = (False,),
 ) -> Selection:
@@ -245,7 +246,11 @@ def choose(
 
 
 def kind_widths(
-    kind: str, results: dict[str, FoldResult], everywhere: dict | None, level: float, stacker: Stacker | None = None
+    kind: str,
+    results: dict[str, FoldResult],
+    everywhere: dict | None,
+    level: float,
+    stacker: Stacker | StackerSet | None = None,
 ) -> tuple[dict, dict, float, str | None]:
     """``kind``'s conformal widths from its folds' ``results``, the records of how they were chosen,
     its spread power (``choose_power``) and, given ``everywhere`` (its configuration on every inner
