@@ -3,7 +3,7 @@
 # builds tiny local checkpoints and tasks (python -m obslaws.evaluate.tiny --gpu), then runs
 # `obslaws eval --device cuda` with the hf backend and, where vllm is installed, the vllm backend,
 # each in one process and, where ray is installed, under a local Ray (--ray), and prints rows
-# written and seconds.
+# written and seconds; then the hf run again on CPU, and how far its scores and losses are from CUDA's.
 # Needs the .venv of scripts/setup.sh (with a CUDA build of torch) or PYTHON=/path/to/python.
 # The vllm runs use one checkpoint (an engine start per cell is the slow part).
 # DEVICE=cpu runs the same table on CPU (hf only): a check of this script on a machine without a GPU.
@@ -70,4 +70,36 @@ for backend in "${BACKENDS[@]}"; do
     done
 done
 echo "$TABLE"
+
+# The CUDA run's numbers against the same run on CPU: every score and loss present in both, the
+# losses equal to 1e-3 relative (the scores are reported: one flipped example moves an accuracy).
+if [ "$DEVICE" = cuda ] && [ -f "$WORK/hf-single.duckdb" ]; then
+    db="$WORK/hf-cpu.duckdb"
+    "$PY" -c "import sys, obslaws; obslaws.connect(sys.argv[1], plugins=False).close()" "$db"
+    if "$PY" -m obslaws --db "$db" eval "${MODELS[@]}" "${TASKS[@]/cuda/cpu}" --backend hf > "$WORK/hf-cpu.log" 2>&1; then
+        "$PY" - "$WORK/hf-single.duckdb" "$db" << 'EOF' || STATUS=1
+import sys, duckdb
+conn = duckdb.connect()
+conn.execute(f"ATTACH '{sys.argv[1]}' AS gpu (READ_ONLY)")
+conn.execute(f"ATTACH '{sys.argv[2]}' AS cpu (READ_ONLY)")
+checks = {
+    "scores": ("model_id, benchmark, metric, n_shots", "abs(g.value - c.value)"),
+    "losses": ("model_id, dataset, unit", "abs(g.value - c.value) / greatest(abs(c.value), 1e-12)"),
+}
+failed = False
+for table, (key, gap) in checks.items():
+    on = " AND ".join(f"g.{k} = c.{k}" for k in key.split(", "))
+    both, worst, gpu_only = conn.execute(
+        f"SELECT count(c.value), max({gap}), count(*) - count(c.value) FROM gpu.{table} g LEFT JOIN cpu.{table} c ON {on}"
+    ).fetchone()
+    cpu_only = conn.execute(f"SELECT count(*) FROM cpu.{table}").fetchone()[0] - both
+    relative = " (relative)" if table == "losses" else ""
+    print(f"CUDA against CPU, {table}: {both} in both, {gpu_only + cpu_only} in one only, largest difference {worst or 0:.3g}{relative}")
+    failed |= gpu_only + cpu_only > 0 or (table == "losses" and (worst or 0) > 1e-3)
+sys.exit(1 if failed else 0)
+EOF
+    else
+        echo "FAILED: hf on cpu (last lines of its log):"; tail -n 20 "$WORK/hf-cpu.log"; STATUS=1
+    fi
+fi
 exit $STATUS
