@@ -29,7 +29,7 @@ from obslaws.errors import FitterError
 from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import inner_folds, query_kinds, release_days
-from .matrix import LogitMatrix, input_columns, proxy_inputs
+from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
@@ -102,9 +102,10 @@ class ForecastFitter(Fitter):
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
         targets = list(self.targets_)
-        inputs, columns = input_columns(data, targets, int(self.min_input_models), int(self.max_inputs))
+        known = TargetCorrelations(data, tuple(targets), int(self.min_input_models))  # read by both, computed once
+        inputs, columns = input_columns(data, targets, known.min_models, int(self.max_inputs), known)
         # the ridge on logits also reads each target's closest benchmarks (after the rules' inputs)
-        proxies = proxy_inputs(data, targets, int(self.min_input_models), PROXIES) if any(self.ridge_proxies) else ()
+        proxies = proxy_inputs(data, targets, known.min_models, PROXIES, known) if any(self.ridge_proxies) else ()
         proxies = tuple(b for b in proxies if b not in inputs)
         inputs = (*inputs, *proxies)
         matrix = LogitMatrix.build(data, [*targets, *inputs])

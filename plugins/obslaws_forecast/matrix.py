@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -44,8 +45,33 @@ def input_benchmarks(data: FitData, targets: Sequence[str], min_models: int, lim
     return tuple(counts["benchmark"].head(limit).to_list())
 
 
+@dataclass(eq=False)
+class TargetCorrelations:
+    """The non-target benchmarks scored for at least ``min_models`` models, most covered first, and
+    their logit correlations with the targets, each computed once on first use: the input rules
+    and the proxies of one fit all read them."""
+
+    data: FitData
+    targets: tuple[str, ...]
+    min_models: int
+
+    @cached_property
+    def covered(self) -> tuple[str, ...]:
+        return input_benchmarks(self.data, self.targets, self.min_models, 10**6)
+
+    @cached_property
+    def correlations(self) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) correlations of logits over the models that have both, and those counts."""
+        return _target_correlations(self.data, self.targets, self.covered)
+
+
 def relevant_inputs(
-    data: FitData, targets: Sequence[str], min_models: int, limit: int, shrink: float = 20.0
+    data: FitData,
+    targets: Sequence[str],
+    min_models: int,
+    limit: int,
+    shrink: float = 20.0,
+    known: TargetCorrelations | None = None,
 ) -> tuple[str, ...]:
     """Non-target benchmarks scored for at least ``min_models`` training models, the ``limit`` that
     say most about the targets: each target in turn takes its next most related benchmark, by
@@ -53,11 +79,12 @@ def relevant_inputs(
     common models: a noisy correlation). Ranking by coverage alone lets one suite's dozens of
     near-identical subtasks (BBH with and without CoT, two extraction rules each) crowd out the
     benchmarks that measure the targets' own skills (other GSM8K and MMLU runs, the Open LLM
-    Leaderboard v2)."""
-    covered = input_benchmarks(data, targets, min_models, 10**6)
+    Leaderboard v2). ``known``: the fit's correlations, if already at hand."""
+    known = known or TargetCorrelations(data, tuple(targets), min_models)
+    covered = known.covered
     if len(covered) <= limit:
         return covered
-    corr, common = _target_correlations(data, targets, covered)
+    corr, common = known.correlations
     related = np.abs(corr) * common / (common + shrink)  # (inputs, targets)
     k = len(targets)
     ranked = [list(np.argsort(-related[:, t], kind="stable")) for t in range(k)]
@@ -81,30 +108,35 @@ def _target_correlations(data: FitData, targets: Sequence[str], inputs: Sequence
     return corr[k:, :k], common[k:, :k]
 
 
-def proxy_inputs(data: FitData, targets: Sequence[str], min_models: int, per_target: int) -> tuple[str, ...]:
+def proxy_inputs(
+    data: FitData, targets: Sequence[str], min_models: int, per_target: int, known: TargetCorrelations | None = None
+) -> tuple[str, ...]:
     """Per target, the ``per_target`` benchmarks whose logits correlate most with its own over at
     least ``min_models`` training models (not shrunk for few models: another run of the same task,
     GSM8K with CoT, MMLU-Pro for MMLU, may be scored for few models and still be the best
     predictor of a model that has it). What the ridge on logits (``Config.on_logits``) may read
-    besides the input rules' benchmarks."""
-    covered = input_benchmarks(data, targets, min_models, 10**6)
+    besides the input rules' benchmarks. ``known``: the fit's correlations, if already at hand."""
+    known = known or TargetCorrelations(data, tuple(targets), min_models)
+    covered = known.covered
     if not covered:
         return ()
-    corr, common = _target_correlations(data, targets, covered)
+    corr, common = known.correlations
     strength = np.where(common >= min_models, np.abs(corr), -1.0)
     chosen = {int(i) for t in range(len(targets)) for i in np.argsort(-strength[:, t], kind="stable")[:per_target]}
     return tuple(covered[i] for i in sorted(chosen) if strength[i].max() >= 0)
 
 
 def input_columns(
-    data: FitData, targets: Sequence[str], min_models: int, limit: int
+    data: FitData, targets: Sequence[str], min_models: int, limit: int, known: TargetCorrelations | None = None
 ) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     """The input benchmarks of both rules (``coverage``: the most covered; ``relevance``: the most
     related to the targets), and per rule the columns it reads of the matrix ``[*targets,
-    *inputs]`` (targets first). One rule only where both pick the same benchmarks."""
+    *inputs]`` (targets first). One rule only where both pick the same benchmarks. ``known``: the
+    fit's correlations, if already at hand."""
+    known = known or TargetCorrelations(data, tuple(targets), min_models)
     sets = {
-        "coverage": input_benchmarks(data, targets, min_models, limit),
-        "relevance": relevant_inputs(data, targets, min_models, limit),
+        "coverage": known.covered[:limit],  # input_benchmarks(..., limit): the same order, cut
+        "relevance": relevant_inputs(data, targets, min_models, limit, known=known),
     }
     if set(sets["relevance"]) == set(sets["coverage"]):
         del sets["relevance"]
