@@ -105,8 +105,8 @@ def build_stacker(
     if not names:  # nothing to stack (the default before version 6): nothing to fit, ever
         return Stacker((), {}, chance)
     kinds = tuple(kinds)
-    work.folds = [f for f in work.folds if not kinds or f.kind in kinds]
-    work.rows = {f.name: work.rows[f.name] for f in work.folds}
+    folds = [f for f in work.folds if not kinds or f.kind in kinds]
+    work = replace(work, folds=folds, rows={f.name: work.rows[f.name] for f in folds})  # the caller's stays whole
     return Stacker(tuple(names), {}, chance, kinds=kinds, guard=guard, work=work)
 
 
