@@ -10,6 +10,8 @@ from obslaws_forecast.select import FoldResult
 from obslaws_forecast.stacker import Stacker, blend, weight_grid
 
 from obslaws import FitData
+from obslaws.fitting.lookup import get_fitters
+from obslaws.fitting.selection import with_covariates
 from obslaws.testing import synthetic_data
 
 MEMBER = "flops-sigmoid-family"  # registered by the baselines plugin; the synthetic law is its own
@@ -148,10 +150,12 @@ def test_the_default_fits_sloth_only_when_a_new_family_among_known_ones_is_predi
     # fam2's larger models, its smallest seen: the inside kind, Sloth fitted on the group folds
     both, own = fitted.predict(query), alone.predict(query)
     learned = fitted.learned_parameters()["stacked"]
-    assert learned["members"] == ["sloth"] and learned["waiting"] == [MEMBER] and set(learned["weights"]) == {"inside"}
+    assert learned["waiting"] == [MEMBER] and set(learned["weights"]) == {"inside"}
     folds = {f for m in learned["compared"]["inside"]["inner MAE"].values() for f in m}
     assert folds == {f for f, kind in fitted.folds_.items() if kind == "inside"} == set(GROUPS)
     moved = any(w != "sloth=0" for w in learned["weights"]["inside"].values())
+    # Sloth is fitted on the training data only where the inner folds give it a weight
+    assert learned["members"] + learned["folds_only"] == ["sloth"] and (learned["members"] == ["sloth"]) == moved
     assert moved == (not both["prediction"].equals(own["prediction"]))
     assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
 
@@ -192,3 +196,23 @@ def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_comput
     got = both.join(merged, on=["model_id", "benchmark"])["prediction"].to_numpy()
     assert np.allclose(got, expected)
     assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
+
+
+def test_a_batch_invariant_member_is_fitted_on_the_training_data_only_where_a_kind_weights_it():
+    data = synthetic_data()
+    for member, weighted in (("logit-linear", True), ("benchmark-mean", False)):
+        fitted = small_forecaster(stack=(member,), stack_kinds=(), stack_larger=()).fit(data)
+        alone = small_forecaster(stack=(), stack_larger=()).fit(data)
+        both = fitted.predict(data)  # the training models' missing cells: the members are fitted
+        learned = fitted.learned_parameters()["stacked"]
+        assert any(w != f"{member}=0" for ws in learned["weights"].values() for w in ws.values()) == weighted
+        assert learned["members"] == ([member] if weighted else [])
+        assert learned["folds_only"] == ([] if weighted else [member])
+        assert (member in fitted.members_) == weighted
+        # no weight: the forecaster's own predictions, without the member's fit on the training data
+        assert weighted or both.equals(alone.predict(data))
+    # the fit made after the weights were chosen is the member's fit on the training models
+    again = get_fitters().create("logit-linear").fit(with_covariates(data, ["flops"])).predict(data)
+    small = small_forecaster(stack=("logit-linear",), stack_kinds=(), stack_larger=()).fit(data)
+    small.predict(data)
+    assert small.members_["logit-linear"].predict(data).equals(again)

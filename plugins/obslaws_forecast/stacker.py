@@ -67,6 +67,9 @@ class Stacker:
     # kind -> (its fold results, the kind whose weights it falls back to, its results on every
     # fold or None) given while ``work`` waits
     pending: dict[str, tuple[dict, str, dict | None]] = field(default_factory=dict)
+    # members fitted on the inner folds only: no kind gave them a weight, so their fit on the
+    # training data was never needed (stacking.fit_deferred)
+    unfitted: tuple[str, ...] = ()
 
     @property
     def n_targets(self) -> int:

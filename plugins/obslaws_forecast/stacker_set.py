@@ -71,12 +71,14 @@ class StackerSet:
     def learned(self, targets: Sequence[str], left_out: dict[str, str]) -> dict:
         """The record for ``learned_parameters``: members fitted and waiting, each member's kinds,
         the weights per kind and target, and what each stacker compared."""
-        fitted = [n for p in self.parts if p.work is None for n in p.names]
+        fitted = [n for p in self.parts if p.work is None for n in p.names if n not in p.unfitted]
         waiting = [n for p in self.parts if p.work is not None for n in p.names]
         return {
             # members are fitted when a query model of a kind they are stacked for is first predicted
             "members": list(dict.fromkeys(fitted)),
             "waiting": list(dict.fromkeys(waiting)),
+            # fitted on the inner folds only: weight 0 for every kind, so never on the training data
+            "folds_only": list(dict.fromkeys(n for p in self.parts for n in p.unfitted)),
             "kinds": {n: list(p.kinds) or ["every kind"] for p in self.parts for n in p.names},
             "left_out": left_out,
             "weights": {k: p.labels(w, targets) for p in self.parts for k, w in p.weights.items()},

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from obslaws.backtest.folds import batch_invariant
 from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.selection import with_covariates
@@ -112,37 +113,76 @@ def build_stacker(
 
 def fit_deferred(stacker: Stacker) -> tuple[dict[str, object], dict[str, str], dict[str, dict]]:
     """Fit ``stacker``'s members on every inner fold of its kinds (each on the fold's training data
-    alone) and on the whole training data, all in one ``fit_many`` call per member; choose the
-    weights of every kind whose results it was given meanwhile. The final fits by name, why any
-    member was left out, and per kind its results with the chosen weights applied and its results
-    on every fold (None for ``all``)."""
-    work, targets = stacker.work, list(stacker.work.data.targets)
+    alone) and on the whole training data; choose the weights of every kind whose results it was
+    given meanwhile. The final fits by name, why any member was left out, and per kind its results
+    with the chosen weights applied and its results on every fold (None for ``all``).
+
+    A member whose ``fit_many`` fits a fold to the same bits beside any others (``batch_invariant``)
+    is fitted on the training data after the weights are chosen, and only if a kind gives it a
+    weight (the inner folds often keep the forecaster alone, and that fit is the largest); any other
+    member's folds and final fit go to its ``fit_many`` in one call, as its batch decides its bits."""
+    work = stacker.work
     fitters, skipped = member_fitters(stacker.names, work.own)
     hidden = {f.name: hidden_pairs(work.ids, f.hide, work.benchmarks) for f in work.folds}
     datas = [fold_data(work.data, work.ids, f.train, hidden[f.name]) for f in work.folds]
-    fits = fit_members(fitters, [*datas, work.data])
-    kept, finals, predictions = [], {}, {f.name: [] for f in work.folds}
-    for fitter, fitted in zip(fitters, fits, strict=True):
-        if fitted[-1] is None:
-            skipped[fitter.name] = "could not be fitted on the training data"
-            continue
-        kept.append(fitter.name)
-        finals[fitter.name] = fitted[-1]
-        for f, member in zip(work.folds, fitted, strict=False):
-            rows = work.ids[work.rows[f.name]]
-            query = fold_data(work.data, work.ids, np.isin(work.ids, rows), hidden[f.name])
-            predictions[f.name].append(
-                np.full((rows.size, len(targets)), np.nan)
-                if member is None
-                else predict_scores(member, query, rows, targets)
-            )
-    stacker.names = tuple(kept)
-    stacker.predictions = {
-        f: np.stack(p) if p else np.zeros((0, work.rows[f].size, len(targets))) for f, p in predictions.items()
+    waits = {f.name: batch_invariant(type(f)) for f in fitters}
+    fits = [fit_members([f], datas if waits[f.name] else [*datas, work.data])[0] for f in fitters]
+    finals = {f.name: fitted[-1] for f, fitted in zip(fitters, fits, strict=True) if not waits[f.name]}
+    skipped |= {name: "could not be fitted on the training data" for name, final in finals.items() if final is None}
+    folds = {
+        f.name: _fold_predictions(f, fitted, hidden, work)
+        for f, fitted in zip(fitters, fits, strict=True)
+        if f.name not in skipped
     }
-    stacker.work, pending, stacker.pending = None, stacker.pending, {}
-    stacked = {kind: (stacker.stack(kind, results, every), rest) for kind, (results, every, rest) in pending.items()}
-    return finals, skipped, stacked
+    shape = {f.name: (work.rows[f.name].size, len(work.data.targets)) for f in work.folds}
+    pending, by_name = stacker.pending, {f.name: f for f in fitters}
+    while True:
+        stacked = _choose(stacker, folds, shape, pending)
+        weighted = [n for n in stacker.names if waits[n] and _weighted(stacker, n)]
+        for name in (n for n in weighted if n not in finals):
+            finals[name] = fit_members([by_name[name]], [work.data])[0][0]
+        failed = [n for n in weighted if finals[n] is None]
+        if not failed:  # else choose again without them, as if they had failed with the folds
+            break
+        skipped |= {n: "could not be fitted on the training data" for n in failed}
+        folds = {n: p for n, p in folds.items() if n not in failed}
+    stacker.unfitted = tuple(n for n in stacker.names if n not in finals)
+    return {n: m for n, m in finals.items() if m is not None}, skipped, stacked
+
+
+def _fold_predictions(fitter, fitted: list, hidden: dict[str, pl.DataFrame], work: MemberWork) -> dict[str, np.ndarray]:
+    """Fold name -> the member's predicted (fold's query rows, targets) scores (NaN where its fold
+    fit failed), from its fits on the folds (``fitted``, in ``work.folds``' order)."""
+    targets, out = list(work.data.targets), {}
+    for f, member in zip(work.folds, fitted, strict=False):
+        rows = work.ids[work.rows[f.name]]
+        out[f.name] = np.full((rows.size, len(targets)), np.nan)
+        if member is not None:
+            query = fold_data(work.data, work.ids, np.isin(work.ids, rows), hidden[f.name])
+            out[f.name] = predict_scores(member, query, rows, targets)
+    return out
+
+
+def _choose(stacker: Stacker, folds: dict[str, dict[str, np.ndarray]], shape: dict[str, tuple], pending: dict) -> dict:
+    """The members ``folds`` (name -> fold -> predictions) stacked: every ``pending`` kind's weights
+    chosen on their predictions (``shape``: fold -> its (query rows, targets)); per kind its
+    stacked results and its results on every fold."""
+    stacker.names = tuple(folds)
+    stacker.predictions = {
+        f: np.stack([folds[n][f] for n in stacker.names]) if stacker.names else np.zeros((0, *size))
+        for f, size in shape.items()
+    }
+    stacker.work, stacker.pending = None, {}
+    for kind in pending:  # a choice made before a member failed on the training data is made again
+        stacker.weights.pop(kind, None)
+        stacker.record.pop(kind, None)
+    return {kind: (stacker.stack(kind, results, every), rest) for kind, (results, every, rest) in pending.items()}
+
+
+def _weighted(stacker: Stacker, name: str) -> bool:
+    """Whether any kind's chosen weights give member ``name`` a share."""
+    i = stacker.names.index(name)
+    return any(np.any(w[:, i]) for w in stacker.weights.values())
 
 
 def fit_members(fitters: Sequence, datas: Sequence[FitData]) -> list[list | None]:
