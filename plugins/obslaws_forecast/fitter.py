@@ -42,7 +42,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "9"
+    version: ClassVar[str] = "10"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -65,6 +65,7 @@ class ForecastFitter(Fitter):
         ridge_weights: tuple[bool, ...] = (False, True),
         ridge_logits: tuple[bool, ...] = (False, True),
         ridge_proxies: tuple[bool, ...] = (False, True),
+        blend_kinds: tuple[str, ...] = ("later",),
         svds: tuple[float, ...] = (0.25, 0.5),
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
@@ -86,6 +87,7 @@ class ForecastFitter(Fitter):
         self.ridge_weights = ridge_weights
         self.ridge_logits = ridge_logits
         self.ridge_proxies = ridge_proxies
+        self.blend_kinds = blend_kinds
         self.svds = svds
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
@@ -151,6 +153,7 @@ class ForecastFitter(Fitter):
             stacker,
             tuple(bool(v) for v in self.ridge_logits),
             tuple(bool(p) for p in self.ridge_proxies) if proxies else (False,),  # none beyond the rules': no choice
+            tuple(self.blend_kinds),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

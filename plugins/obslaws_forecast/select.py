@@ -22,6 +22,7 @@ from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
 from .stacker import Stacker
 from .stacker_set import StackerSet
+from .target_blends import choose_target_blends
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 # cells a conformal width needs (per category, per benchmark within it): at 90% three of 30 cells
@@ -197,6 +198,7 @@ def choose(
     stacker: Stacker | StackerSet | None = None,
     ridge_logits: tuple[bool, ...] = (False,),
     ridge_proxies: tuple[bool, ...] = (False,),
+    blend_kinds: tuple[str, ...] = (),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -231,6 +233,7 @@ def choose(
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
     columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
+    columns |= _target_blends(board, configs, columns, {k: own[k] for k in blend_kinds if own.get(k)}, table)
     widths, powers, sources = {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
@@ -306,6 +309,20 @@ def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[C
         if chosen is not None:
             columns[kind] = chosen
     return columns
+
+
+def _target_blends(board, configs, columns, own: dict[str, list[str]], table) -> dict[str, tuple[Config, ...]]:
+    """Per kind in ``own`` (kind -> its folds): a blend per target (``target_blends.py``) where leaving
+    each of its fold groups out says so; its records go to ``table``."""
+    n_targets = next(iter(board.caches.values())).n_targets
+    chosen = {}
+    for kind, folds in own.items():
+        per_target = columns.get(kind, (configs[kind],) * n_targets)
+        blends, errors = choose_target_blends(board, per_target, folds, n_targets)
+        table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
+        if blends is not None:
+            chosen[kind] = blends
+    return chosen
 
 
 def conformal_widths(
