@@ -216,3 +216,19 @@ def test_a_batch_invariant_member_is_fitted_on_the_training_data_only_where_a_ki
     small = small_forecaster(stack=("logit-linear",), stack_kinds=(), stack_larger=()).fit(data)
     small.predict(data)
     assert small.members_["logit-linear"].predict(data).equals(again)
+
+
+def test_a_kind_without_inner_folds_fits_no_member_and_predicts_as_the_forecaster_alone():
+    data = synthetic_data()
+    two = data.select_models(data.models.filter(pl.col("family_group").is_in(["fam0", "fam1"]))["model_id"])
+    models = two.models
+    family = models["family"][0]
+    held = (models["family"] == family) & (models["params"] > models.filter(pl.col("family") == family)["params"].min())
+    train = two.select_models(models.filter(~held)["model_id"].to_list())
+    query = two.select_models(models.filter(held)["model_id"].to_list())
+    fitted = small_forecaster(stack_larger=()).fit(train)  # Sloth for the inside kind, which has no folds here
+    assert "inside" not in fitted.folds_.values()
+    both = fitted.predict(query)
+    assert both.equals(small_forecaster(stack=(), stack_larger=()).fit(train).predict(query))
+    learned = fitted.learned_parameters()["stacked"]
+    assert learned["members"] == [] and learned["folds_only"] == ["sloth"] and learned["weights"] == {}

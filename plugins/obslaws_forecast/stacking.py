@@ -190,6 +190,9 @@ def fit_members(fitters: Sequence, datas: Sequence[FitData]) -> list[list | None
     call, and fold by fold where that fails (a fold too small for the member)."""
     out = []
     for fitter in fitters:
+        if not datas:  # no inner fold of the stacked kinds (a ``fit_many`` may not take none)
+            out.append([])
+            continue
         usable = [with_covariates(d, sorted(fitter.requires.needs)) for d in datas]
         try:
             out.append(list(fitter.fit_many(usable)))
