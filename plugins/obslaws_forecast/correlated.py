@@ -43,6 +43,9 @@ class CorrelatedRidge:
     weights_: np.ndarray | None = field(default=None, repr=False)
     # fit an intercept (on logits rather than residuals: the columns are not centred on the rows used)
     intercept: bool = False
+    # read only benchmarks whose correlation with the target is positive: on logits, a negative one
+    # is inverse scaling among small models (TruthfulQA against XWinograd), which reverses past them
+    positive: bool = False
 
     def fit(self, residuals: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None) -> CorrelatedRidge:
         """``weights`` (optional, per cell): how much each training model's target cell counts in
@@ -52,10 +55,18 @@ class CorrelatedRidge:
         self.memo_ = {}
         return self
 
+    def _eligible(self, target: int) -> np.ndarray:
+        """The benchmarks ``target`` may be regressed on: enough common models (and, with
+        ``positive``, a positive correlation), not itself."""
+        eligible = self.common_[target] >= self.min_common
+        if self.positive:
+            eligible &= self.corr_[target] > 0
+        eligible[target] = False
+        return eligible
+
     def _choice(self, target: int, visible: np.ndarray) -> tuple[int, ...]:
         """The ``k`` benchmarks among ``visible`` (and usable) that correlate most with ``target``, most first."""
-        candidates = np.flatnonzero(visible & (self.common_[target] >= self.min_common))
-        candidates = candidates[candidates != target]
+        candidates = np.flatnonzero(visible & self._eligible(target))
         return tuple(int(c) for c in candidates[np.argsort(-np.abs(self.corr_[target, candidates]))][: self.k])
 
     def _solve(self, pairs: list[tuple[int, tuple[int, ...]]]) -> None:
@@ -126,8 +137,7 @@ class CorrelatedRidge:
         """Per row of ``visible``: the ``k`` benchmarks it has that correlate most with ``target``
         (``_choice``'s), as the distinct choices and each row's index among them. Where no two
         candidates correlate equally, one ranking of every benchmark serves every row."""
-        eligible = self.common_[target] >= self.min_common
-        eligible[target] = False
+        eligible = self._eligible(target)
         strength = np.abs(self.corr_[target])
         if np.unique(strength[eligible]).size < eligible.sum():  # ties: each row ranks its own
             groups: dict[tuple[int, ...], int] = {}

@@ -43,6 +43,8 @@ class Config:
     on_logits: bool = False
     # the ridge on logits also reads each target's closest benchmarks beyond the input rule's (matrix.proxy_inputs)
     proxies: bool = False
+    # the ridge on logits reads only benchmarks that correlate positively with the target (CorrelatedRidge.positive)
+    positive: bool = False
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -62,6 +64,7 @@ class Config:
             + (" weighted" if self.weighted and self.blend else "")
             + (" on logits" if self.on_logits and self.blend else "")
             + (" with proxies" if self.proxies and self.on_logits and self.blend else "")
+            + (" positive only" if self.positive and self.on_logits and self.blend else "")
         )
 
 
@@ -96,7 +99,7 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
 
 def logit_ridge(config: Config, z: np.ndarray, observed: np.ndarray) -> CorrelatedRidge:
     """The correlated ridge on logits (``Config.on_logits``), with an intercept."""
-    return CorrelatedRidge(intercept=True).fit(z, observed, ridge_weights(config, z))
+    return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, ridge_weights(config, z))
 
 
 def logit_columns(config: Config, columns: np.ndarray, width: int) -> np.ndarray:
@@ -259,7 +262,8 @@ class FoldCache:
         key = (config.pooling, config.drift, config.org, config.inputs)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
-            ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies),
+            ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)
+            + (config.positive,),
             lambda: self._components(config, key),
         )
 
@@ -282,7 +286,7 @@ class FoldCache:
         if config.on_logits:  # the covariate model does not enter: one fit per column set and weighting
             t, cols = self.train_rows, logit_columns(config, self._columns(config), self.z.shape[1])
             logits = self._memo(
-                ("logits", config.weighted, config.proxies or config.inputs),
+                ("logits", config.weighted, config.proxies or config.inputs, config.positive),
                 lambda: logit_ridge(config, self.z[t][:, cols], self.fit_obs[t][:, cols]).predict(
                     self.z[rows][:, cols], self.fit_obs[rows][:, cols], np.arange(k)
                 ),

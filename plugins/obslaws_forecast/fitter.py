@@ -66,6 +66,7 @@ class ForecastFitter(Fitter):
         ridge_logits: tuple[bool, ...] = (False, True),
         ridge_proxies: tuple[bool, ...] = (False, True),
         blend_kinds: tuple[str, ...] = ("later",),
+        ridge_positive: tuple[bool, ...] = (False, True),
         svds: tuple[float, ...] = (0.25, 0.5),
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
@@ -88,6 +89,7 @@ class ForecastFitter(Fitter):
         self.ridge_logits = ridge_logits
         self.ridge_proxies = ridge_proxies
         self.blend_kinds = blend_kinds
+        self.ridge_positive = ridge_positive
         self.svds = svds
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
@@ -154,6 +156,7 @@ class ForecastFitter(Fitter):
             tuple(bool(v) for v in self.ridge_logits),
             tuple(bool(p) for p in self.ridge_proxies) if proxies else (False,),  # none beyond the rules': no choice
             tuple(self.blend_kinds),
+            tuple(bool(s) for s in self.ridge_positive),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

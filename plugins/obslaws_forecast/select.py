@@ -147,16 +147,20 @@ def _staged(board: Scoreboard, stage1: list[Config], grid2: list[dict], grid3: l
     return board.best([second, *(replace(second, svd=w, svd_rank=r) for w, r in grid3)], folds)
 
 
-def stage2_grid(input_rules, ranks, alphas, blends, weights, logits, proxies) -> list[dict]:
+def stage2_grid(input_rules, ranks, alphas, blends, weights, logits, proxies, positive=(False,)) -> list[dict]:
     """Stage 2's variants of the stage-1 choice: input rule x rank (0: none) x alpha x blend, and
     where the ridge on correlated benchmarks takes part (blend above 0) its weighting, whether it
-    reads logits rather than residuals and, on logits, whether it reads the proxies too."""
-    names = ("inputs", "rank", "alpha", "blend", "weighted", "on_logits", "proxies")
-    grid = itertools.product(input_rules, (0, *ranks), alphas, blends, weights, logits, proxies)
+    reads logits rather than residuals and, on logits, whether it reads the proxies too and whether
+    only positively correlated benchmarks."""
+    names = ("inputs", "rank", "alpha", "blend", "weighted", "on_logits", "proxies", "positive")
+    grid = itertools.product(input_rules, (0, *ranks), alphas, blends, weights, logits, proxies, positive)
     return [
-        dict(zip(names, (i, r, a, b, w, v, p), strict=True))
-        for i, r, a, b, w, v, p in grid
-        if (r, b) != (0, 0) and not (r == 0 and a != alphas[0]) and not ((w or v) and b == 0) and not (p and not v)
+        dict(zip(names, (i, r, a, b, w, v, p, s), strict=True))
+        for i, r, a, b, w, v, p, s in grid
+        if (r, b) != (0, 0)
+        and not (r == 0 and a != alphas[0])
+        and not ((w or v) and b == 0)
+        and not ((p or s) and not v)
     ]
 
 
@@ -199,6 +203,7 @@ def choose(
     ridge_logits: tuple[bool, ...] = (False,),
     ridge_proxies: tuple[bool, ...] = (False,),
     blend_kinds: tuple[str, ...] = (),
+    ridge_positive: tuple[bool, ...] = (False,),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -211,7 +216,7 @@ def choose(
     (``stacking.py``) and the conformal widths of the stacked predictions."""
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
-    grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies)
+    grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies, ridge_positive)
     # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
     ranks3 = {kind: tuple(svd_ranks) if kind in SPARSE_KINDS else tuple(svd_ranks[:1]) for kind in (ALL, *KINDS)}
