@@ -27,7 +27,7 @@ from obslaws.backtest.base import Split
 from obslaws.data import FitData
 from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.contract import Fitter
-from obslaws.fitting.store import canonical_json, fit_id_for, fit_row, require_finite
+from obslaws.fitting.store import canonical_json, fit_id_for, fit_row
 from obslaws.threads import apply_threads
 
 
@@ -109,7 +109,6 @@ def score_split(
     split: Split,
     query: FitData,
     truth_all: pl.DataFrame,
-    targets: Sequence[str],
     where: str,
     plugin: str | None,
 ) -> tuple[pl.DataFrame, dict[str, object]]:
@@ -117,8 +116,7 @@ def score_split(
     fold's ``fits`` row (its seconds: the fold's share of the fit and this prediction)."""
     tic = time.perf_counter()
     with naming_failures(fitter.name, where):
-        predicted = fold.model.predict(query)
-    require_finite(predicted.filter(pl.col("benchmark").is_in(list(targets))), f"{fitter.name} on {where}")
+        predicted = fold.model.predict(query)  # finite, or a FitterError naming the model and benchmark
     if not fold.data_hash:
         fold.data_hash = fold.train.content_hash()
     fit_id = fit_id_for(fold.model, fold.data_hash)

@@ -141,7 +141,7 @@ def score_planned(
     for split, fold in zip(plan.splits, plan.folds or [], strict=True):
         query = split.query_data(eligible, targets)
         where = f"{proto.name} split {split.name!r}"
-        cells, row = score_split(fitter, fold, split, query, truth_all, targets, where, plugin)
+        cells, row = score_split(fitter, fold, split, query, truth_all, where, plugin)
         frames.append(cells)
         fit_rows.append(row)
         if keep_models:

@@ -175,7 +175,7 @@ class Fitter:
         missing = [c for c in PREDICTION_COLUMNS if c not in out.columns and c not in ("lower", "upper")]
         if missing:
             raise FitterError(f"{self.name}: predict() returned no column(s) {missing}")
-        return conform(out, PREDICTION_COLUMNS).select(list(PREDICTION_COLUMNS))
+        return require_finite(conform(out, PREDICTION_COLUMNS).select(list(PREDICTION_COLUMNS)), self.name)
 
     def is_fitted(self) -> bool:
         return hasattr(self, "targets_")
@@ -210,6 +210,25 @@ class Fitter:
                     {"model_id": model["model_id"], "benchmark": bench, "prediction": float(predict_one(model, bench))}
                 )
         return pl.DataFrame(rows, schema={"model_id": pl.String, "benchmark": pl.String, "prediction": pl.Float64})
+
+
+def require_finite(predicted: pl.DataFrame, who: str) -> pl.DataFrame:
+    """``predicted`` if every prediction is a finite number and every interval bound finite or
+    missing; else a FitterError naming ``who`` (the fitter, and where), before anything is written.
+
+    :meth:`Fitter.predict` applies it to every fitter's predictions, so that no NaN reaches a
+    backtest, a stacked forecaster or the database (a fitter cannot decline single cells: it
+    declines a model by raising, or the harness leaves out models lacking ``requires.needs``)."""
+    checks = [pl.col("prediction").is_null() | ~pl.col("prediction").is_finite()]
+    checks += [pl.col(c).is_not_null() & ~pl.col(c).is_finite() for c in ("lower", "upper") if c in predicted.columns]
+    bad = predicted.filter(pl.any_horizontal(checks))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise FitterError(
+            f"{who}: {bad.height} prediction(s) not finite (NaN, infinite or missing), e.g. model "
+            f"{row.get('model_id')!r} on {row.get('benchmark')!r}: {row.get('prediction')}; nothing was written"
+        )
+    return predicted
 
 
 def _fit_each(fitter: Fitter, datas: Sequence[FitData]) -> Iterator[Fitter]:

@@ -22,7 +22,7 @@ import polars as pl
 
 from obslaws.data import MODEL_COLUMNS, FitData
 from obslaws.errors import FitterError, ObslawsError
-from obslaws.fitting.contract import Fitter
+from obslaws.fitting.contract import Fitter, require_finite
 from obslaws.store import transaction, upsert
 
 
@@ -173,26 +173,11 @@ def hypothetical_models(
     return frame.select([pl.col(c).cast(MODEL_COLUMNS[c]) if c in MODEL_COLUMNS else pl.col(c) for c in frame.columns])
 
 
-def require_finite(predicted: pl.DataFrame, who: str) -> pl.DataFrame:
-    """``predicted`` if every prediction is a finite number and every interval bound finite or
-    missing; else a FitterError naming ``who`` (the fitter, and where), before anything is written."""
-    checks = [pl.col("prediction").is_null() | ~pl.col("prediction").is_finite()]
-    checks += [pl.col(c).is_not_null() & ~pl.col(c).is_finite() for c in ("lower", "upper") if c in predicted.columns]
-    bad = predicted.filter(pl.any_horizontal(checks))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise FitterError(
-            f"{who}: {bad.height} prediction(s) not finite (NaN, infinite or missing), e.g. model "
-            f"{row.get('model_id')!r} on {row.get('benchmark')!r}: {row.get('prediction')}; nothing was written"
-        )
-    return predicted
-
-
 def predict_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, fit_id: str, query: FitData) -> pl.DataFrame:
     """Predict every target for every model of ``query`` and upsert them into ``predictions``."""
     if not fitter.is_fitted():
         raise FitterError(f"{fitter.name}: fit it (fit_and_store) before predict_and_store")
-    frame = require_finite(fitter.predict(query), fitter.name)
+    frame = fitter.predict(query)  # finite: Fitter.predict refuses anything else
     out = frame.with_columns(pl.lit(fit_id).alias("fit_id")).select(
         "fit_id", "model_id", "benchmark", "prediction", "lower", "upper"
     )

@@ -59,8 +59,6 @@ def new_model_check(
     read: ReadFitData, config: RefreshConfig, fits: list[FitOutcome], new_ids: set[str], progress: Progress
 ) -> pl.DataFrame | None:
     """Predicted vs measured for the models this refresh ingested, from a fit that never saw them."""
-    from obslaws.fitting.store import require_finite
-
     fit = predicting_fit(config, fits)
     if fit is None or not new_ids:
         return None
@@ -75,7 +73,7 @@ def new_model_check(
         needs = ", ".join(sorted(fitter.requires.needs))
         progress(f"      new models lack what {fitter.name} needs ({needs}): add them under [[models]]")
         return None
-    predicted = require_finite(fitter.predict(query), fitter.name)
+    predicted = fitter.predict(query)
     measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
     frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
         pl.lit(fitter.name).alias("fitter")

@@ -23,24 +23,11 @@ import polars as pl
 from obslaws.data import FitData
 from obslaws.errors import FitterError
 from obslaws.fitting.contract import Fitter, Requirements
+from obslaws_densing.family import family_sizes, pick_reference_family, require_rising, require_sizes
 from obslaws_densing.reference import DirectReference, TwoStepReference, fit_direct, fit_two_step
 from obslaws_densing.trend import DensityTrend, days, fit_trend
 
 METHODS = ("direct", "two-step")
-
-
-def pick_reference_family(models: pl.DataFrame, wide: pl.DataFrame, benchmarks: list[str]) -> str:
-    """The family with the most distinct sizes (>= 4) scored on every benchmark (ties: name)."""
-    scored = models.join(wide.drop_nulls(benchmarks), on="model_id").filter(pl.col("params").is_not_null())
-    counts = (
-        scored.group_by("family")
-        .agg(pl.col("params").n_unique().alias("sizes"))
-        .filter(pl.col("sizes") >= 4)
-        .sort(["sizes", "family"], descending=[True, False])
-    )
-    if counts.height == 0:
-        raise FitterError(f"densing: no family has >= 4 sizes scored on all of {benchmarks}; name reference_family")
-    return str(counts["family"][0])
 
 
 class DensingFitter(Fitter):
@@ -114,12 +101,15 @@ class DensingFitter(Fitter):
         benches = list(self.targets_)
         wide = data.matrix(benches)
         finals = data.models.filter(pl.col("checkpoint_of").is_null())
-        family = self.reference_family or pick_reference_family(finals, wide, benches)
-        ref_models = finals.filter(pl.col("family") == family)
-        if ref_models.height == 0:
+        if not 0.0 < self.margin < 0.5:
+            raise FitterError(f"densing: margin must lie in (0, 0.5), got {self.margin}")
+        family = self.reference_family or pick_reference_family(finals, wide, benches, data.chance, self.margin)
+        if finals.filter(pl.col("family") == family).height == 0:
             raise FitterError(f"densing: reference family {family!r} has no models in the data")
         self.reference_family_ = family
-        self.references_ = {b: self._fit_reference(data, ref_models, wide, b) for b in benches}
+        fitted = {b: self._fit_reference(data, family_sizes(finals, wide, family, b), b) for b in benches}
+        self.references_ = {b: ref for b, (ref, _) in fitted.items()}
+        require_rising(family, self.references_, {b: sizes for b, (_, sizes) in fitted.items()}, self.margin)
         self.densities_ = self._densities(finals, wide, benches)
         dated = self.densities_.filter(pl.col("release_date").is_not_null())
         if self.since is not None:
@@ -158,21 +148,26 @@ class DensingFitter(Fitter):
         self.typical_["resid_lo"], self.typical_["resid_hi"] = (float(q) for q in np.quantile(resid, [0.1, 0.9]))
 
     def _fit_reference(
-        self, data: FitData, ref_models: pl.DataFrame, wide: pl.DataFrame, bench: str
-    ) -> DirectReference | TwoStepReference:
-        frame = ref_models.join(wide.select("model_id", bench), on="model_id").drop_nulls(["params", bench])
+        self, data: FitData, frame: pl.DataFrame, bench: str
+    ) -> tuple[DirectReference | TwoStepReference, np.ndarray]:
+        """The reference curve on ``bench`` from the family's ``frame`` (family_sizes), and the sizes it saw."""
         if self.method == "direct":
-            return fit_direct(bench, frame["params"].to_numpy(), frame[bench].to_numpy(), data.chance(bench))
+            require_sizes(self.reference_family_, frame, bench)
+            params = frame["params"].to_numpy()
+            return fit_direct(bench, params, frame["score"].to_numpy(), data.chance(bench)), params
         losses = data.losses.filter(pl.col("dataset") == bench).select("model_id", pl.col("value").alias("loss"))
-        frame = frame.join(losses, on="model_id").drop_nulls(["tokens", "loss"])
-        return fit_two_step(
-            bench,
-            frame["params"].to_numpy(),
-            frame["tokens"].to_numpy(),
-            frame["loss"].to_numpy(),
-            frame[bench].to_numpy(),
-            self.d0,
+        tokens = data.models.select("model_id", "tokens")
+        frame = frame.join(tokens, on="model_id").join(losses, on="model_id").drop_nulls(["tokens", "loss"])
+        if frame.height < 5:
+            raise FitterError(
+                f"densing: reference family {self.reference_family_!r} has {frame.height} model(s) with tokens, "
+                f"a loss on {bench!r} and a score; the two-step reference needs 5"
+            )
+        params = frame["params"].to_numpy()
+        reference = fit_two_step(
+            bench, params, frame["tokens"].to_numpy(), frame["loss"].to_numpy(), frame["score"].to_numpy(), self.d0
         )
+        return reference, params
 
     def _densities(self, finals: pl.DataFrame, wide: pl.DataFrame, benches: list[str]) -> pl.DataFrame:
         rows = (
@@ -189,6 +184,7 @@ class DensingFitter(Fitter):
         n_used = usable.sum(axis=0)
         log_hat = np.where(usable, logs, 0.0).sum(axis=0) / np.maximum(n_used, 1)
         effective = np.exp(log_hat)
+        require_finite_sizes(rows["model_id"], effective, benches, usable & ~np.isfinite(logs))
         out = rows.select("model_id", "family", "params", "release_date").with_columns(
             pl.Series("effective_params", effective),
             pl.Series("density", effective / rows["params"].to_numpy()),
@@ -249,3 +245,16 @@ class DensingFitter(Fitter):
         from obslaws_densing.store import write_densities
 
         write_densities(conn, fit_id, self)
+
+
+def require_finite_sizes(ids: pl.Series, effective: np.ndarray, benches: list[str], overflowed: np.ndarray) -> None:
+    """A FitterError naming the first model whose effective size is zero or infinite, and the
+    benchmark(s) whose inverse overflowed for it (a reference curve too flat to invert there)."""
+    bad = np.flatnonzero(~np.isfinite(effective) | (effective <= 0))
+    if bad.size:
+        i = int(bad[0])
+        where = [b for b, hit in zip(benches, overflowed[:, i], strict=True) if hit] or benches
+        raise FitterError(
+            f"densing: {bad.size} model(s) get an effective size of {effective[i]:.3g}, e.g. {ids[i]!r}: "
+            f"the reference curve of {where} is too flat to invert at its score"
+        )

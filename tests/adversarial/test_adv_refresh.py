@@ -42,7 +42,8 @@ def _count(conn, table: str) -> int:
 
 def test_a_fitter_returning_nan_is_a_named_error_and_the_backtest_writes_nothing():
     conn = obslaws.connect(":memory:", plugins=False)
-    with pytest.raises(FitterError, match=r"nan-test on family-holdout split '.*': \d+ prediction\(s\) not finite"):
+    named = r"nan-test on family-holdout split '.*': nan-test: \d+ prediction\(s\) not finite"
+    with pytest.raises(FitterError, match=named):
         run_backtest(NaNPredictor(), synthetic_data(), "family-holdout", conn=conn)
     assert [_count(conn, t) for t in ("backtests", "backtest_runs", "fits")] == [0, 0, 0]
 
