@@ -212,6 +212,10 @@ class Fitter:
         return pl.DataFrame(rows, schema={"model_id": pl.String, "benchmark": pl.String, "prediction": pl.Float64})
 
 
+class NonFinitePredictionError(FitterError):
+    """A fitter predicted NaN, an infinity or nothing for a cell (see :func:`require_finite`)."""
+
+
 def require_finite(predicted: pl.DataFrame, who: str) -> pl.DataFrame:
     """``predicted`` if every prediction is a finite number and every interval bound finite or
     missing; else a FitterError naming ``who`` (the fitter, and where), before anything is written.
@@ -224,7 +228,7 @@ def require_finite(predicted: pl.DataFrame, who: str) -> pl.DataFrame:
     bad = predicted.filter(pl.any_horizontal(checks))
     if bad.height:
         row = bad.row(0, named=True)
-        raise FitterError(
+        raise NonFinitePredictionError(
             f"{who}: {bad.height} prediction(s) not finite (NaN, infinite or missing), e.g. model "
             f"{row.get('model_id')!r} on {row.get('benchmark')!r}: {row.get('prediction')}; nothing was written"
         )

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from obslaws.data import PREDICTION_COLUMNS, FitData
-from obslaws.fitting.contract import Fitter
+from obslaws.fitting.contract import Fitter, NonFinitePredictionError
 
 
 class ConformanceError(AssertionError):
@@ -50,7 +50,10 @@ def assert_unchanged(fitter: str, step: str, data: FitData, before: Any) -> None
 
 def predict_checked(fitter: Fitter, name: str, query: FitData, targets: Sequence[str]) -> pl.DataFrame:
     """``fitter.predict(query)``, checked: the columns and types, one finite row per pair, sane intervals."""
-    out = fitter.predict(query)
+    try:
+        out = fitter.predict(query)
+    except NonFinitePredictionError as exc:  # Fitter.predict refuses them before anyone sees them
+        raise ConformanceError("predictions-finite", name, str(exc)) from exc
     check("predict-returns-frame", name, isinstance(out, pl.DataFrame), f"predict() returned {type(out).__name__}")
     check(
         "output-columns",
