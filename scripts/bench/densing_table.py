@@ -22,6 +22,7 @@ from obslaws_densing.plot import plot_density
 
 import obslaws
 from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.errors import FitterError
 from obslaws.fitting.store import fit_and_store
 from obslaws.registry import load_registry
 from obslaws.store.read import load_fit_data
@@ -54,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     fits = {}
     for ref, since, bins in itertools.product(REFERENCES, SINCE, ENVELOPES):
         fitter = DensingFitter(reference_family=ref, since=since, envelope_bin_days=bins)
-        fit_id = fit_and_store(conn, fitter, data)
+        try:
+            fit_id = fit_and_store(conn, fitter, data)
+        except FitterError as exc:  # a reference whose curves do not rise with size (docs/densing.md)
+            print(f"| {ref} | {since or 'all'} | refused: {exc} |")
+            continue
         fitter.store_extras(conn, fit_id)
         fits[(ref, since, bins)] = fitter
         t = fitter.trend_
