@@ -106,6 +106,16 @@ class NormalEquations:
         return CovariateModel(self.design, np.hstack([kept[:, :f], eliminated, kept[:, f:]]).T)
 
 
+def recency(table: ModelTable, half_life: float) -> np.ndarray:
+    """Per model, 0.5 ** (years before the latest release among ``table``'s / ``half_life``); an undated
+    model weighs as one of the median age, and every model 1 where none is dated."""
+    years = table.raw["years"]
+    if not np.isfinite(years).any():
+        return np.ones(table.n)
+    age = np.nanmax(years) - years
+    return 0.5 ** (np.where(np.isfinite(age), age, np.nanmedian(age)) / half_life)
+
+
 def _pair_sums(weights: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left' diag(w_j) right for one-hot ``left`` (n, a) and ``right`` (n, b), per row w_j of
     ``weights`` (J, n): (J, a, b), each model's weight summed into every (left, right) cell it is in."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge
-from .covariate import CovariateModel, NormalEquations
+from .covariate import CovariateModel, NormalEquations, recency
 from .design import LEVELS, ModelTable
 from .scale import weight
 
@@ -45,6 +45,10 @@ class Config:
     proxies: bool = False
     # the ridge on logits reads only benchmarks that correlate positively with the target (CorrelatedRidge.positive)
     positive: bool = False
+    # the ridge on logits weighs each training model by 0.5 ** (its age in years before the latest
+    # training release / recency) (0: every model the same): how the targets follow their closest
+    # benchmarks moves with time (chat models, extraction rules), and a later release follows the latest
+    recency: float = 0.0
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -65,6 +69,7 @@ class Config:
             + (" on logits" if self.on_logits and self.blend else "")
             + (" with proxies" if self.proxies and self.on_logits and self.blend else "")
             + (" positive only" if self.positive and self.on_logits and self.blend else "")
+            + (f" recency={self.recency:g}y" if self.recency and self.on_logits and self.blend else "")
         )
 
 
@@ -97,9 +102,13 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
     return weight(z) if config.weighted else None
 
 
-def logit_ridge(config: Config, z: np.ndarray, observed: np.ndarray) -> CorrelatedRidge:
-    """The correlated ridge on logits (``Config.on_logits``), with an intercept."""
-    return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, ridge_weights(config, z))
+def logit_ridge(config: Config, z: np.ndarray, observed: np.ndarray, table: ModelTable) -> CorrelatedRidge:
+    """The correlated ridge on logits (``Config.on_logits``), with an intercept, its training models
+    (``table``) weighted by recency where ``config`` says so."""
+    weights = ridge_weights(config, z)
+    if config.recency > 0:
+        weights = (np.ones(z.shape) if weights is None else weights) * recency(table, config.recency)[:, None]
+    return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, weights)
 
 
 def logit_columns(config: Config, columns: np.ndarray, width: int) -> np.ndarray:
@@ -139,7 +148,7 @@ class Engine:
         ridge, on_logits = None, None
         if config.on_logits and config.blend > 0:
             on_logits = logit_columns(config, cols, z.shape[1])
-            ridge = logit_ridge(config, z[:, on_logits], observed[:, on_logits])
+            ridge = logit_ridge(config, z[:, on_logits], observed[:, on_logits], table)
         width = int(cols.max()) + 1  # the covariate model is needed on the columns the residuals read
         covariate = CovariateModel.fit(
             table, z[:, :width], observed[:, :width], config.terms, config.pooling, config.levels
@@ -263,7 +272,7 @@ class FoldCache:
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
             ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)
-            + (config.positive,),
+            + (config.positive, config.recency),
             lambda: self._components(config, key),
         )
 
@@ -286,8 +295,8 @@ class FoldCache:
         if config.on_logits:  # the covariate model does not enter: one fit per column set and weighting
             t, cols = self.train_rows, logit_columns(config, self._columns(config), self.z.shape[1])
             logits = self._memo(
-                ("logits", config.weighted, config.proxies or config.inputs, config.positive),
-                lambda: logit_ridge(config, self.z[t][:, cols], self.fit_obs[t][:, cols]).predict(
+                ("logits", config.weighted, config.proxies or config.inputs, config.positive, config.recency),
+                lambda: logit_ridge(config, self.z[t][:, cols], self.fit_obs[t][:, cols], self.table.take(t)).predict(
                     self.z[rows][:, cols], self.fit_obs[rows][:, cols], np.arange(k)
                 ),
             )

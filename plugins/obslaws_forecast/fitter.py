@@ -34,6 +34,7 @@ from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
+from .target_blends import RECENCIES
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -42,7 +43,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "11"
+    version: ClassVar[str] = "12"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -67,6 +68,7 @@ class ForecastFitter(Fitter):
         ridge_proxies: tuple[bool, ...] = (False, True),
         blend_kinds: tuple[str, ...] = ("later",),
         ridge_positive: tuple[bool, ...] = (False, True),
+        blend_recencies: tuple[float, ...] = RECENCIES,
         svds: tuple[float, ...] = (0.25, 0.5),
         svd_ranks: tuple[int, ...] = (2, 1),
         max_inputs: int = 30,
@@ -90,6 +92,7 @@ class ForecastFitter(Fitter):
         self.ridge_proxies = ridge_proxies
         self.blend_kinds = blend_kinds
         self.ridge_positive = ridge_positive
+        self.blend_recencies = blend_recencies
         self.svds = svds
         self.svd_ranks = svd_ranks
         self.max_inputs = max_inputs
@@ -157,6 +160,7 @@ class ForecastFitter(Fitter):
             tuple(bool(p) for p in self.ridge_proxies) if proxies else (False,),  # none beyond the rules': no choice
             tuple(self.blend_kinds),
             tuple(bool(s) for s in self.ridge_positive),
+            tuple(float(h) for h in self.blend_recencies),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

@@ -204,6 +204,7 @@ def choose(
     ridge_proxies: tuple[bool, ...] = (False,),
     blend_kinds: tuple[str, ...] = (),
     ridge_positive: tuple[bool, ...] = (False,),
+    blend_recencies: tuple[float, ...] = (0.0,),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -238,7 +239,8 @@ def choose(
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
     columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
-    columns |= _target_blends(board, configs, columns, {k: own[k] for k in blend_kinds if own.get(k)}, table)
+    blending = {k: own[k] for k in blend_kinds if own.get(k)}
+    columns |= _target_blends(board, configs, columns, blending, table, blend_recencies)
     widths, powers, sources = {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
@@ -316,14 +318,17 @@ def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[C
     return columns
 
 
-def _target_blends(board, configs, columns, own: dict[str, list[str]], table) -> dict[str, tuple[Config, ...]]:
-    """Per kind in ``own`` (kind -> its folds): a blend per target (``target_blends.py``) where leaving
-    each of its fold groups out says so; its records go to ``table``."""
+def _target_blends(
+    board, configs, columns, own: dict[str, list[str]], table, recencies=(0.0,)
+) -> dict[str, tuple[Config, ...]]:
+    """Per kind in ``own`` (kind -> its folds): a blend (and ``recencies``' half-life of the ridge on
+    logits) per target (``target_blends.py``) where leaving each of its fold groups out says so; its
+    records go to ``table``."""
     n_targets = next(iter(board.caches.values())).n_targets
     chosen = {}
     for kind, folds in own.items():
         per_target = columns.get(kind, (configs[kind],) * n_targets)
-        blends, errors = choose_target_blends(board, per_target, folds, n_targets)
+        blends, errors = choose_target_blends(board, per_target, folds, n_targets, recencies=recencies)
         table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
         if blends is not None:
             chosen[kind] = blends

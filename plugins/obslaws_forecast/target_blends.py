@@ -10,6 +10,13 @@ hundreds of configurations. Here only the blend moves (the kind's configuration 
 kept), each target's cells counted over the kind's folds together (each fold weighing the same),
 and the kind keeps the blends only if leaving each of its fold groups out in turn says the
 blends chosen without that group predict it better than the kind's configuration does.
+
+Since the blend may also come with recency weights in the ridge on logits (``RECENCIES``: the
+ridge's training models weighted by 0.5 ** (their age in years before the latest training release
+/ half-life), ``Config.recency``): how a target follows its closest benchmarks moves with time
+(chat models, answer extraction), and a later release asks what the latest models show. Forced on
+every configuration it helped the forward tests but hurt the inner 6-month cut at n = 0, so it is
+a choice per target here, under the same held-out rule.
 """
 
 from __future__ import annotations
@@ -23,14 +30,25 @@ from .engine import Config
 from .per_benchmark import MIN_CELLS, column_errors, composite, held_out_wins
 
 BLENDS = (0.25, 0.5, 0.75, 1.0)  # the blends each target may take (its kind's among them)
+RECENCIES = (0.0, 1.0)  # half-lives (years) of the ridge on logits' weights each blend may take (0: none)
 
 
-def blend_candidates(configs: tuple[Config, ...], blends: tuple[float, ...]) -> list[tuple[Config, ...]]:
-    """The kind's configuration per target (``configs``), then per blend every target's configuration
-    at that blend; none where a target's configuration has no ridge (blend 0: nothing to blend)."""
+def blend_candidates(
+    configs: tuple[Config, ...], blends: tuple[float, ...], recencies: tuple[float, ...] = (0.0,)
+) -> list[tuple[Config, ...]]:
+    """The kind's configuration per target (``configs``), then per blend and recency every target's
+    configuration at that blend and (where its ridge reads logits) recency; none where a target's
+    configuration has no ridge (blend 0: nothing to blend)."""
     if any(c.blend <= 0 for c in configs):
         return []
-    return [configs, *(tuple(replace(c, blend=b) for c in configs) for b in blends)]
+    return [
+        configs,
+        *(
+            tuple(replace(c, blend=b, recency=h if c.on_logits else c.recency) for c in configs)
+            for h in recencies
+            for b in blends
+        ),
+    ]
 
 
 def best_blends(board, candidates: list[tuple[Config, ...]], folds: list[str], n_targets: int) -> tuple[Config, ...]:
@@ -57,12 +75,17 @@ def _mae(board, configs: tuple[Config, ...], folds: list[str]) -> float:
 
 
 def choose_target_blends(
-    board, configs: tuple[Config, ...], own: list[str], n_targets: int, blends: tuple[float, ...] = BLENDS
+    board,
+    configs: tuple[Config, ...],
+    own: list[str],
+    n_targets: int,
+    blends: tuple[float, ...] = BLENDS,
+    recencies: tuple[float, ...] = (0.0,),
 ) -> tuple[tuple[Config, ...] | None, dict[str, dict[str, float]]]:
-    """The blend per target chosen on ``own`` (the kind's folds) if leaving each of its fold groups
-    out says it beats ``configs`` (the kind's configuration per target), else None; and the held-out
-    MAE of both rules per group, for the record."""
-    candidates = blend_candidates(configs, blends)
+    """The blend (and recency) per target chosen on ``own`` (the kind's folds) if leaving each of its
+    fold groups out says it beats ``configs`` (the kind's configuration per target), else None; and
+    the held-out MAE of both rules per group, for the record."""
+    candidates = blend_candidates(configs, blends, recencies)
     errors: dict[str, dict[str, float]] = {"kind's blend": {}, "blend per target": {}}
     if len(candidates) < 2:
         return None, errors
