@@ -97,10 +97,13 @@ def test_forecast_records_what_its_inner_folds_compared():
     data = replace(data, models=data.models.with_columns(orgs.alias("organization")))
     fitted = small_forecaster().fit(data)
     learned = fitted.learned_parameters()
-    assert set(learned["chosen"]) == {"all", "cells", "later", "larger", "inside"}
+    assert set(learned["chosen"]) == {"all", "cells", "later", "larger", "inside", "anchored"}
     assert all(c["pooling"] in (1.0, 8.0) for c in learned["chosen"].values())
     folds = learned["inner_folds"]
-    assert {folds["cut-6m n=0"], folds["compute >q75"], folds["groups 1/3"], folds["cells 2/2"]} == set(KINDS)
+    # every kind has folds of its own but the anchored kind, which borrows the later kind's n = 1 cuts
+    assert {folds["cut-6m n=0"], folds["compute >q75"], folds["groups 1/3"], folds["cells 2/2"]} == set(KINDS) - {
+        "anchored"
+    }
     configs = {k: v for k, v in learned["compared"].items() if ":" not in k}
     assert all(set(v) == set(folds) for v in configs.values())
     # the organisation level and the stacked logit-svd baseline are choices of the inner folds
@@ -110,7 +113,8 @@ def test_forecast_records_what_its_inner_folds_compared():
     assert any("svd_rank=1" in k for k in configs)
     assert all(c["svd_rank"] == 2 for kind, c in learned["chosen"].items() if kind != "cells")
     # each kind's own folds against every fold, judged by leaving each own fold out
-    assert set(learned["chosen_by"]) == set(KINDS) and set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
+    assert set(learned["chosen_by"]) == set(KINDS) and learned["chosen_by"].pop("anchored") == "as inside"
+    assert set(learned["chosen_by"].values()) <= {"own folds", "every fold"}
     assert "later: choose on own folds (held-out fold)" in learned["compared"]
     # a configuration per target only where leaving each fold out prefers it to the joint one
     assert "later: per benchmark (held-out fold)" in learned["compared"]
@@ -121,6 +125,9 @@ def test_forecast_records_what_its_inner_folds_compared():
         return bool(own) and np.mean(list(own.values())) < np.mean(list(base.values()))
 
     for kind, per_target in learned["chosen_per_benchmark"].items():
+        if kind == "anchored":  # the inside kind's
+            assert per_target == learned["chosen_per_benchmark"]["inside"]
+            continue
         assert set(per_target) == set(data.targets)
         assert wins(kind, "per benchmark", "joint") or wins(kind, "blend per target", "kind's blend")
     out = fitted.predict(data.hide_scores())

@@ -83,7 +83,11 @@ def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
     data = synthetic_data()
     # every kind (``all`` too), and the rule that no held-out group may lose to the forecaster alone
     stacked = small_forecaster(
-        stack=(MEMBER, "no-such-fitter", "forecast"), stack_kinds=(), stack_guard=True, stack_larger=()
+        stack=(MEMBER, "no-such-fitter", "forecast"),
+        stack_kinds=(),
+        stack_guard=True,
+        stack_larger=(),
+        stack_anchored=(),
     )
     stacked.fit(data)
     assert stacked.learned_parameters()["stacked"]["waiting"] == [MEMBER, "no-such-fitter", "forecast"]
@@ -91,7 +95,7 @@ def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
     learned = stacked.learned_parameters()["stacked"]
     assert learned["members"] == [MEMBER]
     assert learned["left_out"] == {"no-such-fitter": "not registered", "forecast": "the forecaster itself"}
-    assert set(learned["weights"]) == {"all", "cells", "later", "larger", "inside"}
+    assert set(learned["weights"]) == {"all", "cells", "later", "larger", "inside", "anchored"}
     for record in learned["compared"].values():
         assert set(record["inner MAE"]) == {f"{MEMBER}={w:g}" for w in (0, 0.25, 0.5, 0.75, 1)}
         assert all(set(m) <= set(stacked.folds_) for m in record["inner MAE"].values())
@@ -100,7 +104,7 @@ def test_the_forecaster_stacks_a_registered_fitter_on_its_inner_folds():
 
     # next year's releases (the later kind, which the inner folds stack): with FLOPs and a family
     # the member moves the prediction; without FLOPs it cannot predict, and the forecaster alone does
-    alone = small_forecaster(stack=(), stack_larger=()).fit(data)
+    alone = small_forecaster(stack=(), stack_larger=(), stack_anchored=()).fit(data)
     later = data.models.with_columns(
         pl.col("model_id") + "-next", pl.col("release_date").dt.offset_by("5y").alias("release_date")
     )
@@ -150,7 +154,8 @@ def test_the_default_fits_sloth_only_when_a_new_family_among_known_ones_is_predi
     # fam2's larger models, its smallest seen: the inside kind, Sloth fitted on the group folds
     both, own = fitted.predict(query), alone.predict(query)
     learned = fitted.learned_parameters()["stacked"]
-    assert learned["waiting"] == [MEMBER] and set(learned["weights"]) == {"inside"}
+    # (Sloth is also stacked for the anchored kind, apart: no query of it here, so that one still waits)
+    assert learned["waiting"] == [MEMBER, "sloth"] and set(learned["weights"]) == {"inside"}
     folds = {f for m in learned["compared"]["inside"]["inner MAE"].values() for f in m}
     assert folds == {f for f, kind in fitted.folds_.items() if kind == "inside"} == set(GROUPS)
     moved = any(w != "sloth=0" for w in learned["weights"]["inside"].values())
@@ -168,8 +173,8 @@ def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_comput
     # more compute than any training model, released before the latest one: the larger kind
     query = data.select_models(data.models.filter((flops > 1.5e22) & (days <= latest))["model_id"].to_list())
     assert query.models.height >= 2
-    fitted = small_forecaster(stack=()).fit(train)
-    alone = small_forecaster(stack=(), stack_larger=()).fit(train)
+    fitted = small_forecaster(stack=(), stack_anchored=()).fit(train)
+    alone = small_forecaster(stack=(), stack_larger=(), stack_anchored=()).fit(train)
     assert fitted.get_params()["stack_larger"] == (MEMBER,)
     learned = fitted.learned_parameters()["stacked"]
     assert learned["waiting"] == [MEMBER] and learned["kinds"] == {MEMBER: ["larger"]}

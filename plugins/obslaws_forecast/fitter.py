@@ -28,7 +28,7 @@ from obslaws.errors import FitterError
 
 from .design import ModelTable
 from .engine import Engine, FoldCache
-from .inner import inner_folds, query_kinds, release_days
+from .inner import anchored_families, inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
@@ -43,7 +43,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "12"
+    version: ClassVar[str] = "13"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -52,6 +52,7 @@ class ForecastFitter(Fitter):
         "alphas": (1.0,),
         "stack": (),
         "stack_larger": (),
+        "stack_anchored": (),
     }
 
     def __init__(
@@ -78,6 +79,8 @@ class ForecastFitter(Fitter):
         stack_kinds: tuple[str, ...] = ("inside",),
         stack_guard: bool = False,
         stack_larger: tuple[str, ...] = ("flops-sigmoid-family",),
+        stack_anchored: tuple[str, ...] = ("sloth",),
+        anchored_kind: bool = True,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -102,6 +105,8 @@ class ForecastFitter(Fitter):
         self.stack_kinds = stack_kinds
         self.stack_guard = stack_guard
         self.stack_larger = stack_larger
+        self.stack_anchored = stack_anchored
+        self.anchored_kind = anchored_kind
         self.interval = interval
         self.random_state = random_state
 
@@ -161,6 +166,7 @@ class ForecastFitter(Fitter):
             tuple(self.blend_kinds),
             tuple(bool(s) for s in self.ridge_positive),
             tuple(float(h) for h in self.blend_recencies),
+            bool(self.anchored_kind),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
@@ -171,6 +177,7 @@ class ForecastFitter(Fitter):
         self.trained_ = set(models["model_id"].to_list())
         self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
         self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
+        self.anchored_ = anchored_families(models) if self.anchored_kind else set()
         # kind -> one engine per target (the kind's configuration, or each target's own)
         per_target = {kind: (c,) * k for kind, c in self.selection_.configs.items()} | self.selection_.columns
         engines = {
@@ -180,9 +187,14 @@ class ForecastFitter(Fitter):
         self.engines_ = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
 
     def _stackers(self, data: FitData, ids: np.ndarray, benchmarks: list[str], folds, rows, chance) -> StackerSet:
-        """The members stacked for ``stack_kinds`` (``stack``) and for the larger kind (``stack_larger``),
-        their fits deferred until a query model of those kinds is predicted."""
-        stacks = ((self.stack, self.stack_kinds), (self.stack_larger, ("larger",)))
+        """The members stacked for ``stack_kinds`` (``stack``), for the larger kind (``stack_larger``) and
+        for the anchored kind (``stack_anchored``), their fits deferred until a query model of those
+        kinds is predicted."""
+        stacks = (
+            (self.stack, self.stack_kinds),
+            (self.stack_larger, ("larger",)),
+            (self.stack_anchored, ("anchored",)),  # fitted apart: a fit without such queries never pays for them
+        )
         return StackerSet(
             tuple(
                 build_stacker(
@@ -191,6 +203,7 @@ class ForecastFitter(Fitter):
                     chance,
                     tuple(kinds),
                     bool(self.stack_guard),
+                    bool(self.anchored_kind),
                 )
                 for names, kinds in stacks
             )
@@ -205,6 +218,7 @@ class ForecastFitter(Fitter):
             query.models["flops"].cast(pl.Float64).to_numpy(),
             self.latest_day_,
             self.largest_flops_,
+            np.array([f in self.anchored_ for f in table.family.tolist()], dtype=bool),
         )
         if self.stacker_.waiting(np.unique(kinds).tolist()):
             self._fit_members(np.unique(kinds).tolist())

@@ -15,7 +15,11 @@ query model it stands for (``KINDS``):
   tested on the largest quarter, past a gap (3 to 6 times the training FLOPs and more, where the
   others extrapolate at most 2 to 3 times);
 - ``inside`` (none of these): three folds of family groups held out with their smallest model
-  kept (n = 1).
+  kept (n = 1);
+- ``anchored`` (since version 12: an inside query whose family's training models all came after
+  the established families', as a rolling forecast's at n = 1): no folds of its own; it borrows
+  the later kind's n = 1 cuts (``BORROWED``) for its stacked weights and widths and takes the
+  inside kind's configuration (``REFINES``).
 
 Choices (pooling, covariates, rank, blend) minimise the mean MAE over the folds of each kind,
 and the residuals of those folds calibrate that kind's intervals (split-conformal), so that a
@@ -29,13 +33,20 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-KINDS = ("cells", "later", "larger", "inside")
+KINDS = ("cells", "later", "larger", "inside", "anchored")
 MONTH_DAYS = 30.44
 TIME_CUTS_MONTHS = (6, 9, 12)  # cuts before the latest training release
 HORIZON_MONTHS = 6
 # in a fold's name: the fold tests another fold's cells from less training data (one fold group with
 # it); it serves its own kind's choices and widths only, not every fold's (``all``)
 OWN_ONLY = " from "
+# a kind without folds of its own reads another kind's folds of a given name end (kind -> (kind,
+# end)): an anchored new family is shaped like the later kind's n = 1 cuts (``anchored_families``)
+BORROWED = {"anchored": ("later", " n=1")}
+# a kind that refines another takes that kind's configuration (a few time cuts rank the grid's
+# hundreds of configurations noisily) and chooses its stacked members' weights and widths, which the
+# shift it stands for moves, on its own folds
+REFINES = {"anchored": "inside"}
 
 
 @dataclass(frozen=True)
@@ -53,14 +64,41 @@ def release_days(models: pl.DataFrame) -> np.ndarray:
 
 
 def query_kinds(
-    trained: np.ndarray, days: np.ndarray, flops: np.ndarray, latest_day: float, largest_flops: float
+    trained: np.ndarray,
+    days: np.ndarray,
+    flops: np.ndarray,
+    latest_day: float,
+    largest_flops: float,
+    anchored: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per query model: ``cells`` if it is a training model (``trained``), else ``later`` if it was
     released after every training model, else ``larger`` if it used more compute than any, else
+    ``anchored`` if its family is an anchored new family (``anchored``, per query model), else
     ``inside``."""
     later = np.isfinite(days) & (days > latest_day)
     larger = np.isfinite(flops) & (flops > largest_flops)
-    return np.where(trained, "cells", np.where(later, "later", np.where(larger, "larger", "inside")))
+    inside = "inside" if anchored is None else np.where(anchored, "anchored", "inside")
+    return np.where(trained, "cells", np.where(later, "later", np.where(larger, "larger", inside)))
+
+
+def anchored_families(models: pl.DataFrame) -> set[str]:
+    """The training families first seen after the established ones: every one of their training
+    models released after the latest release of a family with two or more training models. A
+    rolling forecast at n = 1 trains on each new family's smallest model, released after the cut:
+    its larger models are not later than every training model, but their question is a later one
+    (a family newer than the data that fixed the trends), which the later kind's n = 1 cuts ask."""
+    families = models["family"].fill_null("").to_numpy()
+    days = release_days(models)
+    names, counts = np.unique(families, return_counts=True)
+    several = np.isin(families, names[counts > 1]) & (families != "")
+    if not np.isfinite(days[several]).any():
+        return set()
+    horizon = np.nanmax(days[several])
+    return {
+        f
+        for f in np.unique(families[~several]).tolist()
+        if f and np.all(days[families == f] > horizon)  # NaN (undated) is never after it
+    }
 
 
 def _smallest_per_family(candidates: np.ndarray, families: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -144,6 +182,15 @@ def inner_folds(
         if hide.any():
             folds.append(InnerFold(f"cells {k + 1}/2", np.ones(n, dtype=bool), hide, "cells"))
     return folds
+
+
+def kind_folds(kinds: dict[str, str], borrow: bool = True) -> dict[str, list[str]]:
+    """Per kind of query model, the inner folds it chooses and calibrates on: those that stand for
+    it (``kinds``: fold -> kind) and, with ``borrow``, the folds ``BORROWED`` names for it."""
+    own = {kind: [f for f, k in kinds.items() if k == kind] for kind in KINDS}
+    for kind, (other, mark) in BORROWED.items() if borrow else ():
+        own[kind] += [f for f, k in kinds.items() if k == other and f.endswith(mark)]
+    return own
 
 
 def seen_family(family: np.ndarray, train: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
-from .inner import KINDS, OWN_ONLY, seen_family
+from .inner import KINDS, OWN_ONLY, REFINES, kind_folds, seen_family
 from .per_benchmark import choose_per_benchmark, composite
 from .scale import from_logit, spread
 from .stacker import Stacker
@@ -205,6 +205,7 @@ def choose(
     blend_kinds: tuple[str, ...] = (),
     ridge_positive: tuple[bool, ...] = (False,),
     blend_recencies: tuple[float, ...] = (0.0,),
+    borrow: bool = True,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -224,14 +225,12 @@ def choose(
     grid3 = {kind: [(w, r) for r in ranks3[kind] for w in svds] for kind in ranks3}
     every = [f for f in caches if OWN_ONLY not in f]  # a variant of another fold's test: its kind's alone
     configs = {ALL: _staged(board, stage1, grid2, grid3[ALL], every)}
-    own = {kind: [f for f in caches if kinds[f] == kind] for kind in KINDS}
-    for kind in KINDS:
-        if own[kind]:
-            configs[kind] = _staged(board, stage1, grid2, grid3[kind], own[kind])
+    own = kind_folds({f: kinds[f] for f in caches}, borrow)
+    choosing = [kind for kind in KINDS if own[kind] and kind not in REFINES]
+    for kind in choosing:
+        configs[kind] = _staged(board, stage1, grid2, grid3[kind], own[kind])
     rules, table = {}, {}
-    for kind in KINDS:
-        if not own[kind]:
-            continue
+    for kind in choosing:
         errors = held_out_rule_errors(board, own[kind], every, ranks3[kind])
         mean = {rule: float(np.mean(list(e.values()))) if e else np.inf for rule, e in errors.items()}
         rules[kind] = "own folds" if mean["own folds"] < mean["every fold"] else "every fold"
@@ -241,6 +240,10 @@ def choose(
     columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
     blending = {k: own[k] for k in blend_kinds if own.get(k)}
     columns |= _target_blends(board, configs, columns, blending, table, blend_recencies)
+    for kind, parent in REFINES.items():  # its configuration is the kind's it refines, its weights and widths its own
+        if own[kind]:
+            configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
+            columns.update({kind: columns[parent]} if parent in columns else {})
     widths, powers, sources = {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
@@ -306,9 +309,7 @@ def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[C
     among every configuration scored) if leaving each of its fold groups out says so."""
     n_targets = next(iter(board.caches.values())).n_targets
     columns = {}
-    for kind in KINDS:
-        if not own[kind]:
-            continue
+    for kind in rules:
         pool = own[kind] if rules[kind] == "own folds" else every
         candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in ranks3[kind]]
         chosen, errors = choose_per_benchmark(board, candidates, pool, own[kind], n_targets)

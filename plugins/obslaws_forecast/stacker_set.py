@@ -79,11 +79,20 @@ class StackerSet:
             "waiting": list(dict.fromkeys(waiting)),
             # fitted on the inner folds only: weight 0 for every kind, so never on the training data
             "folds_only": list(dict.fromkeys(n for p in self.parts for n in p.unfitted)),
-            "kinds": {n: list(p.kinds) or ["every kind"] for p in self.parts for n in p.names},
+            "kinds": _kinds_served(self.parts),
             "left_out": left_out,
             "weights": {k: p.labels(w, targets) for p in self.parts for k, w in p.weights.items()},
             "compared": {k: r for p in self.parts for k, r in p.record.items()},
         }
+
+
+def _kinds_served(parts: Sequence[Stacker]) -> dict[str, list[str]]:
+    """Per member, the kinds of query model it is stacked for (over every stacker naming it)."""
+    kinds: dict[str, list[str]] = {}
+    for part in parts:
+        for name in part.names:
+            kinds[name] = list(dict.fromkeys([*kinds.get(name, []), *(part.kinds or ["every kind"])]))
+    return kinds
 
 
 def predictor(query, ids: list, targets: Sequence[str]) -> Callable:

@@ -24,6 +24,7 @@ from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.selection import with_covariates
 
+from .inner import kind_folds
 from .stacker import Stacker, blend
 
 __all__ = ["MemberWork", "Stacker", "blend", "build_stacker", "fit_deferred", "predict_scores"]
@@ -98,15 +99,17 @@ def build_stacker(
     chance: np.ndarray,
     kinds: Sequence[str] = (),
     guard: bool = True,
+    borrow: bool = True,
 ) -> Stacker:
     """A Stacker for the members ``names``, to be fitted (``fit_deferred``) on the inner folds of
-    ``kinds`` (empty: every fold, every kind) when a query model of those kinds is predicted;
-    ``guard``: see ``Stacker``."""
+    ``kinds`` (empty: every fold, every kind; ``borrow``: with those they borrow,
+    ``inner.kind_folds``) when a query model of those kinds is predicted; ``guard``: see ``Stacker``."""
     chance = chance[: len(work.data.targets)]
     if not names:  # nothing to stack (the default before version 6): nothing to fit, ever
         return Stacker((), {}, chance)
     kinds = tuple(kinds)
-    folds = [f for f in work.folds if not kinds or f.kind in kinds]
+    own = kind_folds({f.name: f.kind for f in work.folds}, borrow)
+    folds = [f for f in work.folds if not kinds or any(f.name in own[k] for k in kinds)]
     work = replace(work, folds=folds, rows={f.name: work.rows[f.name] for f in folds})  # the caller's stays whole
     return Stacker(tuple(names), {}, chance, kinds=kinds, guard=guard, work=work)
 
