@@ -16,7 +16,7 @@ query model it stands for (``KINDS``):
   others extrapolate at most 2 to 3 times);
 - ``inside`` (none of these): three folds of family groups held out with their smallest model
   kept (n = 1);
-- ``anchored`` (since version 12: an inside query whose family's training models all came after
+- ``anchored`` (since version 13: an inside query whose family's training models all came after
   the established families', as a rolling forecast's at n = 1): no folds of its own; it borrows
   the later kind's n = 1 cuts (``BORROWED``) for its stacked weights and widths and takes the
   inside kind's configuration (``REFINES``).
