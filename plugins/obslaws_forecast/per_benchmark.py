@@ -127,7 +127,9 @@ def choose_per_benchmark(
 
 def held_out_wins(errors: dict[str, dict[str, float]], rule: str, base: str) -> bool:
     """Whether ``rule``'s mean held-out MAE over the fold groups is strictly below ``base``'s (ties
-    keep the base; no group held out: False)."""
-    if not errors[base]:
-        return False
-    return float(np.mean(list(errors[rule].values()))) < float(np.mean(list(errors[base].values())))
+    keep the base; a rule that held no group out counts as infinitely bad)."""
+
+    def mean(held: dict[str, float]) -> float:
+        return float(np.mean(list(held.values()))) if held else np.inf
+
+    return mean(errors[rule]) < mean(errors[base])

@@ -18,7 +18,7 @@ import numpy as np
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
 from .inner import KINDS, OWN_ONLY, REFINES, kind_folds, seen_family
-from .per_benchmark import choose_per_benchmark, composite
+from .per_benchmark import choose_per_benchmark, composite, held_out_wins
 from .scale import from_logit, spread
 from .stacker import Stacker
 from .stacker_set import StackerSet
@@ -232,8 +232,7 @@ def choose(
     rules, table = {}, {}
     for kind in choosing:
         errors = held_out_rule_errors(board, own[kind], every, ranks3[kind])
-        mean = {rule: float(np.mean(list(e.values()))) if e else np.inf for rule, e in errors.items()}
-        rules[kind] = "own folds" if mean["own folds"] < mean["every fold"] else "every fold"
+        rules[kind] = "own folds" if held_out_wins(errors, "own folds", "every fold") else "every fold"
         if rules[kind] == "every fold":
             configs[kind] = configs[ALL]
         table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})

@@ -75,10 +75,6 @@ class Stacker:
     def n_targets(self) -> int:
         return self.chance.size
 
-    def waits_for(self, kinds: Sequence[str]) -> bool:
-        """Whether predicting query models of ``kinds`` needs the members fitted first."""
-        return self.work is not None and (not self.kinds or any(k in self.kinds for k in kinds))
-
     def stack(self, kind: str, results: dict, every_kind: str = "all", everywhere: dict | None = None) -> dict:
         """``results`` (fold -> select.FoldResult) of ``kind`` with its chosen weights applied
         (chosen here, on them; a kind with one fold group takes ``every_kind``'s). While the members
