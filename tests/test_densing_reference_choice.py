@@ -73,6 +73,22 @@ def test_a_reference_family_with_too_few_sizes_on_a_benchmark_is_a_named_error()
         DensingFitter(reference_family="ref", n_bootstrap=20).fit(data)
 
 
+def test_a_preference_list_takes_the_first_family_that_qualifies() -> None:
+    # ``missing`` has no models and ``wide`` does not rise on truthfulqa: ``ref`` is the first that can.
+    fitter = DensingFitter(reference_family=["missing", "wide", "ref"], n_bootstrap=20).fit(families())
+    assert fitter.reference_family_ == "ref"
+    assert fitter.learned_parameters()["reference_family"] == "ref"
+    first = DensingFitter(reference_family=["ref", "wide"], n_bootstrap=20).fit(families())
+    assert first.reference_family_ == "ref"
+
+
+def test_a_preference_list_where_none_qualifies_names_each_family_and_why() -> None:
+    with pytest.raises(FitterError, match=r"no reference family of \['missing', 'wide'\] qualifies") as caught:
+        DensingFitter(reference_family=["missing", "wide"], n_bootstrap=20).fit(families())
+    assert "'missing' has no models in the data" in str(caught.value)
+    assert "'wide' does not rise" in str(caught.value)
+
+
 def test_margin_must_be_positive() -> None:
     with pytest.raises(FitterError, match="margin must lie in"):
         DensingFitter(margin=0.0, n_bootstrap=20).fit(families())

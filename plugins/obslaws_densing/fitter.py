@@ -15,6 +15,7 @@ the median density of the fitted models.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,7 +38,9 @@ class DensingFitter(Fitter):
     ----------
     reference_family:
         The family whose size-to-score curve defines effective size; default: the family with the
-        most sizes scored on every target. Every result names it.
+        most sizes scored on every target. A list names families in order of preference: the first
+        that has the sizes on every target and rises with size on each is taken (a refresh that
+        backtests on other benchmark suites names a second family for them). Every result names it.
     method:
         ``direct`` (score against log size, any family with >= 4 sizes) or ``two-step`` (the
         paper's loss law and sigmoid, for a reference family with losses on data sets named like
@@ -71,7 +74,7 @@ class DensingFitter(Fitter):
     def __init__(
         self,
         *,
-        reference_family: str | None = None,
+        reference_family: str | Sequence[str] | None = None,
         method: str = "direct",
         d0: float = 1e12,
         variants: tuple[str, ...] = ("base",),
@@ -103,13 +106,7 @@ class DensingFitter(Fitter):
         finals = data.models.filter(pl.col("checkpoint_of").is_null())
         if not 0.0 < self.margin < 0.5:
             raise FitterError(f"densing: margin must lie in (0, 0.5), got {self.margin}")
-        family = self.reference_family or pick_reference_family(finals, wide, benches, data.chance, self.margin)
-        if finals.filter(pl.col("family") == family).height == 0:
-            raise FitterError(f"densing: reference family {family!r} has no models in the data")
-        self.reference_family_ = family
-        fitted = {b: self._fit_reference(data, family_sizes(finals, wide, family, b), b) for b in benches}
-        self.references_ = {b: ref for b, (ref, _) in fitted.items()}
-        require_rising(family, self.references_, {b: sizes for b, (_, sizes) in fitted.items()}, self.margin)
+        self.references_ = self._first_qualifying_reference(data, finals, wide, benches)
         self.densities_ = self._densities(finals, wide, benches)
         dated = self.densities_.filter(pl.col("release_date").is_not_null())
         if self.since is not None:
@@ -146,6 +143,37 @@ class DensingFitter(Fitter):
             self.densities_ = self.densities_.with_columns(pl.lit(False).alias("envelope"))
             resid = np.log(self.densities_["density"].to_numpy()) - self.typical_["intercept"]
         self.typical_["resid_lo"], self.typical_["resid_hi"] = (float(q) for q in np.quantile(resid, [0.1, 0.9]))
+
+    def _first_qualifying_reference(
+        self, data: FitData, finals: pl.DataFrame, wide: pl.DataFrame, benches: list[str]
+    ) -> dict[str, DirectReference | TwoStepReference]:
+        """The reference curves of the first family in ``reference_family``'s order that can define
+        effective size on every target (the default: the family ``pick_reference_family`` finds)."""
+        named = self.reference_family
+        preference = [named] if isinstance(named, str) else list(named or [])
+        if not preference:
+            preference = [pick_reference_family(finals, wide, benches, data.chance, self.margin)]
+        refused: list[str] = []
+        for family in preference:
+            try:
+                return self._fit_references(data, finals, wide, benches, family)
+            except FitterError as exc:
+                refused.append(str(exc))
+        if len(refused) == 1:
+            raise FitterError(refused[0])
+        raise FitterError(f"densing: no reference family of {preference} qualifies: " + "; ".join(refused))
+
+    def _fit_references(
+        self, data: FitData, finals: pl.DataFrame, wide: pl.DataFrame, benches: list[str], family: str
+    ) -> dict[str, DirectReference | TwoStepReference]:
+        """``family``'s reference curve per benchmark, or a FitterError saying why it cannot define sizes."""
+        if finals.filter(pl.col("family") == family).height == 0:
+            raise FitterError(f"densing: reference family {family!r} has no models in the data")
+        self.reference_family_ = family
+        fitted = {b: self._fit_reference(data, family_sizes(finals, wide, family, b), b) for b in benches}
+        references = {b: ref for b, (ref, _) in fitted.items()}
+        require_rising(family, references, {b: sizes for b, (_, sizes) in fitted.items()}, self.margin)
+        return references
 
     def _fit_reference(
         self, data: FitData, frame: pl.DataFrame, bench: str
