@@ -81,6 +81,7 @@ class ForecastFitter(Fitter):
         stack_larger: tuple[str, ...] = ("flops-sigmoid-family",),
         stack_anchored: tuple[str, ...] = ("sloth",),
         anchored_kind: bool = True,
+        gap_new_families: bool = True,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -107,6 +108,7 @@ class ForecastFitter(Fitter):
         self.stack_larger = stack_larger
         self.stack_anchored = stack_anchored
         self.anchored_kind = anchored_kind
+        self.gap_new_families = gap_new_families
         self.interval = interval
         self.random_state = random_state
 
@@ -133,7 +135,8 @@ class ForecastFitter(Fitter):
         wide = data.select_models(models["model_id"]).matrix(list(matrix.benchmarks))
         y = wide.select(list(matrix.benchmarks)).to_numpy().astype(float)
         table, k = ModelTable.of(models), len(targets)
-        folds = inner_folds(models, observed, k, seed=int(self.random_state))
+        gap_new = bool(self.gap_new_families)
+        folds = inner_folds(models, observed, k, seed=int(self.random_state), gap_new_families=gap_new)
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         ids = models["model_id"].to_numpy().astype(object)

@@ -134,9 +134,16 @@ def time_folds(models: pl.DataFrame, min_train: int) -> list[tuple[str, np.ndarr
 
 
 def inner_folds(
-    models: pl.DataFrame, observed: np.ndarray, n_targets: int, seed: int = 0, min_train: int = 8
+    models: pl.DataFrame,
+    observed: np.ndarray,
+    n_targets: int,
+    seed: int = 0,
+    min_train: int = 8,
+    gap_new_families: bool = True,
 ) -> list[InnerFold]:
-    """The inner folds for ``models`` with ``observed`` cells (targets are the first columns)."""
+    """The inner folds for ``models`` with ``observed`` cells (targets are the first columns).
+    ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
+    model of its test models' families (version 14; False: version 13's folds)."""
     n = models.height
     targets = np.zeros(observed.shape, dtype=bool)
     targets[:, :n_targets] = observed[:, :n_targets]
@@ -158,7 +165,11 @@ def inner_folds(
         # the outer question extrapolates further than either (a cut-off's test models have up to
         # hundreds of times its FLOPs): trained up to the median, tested on the largest quarter
         # (one fold group with the one before: the same test cells; the larger kind's alone)
-        add(f"compute >q75{OWN_ONLY}q50", known & (flops > q75), "larger", ~known | (flops <= q50))
+        largest, below = known & (flops > q75), ~known | (flops <= q50)
+        if gap_new_families:  # nor their families' smaller models: the gap is not bridged by a family effect
+            families = models.select(pl.coalesce("family", "model_id")).to_series().to_numpy()
+            below &= ~np.isin(families, families[largest])
+        add(f"compute >q75{OWN_ONLY}q50", largest, "larger", below)
     groups = models.select(pl.coalesce("family_group", "family", "model_id")).to_series().to_numpy()
     names = np.unique(groups)
     if names.size >= 3:  # one group or more per fold
