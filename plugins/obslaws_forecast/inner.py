@@ -13,7 +13,8 @@ query model it stands for (``KINDS``):
   the models up to the median FLOPs and tested on the next quarter, trained up to the third
   quartile and tested on the largest quarter, and (since version 9) trained up to the median and
   tested on the largest quarter, past a gap (3 to 6 times the training FLOPs and more, where the
-  others extrapolate at most 2 to 3 times);
+  others extrapolate at most 2 to 3 times) and without its test models' families (their smaller
+  models would carry a family effect across the gap; the fold before keeps them);
 - ``inside`` (none of these): three folds of family groups held out with their smallest model
   kept (n = 1);
 - ``anchored`` (since version 13: an inside query whose family's training models all came after
@@ -143,7 +144,7 @@ def inner_folds(
 ) -> list[InnerFold]:
     """The inner folds for ``models`` with ``observed`` cells (targets are the first columns).
     ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
-    model of its test models' families (version 14; False: version 13's folds)."""
+    model of its test models' families (False: version 13's folds)."""
     n = models.height
     targets = np.zeros(observed.shape, dtype=bool)
     targets[:, :n_targets] = observed[:, :n_targets]
