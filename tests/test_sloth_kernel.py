@@ -62,11 +62,11 @@ def test_float32_kernel_is_within_float32_rounding_of_autograd(full):
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5 * float(want.abs().max()))
 
 
-def _fits(gradient, dtype=torch.double, full=True, steps=300, lrs=(0.1, 0.01)):
+def _fits(gradient, dtype=torch.double, full=True, steps=300, lrs=(0.1, 0.01), cosine=False):
     data = sloth_law(families=4)
     designs = [build_design(data.select_models(data.model_ids[:12]), data.targets), build_design(data, data.targets)]
     # A short plateau patience and stop rule, so that both act within the steps.
-    schedule = Schedule(max_steps=steps, lr_patience=3, stop_patience=40)
+    schedule = Schedule(max_steps=steps, lr_patience=3, stop_patience=40, cosine=cosine)
     options = {"full": full, "lrs": lrs, "schedule": schedule, "dtype": dtype, "gradient": gradient}
     return engine.fit_many(designs, [0, 1], [1, 2], **options)
 
@@ -82,14 +82,16 @@ def _assert_same_fits(got_fits, want_fits, rtol):
             np.testing.assert_allclose(got.params.numpy(), want.params.numpy(), rtol=rtol, atol=1e-12)
 
 
-def test_compiled_optimiser_follows_the_torch_engine():
-    # The basic model: the same steps, learning-rate cuts and early stops, equal to rounding.
-    basic = _fits(None, full=False)
-    _assert_same_fits(basic, _fits(huber_mae_grad, full=False), rtol=1e-9)
+@pytest.mark.parametrize("cosine", [False, True])
+def test_compiled_optimiser_follows_the_torch_engine(cosine):
+    # The basic model: the same steps, learning-rate cuts (or cosine) and early stops, equal to rounding.
+    basic = _fits(None, full=False, cosine=cosine)
+    _assert_same_fits(basic, _fits(huber_mae_grad, full=False, cosine=cosine), rtol=1e-9)
     assert all(fit.steps < 300 for fit, _ in basic)  # the stop rule acted
     # The full model: its path from a start amplifies rounding after a few dozen steps
     # (a difference of 1e-16 is 1e-10 after 50 steps at learning rate 0.1), so a short run.
-    _assert_same_fits(_fits(None, steps=30), _fits(huber_mae_grad, steps=30), rtol=1e-7)
+    full = {"steps": 30, "cosine": cosine}
+    _assert_same_fits(_fits(None, **full), _fits(huber_mae_grad, **full), rtol=1e-7)
 
 
 def test_threads_do_not_change_a_fit():

@@ -113,6 +113,8 @@ def fit_many(
     schedule: Schedule | None = None,
     dtype: torch.dtype = torch.float32,
     gradient: Gradient | None = None,
+    full_lrs: Sequence[float] | None = None,
+    full_schedule: Schedule | None = None,
 ) -> list[tuple[Member, Member | None]]:
     """Fit the basic (and, with ``full``, the full) model for each ``(designs[i], seeds[i], d[i])``.
 
@@ -126,7 +128,8 @@ def fit_many(
     :func:`obslaws_sloth.gradient.fast_huber_mae_grad` or
     :func:`obslaws_sloth.gradient.autograd_huber_mae_grad`, which reproduces fits taken before
     either (they round differently, which moves full Sloth's fits as a change of seed does;
-    docs/speed.md).
+    docs/speed.md). ``full_lrs`` and ``full_schedule`` set the full stage's optimiser apart from
+    the basic stage's (default: ``lrs`` and ``schedule`` for both).
     Returns ``(basic, full or None)`` per problem.
     """
     if len(designs) != len(seeds):
@@ -158,6 +161,11 @@ def fit_many(
     skill = torch.stack([_skill_mask(layout, d_own) for d_own in ds])
     trainable = (1 - layout.block_mask({"lam"} if fixed_loadings else set())) * skill
     nonneg = layout.block_mask(set(link.NONNEGATIVE))
+    lrs = lrs if full_lrs is None else full_lrs
+    n_lr = len(lrs)
+    rep = torch.arange(n).repeat_interleave(n_lr)
+    lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
+    schedule = full_schedule or schedule
     res = _optimise(layout, start[rep], batch.take(rep), lr, trainable[rep], nonneg, schedule, gradient)
     pick = _best_per_problem(res.mae, n, n_lr)
     return list(zip(basic_members, _members(layout, res, pick, lr, designs, ds), strict=True))

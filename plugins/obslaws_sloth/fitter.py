@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from obslaws.data import FitData
 from obslaws.errors import FitterError
@@ -23,6 +22,7 @@ from obslaws_sloth.design import (
     query_weights,
     slopes_in_log10,
 )
+from obslaws_sloth.intervals import half_width
 from obslaws_sloth.rotation import Interpretation, interpret
 from obslaws_sloth.store import skill_tables, write_skills
 
@@ -38,6 +38,11 @@ NEEDS = frozenset({"params", "tokens", "family"})
 DEFAULT_MAX_D = 4
 DEFAULT_LEARNING_RATES = (0.01,)
 DEFAULT_MAX_STEPS = 5_000
+# None: the full stage at the basic stage's learning rates. The cheaper optimiser (a cosine from
+# 0.06 over 2,000 steps per stage) is an option, not the default: docs/speed.md.
+DEFAULT_FULL_LEARNING_RATES: tuple[float, ...] | None = None
+DEFAULT_FULL_SCHEDULE = "plateau"
+SCHEDULES = ("plateau", "cosine")
 # The paper's configuration (upstream code): one d, every learning rate, run to convergence.
 UPSTREAM_MAX_STEPS = 100_000
 
@@ -93,6 +98,12 @@ class SlothFitter(Fitter):
         The optimiser: every learning rate is tried and the lowest training MAE kept; a run
         stops after ``n_iter_no_change`` steps without a 1e-5 gain in training MAE, or after
         ``max_iter`` steps (per stage). Default: 0.01 only, 5,000 steps.
+    full_learning_rates, full_schedule:
+        The full stage's own learning rates (``None``, the default: ``learning_rates``) and
+        schedule: ``"plateau"`` (upstream's ``ReduceLROnPlateau``, the default) or ``"cosine"``
+        (from the learning rate to 0 over ``max_iter`` steps). ``full_learning_rates=(0.06,)``
+        with ``"cosine"`` and ``max_iter=2000`` takes about half the default's CPU for backtests
+        0.02-0.11 points worse at one seed (docs/speed.md), so it is an option only.
 
     :meth:`SlothFitter.upstream` builds the paper's configuration.
     """
@@ -127,6 +138,8 @@ class SlothFitter(Fitter):
         learning_rates: Sequence[float] = DEFAULT_LEARNING_RATES,
         max_iter: int = DEFAULT_MAX_STEPS,
         n_iter_no_change: int = 500,
+        full_learning_rates: Sequence[float] | None = DEFAULT_FULL_LEARNING_RATES,
+        full_schedule: str = DEFAULT_FULL_SCHEDULE,
     ) -> None:
         self.d = d
         self.link = link
@@ -140,6 +153,8 @@ class SlothFitter(Fitter):
         self.learning_rates = learning_rates
         self.max_iter = max_iter
         self.n_iter_no_change = n_iter_no_change
+        self.full_learning_rates = full_learning_rates
+        self.full_schedule = full_schedule
 
     @classmethod
     def upstream(cls, d: int, **options: Any) -> SlothFitter:
@@ -153,6 +168,8 @@ class SlothFitter(Fitter):
             "select_d": "none",
             "learning_rates": LEARNING_RATES,
             "max_iter": UPSTREAM_MAX_STEPS,
+            "full_learning_rates": None,
+            "full_schedule": "plateau",
         }
         return cls(**(settings | options))
 
@@ -169,6 +186,8 @@ class SlothFitter(Fitter):
             raise FitterError(f"sloth: select_d must be 'none' or 'inner-cv', not {self.select_d!r}")
         if self.covariate_basis not in BASES:
             raise FitterError(f"sloth: covariate_basis must be one of {BASES}, not {self.covariate_basis!r}")
+        if self.full_schedule not in SCHEDULES:
+            raise FitterError(f"sloth: full_schedule must be one of {SCHEDULES}, not {self.full_schedule!r}")
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"sloth: interval must be in (0, 1), not {self.interval}")
 
@@ -181,6 +200,13 @@ class SlothFitter(Fitter):
         from obslaws_sloth.optimiser import Schedule
 
         return Schedule(max_steps=int(self.max_iter), stop_patience=int(self.n_iter_no_change))
+
+    def _full_stage(self) -> tuple[tuple[float, ...] | None, Schedule]:
+        """The full stage's learning rates (None: the basic stage's) and schedule."""
+        from dataclasses import replace
+
+        rates = None if self.full_learning_rates is None else tuple(self.full_learning_rates)
+        return rates, replace(self._schedule(), cosine=self.full_schedule == "cosine")
 
     def _fit(self, data: FitData) -> None:
         self._check()
@@ -215,6 +241,7 @@ class SlothFitter(Fitter):
         seeds = [int(self.random_state) + r for r in range(int(self.restarts))]
         # Every (data set, d, seed) in one batched program: smaller d are padded (engine.fit_many).
         problems = [(i, d, seed) for d in candidates for i, ds in enumerate(per_data) if d in ds for seed in seeds]
+        full_lrs, full_schedule = self._full_stage()
         fits = fit_many(
             [designs[i] for i, _, _ in problems],
             [seed for _, _, seed in problems],
@@ -222,6 +249,8 @@ class SlothFitter(Fitter):
             full=self.link == "full",
             lrs=tuple(self.learning_rates),
             schedule=self._schedule(),
+            full_lrs=full_lrs,
+            full_schedule=full_schedule,
         )
         out: list[list[Fit]] = [[] for _ in designs]
         for (i, d, seed), (basic, full) in zip(problems, fits, strict=True):
@@ -305,7 +334,8 @@ class SlothFitter(Fitter):
             weights = np.hstack([weights, extra])
         preds = self._ensemble(x, weights, adapted)
         mean = preds.mean(axis=0)
-        half = self._half_width(x, weights, preds, adapted, query)
+        members = [m.model for m in self.members_] if adapted is None else adapted
+        half = half_width(self.design_, members, self.residual_sd_, float(self.interval), x, weights, preds)
         ids = models["model_id"].to_list()
         rows: dict[str, list[Any]] = {"model_id": [], "benchmark": [], "prediction": [], "lower": [], "upper": []}
         for j, bench in enumerate(self.targets_):
@@ -315,41 +345,6 @@ class SlothFitter(Fitter):
             rows["lower"] += np.clip(mean[:, j] - half[:, j], 0, 1).tolist()
             rows["upper"] += np.clip(mean[:, j] + half[:, j], 0, 1).tolist()
         return pl.DataFrame(rows)
-
-    def _half_width(
-        self, x: np.ndarray, weights: np.ndarray, preds: np.ndarray, adapted: list[Member] | None, query: FitData
-    ) -> np.ndarray:
-        """Half-width of the prediction intervals, shape (Q, J).
-
-        Variance = spread of the ensemble + residual variance x (1 + 1/n_f), the prediction
-        variance of a new model of a family whose intercept rests on n_f training models
-        (n_f = 1 for a family fitted from query scores); for an unseen family, plus the
-        variance of the prediction over the families whose intercepts it averages.
-        """
-        spread = preds.var(axis=0) if len(preds) > 1 else np.zeros(preds.shape[1:])
-        counts = np.bincount(self.design_.fam, minlength=len(self.design_.families)).astype(float)
-        n_f = np.ones(len(x))
-        between = np.zeros(preds.shape[1:])
-        models = [m.model for m in self.members_] if adapted is None else adapted
-        for row in range(len(x)):
-            w = weights[row, : len(counts)]
-            if weights[row].max() == 1.0:
-                n_f[row] = counts[np.argmax(w)] if np.argmax(weights[row]) < len(counts) else 1.0
-                continue
-            # Unseen family: the spread of predictions over the families it averages.
-            support = np.flatnonzero(w)
-            onehots = np.zeros((len(support), weights.shape[1]))
-            onehots[np.arange(len(support)), support] = 1.0
-            per_family = np.stack(
-                [
-                    m.predict(np.repeat(x[row : row + 1], len(support), 0), onehots, self.design_.chance)
-                    for m in models[:1]
-                ]
-            )
-            between[row] = per_family[0].var(axis=0)
-        z = stats.norm.ppf(0.5 + float(self.interval) / 2)
-        noise = self.residual_sd_[None, :] ** 2 * (1 + 1 / n_f)[:, None]
-        return z * np.sqrt(spread + noise + between)
 
     def learned_parameters(self) -> dict[str, Any]:
         out = super().learned_parameters()

@@ -51,6 +51,7 @@ SCHEDULE_FIELDS = (
     "beta2",
     "eps",
     "huber_beta",
+    "cosine",
 )
 # Block offsets, in the order of the int64 array the functions take (a Layout's offsets).
 OFFSET_FIELDS = ("B", "alpha", "lam", "c", "floor", "w1", "b1", "w2", "b2", "w3", "b3")
@@ -278,13 +279,16 @@ def _skill_backward(params, grad, off, j, theta, d_theta, d_eta, n):
 def fit_problem(start, trainable, nonneg, lr, off, full, x, fam, y, mask, inv_count, chance, n, d, sched, best):
     """Optimise one problem from ``start`` (T,); writes its best parameters into ``best``.
 
-    Returns (best training MAE, steps run). ``sched`` holds :data:`SCHEDULE_FIELDS`.
+    Returns (best training MAE, steps run). ``sched`` holds :data:`SCHEDULE_FIELDS`; with
+    ``cosine`` nonzero the learning rate follows a cosine from ``lr`` to 0 over ``max_steps`` in
+    place of ``ReduceLROnPlateau``.
     """
     dt = start.dtype.type
     zero, one = dt(0.0), dt(1.0)
     factor, patience, threshold = dt(sched[0]), int(sched[1]), dt(sched[2])
     stop_patience, stop_tol, max_steps = int(sched[3]), dt(sched[4]), int(sched[5])
     beta1, beta2, eps, beta = sched[6], sched[7], dt(sched[8]), dt(sched[9])
+    cosine, start_lr = sched[10] != 0.0, lr
     size, width = start.shape[0], y.shape[1]
     params, grad = start.copy(), np.empty_like(start)
     moment, second = np.zeros_like(start), np.zeros_like(start)
@@ -300,6 +304,8 @@ def fit_problem(start, trainable, nonneg, lr, off, full, x, fam, y, mask, inv_co
             best_mae, stall = mae, 0
         else:
             stall += 1
+        if cosine:
+            lr = start_lr * dt(0.5 + 0.5 * math.cos(math.pi * (step - 1) / max_steps))
         # torch's Adam (no weight decay), then the clip at 0 of the link weights.
         step_size = lr / dt(1.0 - beta1**step)
         root = dt(math.sqrt(1.0 - beta2**step))
@@ -311,14 +317,15 @@ def fit_problem(start, trainable, nonneg, lr, off, full, x, fam, y, mask, inv_co
             value = params[i] - moment[i] * step_size / (math.sqrt(second[i]) / root + eps)
             params[i] = zero if (nonneg[i] and value < zero) else value
         # ReduceLROnPlateau (mode min, relative threshold).
-        if loss < plateau_best * (one - threshold):
-            plateau_best, bad = loss, 0
-        else:
-            bad += 1
-        if bad > patience:
-            if lr * (one - factor) > dt(1e-8):
-                lr = lr * factor
-            bad = 0
+        if not cosine:
+            if loss < plateau_best * (one - threshold):
+                plateau_best, bad = loss, 0
+            else:
+                bad += 1
+            if bad > patience:
+                if lr * (one - factor) > dt(1e-8):
+                    lr = lr * factor
+                bad = 0
         if stall >= stop_patience or step == max_steps:
             return best_mae, step
     return best_mae, 0

@@ -22,6 +22,7 @@ upstream-style loop built on them is 20x slower per fold (``scripts/bench/bench_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,9 @@ class Schedule:
     beta2: float = 0.999
     eps: float = 1e-8
     huber_beta: float = 0.01
+    # True: the learning rate follows a cosine from its start to 0 over max_steps, in place of
+    # ReduceLROnPlateau (an option for the full stage: SlothFitter.full_schedule).
+    cosine: bool = False
 
 
 @dataclass
@@ -70,6 +74,7 @@ class _Running:
     plateau_best: torch.Tensor
     plateau_bad: torch.Tensor
     lr: torch.Tensor
+    start_lr: torch.Tensor
     m: torch.Tensor
     v: torch.Tensor
     trainable: torch.Tensor
@@ -89,6 +94,7 @@ class _Running:
             plateau_best=inf.clone(),
             plateau_bad=zeros.clone(),
             lr=lr.detach().to(params.dtype).clone(),
+            start_lr=lr.detach().to(params.dtype).clone(),
             m=torch.zeros_like(params),
             v=torch.zeros_like(params),
             trainable=trainable.to(params.dtype).expand_as(params).clone(),
@@ -108,6 +114,11 @@ def _adam_step(run: _Running, grad: torch.Tensor, step: int, s: Schedule, nonneg
     denom = (run.v.sqrt() / (1 - s.beta2**step) ** 0.5).add_(s.eps)
     run.params.addcdiv_(run.m * (run.lr / (1 - s.beta1**step)).unsqueeze(1), denom, value=-1.0)
     run.params.masked_fill_(nonneg & (run.params < 0), 0.0)
+
+
+def _cosine_lr(run: _Running, step: int, s: Schedule) -> None:
+    """The cosine schedule's learning rate for ``step`` (1-based), as the compiled kernel's."""
+    run.lr = run.start_lr * (0.5 + 0.5 * math.cos(math.pi * (step - 1) / s.max_steps))
 
 
 def _plateau_step(run: _Running, loss: torch.Tensor, s: Schedule) -> None:
@@ -165,8 +176,11 @@ def optimise(
             run.best = torch.where(improved.unsqueeze(1), run.params, run.best)
             run.best_mae = torch.where(improved, mae, run.best_mae)
             run.stall = torch.where(improved, 0, run.stall + 1)
+            if s.cosine:
+                _cosine_lr(run, step, s)
             _adam_step(run, grad, step, s, nonneg)
-            _plateau_step(run, loss, s)
+            if not s.cosine:
+                _plateau_step(run, loss, s)
 
             done = run.stall >= s.stop_patience
             if step == s.max_steps:
