@@ -8,6 +8,7 @@ import polars as pl
 from obslaws_forecast import ForecastFitter
 from obslaws_forecast.select import FoldResult
 from obslaws_forecast.stacker import Stacker, blend, weight_grid
+from obslaws_forecast.stacker_set import StackerSet
 
 from obslaws import FitData
 from obslaws.fitting.lookup import get_fitters
@@ -165,7 +166,7 @@ def test_the_default_fits_sloth_only_when_a_new_family_among_known_ones_is_predi
     assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
 
 
-def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_compute_folds():
+def test_the_default_stacks_the_compute_law_and_sloth_for_larger_models_only_on_the_compute_folds():
     data = synthetic_data()
     flops, days = data.models["flops"], data.models["release_date"]
     train = data.select_models(data.models.filter(flops <= 1.5e22)["model_id"].to_list())
@@ -175,34 +176,53 @@ def test_the_default_stacks_the_compute_law_for_larger_models_only_on_the_comput
     assert query.models.height >= 2
     fitted = small_forecaster(stack=(), stack_anchored=()).fit(train)
     alone = small_forecaster(stack=(), stack_larger=(), stack_anchored=()).fit(train)
-    assert fitted.get_params()["stack_larger"] == (MEMBER,)
+    assert fitted.get_params()["stack_larger"] == (MEMBER, "sloth")
     learned = fitted.learned_parameters()["stacked"]
-    assert learned["waiting"] == [MEMBER] and learned["kinds"] == {MEMBER: ["larger"]}
-    # the training models' missing cells: the member is not fitted, the forecaster alone predicts
+    assert learned["waiting"] == [MEMBER, "sloth"] and learned["kinds"] == {MEMBER: ["larger"], "sloth": ["larger"]}
+    # the training models' missing cells: the members are not fitted, the forecaster alone predicts
     assert fitted.predict(train).equals(alone.predict(train))
-    assert fitted.learned_parameters()["stacked"]["waiting"] == [MEMBER]
+    assert fitted.learned_parameters()["stacked"]["waiting"] == [MEMBER, "sloth"]
     both, own = fitted.predict(query), alone.predict(query)
     learned = fitted.learned_parameters()["stacked"]
-    assert learned["members"] == [MEMBER] and learned["waiting"] == [] and set(learned["weights"]) == {"larger"}
+    assert learned["waiting"] == [] and set(learned["weights"]) == {"larger"}
     compute = {f for f, kind in fitted.folds_.items() if kind == "larger"}
     # (every synthetic family spans every size: the fold past a gap, without its test models'
     # families, would have no training model, so it is not made)
     assert compute == {"compute q50-q75", "compute >q75"}
-    assert {f for m in learned["compared"]["larger"]["inner MAE"].values() for f in m} == compute
-    # each target's prediction is the forecaster's and the member's (fitted on the same training
-    # models) at the weight its inner compute folds chose
-    member = fitted.members_[MEMBER].predict(query)
-    weights = {t: float(w.split("=")[1]) for t, w in learned["weights"]["larger"].items()}
-    merged = own.join(member, on=["model_id", "benchmark"], suffix="_member")
-    expected = np.array(
-        [
-            (1 - weights[b]) * p + weights[b] * m
-            for b, p, m in merged.select("benchmark", "prediction", "prediction_member").iter_rows()
-        ]
-    )
+    record = learned["compared"]["larger"]
+    assert {f for m in record["inner MAE"].values() for f in m} == compute
+    assert len(record["inner MAE"]) == len(weight_grid(2))  # both members' weights on one grid
+    # each target's prediction is the forecaster's and the members' (fitted on the same training
+    # models) at the weights its inner compute folds chose; a member no target weights is not fitted
+    weights = {t: dict(part.split("=") for part in label.split()) for t, label in learned["weights"]["larger"].items()}
+    weighted = [m for m in (MEMBER, "sloth") if any(float(w[m]) for w in weights.values())]
+    assert learned["members"] == weighted and sorted(learned["folds_only"] + weighted) == sorted([MEMBER, "sloth"])
+    merged = own
+    for m in weighted:
+        merged = merged.join(fitted.members_[m].predict(query), on=["model_id", "benchmark"], suffix=f"_{m}")
+    expected = merged["prediction"].to_numpy().copy()
+    for m in weighted:
+        w = merged["benchmark"].replace_strict({t: float(ws[m]) for t, ws in weights.items()}).to_numpy()
+        expected += w * (merged[f"prediction_{m}"].to_numpy() - merged["prediction"].to_numpy())
     got = both.join(merged, on=["model_id", "benchmark"])["prediction"].to_numpy()
     assert np.allclose(got, expected)
     assert (both["lower"] <= both["prediction"]).all() and (both["prediction"] <= both["upper"]).all()
+
+
+def test_a_member_without_weight_leaves_the_others_blended():
+    # two members for the larger kind; the first weighted 0.5 on target 0, the second weighted
+    # nowhere and so never fitted on the training data: the first is still blended
+    stacker = Stacker(("first", "second"), {}, np.zeros(2), kinds=("larger",))
+    stacker.weights["larger"] = np.array([[0.5, 0.0], [0.0, 0.0]])
+    stacker.work = None
+    parts = StackerSet((stacker,))
+    scores, kinds = np.array([[0.2, 0.4], [0.6, 0.8]]), np.array(["larger", "later"])
+    member = np.array([[0.4, 0.0], [0.0, 0.0]])
+    out = parts.blended(scores, kinds, {"first": "fitted"}, lambda fitted: member)
+    assert np.allclose(out, [[0.3, 0.4], [0.6, 0.8]])  # the later row: no stacker serves it
+    # a weighted member without a fit (not expected: such a member leaves the names) blends nothing
+    stacker.weights["larger"] = np.array([[0.5, 0.25], [0.0, 0.0]])
+    assert np.array_equal(parts.blended(scores, kinds, {"first": "fitted"}, lambda fitted: member), scores)
 
 
 def test_a_batch_invariant_member_is_fitted_on_the_training_data_only_where_a_kind_weights_it():

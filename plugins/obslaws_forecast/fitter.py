@@ -43,7 +43,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "13"
+    version: ClassVar[str] = "14"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -78,7 +78,7 @@ class ForecastFitter(Fitter):
         stack: tuple[str, ...] = ("sloth",),
         stack_kinds: tuple[str, ...] = ("inside",),
         stack_guard: bool = False,
-        stack_larger: tuple[str, ...] = ("flops-sigmoid-family",),
+        stack_larger: tuple[str, ...] = ("flops-sigmoid-family", "sloth"),
         stack_anchored: tuple[str, ...] = ("sloth",),
         anchored_kind: bool = True,
         gap_new_families: bool = True,

@@ -58,14 +58,19 @@ class StackerSet:
         for kind in np.unique(kinds).tolist():
             part = self.part(str(kind))
             weights = None if part is None else part.weights.get(str(kind), part.weights.get("all"))
-            if weights is None or not np.any(weights) or any(m not in members for m in part.names):
+            if weights is None or not np.any(weights):
                 continue
-            for name in part.names:
+            # a member without a fit on the training data has weight 0 for every kind (it is fitted
+            # there only where a kind weights it): the others blend without it
+            fitted = [i for i, m in enumerate(part.names) if m in members]
+            if np.any(np.delete(weights, fitted, axis=1)):
+                continue  # (never: a weighted member that could not be fitted is dropped from the names)
+            for name in (part.names[i] for i in fitted):
                 if name not in cache:
                     cache[name] = predict(members[name])
             rows = kinds == kind
-            predicted = np.stack([cache[m] for m in part.names])
-            out[rows] = blend(scores[rows], predicted[:, rows], weights.T[:, None, :])
+            predicted = np.stack([cache[part.names[i]] for i in fitted])
+            out[rows] = blend(scores[rows], predicted[:, rows], weights[:, fitted].T[:, None, :])
         return out
 
     def learned(self, targets: Sequence[str], left_out: dict[str, str]) -> dict:
