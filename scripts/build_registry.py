@@ -31,6 +31,7 @@ from registry_build.finalize import add_self_aliases, apply_corrections, build_f
 from registry_build.hand_sources import add_hand_sources  # noqa: E402
 from registry_build.ladder import load_ladder  # noqa: E402
 from registry_build.obsscaling import load_obsscaling  # noqa: E402
+from registry_build.oll_dumps import load_oll_v2_snapshot  # noqa: E402
 from registry_build.overtrain import load_overtrain  # noqa: E402
 from registry_build.pythia import load_pythia  # noqa: E402
 from registry_build.reported import fill_reported_dates, load_reported  # noqa: E402
@@ -68,6 +69,7 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     add_fact_sources(reg)
     apply_training_facts(reg, registry_dir / "training_facts.csv")
     reported_dates = load_reported(reg, registry_dir / "reported", registry_dir / "corrections.csv")
+    load_oll_v2_snapshot(reg, shared)  # v2 scores the tables above leave out, for models loaded above
     # loss2loss/ is deliberately not read: its repository grants no licence.
     apply_corrections(reg, registry_dir / "corrections.csv")
     derive_compute(reg)
