@@ -143,8 +143,7 @@ def fit_many(
     n_bench = designs[0].y.shape[1]
     basic = Layout(batch.onehot.shape[2], max(ds), n_bench, full=False)
     start, trainable = _basic_start(basic, designs, seeds, ds, fixed_loadings, dtype)
-    rep = torch.arange(n).repeat_interleave(n_lr)
-    lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
+    rep, lr = _per_rate(n, lrs, dtype)
     res = _optimise(basic, start[rep], batch.take(rep), lr, trainable[rep], torch.zeros(basic.size), schedule, gradient)
     pick = _best_per_problem(res.mae, n, n_lr)
     basic_members = _members(basic, res, pick, lr, designs, ds)
@@ -163,12 +162,16 @@ def fit_many(
     nonneg = layout.block_mask(set(link.NONNEGATIVE))
     lrs = lrs if full_lrs is None else full_lrs
     n_lr = len(lrs)
-    rep = torch.arange(n).repeat_interleave(n_lr)
-    lr = torch.tensor(list(lrs), dtype=dtype).repeat(n)
+    rep, lr = _per_rate(n, lrs, dtype)
     schedule = full_schedule or schedule
     res = _optimise(layout, start[rep], batch.take(rep), lr, trainable[rep], nonneg, schedule, gradient)
     pick = _best_per_problem(res.mae, n, n_lr)
     return list(zip(basic_members, _members(layout, res, pick, lr, designs, ds), strict=True))
+
+
+def _per_rate(n: int, lrs: Sequence[float], dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each of ``n`` problems once per learning rate: the problem index and the rate of each run."""
+    return torch.arange(n).repeat_interleave(len(lrs)), torch.tensor(list(lrs), dtype=dtype).repeat(n)
 
 
 def _basic_start(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -203,8 +203,6 @@ class SlothFitter(Fitter):
 
     def _full_stage(self) -> tuple[tuple[float, ...] | None, Schedule]:
         """The full stage's learning rates (None: the basic stage's) and schedule."""
-        from dataclasses import replace
-
         rates = None if self.full_learning_rates is None else tuple(self.full_learning_rates)
         return rates, replace(self._schedule(), cosine=self.full_schedule == "cosine")
 
