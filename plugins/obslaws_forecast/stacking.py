@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
-from obslaws.backtest.folds import batch_invariant
+from obslaws.backtest.folds import batch_invariant, fold_key
 from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.selection import with_covariates
@@ -129,7 +129,7 @@ def fit_deferred(stacker: Stacker) -> tuple[dict[str, object], dict[str, str], d
     hidden = {f.name: hidden_pairs(work.ids, f.hide, work.benchmarks) for f in work.folds}
     datas = [fold_data(work.data, work.ids, f.train, hidden[f.name]) for f in work.folds]
     waits = {f.name: batch_invariant(type(f)) for f in fitters}
-    fits = [fit_members([f], datas if waits[f.name] else [*datas, work.data])[0] for f in fitters]
+    fits = [fit_invariant(f, datas) if waits[f.name] else fit_members([f], [*datas, work.data])[0] for f in fitters]
     finals = {f.name: fitted[-1] for f, fitted in zip(fitters, fits, strict=True) if not waits[f.name]}
     skipped |= {name: "could not be fitted on the training data" for name, final in finals.items() if final is None}
     folds = {
@@ -143,7 +143,7 @@ def fit_deferred(stacker: Stacker) -> tuple[dict[str, object], dict[str, str], d
         stacked = _choose(stacker, folds, shape, pending)
         weighted = [n for n in stacker.names if waits[n] and _weighted(stacker, n)]
         for name in (n for n in weighted if n not in finals):
-            finals[name] = fit_members([by_name[name]], [work.data])[0][0]
+            finals[name] = fit_invariant(by_name[name], [work.data])[0]
         failed = [n for n in weighted if finals[n] is None]
         if not failed:  # else choose again without them, as if they had failed with the folds
             break
@@ -202,6 +202,35 @@ def fit_members(fitters: Sequence, datas: Sequence[FitData]) -> list[list | None
         except ObslawsError:
             out.append([_fit_or_none(fitter, d) for d in usable])
     return out
+
+
+# Fits of batch-invariant members made in this process, by ``fold_key`` (the member, its version and
+# hyperparameters, and its training data to the byte): the same training set recurs within a fit (the
+# inside and anchored kinds' stackers both fit Sloth on the training data where both weight it) and
+# across the outer splits of a backtest run in one process (an inner fold of one rolling cut is an
+# inner fold of the next). A batch-invariant member fits each data set to the same bits whatever
+# else its ``fit_many`` call holds, so a fit reused is the fit that would be made.
+_FITTED: dict[str, object | None] = {}
+CACHED_FITS = 256  # fits kept (a Sloth fit is tens of kB); the oldest goes first
+
+
+def forget_member_fits() -> None:
+    """Empty the cache (timing scripts that run the same fits twice in one process)."""
+    _FITTED.clear()
+
+
+def fit_invariant(fitter, datas: Sequence[FitData]) -> list:
+    """``fit_members([fitter], datas)[0]`` for a batch-invariant ``fitter``: each data set (as the
+    member sees it) fitted once per process, those not fitted before in one ``fit_many`` call."""
+    usable = [with_covariates(d, sorted(fitter.requires.needs)) for d in datas]
+    keys = [fold_key(fitter, d) for d in usable]
+    found = {k: _FITTED[k] for k in keys if k in _FITTED}
+    new = {k: d for k, d in zip(keys, usable, strict=True) if k not in found}
+    for key, fitted in zip(new, fit_members([fitter], list(new.values()))[0], strict=True):
+        if len(_FITTED) >= CACHED_FITS:
+            del _FITTED[next(iter(_FITTED))]
+        _FITTED[key] = found[key] = fitted
+    return [found[k] for k in keys]
 
 
 def _fit_or_none(fitter, data: FitData):

@@ -94,8 +94,9 @@ def plan_jobs(only: set[str] | None) -> list[tuple[str, Callable[[type], pl.Data
 
 def timed(run: Callable[[type], pl.DataFrame], cls: type) -> tuple[float, pl.DataFrame]:
     # a plugin version that caches results in its process starts each run with none
-    completion = sys.modules.get(cls.__module__.rsplit(".", 1)[0] + ".completion")
-    getattr(completion, "forget_completions", lambda: None)()
+    package = cls.__module__.rsplit(".", 1)[0]
+    for module, forget in (("completion", "forget_completions"), ("stacking", "forget_member_fits")):
+        getattr(sys.modules.get(f"{package}.{module}"), forget, lambda: None)()
     tic = time.process_time()
     out = run(cls)
     return time.process_time() - tic, out
