@@ -116,6 +116,12 @@ def recency(table: ModelTable, half_life: float) -> np.ndarray:
     return 0.5 ** (np.where(np.isfinite(age), age, np.nanmedian(age)) / half_life)
 
 
+def unseen_families(design: Design, table: ModelTable) -> np.ndarray:
+    """Per model of ``table``: has its family no training model in ``design`` (or no family at all)?"""
+    known = set(dict(design.levels).get("family", ()))
+    return np.array([f not in known for f in table.family.tolist()], dtype=bool)
+
+
 def _pair_sums(weights: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left' diag(w_j) right for one-hot ``left`` (n, a) and ``right`` (n, b), per row w_j of
     ``weights`` (J, n): (J, a, b), each model's weight summed into every (left, right) cell it is in."""

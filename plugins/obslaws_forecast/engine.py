@@ -7,13 +7,13 @@ on the most correlated benchmarks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge
-from .covariate import CovariateModel, NormalEquations, recency
+from .covariate import CovariateModel, NormalEquations, recency, unseen_families
 from .design import LEVELS, ModelTable
 from .scale import weight
 
@@ -49,6 +49,12 @@ class Config:
     # training release / recency) (0: every model the same): how the targets follow their closest
     # benchmarks moves with time (chat models, extraction rules), and a later release follows the latest
     recency: float = 0.0
+    # (pooling, drift, org) of the covariate model that gives a query model whose family has no
+    # training model, and which has no other score, its prediction (None: this configuration's own).
+    # With strong family effects the slopes in size and tokens are within-family slopes and a new
+    # family gets the average family's level; weaker ones let the slopes carry what separates
+    # families (``new_families.py``)
+    unseen: tuple[float, bool, bool] | None = None
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -70,7 +76,16 @@ class Config:
             + (" with proxies" if self.proxies and self.on_logits and self.blend else "")
             + (" positive only" if self.positive and self.on_logits and self.blend else "")
             + (f" recency={self.recency:g}y" if self.recency and self.on_logits and self.blend else "")
+            + (f" new families: {self.unseen_config.label().split(' rank=')[0]}" if self.unseen else "")
         )
+
+    @property
+    def unseen_config(self) -> Config:
+        """The covariate model's configuration for query models of families without training models."""
+        if self.unseen is None:
+            return self
+        pooling, drift, org = self.unseen
+        return replace(self, pooling=pooling, drift=drift, org=org, unseen=None)
 
 
 @dataclass
@@ -133,6 +148,7 @@ class Engine:
     ridge: CorrelatedRidge | None
     plain: PlainCompletion | None
     logit_columns: np.ndarray | None = None  # the columns the ridge reads where it reads logits
+    unseen: CovariateModel | None = None  # the covariate model of new families' query models (Config.unseen)
 
     @classmethod
     def fit(
@@ -153,13 +169,28 @@ class Engine:
         covariate = CovariateModel.fit(
             table, z[:, :width], observed[:, :width], config.terms, config.pooling, config.levels
         )
-        z, observed = z[:, cols], observed[:, cols]
+        z_all, obs_all, z, observed = z, observed, z[:, cols], observed[:, cols]
         residuals = np.where(observed, z - covariate.predict(table)[:, cols], 0.0)
         completion = ResidualCompletion(rank=config.rank, alpha=config.alpha).fit(residuals, observed)
         if config.blend > 0 and not config.on_logits:
             ridge = CorrelatedRidge().fit(residuals, observed, ridge_weights(config, z))
         plain = PlainCompletion.fit(z, observed, config.svd_rank) if config.svd > 0 else None
-        return cls(config, n_targets, cols, covariate, completion, ridge, plain, on_logits)
+        unseen = None
+        if config.unseen is not None:
+            other = config.unseen_config
+            unseen = CovariateModel.fit(
+                table, z_all[:, :width], obs_all[:, :width], other.terms, other.pooling, other.levels
+            )
+        return cls(config, n_targets, cols, covariate, completion, ridge, plain, on_logits, unseen)
+
+    def base(self, table: ModelTable, observed: np.ndarray) -> np.ndarray:
+        """The covariate model's logits of ``table``'s models (from ``unseen`` for a new family's model
+        without other scores, where set)."""
+        base = self.covariate.predict(table)
+        if self.unseen is None:
+            return base
+        new = unseen_families(self.covariate.design, table) & ~observed.any(axis=1)
+        return np.where(new[:, None], self.unseen.predict(table), base) if new.any() else base
 
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
@@ -167,8 +198,8 @@ class Engine:
         logits = (
             None if on_logits is None else self.ridge.predict(z[:, on_logits], observed[:, on_logits], np.arange(k))
         )
+        base = self.base(table, observed)[:, cols]  # "no other score" read on every column, as its category is
         z, observed = z[:, cols], observed[:, cols]
-        base = self.covariate.predict(table)[:, cols]
         residuals = np.where(observed, z - base, 0.0)
         low_rank = self.completion.predict(residuals, observed)[:, :k]
         if self.ridge is None:
@@ -224,13 +255,16 @@ class FoldCache:
         def compute():
             model = equations.solve(config.pooling)
             query = model.predict(self.table.take(self.rows))
+            if config.unseen is not None:  # new families' rows without scores from their own covariate model
+                new = unseen_families(model.design, self.table.take(self.rows)) & ~self.fit_obs[self.rows].any(axis=1)
+                query = np.where(new[:, None], self._base(config.unseen_config, targets_only)[0], query)
             if targets_only:
                 return query, None
             train_base = model.predict(self.table.take(t))
             residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
-        return self._memo(("base", config.pooling, config.drift, config.org, targets_only), compute)
+        return self._memo(("base", config.pooling, config.drift, config.org, config.unseen, targets_only), compute)
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
@@ -268,7 +302,7 @@ class FoldCache:
     def _own(self, config: Config) -> np.ndarray:
         if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
             return self._base(config, targets_only=True)[0]
-        key = (config.pooling, config.drift, config.org, config.inputs)
+        key = (config.pooling, config.drift, config.org, config.inputs, config.unseen)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
             ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)
@@ -284,7 +318,7 @@ class FoldCache:
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
-                ("svd", *key, config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
+                ("svd", *key[:4], config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
             low_rank = self._memo(

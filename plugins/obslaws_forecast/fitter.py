@@ -30,6 +30,7 @@ from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import anchored_families, inner_folds, query_kinds, release_days
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
+from .new_families import UNSEEN_KINDS
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
@@ -82,6 +83,7 @@ class ForecastFitter(Fitter):
         stack_anchored: tuple[str, ...] = ("sloth",),
         anchored_kind: bool = True,
         gap_new_families: bool = True,
+        unseen_kinds: tuple[str, ...] = UNSEEN_KINDS,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -109,6 +111,7 @@ class ForecastFitter(Fitter):
         self.stack_anchored = stack_anchored
         self.anchored_kind = anchored_kind
         self.gap_new_families = gap_new_families
+        self.unseen_kinds = unseen_kinds
         self.interval = interval
         self.random_state = random_state
 
@@ -170,6 +173,7 @@ class ForecastFitter(Fitter):
             tuple(bool(s) for s in self.ridge_positive),
             tuple(float(h) for h in self.blend_recencies),
             bool(self.anchored_kind),
+            tuple(self.unseen_kinds),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

@@ -18,6 +18,7 @@ import numpy as np
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
 from .inner import KINDS, OWN_ONLY, REFINES, kind_folds, seen_family
+from .new_families import choose_unseen, with_unseen
 from .per_benchmark import choose_per_benchmark, composite, held_out_wins
 from .scale import from_logit, spread
 from .stacker import Stacker
@@ -206,6 +207,7 @@ def choose(
     ridge_positive: tuple[bool, ...] = (False,),
     blend_recencies: tuple[float, ...] = (0.0,),
     borrow: bool = True,
+    unseen_kinds: tuple[str, ...] = (),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -239,6 +241,7 @@ def choose(
     columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
     blending = {k: own[k] for k in blend_kinds if own.get(k)}
     columns |= _target_blends(board, configs, columns, blending, table, blend_recencies)
+    _new_families(board, configs, columns, {k: own[k] for k in unseen_kinds if own.get(k)}, stage1, table)
     for kind, parent in REFINES.items():  # its configuration is the kind's it refines, its weights and widths its own
         if own[kind]:
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
@@ -333,6 +336,22 @@ def _target_blends(
         if blends is not None:
             chosen[kind] = blends
     return chosen
+
+
+def _new_families(board, configs, columns, own: dict[str, list[str]], stage1, table) -> None:
+    """Per kind in ``own`` (kind -> its folds): a covariate model of their own for new families' models
+    without other scores (``new_families.py``) where leaving each of its fold groups out says so, set
+    in ``configs`` and ``columns``; its records go to ``table``."""
+    for kind, folds in own.items():
+        option, errors = choose_unseen(board, configs[kind], folds, stage1)
+        table.update({f"{kind}: new families without scores, {rule} (held-out fold)": e for rule, e in errors.items()})
+        if option is None:
+            continue
+        configs[kind] = with_unseen((configs[kind],), option)[0]
+        if kind in columns:
+            columns[kind] = with_unseen(columns[kind], option)
+        for config in dict.fromkeys((configs[kind], *columns.get(kind, ()))):
+            board.score(config, folds)  # the widths read their results (the board scores lazily)
 
 
 def conformal_widths(
