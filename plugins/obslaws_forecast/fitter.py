@@ -44,7 +44,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "14"
+    version: ClassVar[str] = "15"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),

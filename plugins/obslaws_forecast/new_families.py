@@ -24,6 +24,7 @@ import numpy as np
 
 from .calibration import fold_group
 from .engine import Config
+from .per_benchmark import held_out_wins
 
 UNSEEN_KINDS = ("later", "larger")  # kinds whose folds hold new families' models (time cuts at n = 0, the gap fold)
 NEW_FAMILY = "unseen family"  # how select.CATEGORIES begin for a model whose family has no training model
@@ -74,8 +75,7 @@ def choose_unseen(
         if rest:
             record["kind's covariate model"][group] = _mean(errors[kind], held)
             record["new families' own"][group] = _mean(errors[_best(errors, rest)], held)
-    mean = {rule: np.mean(list(v.values())) if v else np.inf for rule, v in record.items()}
-    if not mean["new families' own"] < mean["kind's covariate model"]:
+    if not held_out_wins(record, "new families' own", "kind's covariate model"):
         return None, record
     best = _best(errors, folds)
     return (None if best == kind else best), record
