@@ -23,6 +23,7 @@ from .per_benchmark import choose_per_benchmark, composite, held_out_wins
 from .scale import from_logit, spread
 from .stacker import Stacker
 from .stacker_set import StackerSet
+from .sums import row_means
 from .target_blends import choose_target_blends
 
 CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
@@ -117,18 +118,40 @@ class Scoreboard:
         outvote one compute fold)."""
         key = (config, tuple(folds))
         if key not in self.scores:
-            if config not in self.results:
-                self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
-            position = {name: i for i, name in enumerate(self.caches)}
+            self._evaluate(config)
             by_kind: dict[str, list[float]] = {}
             for f in folds:
-                by_kind.setdefault(self.kinds[f], []).append(self.results[config][position[f]].mae)
+                by_kind.setdefault(self.kinds[f], []).append(self.results[config][self._position[f]].mae)
             self.scores[key] = _mean([_mean(v) for v in by_kind.values()])
         return self.scores[key]
 
     def best(self, candidates: list[Config], folds: list[str]) -> Config:
-        scores = [self.score(c, folds) for c in candidates]
+        """The first candidate of the lowest ``score``, every candidate scored at once (to the bit: ``sums``)."""
+        for config in candidates:
+            self._evaluate(config)
+        maes = np.array([self._mae_row(c) for c in candidates])
+        groups: dict[str, list[int]] = {}
+        for f in folds:
+            groups.setdefault(self.kinds[f], []).append(self._position[f])
+        if not groups:  # no fold: every score NaN, the first candidate (as ``score`` makes it)
+            return candidates[0]
+        scores = row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
         return candidates[int(np.argmin(scores))]  # the first of equals: the earlier, simpler one
+
+    def __post_init__(self) -> None:
+        self._position = {name: i for i, name in enumerate(self.caches)}
+        # configuration -> its results and their MAE on every fold (anew where its results were replaced)
+        self._maes: dict[Config, tuple[list[FoldResult], np.ndarray]] = {}
+
+    def _evaluate(self, config: Config) -> None:
+        if config not in self.results:
+            self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+
+    def _mae_row(self, config: Config) -> np.ndarray:
+        results = self.results[config]
+        if config not in self._maes or self._maes[config][0] is not results:
+            self._maes[config] = (results, np.array([r.mae for r in results]))
+        return self._maes[config][1]
 
     def fold_results(self, config: Config, folds: list[str]) -> list[FoldResult]:
         names = list(self.caches)
