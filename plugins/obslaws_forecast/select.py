@@ -17,16 +17,14 @@ import numpy as np
 
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
 from .engine import Config, FoldCache
-from .inner import KINDS, OWN_ONLY, REFINES, kind_folds, seen_family
+from .inner import KINDS, OWN_ONLY, REFINES, kind_folds
 from .new_families import choose_unseen, with_unseen
 from .per_benchmark import choose_per_benchmark, composite, held_out_wins
-from .scale import from_logit, spread
+from .scoreboard import CATEGORIES, FoldResult, Scoreboard, category, evaluate  # noqa: F401 - re-exported
 from .stacker import Stacker
 from .stacker_set import StackerSet
-from .sums import row_means
 from .target_blends import choose_target_blends
 
-CATEGORIES = ("unseen family, no scores", "seen family, no scores", "unseen family, scores", "seen family, scores")
 # cells a conformal width needs (per category, per benchmark within it): at 90% three of 30 cells
 # lie at or beyond the quantile; with 20 it is the second largest, one cell's luck either way
 MIN_CELLS = 30
@@ -50,115 +48,6 @@ class Selection:
     columns: dict[str, tuple[Config, ...]] = field(default_factory=dict)
     # kind -> "own folds" or "own and every fold": which folds' residuals its widths are the wider of
     widths_from: dict[str, str] = field(default_factory=dict)
-
-
-def category(seen: np.ndarray, has_scores: np.ndarray) -> np.ndarray:
-    return np.array([CATEGORIES[int(s) + 2 * int(h)] for s, h in zip(seen, has_scores, strict=True)])
-
-
-@dataclass
-class FoldResult:
-    mae: float
-    residuals: np.ndarray  # logit residuals of the hidden target cells
-    logits: np.ndarray  # their predicted logits
-    columns: np.ndarray  # their benchmark index
-    categories: np.ndarray  # their model's category
-    errors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their absolute errors in points
-    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # their row among the fold's query rows
-    truth: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their scores
-
-    def scaled(self, power: float = 1.0) -> np.ndarray:
-        """|logit residual| x spread(prediction) ** power: what the conformal widths are quantiles of."""
-        return np.abs(self.residuals) * spread(self.logits, power)
-
-
-def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
-    k = cache.n_targets
-    logits = cache.predict(config)
-    hide, truth, z, columns, categories, rows = cache.memo("scoring", lambda: _scoring(cache, y))
-    error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
-    residuals = z - logits
-    return FoldResult(
-        float(100 * error.mean()), residuals[hide], logits[hide], columns, categories, 100 * error, rows, truth[hide]
-    )
-
-
-def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """What scoring any configuration on ``cache``'s fold reads: its hidden target cells (of the
-    query rows), their scores ``y`` and logits, and each hidden cell's benchmark index, category and row."""
-    rows, k = cache.rows, cache.n_targets
-    hide = cache.hide[rows][:, :k]
-    cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
-    r, c = np.nonzero(hide)
-    return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r], r
-
-
-def _mean(values: list[float]) -> float:
-    """``np.mean(values)`` (the same sum, the same division), without its per-call overhead: the
-    selection takes hundreds of thousands of these means of a few values."""
-    return float(np.add.reduce(np.asarray(values, dtype=float)) / len(values))
-
-
-@dataclass
-class Scoreboard:
-    """Every configuration scored on every inner fold, each once."""
-
-    caches: dict[str, FoldCache]
-    kinds: dict[str, str]  # fold name -> the kind of query model it stands for
-    chance: np.ndarray
-    y: np.ndarray
-    results: dict[Config, list[FoldResult]] = field(default_factory=dict)
-    # configuration -> (folds, targets) mean errors, memoised by per_benchmark.fold_column_errors
-    column_errors: dict[Config, np.ndarray] = field(default_factory=dict)
-    # (configuration, folds) -> score: the stages and the held-out rules ask for half of them twice
-    scores: dict[tuple[Config, tuple[str, ...]], float] = field(default_factory=dict)
-
-    def score(self, config: Config, folds: list[str]) -> float:
-        """The mean MAE over ``folds``, each kind of fold weighing the same (six time folds do not
-        outvote one compute fold)."""
-        key = (config, tuple(folds))
-        if key not in self.scores:
-            self._evaluate(config)
-            by_kind: dict[str, list[float]] = {}
-            for f in folds:
-                by_kind.setdefault(self.kinds[f], []).append(self.results[config][self._position[f]].mae)
-            self.scores[key] = _mean([_mean(v) for v in by_kind.values()])
-        return self.scores[key]
-
-    def best(self, candidates: list[Config], folds: list[str]) -> Config:
-        """The first candidate of the lowest ``score``, every candidate scored at once (to the bit: ``sums``)."""
-        for config in candidates:
-            self._evaluate(config)
-        maes = np.array([self._mae_row(c) for c in candidates])
-        groups: dict[str, list[int]] = {}
-        for f in folds:
-            groups.setdefault(self.kinds[f], []).append(self._position[f])
-        if not groups:  # no fold: every score NaN, the first candidate (as ``score`` makes it)
-            return candidates[0]
-        scores = row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
-        return candidates[int(np.argmin(scores))]  # the first of equals: the earlier, simpler one
-
-    def __post_init__(self) -> None:
-        self._position = {name: i for i, name in enumerate(self.caches)}
-        # configuration -> its results and their MAE on every fold (anew where its results were replaced)
-        self._maes: dict[Config, tuple[list[FoldResult], np.ndarray]] = {}
-
-    def _evaluate(self, config: Config) -> None:
-        if config not in self.results:
-            self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
-
-    def _mae_row(self, config: Config) -> np.ndarray:
-        results = self.results[config]
-        if config not in self._maes or self._maes[config][0] is not results:
-            self._maes[config] = (results, np.array([r.mae for r in results]))
-        return self._maes[config][1]
-
-    def fold_results(self, config: Config, folds: list[str]) -> list[FoldResult]:
-        names = list(self.caches)
-        return [self.results[config][names.index(f)] for f in folds]
-
-    def table(self) -> dict[str, dict[str, float]]:
-        return {c.label(): {f: r.mae for f, r in zip(self.caches, rs, strict=True)} for c, rs in self.results.items()}
 
 
 def _staged(board: Scoreboard, stage1: list[Config], grid2: list[dict], grid3: list[tuple], folds: list[str]) -> Config:
