@@ -29,6 +29,7 @@ from obslaws.errors import FitterError
 from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import anchored_families, inner_folds, query_kinds, release_days
+from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .new_families import UNSEEN_KINDS
 from .scale import from_logit, spread, to_logit
@@ -84,6 +85,9 @@ class ForecastFitter(Fitter):
         anchored_kind: bool = True,
         gap_new_families: bool = True,
         unseen_kinds: tuple[str, ...] = UNSEEN_KINDS,
+        choice_margin: float = 0.0,
+        margin_choices: tuple[str, ...] = MARGIN_CHOICES,
+        margin_checked: bool = True,
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -112,6 +116,9 @@ class ForecastFitter(Fitter):
         self.anchored_kind = anchored_kind
         self.gap_new_families = gap_new_families
         self.unseen_kinds = unseen_kinds
+        self.choice_margin = choice_margin
+        self.margin_choices = margin_choices
+        self.margin_checked = margin_checked
         self.interval = interval
         self.random_state = random_state
 
@@ -174,6 +181,8 @@ class ForecastFitter(Fitter):
             tuple(float(h) for h in self.blend_recencies),
             bool(self.anchored_kind),
             tuple(self.unseen_kinds),
+            self._margins(),
+            bool(self.margin_checked),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
@@ -211,10 +220,24 @@ class ForecastFitter(Fitter):
                     tuple(kinds),
                     bool(self.stack_guard),
                     bool(self.anchored_kind),
+                    self._margins(),
+                    bool(self.margin_checked),
                 )
                 for names, kinds in stacks
             )
         )
+
+    def _margins(self) -> dict[str, float]:
+        """``margin_choices`` -> ``choice_margin`` (``margin.py``: a choice other than the simplest must
+        beat it by that many standard errors of the inner folds' per-group differences; with
+        ``margin_checked``, per kind only where leaving each fold group out says so: ``margin_checks.py``)."""
+        unknown = set(self.margin_choices) - set(MARGIN_CHOICES)
+        if unknown or float(self.choice_margin) < 0:
+            raise FitterError(
+                f"{self.name}: choice_margin must be >= 0 and margin_choices among {MARGIN_CHOICES}, "
+                f"not {self.choice_margin} and {sorted(unknown)}"
+            )
+        return {choice: float(self.choice_margin) for choice in self.margin_choices}
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .calibration import fold_group
 from .engine import Config
+from .margin import held_out_simplest
 
 MIN_CELLS = 20  # hidden cells a target needs on every fold to choose its own configuration
 
@@ -115,19 +116,23 @@ def held_out_errors(
 
 
 def choose_per_benchmark(
-    board, candidates: list[Config], pool: list[str], own: list[str], n_targets: int
+    board, candidates: list[Config], pool: list[str], own: list[str], n_targets: int, margin: float = 0.0
 ) -> tuple[tuple[Config, ...] | None, dict[str, dict[str, float]]]:
     """The per-benchmark configurations chosen on ``pool`` if leaving each group of ``own`` out
-    says they beat the joint choice (else None), and the held-out errors, for the record."""
+    says they beat the joint choice (by ``margin``: ``held_out_wins``; else None), and the held-out
+    errors, for the record."""
     errors = held_out_errors(board, candidates, pool, own, n_targets)
-    if not held_out_wins(errors, "per benchmark", "joint"):
+    if not held_out_wins(errors, "per benchmark", "joint", margin):
         return None, errors
     return best_per_column(board, candidates, pool, n_targets), errors
 
 
-def held_out_wins(errors: dict[str, dict[str, float]], rule: str, base: str) -> bool:
+def held_out_wins(errors: dict[str, dict[str, float]], rule: str, base: str, margin: float = 0.0) -> bool:
     """Whether ``rule``'s mean held-out MAE over the fold groups is strictly below ``base``'s (ties
-    keep the base; a rule that held no group out counts as infinitely bad)."""
+    keep the base; a rule that held no group out counts as infinitely bad); with ``margin``, below
+    it by more than ``margin`` standard errors of the per-group differences (``margin.py``)."""
+    if margin > 0:
+        return held_out_simplest(errors, (base, rule), margin) == rule
 
     def mean(held: dict[str, float]) -> float:
         return float(np.mean(list(held.values()))) if held else np.inf

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .calibration import WIDTHS_FROM, choose_every_fold, choose_power, fold_group
+from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
 from .engine import Config, FoldCache
+from .held_out_rules import own_or_every, per_target_configs, scored_candidates, target_blends
 from .inner import KINDS, OWN_ONLY, REFINES, kind_folds
+from .margin import simplest_config
+from .margin_checks import stage_margin
 from .new_families import choose_unseen, with_unseen
-from .per_benchmark import choose_per_benchmark, composite, held_out_wins
+from .per_benchmark import composite
 from .scoreboard import CATEGORIES, FoldResult, Scoreboard, category, evaluate  # noqa: F401 - re-exported
 from .stacker import Stacker
 from .stacker_set import StackerSet
-from .target_blends import choose_target_blends
 
 # cells a conformal width needs (per category, per benchmark within it): at 90% three of 30 cells
 # lie at or beyond the quantile; with 20 it is the second largest, one cell's luck either way
@@ -50,14 +52,21 @@ class Selection:
     widths_from: dict[str, str] = field(default_factory=dict)
 
 
-def _staged(board: Scoreboard, stage1: list[Config], grid2: list[dict], grid3: list[tuple], folds: list[str]) -> Config:
+def _staged(
+    board: Scoreboard,
+    stage1: list[Config],
+    grid2: list[dict],
+    grid3: list[tuple],
+    folds: list[str],
+    margin: float = 0.0,
+) -> Config:
     """The stage-1 winner on ``folds``, then the best of its stage-2 variants (which input
     benchmarks, rank, alpha, blend), then of its blends with the logit-svd baseline (stage 3:
-    weight x the baseline's rank)."""
-    first = board.best(stage1, folds)
+    weight x the baseline's rank); with ``margin``, each stage's simplest within it (``margin.simplest_config``)."""
+    first = simplest_config(board, stage1, folds, margin)
     variants = (replace(first, **choice) for choice in grid2)
-    second = board.best([first, *variants], folds)
-    return board.best([second, *(replace(second, svd=w, svd_rank=r) for w, r in grid3)], folds)
+    second = simplest_config(board, [first, *variants], folds, margin)
+    return simplest_config(board, [second, *(replace(second, svd=w, svd_rank=r) for w, r in grid3)], folds, margin)
 
 
 def stage2_grid(input_rules, ranks, alphas, blends, weights, logits, proxies, positive=(False,)) -> list[dict]:
@@ -75,24 +84,6 @@ def stage2_grid(input_rules, ranks, alphas, blends, weights, logits, proxies, po
         and not ((w or v) and b == 0)
         and not ((p or s) and not v)
     ]
-
-
-def held_out_rule_errors(
-    board: Scoreboard, own: list[str], every: list[str], svd_ranks: tuple[int, ...]
-) -> dict[str, dict[str, float]]:
-    """Whether a kind should choose on its own folds or on every fold, judged by leaving each of its
-    own folds (a time cut with its n = 0 and n = 1 variants together) out: the MAE there of the
-    configuration each rule picks (among those scored with a stacked rank in ``svd_ranks``) without it."""
-    candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in svd_ranks]
-    groups = dict.fromkeys(fold_group(f) for f in own)
-    errors: dict[str, dict[str, float]] = {"own folds": {}, "every fold": {}}
-    for group in groups:
-        held = [f for f in own if fold_group(f) == group]
-        for rule, pool in (("own folds", own), ("every fold", every)):
-            rest = [f for f in pool if f not in held]
-            if rest:
-                errors[rule][group] = board.score(board.best(candidates, rest), held)
-    return errors
 
 
 def choose(
@@ -120,6 +111,8 @@ def choose(
     blend_recencies: tuple[float, ...] = (0.0,),
     borrow: bool = True,
     unseen_kinds: tuple[str, ...] = (),
+    margins: dict[str, float] | None = None,
+    checked: bool = True,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -127,9 +120,12 @@ def choose(
     the stage-2 choice (0 among them), and for the cells kind its rank; on every fold (``all``,
     each kind weighing the same) and on each kind's own folds. A kind keeps its own choice only if
     leaving each of its folds out says choosing on its own folds beats choosing on every fold
-    (``held_out_rule_errors``), and a configuration per target benchmark only if leaving each of
-    them out says so (``per_benchmark``). Then, per kind, the ``stacker``'s members' weights
-    (``stacking.py``) and the conformal widths of the stacked predictions."""
+    (``held_out_rules.held_out_rule_errors``), and a configuration per target benchmark only if
+    leaving each of them out says so (``per_benchmark``). Then, per kind, the ``stacker``'s members'
+    weights (``stacking.py``) and the conformal widths of the stacked predictions. ``margins``
+    (``"stages"``, ``"rules"`` -> margin.py's margin, 0 where absent): the stages' and held-out rules'
+    margins, each kept per kind only where its fold groups say so (``margin_checks.py``) if ``checked``."""
+    margins = margins or {}
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
     grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies, ridge_positive)
@@ -138,21 +134,21 @@ def choose(
     ranks3 = {kind: tuple(svd_ranks) if kind in SPARSE_KINDS else tuple(svd_ranks[:1]) for kind in (ALL, *KINDS)}
     grid3 = {kind: [(w, r) for r in ranks3[kind] for w in svds] for kind in ranks3}
     every = [f for f in caches if OWN_ONLY not in f]  # a variant of another fold's test: its kind's alone
-    configs = {ALL: _staged(board, stage1, grid2, grid3[ALL], every)}
     own = kind_folds({f: kinds[f] for f in caches}, borrow)
     choosing = [kind for kind in KINDS if own[kind] and kind not in REFINES]
-    for kind in choosing:
-        configs[kind] = _staged(board, stage1, grid2, grid3[kind], own[kind])
-    rules, table = {}, {}
-    for kind in choosing:
-        errors = held_out_rule_errors(board, own[kind], every, ranks3[kind])
-        rules[kind] = "own folds" if held_out_wins(errors, "own folds", "every fold") else "every fold"
-        if rules[kind] == "every fold":
-            configs[kind] = configs[ALL]
-        table.update({f"{kind}: choose on {rule} (held-out fold)": e for rule, e in errors.items()})
-    columns = _per_benchmark(board, own, every, rules, ranks3, table) if per_benchmark else {}
+    table: dict = {}
+    configs = {}
+    for kind, folds in ((ALL, every), *((k, own[k]) for k in choosing)):
+        configs[kind] = _staged(board, stage1, grid2, grid3[kind], folds)
+        m = margins.get("stages", 0.0)
+        m = stage_margin(board, scored_candidates(board, ranks3[kind]), folds, m, table, kind) if checked else m
+        if m > 0:
+            configs[kind] = _staged(board, stage1, grid2, grid3[kind], folds, m)
+    rule_margin = margins.get("rules", 0.0)
+    rules = own_or_every(board, configs, own, every, choosing, ranks3, table, rule_margin, checked)
+    columns = per_target_configs(board, own, every, rules, ranks3, table, rule_margin, checked) if per_benchmark else {}
     blending = {k: own[k] for k in blend_kinds if own.get(k)}
-    columns |= _target_blends(board, configs, columns, blending, table, blend_recencies)
+    columns |= target_blends(board, configs, columns, blending, table, blend_recencies, rule_margin, checked)
     _new_families(board, configs, columns, {k: own[k] for k in unseen_kinds if own.get(k)}, stage1, table)
     for kind, parent in REFINES.items():  # its configuration is the kind's it refines, its weights and widths its own
         if own[kind]:
@@ -216,38 +212,6 @@ def wider_widths(kind: str, own: dict, other: dict) -> dict[tuple[str, str, int]
     the two widths ``width_for`` reads for it (a key missing in one reads that one's fall-back, so a
     cell's width is the wider of what each set alone would give it)."""
     return {key: max(width_for(own, kind, *key[1:]), width_for(other, kind, *key[1:])) for key in {**own, **other}}
-
-
-def _per_benchmark(board, own, every, rules, ranks3, table) -> dict[str, tuple[Config, ...]]:
-    """Per kind with folds: a configuration per target (chosen on the folds its rule chose on,
-    among every configuration scored) if leaving each of its fold groups out says so."""
-    n_targets = next(iter(board.caches.values())).n_targets
-    columns = {}
-    for kind in rules:
-        pool = own[kind] if rules[kind] == "own folds" else every
-        candidates = [c for c in board.results if c.svd <= 0 or c.svd_rank in ranks3[kind]]
-        chosen, errors = choose_per_benchmark(board, candidates, pool, own[kind], n_targets)
-        table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
-        if chosen is not None:
-            columns[kind] = chosen
-    return columns
-
-
-def _target_blends(
-    board, configs, columns, own: dict[str, list[str]], table, recencies=(0.0,)
-) -> dict[str, tuple[Config, ...]]:
-    """Per kind in ``own`` (kind -> its folds): a blend (and ``recencies``' half-life of the ridge on
-    logits) per target (``target_blends.py``) where leaving each of its fold groups out says so; its
-    records go to ``table``."""
-    n_targets = next(iter(board.caches.values())).n_targets
-    chosen = {}
-    for kind, folds in own.items():
-        per_target = columns.get(kind, (configs[kind],) * n_targets)
-        blends, errors = choose_target_blends(board, per_target, folds, n_targets, recencies=recencies)
-        table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
-        if blends is not None:
-            chosen[kind] = blends
-    return chosen
 
 
 def _new_families(board, configs, columns, own: dict[str, list[str]], stage1, table) -> None:

@@ -7,7 +7,9 @@ target (the grid point with the lowest mean MAE over the kind's folds) and a wei
 else the joint one): a member fitted on compute alone may track ARC's climb and miss GSM8K's. The
 rule kept is the one whose choice, made without each fold group in turn, predicts that group best
 on average (the forecaster alone on ties), as for the forecaster's other choices (``select.py``);
-with ``guard``, only among those that predict no group worse than the forecaster alone.
+with ``guard``, only among those that predict no group worse than the forecaster alone. With
+``rule_margin`` / ``weight_margin`` (``margin.py``; opt-in) the simpler rule and the lower weight
+stay unless the held-out groups prefer another by more than that many standard errors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .calibration import fold_group
+from .margin import held_out_simplest, simplest_within
+from .margin_checks import checked_margin
 from .scale import from_logit, to_logit
 
 STEP = 0.25  # the weight grid's step: members' weights are multiples of it, summing to at most 1
@@ -70,6 +74,13 @@ class Stacker:
     # members fitted on the inner folds only: no kind gave them a weight, so their fit on the
     # training data was never needed (stacking.fit_deferred)
     unfitted: tuple[str, ...] = ()
+    # margin.py's margins: a rule other than the forecaster alone (``rule_margin``) and a grid point
+    # other than the lowest weight (``weight_margin``) must beat the simpler by that many standard
+    # errors of the per-fold-group differences (0: the lowest mean)
+    rule_margin: float = 0.0
+    weight_margin: float = 0.0
+    # the margins apply only where leaving each fold group out says they help (``_margins``)
+    checked: bool = True
 
     @property
     def n_targets(self) -> int:
@@ -87,32 +98,16 @@ class Stacker:
             return results
         grid = [np.tile(w, (self.n_targets, 1)) for w in weight_grid(len(self.names))]
         errors = {i: {f: self._stacked(r, f, w).errors for f, r in results.items()} for i, w in enumerate(grid)}
-        choose = {
-            RULES[0]: lambda folds: grid[0],
-            RULES[1]: lambda folds: grid[self._best(errors, results, folds, None)],
-            RULES[2]: lambda folds: self._per_target(grid, errors, results, folds),
-        }
         groups = list(dict.fromkeys(fold_group(f) for f in results))
-        held: dict[str, dict[str, float]] = {rule: {} for rule in RULES}
-        for group in groups:
-            rest = [f for f in results if fold_group(f) != group]
-            test = [f for f in results if fold_group(f) == group]
-            for rule, pick in choose.items():
-                if rest:
-                    held[rule][group] = self._mae(results, test, pick(rest))
+        record: dict[str, dict] = {}
+        rule_margin, weight_margin = self._margins(grid, errors, results, record)
+        choose = self._choosers(grid, errors, results, weight_margin)
+        held = self._held_out(choose, results, list(results))
         if len(groups) < 2:
             rule = "every fold's"
             weights = self.weights.get(every_kind, grid[0])
         else:
-            alone = held[RULES[0]]
-            # with ``guard``, a stacking rule must not lose to the forecaster alone on any held-out group
-            means = [
-                np.mean(list(held[r].values()))
-                if not self.guard or all(held[r][g] <= alone[g] for g in alone)
-                else np.inf
-                for r in RULES
-            ]
-            rule = RULES[int(np.argmin(means))]
+            rule = self._rule(held, rule_margin)
             weights = choose[rule](list(results))
         self.weights[kind] = weights
         self.record[kind] = {
@@ -121,26 +116,90 @@ class Stacker:
             },
             "held-out fold": held,
             "rule": rule,
+            **record,
         }
         return {f: self._stacked(r, f, weights) for f, r in results.items()}
 
-    def _best(self, errors: dict, results: dict, folds: list[str], target: int | None) -> int:
-        """The grid point with the lowest mean over ``folds`` of the MAE (of ``target``'s cells)."""
+    def _choosers(self, grid: list[np.ndarray], errors: dict, results: dict, margin: float) -> dict:
+        """Per rule: folds -> the weights it chooses on them (grid points by ``_best`` at ``margin``)."""
+        return {
+            RULES[0]: lambda folds: grid[0],
+            RULES[1]: lambda folds: grid[self._best(errors, results, folds, None, margin)],
+            RULES[2]: lambda folds: self._per_target(grid, errors, results, folds, margin),
+        }
+
+    def _held_out(self, choose: dict, results: dict, folds: list[str]) -> dict[str, dict[str, float]]:
+        """Per rule, per fold group of ``folds``: the MAE there of the weights the rule chooses on the others."""
+        held: dict[str, dict[str, float]] = {rule: {} for rule in RULES}
+        for group in dict.fromkeys(fold_group(f) for f in folds):
+            rest = [f for f in folds if fold_group(f) != group]
+            test = [f for f in folds if fold_group(f) == group]
+            for rule, pick in choose.items():
+                if rest:
+                    held[rule][group] = self._mae(results, test, pick(rest))
+        return held
+
+    def _margins(self, grid: list[np.ndarray], errors: dict, results: dict, record: dict) -> tuple[float, float]:
+        """The rule's and the weights' margins for this kind: both, if leaving each fold group out
+        says that the weights chosen with them (rule and grid point, on the other groups) predict
+        it better than those chosen without (``margin_checks.checked_margin``), else none; kept
+        unchecked without ``checked``."""
+        if not self.checked or max(self.rule_margin, self.weight_margin) <= 0:
+            return self.rule_margin, self.weight_margin
+
+        def decide(group: str, m: float) -> float:
+            rest = [f for f in results if fold_group(f) != group]
+            margins = (self.rule_margin, self.weight_margin) if m > 0 else (0.0, 0.0)
+            choose = self._choosers(grid, errors, results, margins[1])
+            rule = self._rule(self._held_out(choose, results, rest), margins[0])
+            return self._mae(results, [f for f in results if fold_group(f) == group], choose[rule](rest))
+
+        kept = checked_margin(list(results), decide, max(self.rule_margin, self.weight_margin), record, "weights")
+        return (self.rule_margin, self.weight_margin) if kept > 0 else (0.0, 0.0)
+
+    def _rule(self, held: dict[str, dict[str, float]], margin: float = 0.0) -> str:
+        """The rule kept: the lowest mean held-out MAE over the fold groups (the forecaster alone on
+        ties), or with ``margin`` the simplest within that many standard errors of it; with
+        ``guard``, only among the rules that predict no group worse than the forecaster alone."""
+        alone = held[RULES[0]]
+        allowed = [r for r in RULES if not self.guard or all(held[r][g] <= alone[g] for g in alone)]
+        if margin > 0:
+            return held_out_simplest(held, allowed, margin)
+        means = [np.mean(list(held[r].values())) if r in allowed else np.inf for r in RULES]
+        return RULES[int(np.argmin(means))]
+
+    def _best(self, errors: dict, results: dict, folds: list[str], target: int | None, margin: float = 0.0) -> int:
+        """The grid point with the lowest mean over ``folds`` of the MAE (of ``target``'s cells); with
+        ``margin``, the lowest total weight within that many standard errors of it, the fold groups
+        its units (``margin.py``)."""
+
+        def maes(i: int) -> dict[str, float]:
+            cells = {
+                f: e if target is None else e[results[f].columns == target] for f, e in errors[i].items() if f in folds
+            }
+            return {f: float(c.mean()) for f, c in cells.items() if c.size}
 
         def mae(i: int) -> float:
-            cells = [
-                e if target is None else e[results[f].columns == target] for f, e in errors[i].items() if f in folds
-            ]
-            return float(np.mean([c.mean() for c in cells if c.size]))
+            return float(np.mean(list(maes(i).values())))
 
-        return min(errors, key=mae)  # the first of equals: the forecaster alone
+        if margin <= 0:
+            return min(errors, key=mae)  # the first of equals: the forecaster alone
+        totals = [sum(w) for w in weight_grid(len(self.names))]
+        order = sorted(errors, key=lambda i: totals[i])
+        per_fold = [maes(i) for i in order]
+        groups = list(dict.fromkeys(fold_group(f) for f in per_fold[0]))
+        table = [[np.mean([v for f, v in p.items() if fold_group(f) == g]) for g in groups] for p in per_fold]
+        counts = [sum(fold_group(f) == g for f in per_fold[0]) for g in groups]
+        return order[simplest_within(np.array(table), counts, margin)]
 
-    def _per_target(self, grid: list[np.ndarray], errors: dict, results: dict, folds: list[str]) -> np.ndarray:
-        joint = grid[self._best(errors, results, folds, None)]
+    def _per_target(
+        self, grid: list[np.ndarray], errors: dict, results: dict, folds: list[str], margin: float = 0.0
+    ) -> np.ndarray:
+        joint = grid[self._best(errors, results, folds, None, margin)]
         out = joint.copy()
         for j in range(self.n_targets):
             if sum(int(np.sum(results[f].columns == j)) for f in folds) >= MIN_CELLS:
-                out[j] = grid[self._best(errors, results, folds, j)][j]
+                out[j] = grid[self._best(errors, results, folds, j, margin)][j]
         return out
 
     def _mae(self, results: dict, folds: list[str], weights: np.ndarray) -> float:

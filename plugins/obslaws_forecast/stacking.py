@@ -100,10 +100,14 @@ def build_stacker(
     kinds: Sequence[str] = (),
     guard: bool = True,
     borrow: bool = True,
+    margins: dict[str, float] | None = None,
+    checked: bool = True,
 ) -> Stacker:
     """A Stacker for the members ``names``, to be fitted (``fit_deferred``) on the inner folds of
     ``kinds`` (empty: every fold, every kind; ``borrow``: with those they borrow,
-    ``inner.kind_folds``) when a query model of those kinds is predicted; ``guard``: see ``Stacker``."""
+    ``inner.kind_folds``) when a query model of those kinds is predicted; ``guard``: see ``Stacker``;
+    ``margins`` (``"rules"``, ``"weights"``): its ``rule_margin`` and ``weight_margin``;
+    ``checked``: see ``Stacker``."""
     chance = chance[: len(work.data.targets)]
     if not names:  # nothing to stack (the default before version 6): nothing to fit, ever
         return Stacker((), {}, chance)
@@ -111,7 +115,19 @@ def build_stacker(
     own = kind_folds({f.name: f.kind for f in work.folds}, borrow)
     folds = [f for f in work.folds if not kinds or any(f.name in own[k] for k in kinds)]
     work = replace(work, folds=folds, rows={f.name: work.rows[f.name] for f in folds})  # the caller's stays whole
-    return Stacker(tuple(names), {}, chance, kinds=kinds, guard=guard, work=work)
+    margins = margins or {}
+    rule, weight = margins.get("rules", 0.0), margins.get("weights", 0.0)
+    return Stacker(
+        tuple(names),
+        {},
+        chance,
+        kinds=kinds,
+        guard=guard,
+        work=work,
+        rule_margin=rule,
+        weight_margin=weight,
+        checked=checked,
+    )
 
 
 def fit_deferred(stacker: Stacker) -> tuple[dict[str, object], dict[str, str], dict[str, dict]]:

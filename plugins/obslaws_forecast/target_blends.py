@@ -70,7 +70,8 @@ def _score_all(board, candidates: list[tuple[Config, ...]], folds: list[str]) ->
         board.score(config, folds)
 
 
-def _mae(board, configs: tuple[Config, ...], folds: list[str]) -> float:
+def composite_mae(board, configs: tuple[Config, ...], folds: list[str]) -> float:
+    """The mean over ``folds`` of the MAE with each target predicted by its own configuration."""
     return float(np.mean([composite(board, configs, f).mae for f in folds]))
 
 
@@ -81,10 +82,11 @@ def choose_target_blends(
     n_targets: int,
     blends: tuple[float, ...] = BLENDS,
     recencies: tuple[float, ...] = (0.0,),
+    margin: float = 0.0,
 ) -> tuple[tuple[Config, ...] | None, dict[str, dict[str, float]]]:
     """The blend (and recency) per target chosen on ``own`` (the kind's folds) if leaving each of its
-    fold groups out says it beats ``configs`` (the kind's configuration per target), else None; and
-    the held-out MAE of both rules per group, for the record."""
+    fold groups out says it beats ``configs`` (the kind's configuration per target; by ``margin``:
+    ``held_out_wins``), else None; and the held-out MAE of both rules per group, for the record."""
     candidates = blend_candidates(configs, blends, recencies)
     errors: dict[str, dict[str, float]] = {"kind's blend": {}, "blend per target": {}}
     if len(candidates) < 2:
@@ -95,8 +97,8 @@ def choose_target_blends(
         rest = [f for f in own if f not in held]
         if not rest:
             continue
-        errors["kind's blend"][group] = _mae(board, configs, held)
-        errors["blend per target"][group] = _mae(board, best_blends(board, candidates, rest, n_targets), held)
-    if not held_out_wins(errors, "blend per target", "kind's blend"):
+        errors["kind's blend"][group] = composite_mae(board, configs, held)
+        errors["blend per target"][group] = composite_mae(board, best_blends(board, candidates, rest, n_targets), held)
+    if not held_out_wins(errors, "blend per target", "kind's blend", margin):
         return None, errors
     return best_blends(board, candidates, own, n_targets), errors
