@@ -39,22 +39,24 @@ class FoldResult:
 def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
     k = cache.n_targets
     logits = cache.predict(config)
-    hide, truth, z, columns, categories, rows = cache.memo("scoring", lambda: _scoring(cache, y))
+    hide, truth, z, columns, categories, rows, truth_hidden = cache.memo("scoring", lambda: _scoring(cache, y))
     error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
-    residuals = z - logits
+    hidden = logits[hide]  # the hidden cells' residuals: z - logits there, the same bits as on every cell
     return FoldResult(
-        float(100 * error.mean()), residuals[hide], logits[hide], columns, categories, 100 * error, rows, truth[hide]
+        float(100 * error.mean()), z - hidden, hidden, columns, categories, 100 * error, rows, truth_hidden
     )
 
 
 def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
     """What scoring any configuration on ``cache``'s fold reads: its hidden target cells (of the
-    query rows), their scores ``y`` and logits, and each hidden cell's benchmark index, category and row."""
+    query rows), their scores ``y``, the hidden cells' logits, each one's benchmark index, category
+    and row, and their scores."""
     rows, k = cache.rows, cache.n_targets
     hide = cache.hide[rows][:, :k]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
-    return hide, y[rows][:, :k], cache.z[rows][:, :k], c, cats[r], r
+    truth = y[rows][:, :k]
+    return hide, truth, cache.z[rows][:, :k][hide], c, cats[r], r, truth[hide]
 
 
 def _mean(values: list[float]) -> float:
