@@ -26,6 +26,7 @@ from obslaws import Fitter, Requirements
 from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
 
+from .averaging import AveragedEngine
 from .design import ModelTable
 from .engine import Engine, FoldCache
 from .inner import anchored_families, inner_folds, query_kinds, release_days
@@ -88,6 +89,7 @@ class ForecastFitter(Fitter):
         choice_margin: float = 0.0,
         margin_choices: tuple[str, ...] = MARGIN_CHOICES,
         margin_checked: bool = True,
+        average_sizes: tuple[int, ...] = (),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -119,6 +121,7 @@ class ForecastFitter(Fitter):
         self.choice_margin = choice_margin
         self.margin_choices = margin_choices
         self.margin_checked = margin_checked
+        self.average_sizes = average_sizes
         self.interval = interval
         self.random_state = random_state
 
@@ -183,6 +186,7 @@ class ForecastFitter(Fitter):
             tuple(self.unseen_kinds),
             self._margins(),
             bool(self.margin_checked),
+            tuple(int(m) for m in self.average_sizes),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
@@ -196,11 +200,13 @@ class ForecastFitter(Fitter):
         self.anchored_ = anchored_families(models) if self.anchored_kind else set()
         # kind -> one engine per target (the kind's configuration, or each target's own)
         per_target = {kind: (c,) * k for kind, c in self.selection_.configs.items()} | self.selection_.columns
+        averages = self.selection_.averages  # kind -> the configurations it averages (averaging.py)
         engines = {
             c: Engine.fit(c, table, z, observed, k, columns[c.inputs])
-            for c in dict.fromkeys(c for cs in per_target.values() for c in cs)
+            for c in dict.fromkeys(c for cs in (*per_target.values(), *averages.values()) for c in cs)
         }
         self.engines_ = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
+        self.engines_ |= {kind: (AveragedEngine(tuple(engines[c] for c in cs)),) * k for kind, cs in averages.items()}
 
     def _stackers(self, data: FitData, ids: np.ndarray, benchmarks: list[str], folds, rows, chance) -> StackerSet:
         """The members stacked for ``stack_kinds`` (``stack``), for the larger kind (``stack_larger``) and
@@ -314,6 +320,8 @@ class ForecastFitter(Fitter):
             "inner_folds": self.folds_,
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,
+            # per kind, where leaving each of its fold groups out preferred it: the configurations averaged
+            "averaged": {kind: [c.label() for c in cs] for kind, cs in self.selection_.averages.items()},
             "spread_power": self.selection_.powers,
             # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
             "interval_widths_from": self.selection_.widths_from,

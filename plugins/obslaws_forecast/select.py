@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .averaging import averaged, final_averages, stage_averages
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
 from .engine import Config, FoldCache
 from .held_out_rules import own_or_every, per_target_configs, scored_candidates, target_blends
@@ -50,6 +51,8 @@ class Selection:
     columns: dict[str, tuple[Config, ...]] = field(default_factory=dict)
     # kind -> "own folds" or "own and every fold": which folds' residuals its widths are the wider of
     widths_from: dict[str, str] = field(default_factory=dict)
+    # kind -> the configurations whose mean logits it predicts, where the inner folds preferred that (averaging.py)
+    averages: dict[str, tuple[Config, ...]] = field(default_factory=dict)
 
 
 def _staged(
@@ -113,6 +116,7 @@ def choose(
     unseen_kinds: tuple[str, ...] = (),
     margins: dict[str, float] | None = None,
     checked: bool = True,
+    average_sizes: tuple[int, ...] = (),
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -124,7 +128,8 @@ def choose(
     leaving each of them out says so (``per_benchmark``). Then, per kind, the ``stacker``'s members'
     weights (``stacking.py``) and the conformal widths of the stacked predictions. ``margins``
     (``"stages"``, ``"rules"`` -> margin.py's margin, 0 where absent): the stages' and held-out rules'
-    margins, each kept per kind only where its fold groups say so (``margin_checks.py``) if ``checked``."""
+    margins, each kept per kind only where its fold groups say so (``margin_checks.py``) if ``checked``.
+    ``average_sizes``: per kind, the mean of its stages' top configurations if its folds say so (averaging.py)."""
     margins = margins or {}
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
@@ -144,6 +149,8 @@ def choose(
         m = stage_margin(board, scored_candidates(board, ranks3[kind]), folds, m, table, kind) if checked else m
         if m > 0:
             configs[kind] = _staged(board, stage1, grid2, grid3[kind], folds, m)
+    folds_of, staged = {ALL: every, **{k: own[k] for k in choosing}}, dict(configs)
+    averages = stage_averages(board, folds_of, lambda k: scored_candidates(board, ranks3[k]), average_sizes, table)
     rule_margin = margins.get("rules", 0.0)
     rules = own_or_every(board, configs, own, every, choosing, ranks3, table, rule_margin, checked)
     columns = per_target_configs(board, own, every, rules, ranks3, table, rule_margin, checked) if per_benchmark else {}
@@ -154,18 +161,26 @@ def choose(
         if own[kind]:
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
             columns.update({kind: columns[parent]} if parent in columns else {})
+    averages = final_averages(averages, staged, configs, columns, REFINES)
+    widths, powers, sources = _all_widths(board, configs, columns, averages, own, every, stacker, level, table)
+    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources, averages)
+
+
+def _all_widths(board, configs, columns, averages, own, every, stacker, level, table) -> tuple[dict, dict, dict]:
+    """Every kind's conformal widths, spread power and widths' source, from its chosen predictions
+    on its folds (stacked where the ``stacker`` stacks it); their records go to ``table``."""
     widths, powers, sources = {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
-            results = _kind_results(board, configs, columns, kind, folds)
-            everywhere = _kind_results(board, configs, columns, kind, every) if kind != ALL else None
+            results = _kind_results(board, configs, columns, averages, kind, folds)
+            everywhere = _kind_results(board, configs, columns, averages, kind, every) if kind != ALL else None
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
             kind_w, records, powers[kind], source = kind_widths(kind, results, everywhere, level, stacker)
             table.update(records)
             sources.update({kind: source} if source else {})
             widths.update(kind_w)
-    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources)
+    return widths, powers, sources
 
 
 def kind_widths(
@@ -195,8 +210,10 @@ def kind_widths(
     return widths_kind, records, power, "own and every fold" if wider else "own folds"
 
 
-def _kind_results(board: Scoreboard, configs, columns, kind: str, folds: list[str]) -> dict[str, FoldResult]:
-    """``kind``'s chosen configuration (or its per-target ones) on ``folds``: fold -> result."""
+def _kind_results(board: Scoreboard, configs, columns, averages, kind: str, folds: list[str]) -> dict[str, FoldResult]:
+    """``kind``'s chosen configuration (its per-target ones, or its average) on ``folds``: fold -> result."""
+    if kind in averages:
+        return {f: averaged(board, averages[kind], f) for f in folds}
     if kind in columns:
         return {f: composite(board, columns[kind], f) for f in folds}
     return dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))

@@ -1,0 +1,143 @@
+"""Averaging the top configurations instead of taking one (``ForecastFitter(average_sizes=)``).
+
+The stages pick one configuration per kind, and the winner often leads by 0.01-0.03 points, so the
+pick flips on noise. The alternative: the mean, on the logit scale, of the ``m`` configurations
+with the lowest mean MAE over the kind's folds (among every configuration scored, as the held-out
+rules choose). On the logit scale because the engine, the stacked baseline's blend and the
+conformal residuals all live there: a mean of logits is a prediction of the same form (inside
+chance..1 after ``from_logit``) whose residuals give the widths as the single pick's do.
+
+An average is kept for a kind only if leaving each of its fold groups out in turn, the average
+chosen without that group predicts it better on average than the single pick chosen without it
+(strictly: ``per_benchmark.held_out_wins``); among several sizes, the one of the lowest held-out
+MAE is compared. The fold predictions of an average are the mean of its members' scored fold
+predictions (``FoldResult.logits``), so the check fits nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import fold_group
+from .engine import Config
+from .per_benchmark import held_out_wins
+from .scale import from_logit
+from .scoreboard import FoldResult, _scoring
+from .sums import row_means
+
+SINGLE = "single pick"
+
+
+def ranked(board, candidates: list[Config], folds: list[str], m: int) -> tuple[Config, ...]:
+    """The ``m`` candidates of the lowest mean MAE over ``folds`` (``Scoreboard.best``'s score,
+    each kind weighing the same; the first of equals first, so ``m`` = 1 is ``best``), skipping any
+    whose predictions on every fold are those of one taken (a switch without effect there): an
+    average of copies is the single pick, decided by rounding."""
+    for config in candidates:
+        board._evaluate(config)  # every fold of it, once
+    position = {name: i for i, name in enumerate(board.caches)}
+    maes = np.array([[r.mae for r in board.results[c]] for c in candidates])
+    groups: dict[str, list[int]] = {}
+    for f in folds:
+        groups.setdefault(board.kinds[f], []).append(position[f])
+    scores = row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
+    taken: list[Config] = []
+    seen: list[np.ndarray] = []
+    for i in np.argsort(scores, kind="stable"):
+        logits = np.concatenate([board.results[candidates[int(i)]][position[f]].logits for f in folds])
+        if not any(np.allclose(logits, other, rtol=0.0, atol=1e-9) for other in seen):
+            taken.append(candidates[int(i)])
+            seen.append(logits)
+        if len(taken) == m:
+            break
+    return tuple(taken)
+
+
+def averaged(board, members: tuple[Config, ...], fold: str) -> FoldResult:
+    """The fold's result of the mean logits of ``members`` (the member's own result for one)."""
+    index = list(board.caches).index(fold)
+    parts = [board.results[c][index] for c in members]
+    if len(set(members)) == 1:
+        return parts[0]
+    cache = board.caches[fold]
+    _, _, z, columns, categories, rows, truth = cache.memo("scoring", lambda: _scoring(cache, board.y))
+    logits = np.mean([p.logits for p in parts], axis=0)
+    errors = 100 * np.abs(from_logit(logits, board.chance[columns]) - truth)
+    mae = float(errors.mean()) if errors.size else np.nan
+    return FoldResult(mae, z - logits, logits, columns, categories, errors, rows, truth)
+
+
+def average_score(board, members: tuple[Config, ...], folds: list[str]) -> float:
+    """``Scoreboard.score`` of the average of ``members``: its mean MAE over ``folds``, each kind weighing the same."""
+    by_kind: dict[str, list[float]] = {}
+    for f in folds:
+        by_kind.setdefault(board.kinds[f], []).append(averaged(board, members, f).mae)
+    return float(np.mean([np.mean(v) for v in by_kind.values()]))
+
+
+def held_out_average_errors(board, candidates: list[Config], folds: list[str], sizes) -> dict[str, dict[str, float]]:
+    """Per fold group of ``folds``: the MAE there of the single pick and of each size's average,
+    both chosen on the other groups."""
+    errors: dict[str, dict[str, float]] = {SINGLE: {}, **{f"average of {m}": {} for m in sizes}}
+    for group in dict.fromkeys(fold_group(f) for f in folds):
+        held = [f for f in folds if fold_group(f) == group]
+        rest = [f for f in folds if fold_group(f) != group]
+        if not rest:
+            continue
+        top = ranked(board, candidates, rest, max(sizes))
+        errors[SINGLE][group] = board.score(top[0], held)
+        for m in sizes:
+            errors[f"average of {m}"][group] = average_score(board, top[:m], held)
+    return errors
+
+
+def choose_average(
+    board, candidates: list[Config], folds: list[str], sizes: tuple[int, ...]
+) -> tuple[tuple[Config, ...] | None, dict[str, dict[str, float]]]:
+    """The members of the average of ``folds``' top configurations, if the held-out check keeps it
+    (else None), and the held-out errors, for the record."""
+    sizes = tuple(m for m in sizes if m > 1)
+    if not sizes or len(candidates) < 2:
+        return None, {}
+    errors = held_out_average_errors(board, candidates, folds, sizes)
+
+    def mean(rule: str) -> float:
+        return float(np.mean(list(errors[rule].values()))) if errors[rule] else np.inf
+
+    best = min(sizes, key=lambda m: mean(f"average of {m}"))
+    if not held_out_wins(errors, f"average of {best}", SINGLE):
+        return None, errors
+    return ranked(board, candidates, folds, best), errors
+
+
+class AveragedEngine:
+    """Several fitted engines predicting as one: the mean of their logits."""
+
+    def __init__(self, engines: tuple) -> None:
+        self.engines = engines
+
+    def predict(self, table, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        return np.mean([e.predict(table, z, observed) for e in self.engines], axis=0)
+
+
+def stage_averages(board, folds_of: dict[str, list[str]], candidates_of, sizes, table: dict) -> dict[str, tuple]:
+    """Per kind (kind -> the folds its stages chose on): the members of its average where the
+    held-out check keeps one (``choose_average`` among ``candidates_of(kind)``); records to ``table``."""
+    chosen = {}
+    for kind, folds in folds_of.items():
+        members, errors = choose_average(board, candidates_of(kind), folds, sizes)
+        table.update({f"{kind}: {rule} (held-out fold)": e for rule, e in errors.items()})
+        if members is not None:
+            chosen[kind] = members
+    return chosen
+
+
+def final_averages(averages: dict, staged: dict, configs: dict, columns: dict, refines: dict) -> dict:
+    """Per kind whose final choice is still one configuration a kind's stages chose (its own, the
+    kind's it refines, or every fold's): that kind's average, where it has one."""
+    chosen = {}
+    for kind, config in configs.items():
+        sources = [s for s in (kind, refines.get(kind), "all") if s and staged.get(s) == config]
+        if kind not in columns and sources and sources[0] in averages:
+            chosen[kind] = averages[sources[0]]
+    return chosen
