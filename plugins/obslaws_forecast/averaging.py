@@ -23,7 +23,6 @@ from .engine import Config
 from .per_benchmark import held_out_wins
 from .scale import from_logit
 from .scoreboard import FoldResult, _scoring
-from .sums import row_means
 
 SINGLE = "single pick"
 
@@ -31,16 +30,10 @@ SINGLE = "single pick"
 def ranked(board, candidates: list[Config], folds: list[str], m: int) -> tuple[Config, ...]:
     """The ``m`` candidates of the lowest mean MAE over ``folds`` (``Scoreboard.best``'s score,
     each kind weighing the same; the first of equals first, so ``m`` = 1 is ``best``), skipping any
-    whose predictions on every fold are those of one taken (a switch without effect there): an
+    whose predictions on ``folds`` are those of one taken (a switch without effect there): an
     average of copies is the single pick, decided by rounding."""
-    for config in candidates:
-        board._evaluate(config)  # every fold of it, once
+    scores = board.scores_of(candidates, folds)
     position = {name: i for i, name in enumerate(board.caches)}
-    maes = np.array([[r.mae for r in board.results[c]] for c in candidates])
-    groups: dict[str, list[int]] = {}
-    for f in folds:
-        groups.setdefault(board.kinds[f], []).append(position[f])
-    scores = row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
     taken: list[Config] = []
     seen: list[np.ndarray] = []
     for i in np.argsort(scores, kind="stable"):

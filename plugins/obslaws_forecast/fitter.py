@@ -198,15 +198,19 @@ class ForecastFitter(Fitter):
         self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
         self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
         self.anchored_ = anchored_families(models) if self.anchored_kind else set()
-        # kind -> one engine per target (the kind's configuration, or each target's own)
+        self.engines_ = self._engines(table, z, observed, k, columns)
+
+    def _engines(self, table, z, observed, k: int, columns) -> dict[str, tuple]:
+        """Kind -> one engine per target: the kind's configuration, each target's own, or the mean of
+        the configurations it averages (``averaging.py``), each configuration fitted once."""
         per_target = {kind: (c,) * k for kind, c in self.selection_.configs.items()} | self.selection_.columns
-        averages = self.selection_.averages  # kind -> the configurations it averages (averaging.py)
+        averages = self.selection_.averages
         engines = {
             c: Engine.fit(c, table, z, observed, k, columns[c.inputs])
             for c in dict.fromkeys(c for cs in (*per_target.values(), *averages.values()) for c in cs)
         }
-        self.engines_ = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
-        self.engines_ |= {kind: (AveragedEngine(tuple(engines[c] for c in cs)),) * k for kind, cs in averages.items()}
+        chosen = {kind: tuple(engines[c] for c in cs) for kind, cs in per_target.items()}
+        return chosen | {kind: (AveragedEngine(tuple(engines[c] for c in cs)),) * k for kind, cs in averages.items()}
 
     def _stackers(self, data: FitData, ids: np.ndarray, benchmarks: list[str], folds, rows, chance) -> StackerSet:
         """The members stacked for ``stack_kinds`` (``stack``), for the larger kind (``stack_larger``) and

@@ -93,16 +93,22 @@ class Scoreboard:
 
     def best(self, candidates: list[Config], folds: list[str]) -> Config:
         """The first candidate of the lowest ``score``, every candidate scored at once (to the bit: ``sums``)."""
+        scores = self.scores_of(candidates, folds)
+        if scores is None:  # no fold: every score NaN, the first candidate (as ``score`` makes it)
+            return candidates[0]
+        return candidates[int(np.argmin(scores))]  # the first of equals: the earlier, simpler one
+
+    def scores_of(self, candidates: list[Config], folds: list[str]) -> np.ndarray | None:
+        """Every candidate's ``score`` on ``folds`` at once (to the bit: ``sums``); None without folds."""
         for config in candidates:
             self._evaluate(config)
         maes = np.array([self._mae_row(c) for c in candidates])
         groups: dict[str, list[int]] = {}
         for f in folds:
             groups.setdefault(self.kinds[f], []).append(self._position[f])
-        if not groups:  # no fold: every score NaN, the first candidate (as ``score`` makes it)
-            return candidates[0]
-        scores = row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
-        return candidates[int(np.argmin(scores))]  # the first of equals: the earlier, simpler one
+        if not groups:
+            return None
+        return row_means(np.column_stack([row_means(maes[:, i]) for i in groups.values()]))
 
     def __post_init__(self) -> None:
         self._position = {name: i for i, name in enumerate(self.caches)}
