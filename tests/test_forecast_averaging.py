@@ -4,12 +4,14 @@ pick only where leaving each fold group out says it predicts better."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from obslaws_forecast import ForecastFitter
 from obslaws_forecast.averaging import AveragedEngine, averaged, choose_average, ranked
 from obslaws_forecast.engine import Config
 from obslaws_forecast.scale import from_logit
 from obslaws_forecast.select import FoldResult, Scoreboard
 
+from obslaws.errors import FitterError
 from obslaws.testing import synthetic_data
 
 FOLDS = ("cut-6m n=0", "cut-9m n=0", "cut-12m n=0")
@@ -77,6 +79,8 @@ def test_the_average_is_kept_only_where_each_held_out_group_says_so():
 def test_the_fitter_averages_where_its_folds_say_so_and_records_it():
     data = synthetic_data()
     small = {"poolings": (1.0, 8.0), "ranks": (1,), "blends": (0.0, 1.0), "stack": (), "stack_larger": ()}
+    with pytest.raises(FitterError, match="average_sizes"):
+        ForecastFitter(**small, average_sizes=(0, 3)).fit(data)
     fitted = ForecastFitter(**small, average_sizes=(3, 5)).fit(data)
     learned = fitted.learned_parameters()
     assert any(k.endswith("average of 3 (held-out fold)") for k in learned["compared"])

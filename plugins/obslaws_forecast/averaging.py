@@ -33,6 +33,8 @@ def ranked(board, candidates: list[Config], folds: list[str], m: int) -> tuple[C
     whose predictions on ``folds`` are those of one taken (a switch without effect there): an
     average of copies is the single pick, decided by rounding."""
     scores = board.scores_of(candidates, folds)
+    if scores is None:  # no fold: the first candidate, as ``best`` takes it
+        return tuple(candidates[:1])
     position = {name: i for i, name in enumerate(board.caches)}
     taken: list[Config] = []
     seen: list[np.ndarray] = []

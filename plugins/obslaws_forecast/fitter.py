@@ -186,7 +186,7 @@ class ForecastFitter(Fitter):
             tuple(self.unseen_kinds),
             self._margins(),
             bool(self.margin_checked),
-            tuple(int(m) for m in self.average_sizes),
+            self._average_sizes(),
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
@@ -248,6 +248,13 @@ class ForecastFitter(Fitter):
                 f"not {self.choice_margin} and {sorted(unknown)}"
             )
         return {choice: float(self.choice_margin) for choice in self.margin_choices}
+
+    def _average_sizes(self) -> tuple[int, ...]:
+        """``average_sizes``: how many top configurations a kind may average (``averaging.py``; 1: the single pick)."""
+        sizes = tuple(self.average_sizes)
+        if not all(isinstance(m, int | np.integer) and m >= 1 for m in sizes):
+            raise FitterError(f"{self.name}: average_sizes must be whole numbers >= 1, not {sizes}")
+        return tuple(int(m) for m in sizes)
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
