@@ -22,7 +22,7 @@ from .calibration import fold_group
 from .engine import Config
 from .per_benchmark import held_out_wins
 from .scale import from_logit
-from .scoreboard import FoldResult, _scoring
+from .scoreboard import FoldResult, hidden_cells
 
 SINGLE = "single pick"
 
@@ -54,8 +54,7 @@ def averaged(board, members: tuple[Config, ...], fold: str) -> FoldResult:
     parts = [board.results[c][index] for c in members]
     if len(set(members)) == 1:
         return parts[0]
-    cache = board.caches[fold]
-    _, _, z, columns, categories, rows, truth = cache.memo("scoring", lambda: _scoring(cache, board.y))
+    _, _, z, columns, categories, rows, truth = hidden_cells(board.caches[fold], board.y)
     logits = np.mean([p.logits for p in parts], axis=0)
     errors = 100 * np.abs(from_logit(logits, board.chance[columns]) - truth)
     mae = float(errors.mean()) if errors.size else np.nan

@@ -39,7 +39,7 @@ class FoldResult:
 def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray) -> FoldResult:
     k = cache.n_targets
     logits = cache.predict(config)
-    hide, truth, z, columns, categories, rows, truth_hidden = cache.memo("scoring", lambda: _scoring(cache, y))
+    hide, truth, z, columns, categories, rows, truth_hidden = hidden_cells(cache, y)
     error = np.abs(from_logit(logits, chance[None, :k]) - truth)[hide]
     hidden = logits[hide]  # the hidden cells' residuals: z - logits there, the same bits as on every cell
     return FoldResult(
@@ -47,10 +47,14 @@ def evaluate(config: Config, cache: FoldCache, chance: np.ndarray, y: np.ndarray
     )
 
 
+def hidden_cells(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """What scoring any configuration on ``cache``'s fold reads (made once per fold): its hidden
+    target cells (of the query rows), their scores ``y``, the hidden cells' logits, each one's
+    benchmark index, category and row, and their scores."""
+    return cache.memo("scoring", lambda: _scoring(cache, y))
+
+
 def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """What scoring any configuration on ``cache``'s fold reads: its hidden target cells (of the
-    query rows), their scores ``y``, the hidden cells' logits, each one's benchmark index, category
-    and row, and their scores."""
     rows, k = cache.rows, cache.n_targets
     hide = cache.hide[rows][:, :k]
     cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
