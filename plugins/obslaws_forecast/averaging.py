@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calibration import fold_group
+from .calibration import leave_group_out
 from .engine import Config
 from .per_benchmark import held_out_wins
 from .scale import from_logit
@@ -35,11 +35,10 @@ def ranked(board, candidates: list[Config], folds: list[str], m: int) -> tuple[C
     scores = board.scores_of(candidates, folds)
     if scores is None:  # no fold: the first candidate, as ``best`` takes it
         return tuple(candidates[:1])
-    position = {name: i for i, name in enumerate(board.caches)}
     taken: list[Config] = []
     seen: list[np.ndarray] = []
     for i in np.argsort(scores, kind="stable"):
-        logits = np.concatenate([board.results[candidates[int(i)]][position[f]].logits for f in folds])
+        logits = np.concatenate([board.result(candidates[int(i)], f).logits for f in folds])
         if not any(np.allclose(logits, other, rtol=0.0, atol=1e-9) for other in seen):
             taken.append(candidates[int(i)])
             seen.append(logits)
@@ -50,8 +49,7 @@ def ranked(board, candidates: list[Config], folds: list[str], m: int) -> tuple[C
 
 def averaged(board, members: tuple[Config, ...], fold: str) -> FoldResult:
     """The fold's result of the mean logits of ``members`` (the member's own result for one)."""
-    index = list(board.caches).index(fold)
-    parts = [board.results[c][index] for c in members]
+    parts = [board.result(c, fold) for c in members]
     if len(set(members)) == 1:
         return parts[0]
     _, _, z, columns, categories, rows, truth = hidden_cells(board.caches[fold], board.y)
@@ -63,19 +61,14 @@ def averaged(board, members: tuple[Config, ...], fold: str) -> FoldResult:
 
 def average_score(board, members: tuple[Config, ...], folds: list[str]) -> float:
     """``Scoreboard.score`` of the average of ``members``: its mean MAE over ``folds``, each kind weighing the same."""
-    by_kind: dict[str, list[float]] = {}
-    for f in folds:
-        by_kind.setdefault(board.kinds[f], []).append(averaged(board, members, f).mae)
-    return float(np.mean([np.mean(v) for v in by_kind.values()]))
+    return board.kind_mean([averaged(board, members, f).mae for f in folds], folds)
 
 
 def held_out_average_errors(board, candidates: list[Config], folds: list[str], sizes) -> dict[str, dict[str, float]]:
     """Per fold group of ``folds``: the MAE there of the single pick and of each size's average,
     both chosen on the other groups."""
     errors: dict[str, dict[str, float]] = {SINGLE: {}, **{f"average of {m}": {} for m in sizes}}
-    for group in dict.fromkeys(fold_group(f) for f in folds):
-        held = [f for f in folds if fold_group(f) == group]
-        rest = [f for f in folds if fold_group(f) != group]
+    for group, held, rest in leave_group_out(folds):
         if not rest:
             continue
         top = ranked(board, candidates, rest, max(sizes))

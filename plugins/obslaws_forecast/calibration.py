@@ -20,7 +20,7 @@ worst-covered group's coverage further from the nominal level than its own width
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +35,22 @@ def fold_group(name: str) -> str:
     """A time cut's n = 0 and n = 1 variants are one group (they share their test window), as are
     the compute folds tested on the largest quarter (``compute >q75`` and ``compute >q75 from q50``)."""
     return name.split(" n=")[0].split(OWN_ONLY)[0]
+
+
+def within(folds: list[str], group: str) -> list[str]:
+    """The folds of ``folds`` in fold group ``group``."""
+    return [f for f in folds if fold_group(f) == group]
+
+
+def without(folds: list[str], group: str) -> list[str]:
+    """The folds of ``folds`` outside fold group ``group``."""
+    return [f for f in folds if fold_group(f) != group]
+
+
+def leave_group_out(folds: list[str]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """Per fold group of ``folds`` (in order of first appearance): the group, its folds and the others."""
+    for group in dict.fromkeys(fold_group(f) for f in folds):
+        yield group, within(folds, group), without(folds, group)
 
 
 def held_out_coverage(

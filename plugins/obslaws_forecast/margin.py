@@ -109,11 +109,10 @@ def simplest_config(board, candidates: list[Config], folds: list[str], margin: f
     for config in candidates:
         board.score(config, folds)  # scores every fold of each candidate
     ordered = sorted(candidates, key=complexity)
-    position = {name: i for i, name in enumerate(board.caches)}
     kinds = [board.kinds[f] for f in folds]
     share = [1 / (len(set(kinds)) * kinds.count(k)) for k in kinds]  # each kind weighing the same
     groups = list(dict.fromkeys(fold_group(f) for f in folds))
     unit = np.array([[w * (fold_group(f) == g) for g in groups] for f, w in zip(folds, share, strict=True)])
-    maes = np.array([[board.results[c][position[f]].mae for f in folds] for c in ordered])
+    maes = np.array([[board.result(c, f).mae for f in folds] for c in ordered])
     weights = unit.sum(axis=0)
     return ordered[simplest_within(maes @ unit / weights, weights, margin)]

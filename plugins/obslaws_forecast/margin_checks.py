@@ -16,21 +16,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .calibration import fold_group
+from .calibration import fold_group, within, without
 from .engine import Config
 from .margin import simplest_config
 from .per_benchmark import choose_per_benchmark, composite, held_out_wins
 from .target_blends import choose_target_blends, composite_mae
 
 PLAIN, MARGIN = "plain", "with margin"
-
-
-def without(folds: list[str], group: str) -> list[str]:
-    return [f for f in folds if fold_group(f) != group]
-
-
-def within(folds: list[str], group: str) -> list[str]:
-    return [f for f in folds if fold_group(f) == group]
 
 
 def checked_margin(

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .calibration import fold_group
+from .calibration import leave_group_out
 from .engine import Config
 from .per_benchmark import held_out_wins
 
@@ -36,12 +36,11 @@ def _covariate(config: Config) -> tuple[float, bool, bool]:
 
 def new_family_errors(board, stage1: list[Config], folds: list[str]) -> dict[tuple, dict[str, float]]:
     """Per stage-1 covariate model, per fold of ``folds`` with new families' cells: their MAE."""
-    names = list(board.caches)
     errors: dict[tuple, dict[str, float]] = {}
     for config in stage1:
         board.score(config, folds)
         for fold in folds:
-            result = board.results[config][names.index(fold)]
+            result = board.result(config, fold)
             new = np.char.startswith(result.categories.astype(str), NEW_FAMILY)
             if new.any():
                 errors.setdefault(_covariate(config), {})[fold] = float(result.errors[new].mean())
@@ -69,9 +68,7 @@ def choose_unseen(
     kind = _covariate(own_config)
     if kind not in errors or not folds:
         return None, record
-    for group in dict.fromkeys(fold_group(f) for f in folds):
-        held = [f for f in folds if fold_group(f) == group]
-        rest = [f for f in folds if f not in held]
+    for group, held, rest in leave_group_out(folds):
         if rest:
             record["kind's covariate model"][group] = _mean(errors[kind], held)
             record["new families' own"][group] = _mean(errors[_best(errors, rest)], held)

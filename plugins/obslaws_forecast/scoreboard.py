@@ -89,11 +89,19 @@ class Scoreboard:
         key = (config, tuple(folds))
         if key not in self.scores:
             self._evaluate(config)
-            by_kind: dict[str, list[float]] = {}
-            for f in folds:
-                by_kind.setdefault(self.kinds[f], []).append(self.results[config][self._position[f]].mae)
-            self.scores[key] = _mean([_mean(v) for v in by_kind.values()])
+            self.scores[key] = self.kind_mean([self.result(config, f).mae for f in folds], folds)
         return self.scores[key]
+
+    def kind_mean(self, maes: list[float], folds: list[str]) -> float:
+        """The mean of ``maes`` (one per fold of ``folds``), each kind of fold weighing the same."""
+        by_kind: dict[str, list[float]] = {}
+        for f, mae in zip(folds, maes, strict=True):
+            by_kind.setdefault(self.kinds[f], []).append(mae)
+        return _mean([_mean(v) for v in by_kind.values()])
+
+    def result(self, config: Config, fold: str) -> FoldResult:
+        """``config``'s result on ``fold`` (scored already)."""
+        return self.results[config][self._position[fold]]
 
     def best(self, candidates: list[Config], folds: list[str]) -> Config:
         """The first candidate of the lowest ``score``, every candidate scored at once (to the bit: ``sums``)."""
@@ -130,8 +138,7 @@ class Scoreboard:
         return self._maes[config][1]
 
     def fold_results(self, config: Config, folds: list[str]) -> list[FoldResult]:
-        names = list(self.caches)
-        return [self.results[config][names.index(f)] for f in folds]
+        return [self.result(config, f) for f in folds]
 
     def table(self) -> dict[str, dict[str, float]]:
         return {c.label(): {f: r.mae for f, r in zip(self.caches, rs, strict=True)} for c, rs in self.results.items()}

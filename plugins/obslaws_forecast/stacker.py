@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .calibration import fold_group
+from .calibration import fold_group, leave_group_out, within, without
 from .margin import held_out_simplest, simplest_within
 from .margin_checks import checked_margin
 from .scale import from_logit, to_logit
@@ -131,9 +131,7 @@ class Stacker:
     def _held_out(self, choose: dict, results: dict, folds: list[str]) -> dict[str, dict[str, float]]:
         """Per rule, per fold group of ``folds``: the MAE there of the weights the rule chooses on the others."""
         held: dict[str, dict[str, float]] = {rule: {} for rule in RULES}
-        for group in dict.fromkeys(fold_group(f) for f in folds):
-            rest = [f for f in folds if fold_group(f) != group]
-            test = [f for f in folds if fold_group(f) == group]
+        for group, test, rest in leave_group_out(folds):
             for rule, pick in choose.items():
                 if rest:
                     held[rule][group] = self._mae(results, test, pick(rest))
@@ -148,11 +146,11 @@ class Stacker:
             return self.rule_margin, self.weight_margin
 
         def decide(group: str, m: float) -> float:
-            rest = [f for f in results if fold_group(f) != group]
+            rest = without(list(results), group)
             margins = (self.rule_margin, self.weight_margin) if m > 0 else (0.0, 0.0)
             choose = self._choosers(grid, errors, results, margins[1])
             rule = self._rule(self._held_out(choose, results, rest), margins[0])
-            return self._mae(results, [f for f in results if fold_group(f) == group], choose[rule](rest))
+            return self._mae(results, within(list(results), group), choose[rule](rest))
 
         kept = checked_margin(list(results), decide, max(self.rule_margin, self.weight_margin), record, "weights")
         return (self.rule_margin, self.weight_margin) if kept > 0 else (0.0, 0.0)
