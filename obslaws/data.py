@@ -12,6 +12,7 @@ MODEL_COLUMNS: dict[str, pl.DataType] = {
     "model_id": pl.String,
     "family": pl.String,
     "family_group": pl.String,
+    "domain": pl.String,
     "variant": pl.String,
     "instruct": pl.Boolean,
     "params": pl.Float64,
@@ -97,8 +98,10 @@ class FitData:
     ----------
     models:
         One row per model (the ``model_features`` view): ``model_id, family, family_group,
-        variant, instruct, params`` (active parameters), ``params_total, params_non_embedding,
-        tokens, flops`` (FLOPs; 6ND where not reported), ``release_date, checkpoint_of, step``.
+        domain`` (``code`` or ``math`` for a family trained mostly on them, null for a general
+        model), ``variant, instruct, params`` (active parameters), ``params_total,
+        params_non_embedding, tokens, flops`` (FLOPs; 6ND where not reported), ``release_date,
+        checkpoint_of, step``.
     scores:
         Long table ``model_id, benchmark, value, stderr``: one preferred score per pair, in [0, 1].
     losses:

@@ -19,6 +19,8 @@ from obslaws.errors import ValidationError
 from obslaws.store.columns import registry_columns, required_columns, schema
 
 VARIANTS = ("base", "instruct", "finetune", "merge")
+# families.domain: what a family was trained on beyond general text (NULL = a general model).
+DOMAINS = ("code", "math")
 # Below these a size is almost surely in billions / trillions / 1e21 units, not a count.
 UNIT_FLOORS = {"params_total": 1e5, "params_active": 1e5, "params_non_embedding": 1e4, "tokens": 1e6, "flops": 1e12}
 # Tables whose key other tables refer to, and that key.
@@ -169,6 +171,10 @@ def check_tables(frames: Mapping[str, pl.DataFrame], known: Mapping[str, set[str
     if "benchmarks" in frames:
         chance = frames["benchmarks"]["chance"]
         _fail_at("benchmarks.csv", (chance < 0) | (chance >= 1), "chance", "chance level must be in [0, 1)")
+    if "families" in frames and "domain" in frames["families"].columns:
+        domain = frames["families"]["domain"]
+        problem = f"{{value!r}} is not one of {', '.join(DOMAINS)} (empty for a general model)"
+        _fail_at("families.csv", domain.is_not_null() & ~domain.is_in(DOMAINS), "domain", problem, domain)
     if "models" in frames:
         _check_models(frames["models"], known["families"], known["models"])
     for table in ("scores", "losses"):

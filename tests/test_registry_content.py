@@ -83,7 +83,7 @@ def test_columns_match_the_readme() -> None:
     expected = {
         "sources": "source_id, kind, citation, url, license, retrieved, sha256, priority",
         "benchmarks": "benchmark, metric, n_shots, chance, n_items, description",
-        "families": "family, family_group, organization, description",
+        "families": "family, family_group, organization, description, domain",
         "models": "model_id, family, variant, base_model, organization, params_total, params_active, "
         "params_non_embedding, tokens, flops, flops_basis, release_date, release_date_source, "
         "checkpoint_of, step, license, source_id",

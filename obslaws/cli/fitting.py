@@ -262,10 +262,10 @@ def predict(
         queries.append(everything.select_models(resolved).hide_scores(data.targets))
     if hypothetical:
         date = dt.date.fromisoformat(release_date) if release_date else None
-        group = None
+        group = domain = None
         if family is not None:
-            found = conn.execute("SELECT family_group FROM families WHERE family = ?", [family]).fetchall()
-            group = found[0][0] if found else None
+            found = conn.execute("SELECT family_group, domain FROM families WHERE family = ?", [family]).fetchall()
+            group, domain = found[0] if found else (None, None)
         frame = hypothetical_models(
             model_id=name,
             params=params,
@@ -273,6 +273,7 @@ def predict(
             flops=flops,
             family=family,
             family_group=group,
+            domain=domain,
             release_date=date,
         )
         queries.append(FitData.build(frame, None, None, data.benchmarks, targets=data.targets))

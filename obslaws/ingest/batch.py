@@ -33,7 +33,7 @@ from obslaws.store.views import rebuild_score_matrix
 # inserted, kept as it is when a row is updated (models: see fill_model).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "sources": given_columns("sources"),
-    "families": given_columns("families"),
+    "families": given_columns("families", leave_out=("domain",)),  # the registry's alone (domains.py)
     "benchmarks": given_columns("benchmarks", leave_out=("n_items",)),
     "models": (
         "model_id",

@@ -76,7 +76,7 @@ TABLES: dict[str, dict[str, Column]] = {
         "sha256": _TEXT,
         "priority": Column(pl.Int32(), default=True),
     },
-    "families": {"family": _KEY, "family_group": _KEY, "organization": _TEXT, "description": _TEXT},
+    "families": {"family": _KEY, "family_group": _KEY, "organization": _TEXT, "description": _TEXT, "domain": _TEXT},
     "models": {
         "model_id": _KEY,
         "family": _KEY,

@@ -103,7 +103,12 @@ class Registry:
         self.sources[source_id] = row
 
     def add_family(
-        self, family: str, family_group: str, organization: str | None = None, description: str | None = None
+        self,
+        family: str,
+        family_group: str,
+        organization: str | None = None,
+        description: str | None = None,
+        domain: str | None = None,
     ) -> None:
         old = self.families.get(family)
         if old is not None:
@@ -111,9 +116,10 @@ class Registry:
                 raise BuildError(f"family {family!r} in two groups: {old['family_group']!r} and {family_group!r}")
             old["organization"] = old["organization"] or organization
             old["description"] = old["description"] or description
+            old["domain"] = old.get("domain") or domain
             return
         self.families[family] = dict(
-            family=family, family_group=family_group, organization=organization, description=description
+            family=family, family_group=family_group, organization=organization, description=description, domain=domain
         )
 
     def add_benchmark(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .core import META_FIELDS, BuildError, Registry, read_hand_csv, same
+from .domains import check_domains_used, family_domain
 from .names import EXTRA_FAMILY_GROUPS
 
 
@@ -58,7 +59,8 @@ def derive_compute(reg: Registry) -> None:
 
 
 def build_families(reg: Registry) -> None:
-    """One families row per family used; group from Sloth's Family where Sloth defines it."""
+    """One families row per family used; group from Sloth's Family where Sloth defines it, domain
+    from domains.py."""
     orgs: dict[str, dict[str, int]] = {}
     for row in reg.models.values():
         org = row["organization"]
@@ -77,7 +79,8 @@ def build_families(reg: Registry) -> None:
                 raise BuildError(f"family {family!r} has no family_group; add it to names.py")
         counts = orgs.get(family, {})
         org = max(sorted(counts), key=counts.get) if counts else None
-        reg.add_family(family, group, org)
+        reg.add_family(family, group, org, domain=family_domain(family))
+    check_domains_used(reg)
 
 
 def add_self_aliases(reg: Registry) -> None:
