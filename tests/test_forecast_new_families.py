@@ -69,7 +69,7 @@ def test_a_new_familys_model_without_scores_takes_the_other_covariate_model_and_
     q_z = np.zeros((3, 2))
     strong = Engine.fit(STRONG, table, z, observed, 1)
     weak = CovariateModel.fit(table, z, observed, WEAK.terms, WEAK.pooling, WEAK.levels)
-    both = Engine.fit(with_unseen((STRONG,), (32.0, False, False))[0], table, z, observed, 1)
+    both = Engine.fit(with_unseen((STRONG,), (32.0, False, False, False))[0], table, z, observed, 1)
     out, alone = both.predict(query, q_z, q_obs), strong.predict(query, q_z, q_obs)
     assert np.allclose(out[[0, 2]], alone[[0, 2]])  # a seen family, and a new family's model with a score
     assert np.isclose(out[1, 0], weak.predict(query)[1, 0])
@@ -104,11 +104,11 @@ def test_a_covariate_model_better_on_every_held_out_groups_new_families_is_kept(
     nan = float("nan")
     board = _board({STRONG: [9.0, nan, 8.0, 7.0], WEAK: [6.0, nan, 5.0, 5.5]})
     option, record = choose_unseen(board, STRONG, list(FOLDS), [STRONG, WEAK])
-    assert option == (32.0, False, False)
+    assert option == (32.0, False, False, False)
     # the groups with new families' cells (the 6-month cut's n = 1 fold has none, so it is its n = 0 one)
     assert record["kind's covariate model"] == {"cut-6m": 9.0, "cut-9m": 8.0, "cut-12m": 7.0}
     assert record["new families' own"] == {"cut-6m": 6.0, "cut-9m": 5.0, "cut-12m": 5.5}
-    assert new_family_errors(board, [STRONG], list(FOLDS))[(0.5, False, False)] == {
+    assert new_family_errors(board, [STRONG], list(FOLDS))[(0.5, False, False, False)] == {
         "cut-6m n=0": 9.0,
         "cut-9m n=0": 8.0,
         "cut-12m n=0": 7.0,

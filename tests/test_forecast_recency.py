@@ -20,7 +20,7 @@ KIND = Config(pooling=2.0, rank=0, blend=0.5, on_logits=True)
 def _table(years: list[float]) -> ModelTable:
     n = len(years)
     empty = np.array([""] * n, dtype=object)
-    return ModelTable({"years": np.array(years, dtype=float)}, empty, empty, empty)
+    return ModelTable({"years": np.array(years, dtype=float)}, empty, empty, empty, empty)
 
 
 def test_weights_halve_with_each_half_life_of_age_and_an_undated_model_weighs_as_the_median():

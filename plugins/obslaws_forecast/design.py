@@ -1,11 +1,13 @@
-"""Model covariates as a design matrix: sizes, tokens, release date, instruct, families.
+"""Model covariates as a design matrix: sizes, tokens, release date, instruct, families, domains.
 
 Covariates are centred on the training models; a missing covariate is 0 (the training mean)
 with a missing-indicator column, so models without sizes or dates still get a prediction.
 Families, family groups and organisations (when the data has them) are one-hot columns whose
 coefficients are shrunk (partial pooling): a family seen with one model moves only part of the
 way from what its size and date predict; a family never seen gets its group's and organisation's
-effects (Qwen1.5 starts from what Qwen showed), or none.
+effects (Qwen1.5 starts from what Qwen showed), or none. A family's training domain (``code``
+for code models, from the registry's families) is one more pooled level: a new code family starts
+from what the code families before it showed, not from a general model of its size.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import polars as pl
 
 ORIGIN = dt.date(2023, 1, 1)
-LEVELS = ("family", "group", "org")  # every pooled level; a configuration may leave org out
+LEVELS = ("family", "group", "org", "domain")  # every pooled level; a configuration may leave org and domain out
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class ModelTable:
     family: np.ndarray
     group: np.ndarray
     org: np.ndarray
+    domain: np.ndarray
 
     @classmethod
     def of(cls, models: pl.DataFrame) -> ModelTable:
@@ -55,16 +58,21 @@ class ModelTable:
             if "organization" in models.columns
             else pl.Series([""] * models.height)
         )
-        return cls(raw, family, group, np.array(org.to_list(), dtype=object))
+        domain = models["domain"].fill_null("") if "domain" in models.columns else pl.Series([""] * models.height)
+        return cls(raw, family, group, np.array(org.to_list(), dtype=object), np.array(domain.to_list(), dtype=object))
 
     def take(self, rows: np.ndarray) -> ModelTable:
         return ModelTable(
-            {k: v[rows] for k, v in self.raw.items()}, self.family[rows], self.group[rows], self.org[rows]
+            {k: v[rows] for k, v in self.raw.items()},
+            self.family[rows],
+            self.group[rows],
+            self.org[rows],
+            self.domain[rows],
         )
 
     def levels(self, names: tuple[str, ...] = LEVELS) -> list[tuple[str, np.ndarray]]:
         """The pooled levels named, each a label per model ('' for none)."""
-        labels = {"family": self.family, "group": self.group, "org": self.org}
+        labels = {"family": self.family, "group": self.group, "org": self.org, "domain": self.domain}
         return [(name, labels[name]) for name in names]
 
     @property

@@ -30,6 +30,7 @@ class Config:
     pooling: float = 1.0
     drift: bool = True  # release date among the covariates
     org: bool = True  # organisations among the pooled levels (an unseen family borrows its organisation's effect)
+    domain: bool = False  # the training domain (code models) among the pooled levels
     rank: int = 2
     alpha: float = 1.0
     blend: float = 0.0  # weight of the correlated-benchmark ridge against low rank, where it applies
@@ -49,12 +50,12 @@ class Config:
     # training release / recency) (0: every model the same): how the targets follow their closest
     # benchmarks moves with time (chat models, extraction rules), and a later release follows the latest
     recency: float = 0.0
-    # (pooling, drift, org) of the covariate model that gives a query model whose family has no
+    # (pooling, drift, org, domain) of the covariate model that gives a query model whose family has no
     # training model, and which has no other score, its prediction (None: this configuration's own).
     # With strong family effects the slopes in size and tokens are within-family slopes and a new
     # family gets the average family's level; weaker ones let the slopes carry what separates
     # families (``new_families.py``)
-    unseen: tuple[float, bool, bool] | None = None
+    unseen: tuple[float, bool, bool, bool] | None = None
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -62,11 +63,14 @@ class Config:
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return LEVELS if self.org else tuple(level for level in LEVELS if level != "org")
+        off = {name for name, on in (("org", self.org), ("domain", self.domain)) if not on}
+        return tuple(level for level in LEVELS if level not in off)
 
     def label(self) -> str:
         return (
-            f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'} "
+            f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'}"
+            + (" domain=on" if self.domain else "")
+            + " "
             f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
             + (f" svd={self.svd:g}" if self.svd else "")
             + (f" svd_rank={self.svd_rank}" if self.svd and self.svd_rank != PLAIN_RANK else "")
@@ -84,8 +88,8 @@ class Config:
         """The covariate model's configuration for query models of families without training models."""
         if self.unseen is None:
             return self
-        pooling, drift, org = self.unseen
-        return replace(self, pooling=pooling, drift=drift, org=org, unseen=None)
+        pooling, drift, org, domain = self.unseen
+        return replace(self, pooling=pooling, drift=drift, org=org, domain=domain, unseen=None)
 
 
 @dataclass
@@ -246,7 +250,7 @@ class FoldCache:
         t = self.train_rows
         cols = slice(0, self.n_targets if targets_only else self._width)
         equations = self._memo(
-            ("eq", config.drift, config.org, targets_only),
+            ("eq", config.drift, config.org, config.domain, targets_only),
             lambda: NormalEquations.build(
                 self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
             ),
@@ -264,7 +268,9 @@ class FoldCache:
             residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
-        return self._memo(("base", config.pooling, config.drift, config.org, config.unseen, targets_only), compute)
+        return self._memo(
+            ("base", config.pooling, config.drift, config.org, config.domain, config.unseen, targets_only), compute
+        )
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
@@ -302,7 +308,7 @@ class FoldCache:
     def _own(self, config: Config) -> np.ndarray:
         if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
             return self._base(config, targets_only=True)[0]
-        key = (config.pooling, config.drift, config.org, config.inputs, config.unseen)
+        key = (config.pooling, config.drift, config.org, config.domain, config.inputs, config.unseen)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
             ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)
@@ -318,7 +324,9 @@ class FoldCache:
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
-                ("svd", *key[:4], config.rank), lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS)
+                # the training residuals' factors do not depend on new families' covariate model (key[-1])
+                ("svd", *key[:-1], config.rank),
+                lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS),
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
             low_rank = self._memo(

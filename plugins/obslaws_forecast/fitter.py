@@ -46,11 +46,12 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "15"
+    version: ClassVar[str] = "16"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
         "orgs": (True,),
+        "domains": (False,),
         "ranks": (1,),
         "alphas": (1.0,),
         "stack": (),
@@ -64,6 +65,7 @@ class ForecastFitter(Fitter):
         poolings: tuple[float, ...] = (0.5, 2.0, 8.0, 32.0),
         drifts: tuple[bool, ...] = (True, False),
         orgs: tuple[bool, ...] = (True, False),
+        domains: tuple[bool, ...] = (False, True),
         ranks: tuple[int, ...] = (1, 2),
         alphas: tuple[float, ...] = (0.1, 1.0),
         blends: tuple[float, ...] = (0.0, 0.5, 1.0),
@@ -96,6 +98,7 @@ class ForecastFitter(Fitter):
         self.poolings = poolings
         self.drifts = drifts
         self.orgs = orgs
+        self.domains = domains
         self.ranks = ranks
         self.alphas = alphas
         self.blends = blends
@@ -187,6 +190,7 @@ class ForecastFitter(Fitter):
             self._margins(),
             bool(self.margin_checked),
             self._average_sizes(),
+            tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,),  # no domains: no choice
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks

@@ -75,6 +75,7 @@ def complexity(config: Config) -> tuple:
     parts = (
         config.drift,
         config.org,
+        config.domain,
         config.rank > 0 and config.blend < 1,  # low rank takes part
         config.blend > 0,  # the ridge on correlated benchmarks takes part
         config.svd > 0,

@@ -30,8 +30,8 @@ UNSEEN_KINDS = ("later", "larger")  # kinds whose folds hold new families' model
 NEW_FAMILY = "unseen family"  # how select.CATEGORIES begin for a model whose family has no training model
 
 
-def _covariate(config: Config) -> tuple[float, bool, bool]:
-    return config.pooling, config.drift, config.org
+def _covariate(config: Config) -> tuple[float, bool, bool, bool]:
+    return config.pooling, config.drift, config.org, config.domain
 
 
 def new_family_errors(board, stage1: list[Config], folds: list[str]) -> dict[tuple, dict[str, float]]:
@@ -58,8 +58,8 @@ def _best(errors: dict[tuple, dict[str, float]], folds: list[str]) -> tuple:
 
 def choose_unseen(
     board, own_config: Config, own: list[str], stage1: list[Config]
-) -> tuple[tuple[float, bool, bool] | None, dict[str, dict[str, float]]]:
-    """New families' covariate model (pooling, drift, org) chosen on ``own`` (the kind's folds) if
+) -> tuple[tuple[float, bool, bool, bool] | None, dict[str, dict[str, float]]]:
+    """New families' covariate model (pooling, drift, org, domain) chosen on ``own`` (the kind's folds) if
     leaving each of its fold groups out says it beats ``own_config``'s, else None; and the held-out
     MAE of both rules per group (new families' cells, the covariate model alone), for the record."""
     errors = new_family_errors(board, stage1, own)
@@ -78,7 +78,7 @@ def choose_unseen(
     return (None if best == kind else best), record
 
 
-def with_unseen(configs: tuple[Config, ...], option: tuple[float, bool, bool]) -> tuple[Config, ...]:
+def with_unseen(configs: tuple[Config, ...], option: tuple[float, bool, bool, bool]) -> tuple[Config, ...]:
     """Every target's configuration with ``option`` as new families' covariate model (a target whose
     own covariate model it is keeps its configuration as it is)."""
     return tuple(c if _covariate(c) == option else replace(c, unseen=option) for c in configs)

@@ -117,8 +117,9 @@ def choose(
     margins: dict[str, float] | None = None,
     checked: bool = True,
     average_sizes: tuple[int, ...] = (),
+    domains: tuple[bool, ...] = (False,),
 ) -> Selection:
-    """Stage 1: the covariate model (pooling x drift x organisation level) alone; stage 2: input
+    """Stage 1: the covariate model (pooling x drift x organisation level x domain level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
     0 among them: no use of the model's other scores); stage 3: the weight of the logit-svd baseline stacked on
     the stage-2 choice (0 among them), and for the cells kind its rank; on every fold (``all``,
@@ -132,7 +133,10 @@ def choose(
     ``average_sizes``: per kind, the mean of its stages' top configurations if its folds say so (averaging.py)."""
     margins = margins or {}
     board = Scoreboard(caches, kinds, chance, y)
-    stage1 = [Config(pooling=p, drift=d, org=o, rank=0) for p, d, o in itertools.product(poolings, drifts, orgs)]
+    stage1 = [
+        Config(pooling=p, drift=d, org=o, domain=m, rank=0)
+        for p, d, o, m in itertools.product(poolings, drifts, orgs, domains)
+    ]
     grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies, ridge_positive)
     # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
