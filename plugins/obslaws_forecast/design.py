@@ -80,6 +80,20 @@ class ModelTable:
         return self.family.size
 
 
+def kept_levels(table: ModelTable, levels: tuple[str, ...] = LEVELS) -> tuple[str, ...]:
+    """The pooled levels of ``levels`` that a design fitted on ``table`` keeps: two sets of levels
+    that keep the same ones give the same design (so the same covariate model)."""
+    kept, seen = [], []
+    for name, labels in table.levels(levels):
+        # a level that labels the training models as an earlier one does (groups where every
+        # family is its own group) or not at all adds nothing but a second penalty and columns
+        if not any(labels.tolist()) or any(np.array_equal(labels, other) for other in seen):
+            continue
+        seen.append(labels)
+        kept.append(name)
+    return tuple(kept)
+
+
 @dataclass
 class Design:
     """The fitted column layout: which covariates, their training means, the known families."""
@@ -96,15 +110,10 @@ class Design:
             for name in term.split("*"):
                 values = table.raw[name]
                 means[name] = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
-        known, seen = [], []
-        for name, labels in table.levels(levels):
-            # a level that labels the training models as an earlier one does (groups where every
-            # family is its own group) or not at all adds nothing but a second penalty and columns
-            if not any(labels.tolist()) or any(np.array_equal(labels, other) for other in seen):
-                continue
-            seen.append(labels)
-            known.append((name, tuple(sorted(v for v in set(labels.tolist()) if v))))
-        known = tuple(known)
+        known = tuple(
+            (name, tuple(sorted(v for v in set(labels.tolist()) if v)))
+            for name, labels in table.levels(kept_levels(table, levels))
+        )
         design = cls(tuple(terms), means, known)
         design.n_fixed = design.fixed(table).shape[1]
         return design

@@ -14,7 +14,7 @@ import numpy as np
 from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge
 from .covariate import CovariateModel, NormalEquations, recency, unseen_families
-from .design import LEVELS, ModelTable
+from .design import LEVELS, ModelTable, kept_levels
 from .scale import weight
 
 COVERAGE = "coverage"
@@ -243,6 +243,20 @@ class FoldCache:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def _levels(self, config: Config) -> tuple[str, ...]:
+        """The pooled levels the fold's covariate design keeps under ``config``: where the training
+        models have no domain (or organisation) label, domain on and off give the same design."""
+        levels = config.levels
+        return self._memo(("levels", levels), lambda: kept_levels(self.table.take(self.train_rows), levels))
+
+    def _covariates(self, config: Config) -> tuple:
+        """What the fold's covariate predictions under ``config`` depend on (pooling, drift, the kept
+        levels; new families' alike), so that configurations equal in these share their work."""
+        unseen = config.unseen
+        if unseen is not None:
+            unseen = (*unseen[:2], self._levels(config.unseen_config))
+        return config.pooling, config.drift, self._levels(config), unseen
+
     def _base(self, config: Config, targets_only: bool = False):
         """Covariate predictions of the query rows and residuals of the training rows, for every
         column or (``targets_only``, enough for a configuration without residual components) the
@@ -250,7 +264,7 @@ class FoldCache:
         t = self.train_rows
         cols = slice(0, self.n_targets if targets_only else self._width)
         equations = self._memo(
-            ("eq", config.drift, config.org, config.domain, targets_only),
+            ("eq", config.drift, self._levels(config), targets_only),
             lambda: NormalEquations.build(
                 self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
             ),
@@ -268,9 +282,7 @@ class FoldCache:
             residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
-        return self._memo(
-            ("base", config.pooling, config.drift, config.org, config.domain, config.unseen, targets_only), compute
-        )
+        return self._memo(("base", *self._covariates(config), targets_only), compute)
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""
@@ -308,7 +320,8 @@ class FoldCache:
     def _own(self, config: Config) -> np.ndarray:
         if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
             return self._base(config, targets_only=True)[0]
-        key = (config.pooling, config.drift, config.org, config.domain, config.inputs, config.unseen)
+        pooling, drift, levels, unseen = self._covariates(config)
+        key = (pooling, drift, levels, config.inputs, unseen)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
             ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)

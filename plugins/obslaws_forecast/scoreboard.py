@@ -112,8 +112,6 @@ class Scoreboard:
 
     def scores_of(self, candidates: list[Config], folds: list[str]) -> np.ndarray | None:
         """Every candidate's ``score`` on ``folds`` at once (to the bit: ``sums``); None without folds."""
-        for config in candidates:
-            self._evaluate(config)
         maes = np.array([self._mae_row(c) for c in candidates])
         groups: dict[str, list[int]] = {}
         for f in folds:
@@ -127,15 +125,19 @@ class Scoreboard:
         # configuration -> its results and their MAE on every fold (anew where its results were replaced)
         self._maes: dict[Config, tuple[list[FoldResult], np.ndarray]] = {}
 
-    def _evaluate(self, config: Config) -> None:
-        if config not in self.results:
-            self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+    def _evaluate(self, config: Config) -> list[FoldResult]:
+        results = self.results.get(config)
+        if results is None:
+            results = self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+        return results
 
     def _mae_row(self, config: Config) -> np.ndarray:
-        results = self.results[config]
-        if config not in self._maes or self._maes[config][0] is not results:
-            self._maes[config] = (results, np.array([r.mae for r in results]))
-        return self._maes[config][1]
+        """``config``'s MAE on every fold (scored here if not yet), two dictionary look-ups where it was."""
+        results = self._evaluate(config)
+        kept = self._maes.get(config)
+        if kept is None or kept[0] is not results:
+            kept = self._maes[config] = (results, np.array([r.mae for r in results]))
+        return kept[1]
 
     def fold_results(self, config: Config, folds: list[str]) -> list[FoldResult]:
         return [self.result(config, f) for f in folds]

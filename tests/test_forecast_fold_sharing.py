@@ -1,0 +1,84 @@
+"""An inner fold's configurations that give the same covariate design share its work
+(``FoldCache``): where no training model has a domain label, domain on and off are one design,
+built once, with the same predictions to the bit as each computed alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from obslaws_forecast.design import Design, ModelTable, kept_levels
+from obslaws_forecast.engine import Config, FoldCache
+from test_forecast_domain import _logits, _models
+
+BENCHMARKS = 3
+
+
+def _fold(code: set[int], organisations: bool = True) -> FoldCache:
+    """Five families of four models; the last family is the query (its first benchmark hidden,
+    the others seen), and ``code`` names the code families."""
+    models = _models(5, code)
+    if not organisations:
+        models = models.with_columns(organization=pl.lit(None, dtype=pl.String))
+    table = ModelTable.of(models)
+    rng = np.random.default_rng(0)
+    z = np.column_stack([_logits(table, rng) + 0.3 * j for j in range(BENCHMARKS)])
+    train = np.arange(table.n) < 16
+    hide = np.zeros(z.shape, dtype=bool)
+    hide[~train, 0] = True
+    return FoldCache(table, z, np.ones(z.shape, dtype=bool), train, hide, 1)
+
+
+def _builds(cache: FoldCache) -> int:
+    return sum(1 for key in cache._cache if key[0] == "eq")
+
+
+CONFIGS = (
+    Config(rank=0, domain=False),
+    Config(rank=0, domain=True),
+    Config(rank=0, org=False, domain=True),
+    Config(rank=1, blend=0.5, domain=True),
+    Config(rank=1, blend=0.5, domain=True, unseen=(1.0, True, True, True)),
+)
+
+
+@pytest.mark.parametrize("query_code", [False, True])
+def test_domain_on_and_off_share_one_design_where_no_training_model_has_a_domain(query_code):
+    # a code query family over general training families: the design drops the level either way
+    cache = _fold({4} if query_code else set())
+    on, off = cache.predict(Config(rank=0, domain=True)), cache.predict(Config(rank=0, domain=False))
+    assert _builds(cache) == 1
+    assert on is off
+    for config in CONFIGS:  # every one as its own fold computes it alone
+        alone = _fold({4} if query_code else set())
+        assert np.array_equal(alone.predict(config), cache.predict(config))
+
+
+def test_a_domain_among_the_training_models_gives_its_own_design():
+    cache = _fold({1})
+    on, off = cache.predict(Config(rank=0, domain=True)), cache.predict(Config(rank=0, domain=False))
+    assert _builds(cache) == 2
+    assert not np.array_equal(on, off)
+    assert np.array_equal(_fold({1}).predict(Config(rank=0, domain=True)), on)
+
+
+def test_the_kept_levels_are_the_designs_and_no_organisation_drops_its_level():
+    models = _models(4, {2})
+    for frame in (models, models.with_columns(organization=pl.lit(None, dtype=pl.String))):
+        table = ModelTable.of(frame)
+        for config in (Config(), Config(org=False), Config(domain=True), Config(org=False, domain=True)):
+            names = tuple(name for name, _ in Design.fit(table, ("log_n",), config.levels).levels)
+            assert kept_levels(table, config.levels) == names
+    # every family its own group: groups dropped; without organisations the level is dropped too
+    assert kept_levels(ModelTable.of(models), Config(domain=True).levels) == ("family", "org", "domain")
+    assert kept_levels(table, Config(domain=True).levels) == ("family", "domain")
+
+
+def test_organisation_on_and_off_share_one_design_where_no_training_model_has_one():
+    cache = _fold(set(), organisations=False)
+    assert cache.predict(Config(rank=0, org=True)) is cache.predict(Config(rank=0, org=False))
+    assert _builds(cache) == 1
+    with_orgs = _fold(set())
+    with_orgs.predict(Config(rank=0, org=True))
+    with_orgs.predict(Config(rank=0, org=False))
+    assert _builds(with_orgs) == 2
