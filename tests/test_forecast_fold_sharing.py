@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from obslaws_forecast.correlated import CorrelatedRidge, pairwise_correlation
 from obslaws_forecast.design import Design, ModelTable, kept_levels
 from obslaws_forecast.engine import Config, FoldCache
 from test_forecast_domain import _logits, _models
@@ -82,3 +83,42 @@ def test_organisation_on_and_off_share_one_design_where_no_training_model_has_on
     with_orgs.predict(Config(rank=0, org=True))
     with_orgs.predict(Config(rank=0, org=False))
     assert _builds(with_orgs) == 2
+
+
+def _keys(cache: FoldCache, name: str) -> int:
+    return sum(1 for key in cache._cache if key[0] == name)
+
+
+RIDGES = (
+    Config(rank=1, blend=0.5),
+    Config(rank=1, blend=0.5, weighted=True),
+    Config(rank=1, blend=0.5, on_logits=True),
+    Config(rank=1, blend=0.5, on_logits=True, weighted=True),
+    Config(rank=1, blend=0.5, on_logits=True, recency=1.0),
+    Config(rank=1, blend=0.5, on_logits=True, positive=True),
+)
+
+
+def test_ridges_that_differ_in_their_weights_share_correlations_and_choices():
+    cache = _fold({1})
+    predictions = [cache.predict(config) for config in RIDGES]
+    # residuals: one correlation and one choice per design; logits: one correlation, a choice per sign rule
+    assert (_keys(cache, "correlation"), _keys(cache, "choices")) == (1, 1)
+    assert (_keys(cache, "logit correlation"), _keys(cache, "logit choices")) == (1, 2)
+    assert not np.array_equal(predictions[0], predictions[1])  # the weights do count
+    for config, shared in zip(RIDGES, predictions, strict=True):
+        assert np.array_equal(_fold({1}).predict(config), shared)
+
+
+def test_a_ridge_given_its_correlation_and_choices_predicts_as_one_that_makes_them():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(40, 5)) + rng.normal(size=(40, 1))
+    observed = rng.random(z.shape) > 0.2
+    weights = rng.random(z.shape)
+    targets = np.arange(2)
+    plain = CorrelatedRidge(min_common=5).fit(z, observed, weights)
+    given = CorrelatedRidge(min_common=5).fit(z, observed, weights, pairwise_correlation(z, observed))
+    choices = CorrelatedRidge(min_common=5).fit(z, observed).choices(observed, targets)
+    expected = plain.predict(z, observed, targets)
+    assert np.isfinite(expected).any()
+    assert np.array_equal(given.predict(z, observed, targets, choices), expected, equal_nan=True)

@@ -47,11 +47,19 @@ class CorrelatedRidge:
     # is inverse scaling among small models (TruthfulQA against XWinograd), which reverses past them
     positive: bool = False
 
-    def fit(self, residuals: np.ndarray, observed: np.ndarray, weights: np.ndarray | None = None) -> CorrelatedRidge:
+    def fit(
+        self,
+        residuals: np.ndarray,
+        observed: np.ndarray,
+        weights: np.ndarray | None = None,
+        correlation: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> CorrelatedRidge:
         """``weights`` (optional, per cell): how much each training model's target cell counts in
-        the regression (p (1 - p): a score at the floor says little about how far below it is)."""
+        the regression (p (1 - p): a score at the floor says little about how far below it is).
+        ``correlation``: ``pairwise_correlation(residuals, observed)`` where already computed (it
+        does not depend on the weights)."""
         self.residuals_, self.observed_, self.weights_ = residuals, observed, weights
-        self.corr_, self.common_ = pairwise_correlation(residuals, observed)
+        self.corr_, self.common_ = pairwise_correlation(residuals, observed) if correlation is None else correlation
         self.memo_ = {}
         return self
 
@@ -111,11 +119,20 @@ class CorrelatedRidge:
                 {todo[i]: (todo[i][1][:size], b, float(b0)) for i, b, b0 in zip(members, beta, offset, strict=True)}
             )
 
-    def predict(self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates."""
-        out = np.full((residuals.shape[0], targets.size), np.nan)
+    def choices(self, observed: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, list]:
+        """The query rows with any score, and per target their benchmarks (``_chosen_by_row``): what
+        ``predict`` reads of the query's observed cells, the same for any weights of the same fit."""
         rows = np.flatnonzero(observed.any(axis=1))
-        choices = [self._chosen_by_row(int(t), observed[rows]) for t in targets]
+        return rows, [self._chosen_by_row(int(t), observed[rows]) for t in targets]
+
+    def predict(
+        self, residuals: np.ndarray, observed: np.ndarray, targets: np.ndarray, choices: tuple | None = None
+    ) -> np.ndarray:
+        """Residuals (n, len(targets)) for the ``targets`` columns; NaN where nothing correlates.
+        ``choices``: ``self.choices(observed, targets)`` where already made (by a fit that differs
+        from this one in its weights only)."""
+        out = np.full((residuals.shape[0], targets.size), np.nan)
+        rows, choices = self.choices(observed, targets) if choices is None else choices
         self._solve([(int(t), c) for t, (chosen, _) in zip(targets, choices, strict=True) for c in chosen])
         for c, (t, (chosen, which)) in enumerate(zip(targets, choices, strict=True)):
             fitted = [self.memo_[(int(t), ch)] for ch in chosen]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .completion import ResidualCompletion, hard_impute
-from .correlated import CorrelatedRidge
+from .correlated import CorrelatedRidge, pairwise_correlation
 from .covariate import CovariateModel, NormalEquations, recency, unseen_families
 from .design import LEVELS, ModelTable, kept_levels
 from .scale import weight
@@ -121,13 +121,15 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
     return weight(z) if config.weighted else None
 
 
-def logit_ridge(config: Config, z: np.ndarray, observed: np.ndarray, table: ModelTable) -> CorrelatedRidge:
+def logit_ridge(
+    config: Config, z: np.ndarray, observed: np.ndarray, table: ModelTable, correlation: tuple | None = None
+) -> CorrelatedRidge:
     """The correlated ridge on logits (``Config.on_logits``), with an intercept, its training models
-    (``table``) weighted by recency where ``config`` says so."""
+    (``table``) weighted by recency where ``config`` says so (``correlation``: ``CorrelatedRidge.fit``'s)."""
     weights = ridge_weights(config, z)
     if config.recency > 0:
         weights = (np.ones(z.shape) if weights is None else weights) * recency(table, config.recency)[:, None]
-    return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, weights)
+    return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, weights, correlation)
 
 
 def logit_columns(config: Config, columns: np.ndarray, width: int) -> np.ndarray:
@@ -348,20 +350,35 @@ class FoldCache:
         if config.blend <= 0:
             return query_base + low_rank
         if config.on_logits:  # the covariate model does not enter: one fit per column set and weighting
-            t, cols = self.train_rows, logit_columns(config, self._columns(config), self.z.shape[1])
             logits = self._memo(
                 ("logits", config.weighted, config.proxies or config.inputs, config.positive, config.recency),
-                lambda: logit_ridge(config, self.z[t][:, cols], self.fit_obs[t][:, cols], self.table.take(t)).predict(
-                    self.z[rows][:, cols], self.fit_obs[rows][:, cols], np.arange(k)
-                ),
+                lambda: self._logit_ridge(config),
             )
             return combine(query_base, low_rank, logits - query_base, config.blend)
         ridge = self._memo(
             ("ridge", *key, config.weighted),
-            lambda: (
-                CorrelatedRidge()
-                .fit(train_resid, obs_t, ridge_weights(config, self.z[self.train_rows][:, self._columns(config)]))
-                .predict(query_resid, query_obs, np.arange(k))
-            ),
+            lambda: self._residual_ridge(config, key[:-1], train_resid, obs_t, query_resid, query_obs),
         )
         return combine(query_base, low_rank, ridge, config.blend)
+
+    # The correlated ridges below share, between fits that differ in their weights only, the
+    # training columns' correlations and each query row's benchmarks (neither reads the weights).
+
+    def _logit_ridge(self, config: Config) -> np.ndarray:
+        """The ridge on logits' target logits of the query rows."""
+        k, rows, t = self.n_targets, self.rows, self.train_rows
+        cols, columns = logit_columns(config, self._columns(config), self.z.shape[1]), config.proxies or config.inputs
+        z_t, obs_t, obs_q = self.z[t][:, cols], self.fit_obs[t][:, cols], self.fit_obs[rows][:, cols]
+        correlation = self._memo(("logit correlation", columns), lambda: pairwise_correlation(z_t, obs_t))
+        ridge = logit_ridge(config, z_t, obs_t, self.table.take(t), correlation)
+        choices = self._memo(("logit choices", columns, config.positive), lambda: ridge.choices(obs_q, np.arange(k)))
+        return ridge.predict(self.z[rows][:, cols], obs_q, np.arange(k), choices)
+
+    def _residual_ridge(self, config: Config, key: tuple, train_resid, obs_t, query_resid, query_obs) -> np.ndarray:
+        """The ridge on residuals' predictions of the query rows' target residuals; ``key``: what the
+        training residuals and the query's observed cells depend on."""
+        k, weights = self.n_targets, ridge_weights(config, self.z[self.train_rows][:, self._columns(config)])
+        correlation = self._memo(("correlation", *key), lambda: pairwise_correlation(train_resid, obs_t))
+        ridge = CorrelatedRidge().fit(train_resid, obs_t, weights, correlation)
+        choices = self._memo(("choices", *key), lambda: ridge.choices(query_obs, np.arange(k)))
+        return ridge.predict(query_resid, query_obs, np.arange(k), choices)
