@@ -65,14 +65,16 @@ def _hard_impute(r: np.ndarray, observed: np.ndarray, rank: int, iterations: int
     offsets = np.where(observed, r, 0.0).sum(axis=0) / counts
     filled = np.where(observed, r, offsets)
     gaps = np.flatnonzero(~observed)  # the gaps' flat positions, in the order a boolean mask takes them
+    at_gaps = filled.take(gaps)  # filled's values there (the last sweep's, which copyto leaves)
     for _ in range(iterations):
         offsets = np.add.reduce(filled, axis=0) / filled.shape[0]  # filled.mean(axis=0), less its overhead
         centred = filled - offsets
         v, _s = _top_directions(centred, rank)
         low = centred @ v @ v.T + offsets
-        change = np.sum((low.take(gaps) - filled.take(gaps)) ** 2)
+        now = low.take(gaps)
+        change = np.sum((now - at_gaps) ** 2)
         np.copyto(low, r, where=observed)
-        filled = low
+        filled, at_gaps = low, now
         if change < 1e-10 * max(np.sum(filled**2), 1e-12):
             break
     offsets = np.add.reduce(filled, axis=0) / filled.shape[0]  # filled.mean(axis=0), less its overhead

@@ -272,15 +272,19 @@ class FoldCache:
             ),
         )
 
+        def matrix(rows: np.ndarray, name: str) -> np.ndarray:  # the design's, for every pooling (and width)
+            key = ("matrix", name, config.drift, self._levels(config))
+            return self._memo(key, lambda: equations.design.matrix(self.table.take(rows)))
+
         def compute():
             model = equations.solve(config.pooling)
-            query = model.predict(self.table.take(self.rows))
+            query = matrix(self.rows, "query") @ model.coef  # model.predict's product
             if config.unseen is not None:  # new families' rows without scores from their own covariate model
                 new = unseen_families(model.design, self.table.take(self.rows)) & ~self.fit_obs[self.rows].any(axis=1)
                 query = np.where(new[:, None], self._base(config.unseen_config, targets_only)[0], query)
             if targets_only:
                 return query, None
-            train_base = model.predict(self.table.take(t))
+            train_base = matrix(t, "train") @ model.coef
             residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
