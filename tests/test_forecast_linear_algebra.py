@@ -87,6 +87,8 @@ def test_pair_sums_are_weighted_one_hot_products():
     for a, b in ((left, right), (right, right), (right, left)):
         expected = np.stack([a.T @ (w[k][:, None] * b) for k in range(3)])
         np.testing.assert_allclose(_pair_sums(w, a, b), expected, rtol=1e-14, atol=0)
+        # every benchmark at once sums each cell as that benchmark alone does, to the bit
+        assert all(np.array_equal(_pair_sums(w, a, b)[k], _pair_sums(w[k : k + 1], a, b)[0]) for k in range(3))
     assert _pair_sums(w, np.zeros((n, 0)), right).shape == (3, 0, 7)
 
 
