@@ -70,8 +70,7 @@ class Config:
         return (
             f"pooling={self.pooling:g} drift={'on' if self.drift else 'off'} org={'on' if self.org else 'off'}"
             + (" domain=on" if self.domain else "")
-            + " "
-            f"rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
+            + f" rank={self.rank} alpha={self.alpha:g} blend={self.blend:g}"
             + (f" svd={self.svd:g}" if self.svd else "")
             + (f" svd_rank={self.svd_rank}" if self.svd and self.svd_rank != PLAIN_RANK else "")
             + (f" inputs={self.inputs}" if self.inputs != COVERAGE else "")
@@ -254,9 +253,10 @@ class FoldCache:
     def _covariates(self, config: Config) -> tuple:
         """What the fold's covariate predictions under ``config`` depend on (pooling, drift, the kept
         levels; new families' alike), so that configurations equal in these share their work."""
-        unseen = config.unseen
-        if unseen is not None:
-            unseen = (*unseen[:2], self._levels(config.unseen_config))
+        unseen = None
+        if config.unseen is not None:
+            other = config.unseen_config
+            unseen = (other.pooling, other.drift, self._levels(other))
         return config.pooling, config.drift, self._levels(config), unseen
 
     def _base(self, config: Config, targets_only: bool = False):
@@ -327,15 +327,17 @@ class FoldCache:
         if config.rank == 0 and config.blend <= 0:  # the covariate model alone (stage 1)
             return self._base(config, targets_only=True)[0]
         pooling, drift, levels, unseen = self._covariates(config)
-        key = (pooling, drift, levels, config.inputs, unseen)
+        # what the training residuals depend on, and (with new families' covariate model) the query's too
+        training = (pooling, drift, levels, config.inputs)
+        key = (*training, unseen)
         # the stacked configurations of stage 3 share their residual components with stage 2's
         return self._memo(
             ("own", *key, config.rank, config.alpha, config.blend, config.weighted, config.on_logits, config.proxies)
             + (config.positive, config.recency),
-            lambda: self._components(config, key),
+            lambda: self._components(config, key, training),
         )
 
-    def _components(self, config: Config, key: tuple) -> np.ndarray:
+    def _components(self, config: Config, key: tuple, training: tuple) -> np.ndarray:
         k, rows = self.n_targets, self.rows
         query_base, train_resid, obs_t, query_resid, query_obs = self._memo(
             ("resid", *key), lambda: self._residuals(config)
@@ -343,8 +345,7 @@ class FoldCache:
         low_rank = np.zeros((rows.size, k))
         if config.rank > 0:
             offsets, factors = self._memo(
-                # the training residuals' factors do not depend on new families' covariate model (key[-1])
-                ("svd", *key[:-1], config.rank),
+                ("svd", *training, config.rank),
                 lambda: hard_impute(train_resid, obs_t, config.rank, INNER_ITERATIONS),
             )
             completion = ResidualCompletion(config.rank, config.alpha, offsets_=offsets, factors_=factors)
@@ -361,7 +362,7 @@ class FoldCache:
             return combine(query_base, low_rank, logits - query_base, config.blend)
         ridge = self._memo(
             ("ridge", *key, config.weighted),
-            lambda: self._residual_ridge(config, key[:-1], train_resid, obs_t, query_resid, query_obs),
+            lambda: self._residual_ridge(config, training, train_resid, obs_t, query_resid, query_obs),
         )
         return combine(query_base, low_rank, ridge, config.blend)
 

@@ -155,6 +155,7 @@ class ForecastFitter(Fitter):
         folds = inner_folds(models, observed, k, seed=int(self.random_state), gap_new_families=gap_new)
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
+        domains = tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,)  # likewise
         ids = models["model_id"].to_numpy().astype(object)
         rows = {f.name: caches[f.name].rows for f in folds}
         stacker = self._stackers(data, ids, list(matrix.benchmarks), folds, rows, matrix.chance)
@@ -190,7 +191,7 @@ class ForecastFitter(Fitter):
             self._margins(),
             bool(self.margin_checked),
             self._average_sizes(),
-            tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,),  # no domains: no choice
+            domains,
         )
         self.stacker_ = stacker
         self.benchmarks_ = matrix.benchmarks
