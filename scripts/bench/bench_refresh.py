@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import describe  # scripts/bench/machine.py
+
 import obslaws
 from obslaws.refresh.config import load_config
 from obslaws.refresh.parallel import Workers, default_workers
@@ -198,6 +200,7 @@ def run(args: argparse.Namespace) -> None:
     print("slowest backtests: " + "; ".join(f"{b.fitter} {b.label} {b.seconds:.1f} s" for b in slowest))
     print(f"second refresh (nothing new: {again.nothing_new}): {second:.2f} s, {total / second:.0f}x faster")
     print(f"load average before: {load_before}; after: {_load()} ({os.cpu_count()} cores)")
+    print(f"machine: {describe()}")
     if args.write_costs:
         _write_costs(rows, total)
     if args.json is not None:

@@ -11,7 +11,8 @@ paper's family hold-out (n = 1, its groups, sloth-data-v2; oll-v1, oll-v2, oll-a
 hold-out (half of each model's scores hidden, 3 folds, random_state 0) on the registry's OLL
 table and on Epoch AI's benchmark hub. Each cell: MAE (points) / bias / coverage of the 90%
 intervals / seconds. The noise floor row is the mean sampling error of the test scores.
-Timings are wall-clock on whatever machine runs this; compare them within one run.
+Timings are wall-clock on whatever machine runs this; compare them within one run. The table
+ends with the machine it ran on (scripts/bench/machine.py): figures differ slightly across CPUs.
 """
 
 from __future__ import annotations
@@ -206,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
     rows = run_table([f.strip() for f in args.fitters.split(",") if f.strip()], protocols, args.all_protocols)
-    text = markdown(rows, protocols)
+    from machine import describe  # scripts/bench/machine.py: the figures depend on the CPU (its docstring)
+
+    text = markdown(rows, protocols) + f"\nMachine: {describe()}\n"
     if args.refresh:
         text += "\n" + time_refresh() + "\n"
     print("\n" + text)
