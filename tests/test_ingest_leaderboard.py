@@ -106,3 +106,22 @@ def test_wrong_format_is_named(conn, tmp_path):
     assert report.files == 0 and "column 'BBH' missing" in report.skipped[0].problem
     with pytest.raises(ObslawsError, match="unknown leaderboard format"):
         ingest_leaderboard(IngestContext(conn), [path], format="oll-v3")
+
+
+V1_HEADER = "T,Model,ARC,HellaSwag,MMLU,TruthfulQA,Winogrande,GSM8K,Type,#Params (B),date"
+
+
+def test_a_row_longer_than_the_header_is_named_by_row(conn, tmp_path):
+    """polars refuses the file without saying where; the report names the row."""
+    path = tmp_path / "dump.csv"
+    path.write_text(
+        f"{V1_HEADER}\n"
+        "x,org/a-7b,50,70,45,40,70,10,pretrained,7,2024-01-01T00:00:00Z\n"
+        "x,org/b-7b,50,70,45,40,70,10,pretrained,7,2024-01-01T00:00:00Z,extra\n"
+    )
+    report = ingest_leaderboard(IngestContext(conn), [path])
+    assert report.files == 0
+    assert [(p.key, p.problem) for p in report.skipped] == [
+        ("row 3", "12 fields where the header has 11 (an unquoted comma?)")
+    ]
+    assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]

@@ -75,6 +75,10 @@ def _break(table: str, old: str, new: str) -> dict[str, str]:
         (_break("scores", "org/fam-1b,mmlu", "org/ghost,mmlu"), r"scores\.csv, row 2, field 'model_id': unknown model"),
         (_break("losses", "2.1,", "abc,"), r"losses\.csv, row 2, field 'value': cannot parse"),
         (
+            _break("scores", "0.45,,,src,,,\n", "0.45,,,src,,,,\n"),  # one comma too many
+            r"scores\.csv, row 3: 12 fields where the header has 11",
+        ),
+        (
             _break("scores", ",src,,,\norg/fam-7b,mmlu", ",nosrc,,,\norg/fam-7b,mmlu"),
             r"scores\.csv, row 2, field 'source_id'",
         ),

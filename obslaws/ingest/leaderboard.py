@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from obslaws.csv_rows import long_row_problem
 from obslaws.errors import ObslawsError, ValidationError
 from obslaws.ingest.batch import finite
 from obslaws.ingest.context import IngestContext
@@ -132,7 +133,13 @@ def _read(path: Path) -> pl.DataFrame:
     """The dump as text columns."""
     if path.suffix == ".parquet":
         return pl.read_parquet(path).cast(pl.String)
-    return pl.read_csv(path, infer_schema=False)
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.ComputeError:
+        long = long_row_problem(path)
+        if long is None:
+            raise
+        raise ValidationError(str(path), long[0], None, long[1]) from None
 
 
 def _needed(fmt: DumpFormat) -> set[str]:
@@ -197,7 +204,8 @@ def ingest_leaderboard(
             frame = guarded_parse(str(path), lambda path=path: _read(path))
             fmt = guarded_parse(str(path), lambda path=path, frame=frame: detect_layout(path, frame.columns, format))
         except ValidationError as exc:
-            report.skipped.append(Problem(exc.file, exc.field, exc.problem))
+            key = exc.field if exc.row is None else " ".join(filter(None, [f"row {exc.row}", exc.field]))
+            report.skipped.append(Problem(exc.file, key, exc.problem))
             continue
         if _ingest_frame(context, path, frame, fmt, report):
             report.files += 1
