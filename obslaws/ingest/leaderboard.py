@@ -215,6 +215,23 @@ def ingest_leaderboard(
     return report
 
 
+def _row_facts(path: Path, fmt: DumpFormat, row: dict, line: int, report: IngestReport) -> float | None:
+    """The row's parameter count (billions; None when unknown), reporting as rejected a size or a
+    date that is there but cannot be read (the row's scores still land; the row counts as undated)."""
+    text = (row.get(fmt.params_column) or "").strip()
+    params = finite(text)
+    if text and (params is None or params < 0):
+        report.rejected.append(
+            Problem(str(path), f"row {line} {fmt.params_column}", f"{text!r} is not a size in billions")
+        )
+        params = None
+    when = (row.get(fmt.date_column) or "").strip()
+    if when and row["_date"] is None:
+        problem = f"cannot read {when!r} as a date (ISO 8601); the row counts as the oldest"
+        report.rejected.append(Problem(str(path), f"row {line} {fmt.date_column}", problem))
+    return params or None  # the dumps write 0 for an unknown size
+
+
 def _ingest_frame(
     context: IngestContext, path: Path, frame: pl.DataFrame, fmt: DumpFormat, report: IngestReport
 ) -> int:
@@ -257,13 +274,13 @@ def _ingest_frame(
                 values.append((col, round(value / col.scale, 12)))
         if bad:
             continue
-        params = finite(row.get(fmt.params_column))
+        params = _row_facts(path, fmt, row, line, report)
         model_id = batch.model(
             model_name(name),
             source_id,
             aliases=[name],
             variant=variant_from_type(row.get(fmt.type_column)),
-            params_total=params * 1e9 if params and params > 0 else None,
+            params_total=params * 1e9 if params else None,
             license=row.get(fmt.license_column) or None,
         )
         kept[model_id] = (line, [(col, value, row["_date"]) for col, value in values])
