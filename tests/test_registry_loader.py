@@ -94,6 +94,19 @@ def test_malformed_row_is_named_and_database_untouched(tmp_path, override, expec
     assert table_contents(conn) == before
 
 
+def test_a_folder_without_registry_files_is_an_error_not_an_empty_load(tmp_path):
+    """`init --registry registry/reported` (a mistyped folder) used to load nothing and exit 0."""
+    conn = obslaws.connect(":memory:", plugins=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValidationError, match=r"other: not a registry folder: none of sources\.csv, .*losses\.csv"):
+        load_registry(conn, tmp_path / "other")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "sources.csv").write_text(MINIMAL["sources"])  # one file is a registry of sources
+    assert load_registry(conn, partial).tables["sources"].added == 1
+
+
 def test_failure_midway_rolls_back_the_whole_load(tmp_path, monkeypatch):
     """An interrupted load (here: an error after models were written) leaves the file as it was."""
     import obslaws.registry as registry
