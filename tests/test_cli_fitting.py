@@ -140,6 +140,8 @@ def test_backtest_time_split(capsys, db):
     [
         (["fit", "no-such-fitter"], 'unknown fitter "no-such-fitter"'),
         (["fit", "flops-sigmoid", "-o", "nope=1"], "unknown hyperparameter(s) ['nope']"),
+        # a word for a number used to fail in the fit with numpy's UFuncTypeError, naming nothing
+        (["fit", "flops-sigmoid", "-o", "tol=abc"], "hyperparameter 'tol' takes a number (default 1e-05), got 'abc'"),
         (["backtest", "flops-sigmoid", "--protocol", "time-split"], "time-split needs a date"),
         (["backtest", "flops-sigmoid", "--benchmarks", "oll-v9"], "unknown benchmark set"),
     ],
