@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.cli import main
 from obslaws.cli.fitting import parse_option_values
 
@@ -133,6 +134,16 @@ def test_backtest_time_split(capsys, db):
     assert code == 0, err
     summary = json.loads(out)
     assert summary["options"]["date"] == "2024-01-01" and summary["average"]["mae_pt"] > 0
+
+
+def test_backtest_without_benchmarks_takes_the_fitters_default_set(capsys, db):
+    """As --help says; it used to target every benchmark of the database (356) and fail."""
+    code, out, err = run(
+        capsys, db, "backtest", "flops-sigmoid", "--protocol", "time-split", "--date", "2024-01-01",
+        *FAST, "--no-write", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["options"]["benchmarks"] == list(resolve_benchmarks("oll-v1"))
 
 
 @pytest.mark.parametrize(
