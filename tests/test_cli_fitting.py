@@ -155,6 +155,15 @@ def test_backtest_without_benchmarks_takes_the_fitters_default_set(capsys, db):
         (["fit", "flops-sigmoid", "-o", "tol=abc"], "hyperparameter 'tol' takes a number (default 1e-05), got 'abc'"),
         (["backtest", "flops-sigmoid", "--protocol", "time-split"], "time-split needs a date"),
         (["backtest", "flops-sigmoid", "--benchmarks", "oll-v9"], "unknown benchmark set"),
+        # protocol options: named by protocol and option (they said "time-split:" for a rolling
+        # forecast's start, "RollingForecast.__init__() got an unexpected keyword", int()'s error)
+        (["backtest", "flops-sigmoid", "--protocol", "rolling-forecast", "-P", "start=soon"], "forecast start:"),
+        (["backtest", "flops-sigmoid", "--protocol", "rolling-forecast", "-P", "nope=1"], "unknown option(s) ['nope']"),
+        (["backtest", "flops-sigmoid", "--protocol", "cell-holdout", "-P", "folds=x"], "'folds' takes a number"),
+        (
+            ["backtest", "flops-sigmoid", "--protocol", "time-split", "--date", "2024-01-01", "-P", "base_only=maybe"],
+            "time-split: option 'base_only' takes true or false, got 'maybe'",
+        ),
     ],
 )
 def test_errors_are_one_line(capsys, db, args, needle):
