@@ -46,8 +46,14 @@ def _known(conn: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
 
 
 def read_registry(directory: Path | None = None) -> dict[str, pl.DataFrame]:
+    """The registry CSVs of ``directory`` (any of them may be left out, but not all: a folder
+    with none is a mistyped ``--registry``, which would otherwise load nothing and say so happily)."""
     directory = directory or registry_dir()
-    return {t: read_table(directory / f"{t}.csv", t) for t in TABLES if (directory / f"{t}.csv").exists()}
+    frames = {t: read_table(directory / f"{t}.csv", t) for t in TABLES if (directory / f"{t}.csv").exists()}
+    if not frames:
+        names = ", ".join(f"{t}.csv" for t in TABLES)
+        raise ValidationError(str(directory), None, None, f"not a registry folder: none of {names} is there")
+    return frames
 
 
 def load_registry(conn: duckdb.DuckDBPyConnection, directory: Path | None = None) -> LoadReport:

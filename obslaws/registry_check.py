@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from obslaws.csv_rows import long_row_problem
 from obslaws.errors import ValidationError
 from obslaws.store.columns import registry_columns, required_columns, schema
 
@@ -68,6 +69,9 @@ def read_table(source: Path | bytes, table: str, name: str | None = None) -> pl.
     try:
         raw = pl.read_csv(source, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
+        long = long_row_problem(source) if isinstance(exc, pl.exceptions.PolarsError) else None
+        if long is not None:
+            raise ValidationError(name, long[0], None, long[1]) from exc
         raise ValidationError(name, None, None, f"cannot read CSV: {exc}") from exc
     types, required = registry_schema(table), required_columns(table)
     missing = [c for c in required if c not in raw.columns]

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.cli import main
 from obslaws.cli.fitting import parse_option_values
 
@@ -135,13 +136,34 @@ def test_backtest_time_split(capsys, db):
     assert summary["options"]["date"] == "2024-01-01" and summary["average"]["mae_pt"] > 0
 
 
+def test_backtest_without_benchmarks_takes_the_fitters_default_set(capsys, db):
+    """As --help says; it used to target every benchmark of the database (356) and fail."""
+    code, out, err = run(
+        capsys, db, "backtest", "flops-sigmoid", "--protocol", "time-split", "--date", "2024-01-01",
+        *FAST, "--no-write", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["options"]["benchmarks"] == list(resolve_benchmarks("oll-v1"))
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["fit", "no-such-fitter"], 'unknown fitter "no-such-fitter"'),
         (["fit", "flops-sigmoid", "-o", "nope=1"], "unknown hyperparameter(s) ['nope']"),
+        # a word for a number used to fail in the fit with numpy's UFuncTypeError, naming nothing
+        (["fit", "flops-sigmoid", "-o", "tol=abc"], "hyperparameter 'tol' takes a number (default 1e-05), got 'abc'"),
         (["backtest", "flops-sigmoid", "--protocol", "time-split"], "time-split needs a date"),
         (["backtest", "flops-sigmoid", "--benchmarks", "oll-v9"], "unknown benchmark set"),
+        # protocol options: named by protocol and option (they said "time-split:" for a rolling
+        # forecast's start, "RollingForecast.__init__() got an unexpected keyword", int()'s error)
+        (["backtest", "flops-sigmoid", "--protocol", "rolling-forecast", "-P", "start=soon"], "forecast start:"),
+        (["backtest", "flops-sigmoid", "--protocol", "rolling-forecast", "-P", "nope=1"], "unknown option(s) ['nope']"),
+        (["backtest", "flops-sigmoid", "--protocol", "cell-holdout", "-P", "folds=x"], "'folds' takes a number"),
+        (
+            ["backtest", "flops-sigmoid", "--protocol", "time-split", "--date", "2024-01-01", "-P", "base_only=maybe"],
+            "time-split: option 'base_only' takes true or false, got 'maybe'",
+        ),
     ],
 )
 def test_errors_are_one_line(capsys, db, args, needle):

@@ -106,3 +106,44 @@ def test_wrong_format_is_named(conn, tmp_path):
     assert report.files == 0 and "column 'BBH' missing" in report.skipped[0].problem
     with pytest.raises(ObslawsError, match="unknown leaderboard format"):
         ingest_leaderboard(IngestContext(conn), [path], format="oll-v3")
+
+
+V1_HEADER = "T,Model,ARC,HellaSwag,MMLU,TruthfulQA,Winogrande,GSM8K,Type,#Params (B),date"
+
+
+def test_a_row_longer_than_the_header_is_named_by_row(conn, tmp_path):
+    """polars refuses the file without saying where; the report names the row."""
+    path = tmp_path / "dump.csv"
+    path.write_text(
+        f"{V1_HEADER}\n"
+        "x,org/a-7b,50,70,45,40,70,10,pretrained,7,2024-01-01T00:00:00Z\n"
+        "x,org/b-7b,50,70,45,40,70,10,pretrained,7,2024-01-01T00:00:00Z,extra\n"
+    )
+    report = ingest_leaderboard(IngestContext(conn), [path])
+    assert report.files == 0
+    assert [(p.key, p.problem) for p in report.skipped] == [
+        ("row 3", "12 fields where the header has 11 (an unquoted comma?)")
+    ]
+    assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+
+
+def test_an_unreadable_size_or_date_is_rejected_by_row_and_the_scores_land(conn, tmp_path):
+    """A size of -7 or 'lots' and a date of 'yesterday' used to vanish silently (exit 0)."""
+    path = tmp_path / "dump.csv"
+    path.write_text(
+        f"{V1_HEADER}\n"
+        "x,org/a-7b,50,70,45,40,70,10,pretrained,-7,2024-01-01T00:00:00Z\n"
+        "x,org/b-7b,50,70,45,40,70,10,pretrained,lots,2024-01-01T00:00:00Z\n"
+        "x,org/c-7b,50,70,45,40,70,10,pretrained,0,yesterday\n"
+        "x,org/d-7b,50,70,45,40,70,10,pretrained,7,\n"
+    )
+    report = ingest_leaderboard(IngestContext(conn), [path])
+    assert report.files == 1 and not report.skipped
+    assert sorted((p.key, p.problem) for p in report.rejected) == [
+        ("row 2 #Params (B)", "'-7' is not a size in billions"),
+        ("row 3 #Params (B)", "'lots' is not a size in billions"),
+        ("row 4 date", "cannot read 'yesterday' as a date (ISO 8601); the row counts as the oldest"),
+    ]
+    sizes = conn.execute("SELECT model_id, params_total FROM models ORDER BY model_id").fetchall()
+    assert sizes == [("org/a-7b", None), ("org/b-7b", None), ("org/c-7b", None), ("org/d-7b", 7e9)]
+    assert conn.execute("SELECT count(*) FROM scores WHERE metric <> 'oll_v2_normalized'").fetchall() == [(24,)]

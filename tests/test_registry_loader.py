@@ -75,6 +75,10 @@ def _break(table: str, old: str, new: str) -> dict[str, str]:
         (_break("scores", "org/fam-1b,mmlu", "org/ghost,mmlu"), r"scores\.csv, row 2, field 'model_id': unknown model"),
         (_break("losses", "2.1,", "abc,"), r"losses\.csv, row 2, field 'value': cannot parse"),
         (
+            _break("scores", "0.45,,,src,,,\n", "0.45,,,src,,,,\n"),  # one comma too many
+            r"scores\.csv, row 3: 12 fields where the header has 11",
+        ),
+        (
             _break("scores", ",src,,,\norg/fam-7b,mmlu", ",nosrc,,,\norg/fam-7b,mmlu"),
             r"scores\.csv, row 2, field 'source_id'",
         ),
@@ -88,6 +92,19 @@ def test_malformed_row_is_named_and_database_untouched(tmp_path, override, expec
         load_registry(conn, write_registry(tmp_path / "bad", **override))
     assert "\n" not in str(info.value)
     assert table_contents(conn) == before
+
+
+def test_a_folder_without_registry_files_is_an_error_not_an_empty_load(tmp_path):
+    """`init --registry registry/reported` (a mistyped folder) used to load nothing and exit 0."""
+    conn = obslaws.connect(":memory:", plugins=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValidationError, match=r"other: not a registry folder: none of sources\.csv, .*losses\.csv"):
+        load_registry(conn, tmp_path / "other")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "sources.csv").write_text(MINIMAL["sources"])  # one file is a registry of sources
+    assert load_registry(conn, partial).tables["sources"].added == 1
 
 
 def test_failure_midway_rolls_back_the_whole_load(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,10 +46,20 @@ def make_protocol(protocol: str | Protocol, **options: Any) -> Protocol:
     cls = PROTOCOLS.get(protocol)
     if cls is None:
         raise ProtocolError(f"unknown protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"}
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ProtocolError(f"{protocol}: unknown option(s) {unknown}; valid: {sorted(defaults)}")
+    for key, value in options.items():  # a word for a number would fail in int() or float(), naming nothing
+        default = defaults[key]
+        if isinstance(default, bool) and not isinstance(value, bool):  # 'maybe' would read as true
+            raise ProtocolError(f"{protocol}: option {key!r} takes true or false, got {value!r}")
+        if isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool):
+            raise ProtocolError(f"{protocol}: option {key!r} takes a number (default {default!r}), got {value!r}")
     try:
         return cls(**options)
-    except TypeError as exc:
-        raise ProtocolError(f"{protocol}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"{protocol}: {exc} (options {options})") from exc
 
 
 def _load(conn: duckdb.DuckDBPyConnection, targets: Sequence[str] | None, source: str | None) -> FitData:

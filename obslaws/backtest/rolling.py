@@ -54,8 +54,8 @@ class RollingForecast(Protocol):
         horizon_months: int = 6,
         n_train: int = 0,
     ) -> None:
-        self.start = parse_date(start)
-        self.end = None if end is None else parse_date(end)
+        self.start = parse_date(start, "rolling-forecast start")
+        self.end = None if end is None else parse_date(end, "rolling-forecast end")
         self.step_months, self.horizon_months, self.n_train = int(step_months), int(horizon_months), int(n_train)
         if self.step_months < 1 or self.horizon_months < 1:
             raise ProtocolError("rolling-forecast: step_months and horizon_months must be >= 1")

@@ -13,7 +13,8 @@ from obslaws.backtest.base import Protocol, ProtocolError, Split, scored_models
 from obslaws.data import FitData
 
 
-def parse_date(value: str | dt.date) -> dt.date:
+def parse_date(value: str | dt.date, who: str = "time-split date") -> dt.date:
+    """``value`` as a date; ``who`` (protocol and option) names it in the error."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -21,7 +22,7 @@ def parse_date(value: str | dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ProtocolError(f"time-split: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise ProtocolError(f"{who}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 class TimeSplit(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -84,7 +85,7 @@ def _fitter(name: str, hyper: tuple[str, ...]) -> tuple[Any, str]:
     return info.create(**parse_option_values(hyper)), info.plugin
 
 
-def _targets(benchmarks: str | None) -> tuple[str, ...] | None:
+def _targets(benchmarks: str | Sequence[str] | None) -> tuple[str, ...] | None:
     from obslaws.benchmark_sets import resolve_benchmarks
 
     return resolve_benchmarks(benchmarks) if benchmarks is not None else None
@@ -366,7 +367,7 @@ def backtest(
         model,
         conn,
         protocol,
-        benchmarks=_targets(benchmarks),
+        benchmarks=_targets(model.requires.default_benchmarks if benchmarks is None else benchmarks),
         source=source,
         write=not no_write,
         plugin=plugin,

@@ -102,6 +102,13 @@ def create_fitter(cls: type[Fitter], hyperparameters: Mapping[str, Any] | None =
     unknown = sorted(set(hyperparameters) - valid)
     if unknown:
         raise FitterError(f"{cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(valid)}")
+    # A word where a number belongs (`-o ridge=abc`, a quoted number in a plan) would fail deep in the
+    # fit with numpy's error, naming nothing.
+    defaults = default_hyperparameters(cls)
+    for key, value in hyperparameters.items():
+        default = defaults.get(key)
+        if isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool):
+            raise FitterError(f"{cls.name}: hyperparameter {key!r} takes a number (default {default!r}), got {value!r}")
     return cls(**hyperparameters)
 
 

@@ -23,7 +23,7 @@ from obslaws.errors import ObslawsError, OfflineError, ValidationError
 from obslaws.ingest.batch import Batch, finite
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.guards import BenchmarkBudget, guarded_parse
-from obslaws.ingest.names import is_hub_id, model_name, variant_from_name
+from obslaws.ingest.names import is_hub_id, is_local_path, model_name, variant_from_name
 from obslaws.ingest.params import checkpoint_parameters
 from obslaws.ingest.task_map import card_dataset, continuous_unit
 from obslaws.ingest.types import IngestReport, Problem
@@ -227,6 +227,12 @@ def _emit_result(
         report.skipped.append(Problem(card.label, key, f"{value} is neither a fraction nor a percentage"))
 
 
+def _names_a_path(ref: str | Path) -> bool:
+    """An existing path, or one written as a path (``./x``, ``/x``, ``a/b/c``, ``x.md``) even if missing."""
+    text = str(ref)
+    return Path(text).expanduser().exists() or is_local_path(text) or text.lower().endswith(".md")
+
+
 def pair_refs(refs: Sequence[str | Path], model_id: str | None = None) -> list[tuple[str | Path, str | None]]:
     """(ref, model id for a local card) pairs: a hub id right before an existing path names it.
 
@@ -236,6 +242,8 @@ def pair_refs(refs: Sequence[str | Path], model_id: str | None = None) -> list[t
     [('.', 'EleutherAI/pythia-1b')]
     >>> pair_refs(["EleutherAI/pythia-1b", "EleutherAI/pythia-70m"])
     [('EleutherAI/pythia-1b', None), ('EleutherAI/pythia-70m', None)]
+    >>> pair_refs(["EleutherAI/pythia-1b", "./missing/README.md"])  # a mistyped path is still the card
+    [('./missing/README.md', 'EleutherAI/pythia-1b')]
     """
     out: list[tuple[str | Path, str | None]] = []
     items = list(refs)
@@ -244,7 +252,7 @@ def pair_refs(refs: Sequence[str | Path], model_id: str | None = None) -> list[t
         ref = items[index]
         following = items[index + 1] if index + 1 < len(items) else None
         is_id = not Path(ref).expanduser().exists() and is_hub_id(str(ref))
-        if model_id is None and is_id and following is not None and Path(following).expanduser().exists():
+        if model_id is None and is_id and following is not None and _names_a_path(following):
             out.append((following, str(ref)))
             index += 2
             continue
@@ -322,6 +330,8 @@ def ingest_cards(
                 )
             except ValidationError as exc:
                 report.skipped.append(Problem(exc.file, exc.field, exc.problem))
+        elif repo_id is not None and _names_a_path(ref):  # never fetch a mistyped local card from the hub
+            report.skipped.append(Problem(str(ref), None, f"no such file or directory (the card of {repo_id})"))
         elif is_hub_id(str(ref)):
             cards.append(fetch_card(str(ref), revision))
         else:

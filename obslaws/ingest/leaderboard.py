@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from obslaws.csv_rows import long_row_problem
 from obslaws.errors import ObslawsError, ValidationError
 from obslaws.ingest.batch import finite
 from obslaws.ingest.context import IngestContext
@@ -132,7 +133,13 @@ def _read(path: Path) -> pl.DataFrame:
     """The dump as text columns."""
     if path.suffix == ".parquet":
         return pl.read_parquet(path).cast(pl.String)
-    return pl.read_csv(path, infer_schema=False)
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.ComputeError:
+        long = long_row_problem(path)
+        if long is None:
+            raise
+        raise ValidationError(str(path), long[0], None, long[1]) from None
 
 
 def _needed(fmt: DumpFormat) -> set[str]:
@@ -197,7 +204,8 @@ def ingest_leaderboard(
             frame = guarded_parse(str(path), lambda path=path: _read(path))
             fmt = guarded_parse(str(path), lambda path=path, frame=frame: detect_layout(path, frame.columns, format))
         except ValidationError as exc:
-            report.skipped.append(Problem(exc.file, exc.field, exc.problem))
+            key = exc.field if exc.row is None else " ".join(filter(None, [f"row {exc.row}", exc.field]))
+            report.skipped.append(Problem(exc.file, key, exc.problem))
             continue
         if _ingest_frame(context, path, frame, fmt, report):
             report.files += 1
@@ -205,6 +213,23 @@ def ingest_leaderboard(
             report.skipped.append(Problem(str(path), None, "no row could be read; nothing written"))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _row_facts(path: Path, fmt: DumpFormat, row: dict, line: int, report: IngestReport) -> float | None:
+    """The row's parameter count (billions; None when unknown), reporting as rejected a size or a
+    date that is there but cannot be read (the row's scores still land; the row counts as undated)."""
+    text = (row.get(fmt.params_column) or "").strip()
+    params = finite(text)
+    if text and (params is None or params < 0):
+        report.rejected.append(
+            Problem(str(path), f"row {line} {fmt.params_column}", f"{text!r} is not a size in billions")
+        )
+        params = None
+    when = (row.get(fmt.date_column) or "").strip()
+    if when and row["_date"] is None:
+        problem = f"cannot read {when!r} as a date (ISO 8601); the row counts as the oldest"
+        report.rejected.append(Problem(str(path), f"row {line} {fmt.date_column}", problem))
+    return params or None  # the dumps write 0 for an unknown size
 
 
 def _ingest_frame(
@@ -249,13 +274,13 @@ def _ingest_frame(
                 values.append((col, round(value / col.scale, 12)))
         if bad:
             continue
-        params = finite(row.get(fmt.params_column))
+        params = _row_facts(path, fmt, row, line, report)
         model_id = batch.model(
             model_name(name),
             source_id,
             aliases=[name],
             variant=variant_from_type(row.get(fmt.type_column)),
-            params_total=params * 1e9 if params and params > 0 else None,
+            params_total=params * 1e9 if params else None,
             license=row.get(fmt.license_column) or None,
         )
         kept[model_id] = (line, [(col, value, row["_date"]) for col, value in values])

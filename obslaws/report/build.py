@@ -13,7 +13,7 @@ import pluggy
 import polars as pl
 
 from obslaws.data import FitData
-from obslaws.errors import PluginError
+from obslaws.errors import FitterError, PluginError
 from obslaws.plugins import call_each, plugin_manager
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import RefreshOutcome
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from obslaws.refresh.parallel import Workers
 
 
+# The covariates a fitter may need of the models it predicts, and those the score-vs-compute
+# curve's hypothetical models carry (scores and losses are what a fitter learns from).
+COVARIATES = frozenset({"params", "tokens", "flops", "family", "release_date"})
+CURVE_COVARIATES = frozenset({"flops", "family"})
+
+
 def _curve_figure(conn, fits: list, config: RefreshConfig) -> tuple[tuple, str]:
     """The arguments of the score-vs-compute figure (for the report's benchmark, with the curve
     fitter's per-family curves) but its path, or ``()`` and why there is none."""
@@ -36,6 +42,10 @@ def _curve_figure(conn, fits: list, config: RefreshConfig) -> tuple[tuple, str]:
     fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
     if fit is None or benchmark not in fit.benchmarks:
         return (), f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
+    # The curve's models have only a family and FLOPs: a fitter that reads more cannot draw it.
+    lacking = sorted((set(fit.instance.requires.needs) & COVARIATES) - CURVE_COVARIATES)
+    if lacking:
+        return (), f"(no score-vs-compute figure: fitter {wanted} needs {', '.join(lacking)}, a FLOPs curve has none)"
     points = read_frame(
         conn,
         "SELECT f.model_id, f.family, f.flops, s.value FROM model_features f "
@@ -60,7 +70,10 @@ def _curve_figure(conn, fits: list, config: RefreshConfig) -> tuple[tuple, str]:
                 }
             )
     query = FitData.build(pl.DataFrame(rows), benchmarks=read_frame(conn, "SELECT * FROM benchmarks"))
-    predicted = fit.instance.predict(query).filter(pl.col("benchmark") == benchmark)
+    try:
+        predicted = fit.instance.predict(query).filter(pl.col("benchmark") == benchmark)
+    except FitterError as exc:  # a figure is not worth the whole report
+        return (), f"(no score-vs-compute figure: {exc})"
     grid = pl.DataFrame(rows).join(predicted, on="model_id")
     return (points, grid, benchmark, wanted), ""
 

@@ -181,6 +181,16 @@ def test_card_hub_id_then_local_path_reads_the_path_as_that_models_card(conn):
     assert conn.execute("SELECT model_id FROM models").fetchall() == [("acme/dolly-7b",)]
 
 
+@pytest.mark.parametrize("missing", ["./nowhere/README.md", "my-model/README.md"])
+def test_card_hub_id_then_a_mistyped_path_names_the_path_and_asks_no_hub(conn, monkeypatch, missing):
+    """It used to fetch the hub id instead (OfflineError here), never naming the missing file."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    report = ingest_cards(IngestContext(conn), ["acme/dolly-7b", missing])
+    assert report.files == 0
+    assert [str(p) for p in report.skipped] == [f"{missing}: no such file or directory (the card of acme/dolly-7b)"]
+    assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+
+
 # -- item 12 and 13: leaderboard dumps -------------------------------------------------------------
 
 V2_EXPORT_COLUMNS = [
