@@ -79,6 +79,10 @@ def _break(table: str, old: str, new: str) -> dict[str, str]:
             r"scores\.csv, row 3: 12 fields where the header has 11",
         ),
         (
+            _break("scores", "0.45,,,src,,,\n", "0.45,,,src\n"),  # cut short after a required column
+            r"scores\.csv, row 3: 8 fields where the header has 11",
+        ),
+        (
             _break("scores", ",src,,,\norg/fam-7b,mmlu", ",nosrc,,,\norg/fam-7b,mmlu"),
             r"scores\.csv, row 2, field 'source_id'",
         ),
