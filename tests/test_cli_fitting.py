@@ -175,3 +175,21 @@ def test_errors_are_one_line(capsys, db, args, needle):
 def test_usage_errors_for_options_of_another_protocol(capsys, db):
     code, _, err = run(capsys, db, "backtest", "flops-sigmoid", "--protocol", "compute-cutoff", "--date", "2024-01-01")
     assert code == 2 and "--date applies to --protocol time-split only" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # --date is a hypothetical model's release date: with --model alone it used to build a
+        # second, sizeless model "hypothetical:model", on which densing failed with "has no params"
+        ["densing", "--model", "qwen2-7b", "--date", "2024-06-01"],
+        ["flops-sigmoid", "--model", "qwen2-7b", "--date", "2024-06-01"],
+        ["flops-sigmoid", "--family", "qwen2", "--name", "my-7b"],
+    ],
+)
+def test_predict_refuses_a_hypothetical_model_without_a_size(capsys, db, args):
+    code, _, err = run(capsys, db, "predict", *args, "--benchmarks", "oll-v2")
+    assert code == 2, err
+    assert "a hypothetical model needs a size (--params, --tokens or --flops)" in err
+    assert ("they do not change the --model models" in err) == ("--model" in args)
+    assert count(db, "SELECT count(*) FROM fits") == 0 and count(db, "SELECT count(*) FROM predictions") == 0
