@@ -53,8 +53,8 @@ from obslaws.cli.fitting import (
     "--protocol-option",
     "protocol_options",
     multiple=True,
-    help="Another protocol option as KEY=VALUE (JSON when it parses), e.g. -P start=2023-07-01, "
-    "-P 'cutoffs=[1e22,1e23]', -P folds=3.",
+    help="A protocol option as KEY=VALUE (JSON when it parses), e.g. -P start=2023-07-01, "
+    "-P 'cutoffs=[1e22,1e23]', -P folds=3; -P date=, cutoff=, n_train= and groups= do what their flags do.",
 )
 @source_option
 @hyperparameter_option
@@ -79,21 +79,8 @@ def backtest(
     """Backtest FITTER under a published protocol; every cell is written to `backtests`."""
     from obslaws.backtest import run_backtest
 
-    options: dict[str, Any] = parse_option_values(protocol_options)
-    if protocol == "family-holdout":
-        options.update({"n_train": n_train, "groups": groups})
-    elif protocol == "rolling-forecast" and groups is None:
-        options["n_train"] = n_train
-    elif n_train is not None or groups is not None:
-        raise click.UsageError("--n-train applies to family-holdout and rolling-forecast, --groups to family-holdout")
-    if protocol == "compute-cutoff":
-        options["cutoff"] = cutoff
-    elif cutoff is not None:
-        raise click.UsageError("--cutoff applies to --protocol compute-cutoff only")
-    if protocol == "time-split":
-        options["date"] = date
-    elif date is not None:
-        raise click.UsageError("--date applies to --protocol time-split only")
+    flags = {"n_train": n_train, "groups": groups, "cutoff": cutoff, "date": date}
+    options = protocol_option_values(protocol, protocol_options, flags)
     model, plugin = _fitter(fitter, hyper)
     conn = ctx.connect()
     result = run_backtest(
@@ -122,6 +109,38 @@ def backtest(
         f"average MAE {avg['mae_pt']:.2f} points, MSE {avg['mse']:.4g}"
         + ("" if noise is None else f"; noise floor {noise:.2f} points")
     )
+
+
+# Protocol options that have a flag of their own: the flag, and the protocols it applies to.
+FLAGGED = {
+    "n_train": ("--n-train", ("family-holdout", "rolling-forecast")),
+    "groups": ("--groups", ("family-holdout",)),
+    "cutoff": ("--cutoff", ("compute-cutoff",)),
+    "date": ("--date", ("time-split",)),
+}
+
+
+def protocol_option_values(protocol: str, items: tuple[str, ...], flags: dict[str, Any]) -> dict[str, Any]:
+    """The protocol's options: the -P KEY=VALUE pairs and the flags given (None: not given).
+
+    An option with a flag may come as either; -P date=... used to be overwritten by an absent
+    --date. Both at once, or a flag of another protocol, is a usage error.
+    """
+    options = parse_option_values(items)
+    for key, value in flags.items():
+        if value is None:
+            continue
+        flag, protocols = FLAGGED[key]
+        if protocol not in protocols:
+            if key in ("n_train", "groups"):
+                raise click.UsageError(
+                    "--n-train applies to family-holdout and rolling-forecast, --groups to family-holdout"
+                )
+            raise click.UsageError(f"{flag} applies to --protocol {protocols[0]} only")
+        if key in options:
+            raise click.UsageError(f"{flag} and -P {key}=... both given; give one")
+        options[key] = value
+    return options
 
 
 def json_options(options: dict[str, Any]) -> str:
