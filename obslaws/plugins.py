@@ -10,15 +10,18 @@ that silences it (``OBSLAWS_DISABLE_PLUGINS=name``), so one broken package does 
 every command; ``OBSLAWS_STRICT_PLUGINS=1`` makes it an error. Every other failure of a plugin
 (it implements a hook that does not exist or with wrong arguments, forgets ``@hookimpl``,
 raises inside a hook, registers a name another plugin already registered) is one
-:class:`~obslaws.errors.PluginError` whose message names the plugin, so ``obslaws`` prints one
-line and the user knows which package to fix or disable.
+:class:`~obslaws.errors.PluginError` whose message names the plugin (and, for a hook that does
+not exist, its module and the hooks there are), so ``obslaws`` prints one line and the user
+knows which package to fix or disable.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import os
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -51,25 +54,55 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
+def _module_of(plugin: Any) -> str:
+    """Where a plugin object comes from: its module's name, or its class's dotted name."""
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
+def _where(plugin: Any, name: str) -> str:
+    """How errors name a plugin: 'plugin "name" (module m)'; the CLI puts "Error: " before it."""
+    return f'plugin "{name}" (module {_module_of(plugin)})'
+
+
 def _check_unmarked(plugin: Any, name: str) -> None:
     """A function named like a hook but without ``@hookimpl`` is silently ignored by pluggy."""
     for hook in HOOK_NAMES:
         func = getattr(plugin, hook, None)
         if callable(func) and not hasattr(func, f"{ENTRY_POINT_GROUP}_impl"):
             raise PluginError(
-                f'Error in plugin "{name}": {hook}() is not marked with @hookimpl '
+                f"{_where(plugin, name)}: {hook}() is not marked with @hookimpl "
                 "(from obslaws import hookimpl), so obslaws would never call it"
+            )
+
+
+def _check_hook_names(plugin: Any, name: str) -> None:
+    """A ``@hookimpl`` function whose name is no hook (a misspelling): pluggy's own error names
+    neither the module nor the hooks there are."""
+    for attr in dir(plugin):
+        opts = getattr(getattr(plugin, attr, None), f"{ENTRY_POINT_GROUP}_impl", None)
+        if not isinstance(opts, dict) or opts.get("optionalhook"):
+            continue
+        hook = opts.get("specname") or attr
+        if hook not in HOOK_NAMES:
+            close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+            raise PluginError(
+                f"{_where(plugin, name)} implements an unknown hook {hook}()"
+                + (f" (did you mean {close[0]}?)" if close else "")
+                + f"; the hooks are {', '.join(HOOK_NAMES)}"
             )
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
     _check_unmarked(plugin, name)
+    _check_hook_names(plugin, name)
     try:
         pm.register(plugin, name=name)
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f'Error in plugin "{name}": {exc}') from exc
+    except pluggy.PluginValidationError as exc:  # a hook with arguments its spec does not have
+        raise PluginError(f"{_where(plugin, name)}: {' '.join(str(exc).split())}") from exc
     except ValueError as exc:  # already registered under another name
-        raise PluginError(f'Error registering plugin "{name}": {exc}') from exc
+        raise PluginError(f"{_where(plugin, name)} cannot be registered: {exc}") from exc
 
 
 def _load(ep: metadata.EntryPoint) -> Any | None:
@@ -81,7 +114,7 @@ def _load(ep: metadata.EntryPoint) -> Any | None:
             f'plugin "{ep.name}" ({ep.value}, from {_dist_label(ep)}) failed to import: {type(exc).__name__}: {exc}'
         )
         if strict_plugins():
-            raise PluginError(f"Error loading {problem} ({STRICT_ENV} is set)") from exc
+            raise PluginError(f"{problem} ({STRICT_ENV} is set)") from exc
         log.warning(
             "Warning: %s; it is disabled (set %s=%s to silence this, or %s=1 to make it an error)",
             problem,
@@ -132,8 +165,9 @@ def get_plugin_manager(
     Raises
     ------
     PluginError
-        A plugin implements a hook that does not exist, defines a hook function without
-        ``@hookimpl``, or two distributions declare the same plugin name; with
+        Naming the plugin and its module: a plugin implements a hook that does not exist (the
+        message lists the hooks there are), a hook with arguments its spec lacks, a hook
+        function without ``@hookimpl``, or two distributions declare the same plugin name; with
         ``$OBSLAWS_STRICT_PLUGINS`` set, also a plugin that fails to import (named).
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
@@ -154,7 +188,7 @@ def get_plugin_manager(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
-        raise PluginError(f'Error in plugin "{name}": {exc}') from exc
+        raise PluginError(f"{_where(exc.plugin, name)}: {' '.join(str(exc).split())}") from exc
     return pm
 
 

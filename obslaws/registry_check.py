@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from obslaws.csv_rows import long_row_problem
+from obslaws.csv_rows import ragged_row_problem
 from obslaws.errors import ValidationError
 from obslaws.store.columns import registry_columns, required_columns, schema
 
@@ -61,18 +61,21 @@ def read_table(source: Path | bytes, table: str, name: str | None = None) -> pl.
     Raises
     ------
     ValidationError
-        Naming ``name`` (default the file's name), the row and the field: a required column
-        missing from the header, an unknown column, a value that does not parse, an empty
-        required value.
+        Naming ``name`` (default the file's name), the row and the field: a row with more or
+        fewer fields than the header, a required column missing from the header, an unknown
+        column, a value that does not parse, an empty required value.
     """
     name = name or (source.name if isinstance(source, Path) else f"{table}.csv")
     try:
         raw = pl.read_csv(source, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        long = long_row_problem(source) if isinstance(exc, pl.exceptions.PolarsError) else None
-        if long is not None:
-            raise ValidationError(name, long[0], None, long[1]) from exc
+        ragged = ragged_row_problem(source) if isinstance(exc, pl.exceptions.PolarsError) else None
+        if ragged is not None:
+            raise ValidationError(name, ragged[0], None, ragged[1]) from exc
         raise ValidationError(name, None, None, f"cannot read CSV: {exc}") from exc
+    ragged = ragged_row_problem(source)  # polars reads a short row with the missing columns empty
+    if ragged is not None:
+        raise ValidationError(name, ragged[0], None, ragged[1])
     types, required = registry_schema(table), required_columns(table)
     missing = [c for c in required if c not in raw.columns]
     if missing:

@@ -175,3 +175,47 @@ def test_errors_are_one_line(capsys, db, args, needle):
 def test_usage_errors_for_options_of_another_protocol(capsys, db):
     code, _, err = run(capsys, db, "backtest", "flops-sigmoid", "--protocol", "compute-cutoff", "--date", "2024-01-01")
     assert code == 2 and "--date applies to --protocol time-split only" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # --date is a hypothetical model's release date: with --model alone it used to build a
+        # second, sizeless model "hypothetical:model", on which densing failed with "has no params"
+        ["densing", "--model", "qwen2-7b", "--date", "2024-06-01"],
+        ["flops-sigmoid", "--model", "qwen2-7b", "--date", "2024-06-01"],
+        ["flops-sigmoid", "--family", "qwen2", "--name", "my-7b"],
+    ],
+)
+def test_predict_refuses_a_hypothetical_model_without_a_size(capsys, db, args):
+    code, _, err = run(capsys, db, "predict", *args, "--benchmarks", "oll-v2")
+    assert code == 2, err
+    assert "a hypothetical model needs a size (--params, --tokens or --flops)" in err
+    assert ("they do not change the --model models" in err) == ("--model" in args)
+    assert count(db, "SELECT count(*) FROM fits") == 0 and count(db, "SELECT count(*) FROM predictions") == 0
+
+
+def test_protocol_options_with_a_flag_also_work_as_dash_p(capsys, db):
+    """-P date=... used to be dropped for the --date flag's None: "time-split needs a date"."""
+    args = ["backtest", "flops-sigmoid", "--benchmarks", "mmlu,arc_challenge", *FAST, "--no-write", "--format", "json"]
+    code, out, err = run(capsys, db, *args, "--protocol", "time-split", "-P", "date=2024-01-01")
+    assert code == 0, err
+    assert json.loads(out)["options"]["date"] == "2024-01-01"
+    code, out, err = run(capsys, db, *args, "--protocol", "compute-cutoff", "-P", "cutoff=1e22")
+    assert code == 0, err
+    assert json.loads(out)["options"]["cutoff"] == 1e22
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--protocol", "time-split", "--date", "2024-01-01", "-P", "date=2023-01-01"], "--date and -P date"),
+        (["--protocol", "compute-cutoff", "--cutoff", "1e22", "-P", "cutoff=1e23"], "--cutoff and -P cutoff"),
+        (["--protocol", "family-holdout", "--n-train", "1", "-P", "n_train=2"], "--n-train and -P n_train"),
+        (["--protocol", "rolling-forecast", "--n-train", "0", "-P", "n_train=1"], "--n-train and -P n_train"),
+        (["--protocol", "family-holdout", "--groups", "all", "-P", "groups=sloth-paper"], "--groups and -P groups"),
+    ],
+)
+def test_a_protocol_option_given_as_flag_and_as_dash_p_is_a_usage_error(capsys, db, args, flag):
+    code, _, err = run(capsys, db, "backtest", "flops-sigmoid", *args)
+    assert code == 2 and f"{flag}=... both given; give one" in err

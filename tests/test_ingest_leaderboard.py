@@ -127,6 +127,24 @@ def test_a_row_longer_than_the_header_is_named_by_row(conn, tmp_path):
     assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
 
 
+def test_a_row_shorter_than_the_header_is_named_and_nothing_written(conn, tmp_path, cli, db_file):
+    """polars reads a short row with the missing columns empty; the ingest used to take it (exit 0)."""
+    path = tmp_path / "dump.csv"
+    path.write_text(
+        f"{V1_HEADER}\nx,org/a-7b,50,70,45,40,70,10,pretrained,7,2024-01-01T00:00:00Z\nx,org/b-7b,50,70,45,40,70,10\n"
+    )
+    report = ingest_leaderboard(IngestContext(conn), [path])
+    assert report.files == 0
+    assert [(p.key, p.problem) for p in report.skipped] == [
+        ("row 3", "8 fields where the header has 11 (a row cut short?)")
+    ]
+    assert conn.execute("SELECT count(*) FROM sources").fetchall() == [(0,)]
+    assert cli(["--db", str(db_file), "ingest", "leaderboard", str(path)]) == 1
+    check = obslaws.connect(db_file, plugins=False, read_only=True)
+    assert check.execute("SELECT count(*) FROM models").fetchall() == [(0,)]
+    check.close()
+
+
 def test_an_unreadable_size_or_date_is_rejected_by_row_and_the_scores_land(conn, tmp_path):
     """A size of -7 or 'lots' and a date of 'yesterday' used to vanish silently (exit 0)."""
     path = tmp_path / "dump.csv"

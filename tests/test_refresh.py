@@ -209,3 +209,22 @@ def test_a_refresh_reuses_fits_and_backtests_whose_inputs_did_not_change(workspa
     assert "time-split" in page
     out, err = run_cli([*args, "--force"], capsys)
     assert "not rerun" not in err and "not refitted" not in err
+
+
+def test_the_refresh_script_help_lists_db_and_every_refresh_option():
+    """The script takes --db (README runs it so) but its --help, the refresh command's, did not list it."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "leaderboard_refresh.py"
+    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("Usage: leaderboard_refresh.py [OPTIONS]")
+    for option in (
+        "--db FILE",
+        "--config FILE",
+        "--out DIRECTORY",
+        "--force",
+        "--quiet",
+        "--workers",
+        "--allow-skips",
+        "-h, --help",
+    ):
+        assert option in done.stdout, option
+    assert "$OBSLAWS_DB" in done.stdout

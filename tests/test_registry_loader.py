@@ -79,6 +79,10 @@ def _break(table: str, old: str, new: str) -> dict[str, str]:
             r"scores\.csv, row 3: 12 fields where the header has 11",
         ),
         (
+            _break("scores", "0.45,,,src,,,\n", "0.45,,,src\n"),  # cut short after a required column
+            r"scores\.csv, row 3: 8 fields where the header has 11",
+        ),
+        (
             _break("scores", ",src,,,\norg/fam-7b,mmlu", ",nosrc,,,\norg/fam-7b,mmlu"),
             r"scores\.csv, row 2, field 'source_id'",
         ),
@@ -145,6 +149,23 @@ def test_cli_init_prints_summary_and_one_line_errors(tmp_path, capsys, monkeypat
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("Error: scores.csv, row 3, field 'value'")
+
+
+def test_a_failed_init_of_a_new_file_leaves_no_file_and_keeps_an_existing_one(tmp_path, cli):
+    """It used to create and migrate the file before validating, leaving an empty database behind."""
+    bad = write_registry(tmp_path / "bad", **_break("scores", "0.45", "45"))
+    new = tmp_path / "new.duckdb"
+    assert cli(["--db", str(new), "init", "--registry", str(bad)]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
+    old = tmp_path / "old.duckdb"
+    assert cli(["--db", str(old), "init", "--registry", str(write_registry(tmp_path / "good"))]) == 0
+    conn = obslaws.connect(old, plugins=False)
+    before = table_contents(conn)
+    conn.close()
+    assert cli(["--db", str(old), "init", "--registry", str(bad)]) == 1
+    conn = obslaws.connect(old, plugins=False)
+    assert table_contents(conn) == before
+    conn.close()
 
 
 def test_shipped_registry_dir_is_found():

@@ -31,7 +31,7 @@ class TimeSplit(Protocol):
 
     def __init__(self, *, date: str | dt.date | None = None, base_only: bool = False) -> None:
         if date is None:
-            raise ProtocolError("time-split needs a date (--date YYYY-MM-DD)")
+            raise ProtocolError("time-split needs a date (--date YYYY-MM-DD, or -P date=YYYY-MM-DD)")
         self.date = parse_date(date)
         self.base_only = bool(base_only)
 

@@ -12,6 +12,7 @@ from obslaws.cli.common import Context
 
 # One module per command group; each defines ``commands`` (a list of click commands).
 _COMMAND_MODULES = (
+    "obslaws.cli.backtest",
     "obslaws.cli.db",
     "obslaws.cli.export",
     "obslaws.cli.fitting",

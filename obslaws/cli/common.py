@@ -43,6 +43,12 @@ class Context:
             self._conn = connect(path, read_only=read_only)
         return self._conn
 
+    def close(self) -> None:
+        """Close the connection, if one is open."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     def connect_for_reading(self, *, snapshot: bool = False) -> duckdb.DuckDBPyConnection:
         """A read-only connection: to the snapshot if asked, or if another process holds the database."""
         from obslaws.store import connect

@@ -22,13 +22,25 @@ from obslaws.errors import StoreError
 )
 @click.pass_obj
 def init(ctx: Context, registry_path: str | None) -> None:
-    """Create or migrate the database and load the curated registry (idempotent)."""
+    """Create or migrate the database and load the curated registry (idempotent).
+
+    A failed init of a new file removes the file; an existing database is left as it was.
+    """
     from pathlib import Path
 
     from obslaws.registry import load_registry, summary
 
-    conn = ctx.connect(create=True)
-    report = load_registry(conn, Path(registry_path) if registry_path else None)
+    target = Path(ctx.path()).expanduser()
+    created = ctx.path() != ":memory:" and not target.exists()
+    try:
+        conn = ctx.connect(create=True)
+        report = load_registry(conn, Path(registry_path) if registry_path else None)
+    except BaseException:  # also Ctrl-C: a half-made file is no database to leave behind
+        if created:
+            ctx.close()
+            for leftover in (target, target.with_name(target.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     for table, stats in report.tables.items():
         click.echo(f"{table:>14}: {stats}")
     click.echo(f"loaded in {report.seconds:.2f} s" + ("" if report.changed else " (nothing changed)"))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from obslaws.csv_rows import long_row_problem
+from obslaws.csv_rows import ragged_row_problem
 from obslaws.errors import ObslawsError, ValidationError
 from obslaws.ingest.batch import finite
 from obslaws.ingest.context import IngestContext
@@ -130,16 +130,20 @@ FORMATS: dict[str, DumpFormat] = {
 
 
 def _read(path: Path) -> pl.DataFrame:
-    """The dump as text columns."""
+    """The dump as text columns; a CSV row with more or fewer fields than the header is refused by row."""
     if path.suffix == ".parquet":
         return pl.read_parquet(path).cast(pl.String)
     try:
-        return pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.ComputeError:
-        long = long_row_problem(path)
-        if long is None:
+        ragged = ragged_row_problem(path)
+        if ragged is None:
             raise
-        raise ValidationError(str(path), long[0], None, long[1]) from None
+        raise ValidationError(str(path), ragged[0], None, ragged[1]) from None
+    ragged = ragged_row_problem(path)  # polars reads a short row with the missing columns empty
+    if ragged is not None:
+        raise ValidationError(str(path), ragged[0], None, ragged[1])
+    return frame
 
 
 def _needed(fmt: DumpFormat) -> set[str]:

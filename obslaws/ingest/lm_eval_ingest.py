@@ -13,7 +13,7 @@ from pathlib import Path
 from obslaws.errors import ObslawsError
 from obslaws.ingest.context import IngestContext
 from obslaws.ingest.guards import BenchmarkBudget
-from obslaws.ingest.lm_eval_results import emit, new_benchmarks
+from obslaws.ingest.lm_eval_results import emit, has_values, new_benchmarks
 from obslaws.ingest.prefetch import parsed_batches
 from obslaws.ingest.types import IngestReport, Problem
 
@@ -64,7 +64,8 @@ def ingest_lm_eval(
     -------
     IngestReport
         Rows added/updated/unchanged per table; malformed files under ``skipped``, values that
-        cannot be stored under ``rejected``.
+        cannot be stored under ``rejected``. A file none of whose values can be stored is
+        skipped and writes nothing (no source, model or ``eval_runs`` row).
     """
     from tqdm import tqdm
 
@@ -83,6 +84,10 @@ def ingest_lm_eval(
                 bar.update(1)
                 if isinstance(run, Problem):
                     refused: Problem | None = run
+                elif not has_values(run, context.task_map):
+                    report.rejected.extend(run.rejected)
+                    why = f"no value could be stored ({len(run.rejected)} rejected); nothing written"
+                    refused = Problem(run.source_label, None, why)
                 else:
                     refused = budget.admit(run.source_label, new_benchmarks(batch, run))
                 if refused is not None:

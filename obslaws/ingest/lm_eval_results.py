@@ -329,6 +329,12 @@ def new_benchmarks(batch: Batch, run: ParsedRun) -> set[str]:
     return {bench for bench, metric in unknown if _unit(metric, bench) is None}
 
 
+def has_values(run: ParsedRun, task_map: TaskMap) -> bool:
+    """Whether emitting ``run`` would store a score or a loss: a file none of whose values could be
+    stored (all rejected, or none mapped) is no evaluation of its model, and writes nothing."""
+    return bool(run.prepared[0] if run.prepared else mapped(task_map, run.measurements))
+
+
 def _json(run: ParsedRun) -> tuple[str, str, str]:
     """n_shot, task_versions and config as eval_runs stores them."""
     return (

@@ -129,6 +129,31 @@ def test_impossible_values_are_rejected_per_file_and_key_and_never_stored(tmp_pa
     assert "7 value(s) rejected, not stored:" in report.lines()
 
 
+def test_a_results_file_whose_only_value_is_rejected_writes_nothing_and_exits_1(tmp_path, db_file, cli):
+    """It used to write a source, a model, a family and an eval_runs row with no score (exit 1 for the value)."""
+    bad = results_file(tmp_path / "bad.json", {"t_pct": {"acc,none": 85.1}}, pretrained="acme/only-bad-1b")
+    good = results_file(tmp_path / "good.json", {"t_ok": {"acc,none": 0.6}}, pretrained="acme/good-1b")
+    conn = obslaws.connect(db_file, plugins=False)
+    tables = ("sources", "models", "families", "model_aliases", "eval_runs", "scores", "losses", "benchmarks")
+    before = {t: count(conn, f"SELECT count(*) FROM {t}") for t in tables}
+    report = ingest_lm_eval(IngestContext(conn), [bad, good])
+    assert report.files == 1
+    assert [(p.file, p.problem) for p in report.skipped] == [
+        (str(bad), "no value could be stored (1 rejected); nothing written")
+    ]
+    assert [p.key for p in report.rejected] == ["results.t_pct.acc,none"]
+    assert count(conn, "SELECT count(*) FROM models WHERE model_id LIKE '%only-bad%'") == 0
+    assert count(conn, "SELECT count(*) FROM families WHERE family LIKE '%only-bad%'") == 0
+    assert conn.execute("SELECT count(*) FROM eval_runs WHERE path = ?", [str(bad)]).fetchall() == [(0,)]
+    assert count(conn, "SELECT count(*) FROM eval_runs") == before["eval_runs"] + 1  # the good file's run
+    after = {t: count(conn, f"SELECT count(*) FROM {t}") for t in tables}
+    conn.close()
+    assert cli(["--db", str(db_file), "ingest", "lm-eval", str(bad), "--no-progress"]) == 1
+    conn = obslaws.connect(db_file, plugins=False)
+    assert {t: count(conn, f"SELECT count(*) FROM {t}") for t in tables} == after
+    conn.close()
+
+
 def test_a_negative_card_value_is_rejected_not_a_constraint_crash(tmp_path, conn):
     card = tmp_path / "README.md"
     card.write_text(
