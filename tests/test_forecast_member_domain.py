@@ -146,13 +146,23 @@ def test_the_option_off_ignores_the_shifts_to_the_bit():
     assert moved[0, 0] == parts.blended(*args)[0, 0] and moved[1, 0] < parts.blended(*args)[1, 0]
 
 
-def _fit(member_domains: tuple[bool, ...]):
+def _split() -> tuple[FitData, FitData]:
+    """Training data with new code families above the median compute, and a query of two models
+    with more compute than any training model (the larger kind) of new families, code and general."""
     models = _models(_families({"newcode": (True, (60e9,)), "newgen": (False, (60e9,))}))
     data = _data(models)
     train = data.select_models([m for m in models["model_id"] if not m.startswith("new")])
-    query = data.select_models(["newcode-0", "newgen-0"])  # more compute than any training model: larger
+    return train, data.select_models(["newcode-0", "newgen-0"])
+
+
+def _forecaster(member_domains: tuple[bool, ...]):
     options = {"stack": (), "stack_anchored": (), "stack_larger": ("flops-sigmoid-family",)}
-    fitted = small_forecaster(member_domains=member_domains, **options).fit(train)
+    return small_forecaster(member_domains=member_domains, **options)
+
+
+def _fit(member_domains: tuple[bool, ...]):
+    train, query = _split()
+    fitted = _forecaster(member_domains).fit(train)
     return fitted, fitted.predict(query), query
 
 
@@ -166,12 +176,28 @@ def test_a_fit_shifts_new_code_families_only_and_records_the_choice():
     shift = fitted.engines_["larger"][0].member_shift(table, np.zeros((2, 1), dtype=bool))
     ids = query.models["model_id"].to_list()
     assert np.all(shift[ids.index("newgen-0")] == 0) and np.all(shift[ids.index("newcode-0")] < 0)
-    off, off_predicted, _ = _fit((False,))
+    off = _forecaster((False,)).fit(_split()[0])
     assert "member_domain" not in off.learned_parameters()["stacked"]
-    # a general new family's cells move only through the weights (here: every cell's the same or not at all)
-    gen = predicted.filter(pl.col("model_id") == "newgen-0")["prediction"].to_numpy()
-    gen_off = off_predicted.filter(pl.col("model_id") == "newgen-0")["prediction"].to_numpy()
     if not stacked["member_domain"]["larger"]:
-        assert np.array_equal(predicted["prediction"].to_numpy(), off_predicted["prediction"].to_numpy())
-    elif stacked["weights"]["larger"] == off.learned_parameters()["stacked"]["weights"]["larger"]:
-        assert np.array_equal(gen, gen_off)
+        assert off.predict(query).equals(predicted)
+
+
+def test_at_prediction_the_shift_moves_only_the_new_code_familys_cells():
+    fitted, _, query = _fit((True,))
+    part = fitted.stacker_.part("larger")
+    assert part.shifted["larger"]
+    part.weights["larger"] = np.full_like(part.weights["larger"], 0.5)  # the member weighted, to see it move
+    on = fitted.predict(query)
+    part.shifted["larger"] = False
+    off = fitted.predict(query)
+    moved = on.join(off, on=["model_id", "benchmark"]).filter(pl.col("prediction") != pl.col("prediction_right"))
+    assert set(moved["model_id"]) == {"newcode-0"} and moved.height == 2
+    # by half the member's move (its weight), the member's score shifted by the code effect
+    member = fitted.members_["flops-sigmoid-family"].predict(query).filter(pl.col("model_id") == "newcode-0")
+    shift = fitted.engines_["larger"][0].member_shift(ModelTable.of(query.models), np.zeros((2, 1), dtype=bool))
+    row = query.models["model_id"].to_list().index("newcode-0")
+    for t, m in zip(member["benchmark"], member["prediction"], strict=True):
+        j = fitted.targets_.index(t)
+        expected = 0.5 * (shifted(np.array(m), shift[row, j], fitted.chance_[j]) - m)
+        got = moved.filter(pl.col("benchmark") == t)
+        assert np.isclose(got["prediction"][0] - got["prediction_right"][0], expected)
