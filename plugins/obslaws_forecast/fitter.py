@@ -10,7 +10,9 @@ cuts, a compute cut, family groups at n = 1, hidden cells) separately for each k
 like its question; each target its own configuration where leaving each fold out prefers that),
 and the 90% intervals are split-conformal on the same folds' residuals, per kind, category
 (family seen or not, other scores or not) and benchmark. Other registered fitters can be stacked
-on it (``stack``, none by default; ``stacking.py``), with weights chosen on the same folds.
+on it (``stack``; ``stacking.py``), with weights chosen on the same folds; their predictions of a
+new family's models may be moved by the covariate model's effect of its training domain
+(``member_domains``: chosen per stacked kind on the same folds; ``member_domain.py``).
 Nothing is chosen on the data it is tested on.
 """
 
@@ -47,7 +49,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "16"
+    version: ClassVar[str] = "17"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -93,7 +95,7 @@ class ForecastFitter(Fitter):
         margin_choices: tuple[str, ...] = MARGIN_CHOICES,
         margin_checked: bool = True,
         average_sizes: tuple[int, ...] = (),
-        member_domains: tuple[bool, ...] = (False,),
+        member_domains: tuple[bool, ...] = (False, True),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
