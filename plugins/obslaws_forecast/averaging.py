@@ -106,6 +106,10 @@ class AveragedEngine:
     def predict(self, table, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         return np.mean([e.predict(table, z, observed) for e in self.engines], axis=0)
 
+    def member_shift(self, table, observed: np.ndarray) -> np.ndarray:
+        """The mean of its engines' stacked members' shifts (``member_domain.py``), as of their logits."""
+        return np.mean([e.member_shift(table, observed) for e in self.engines], axis=0)
+
 
 def stage_averages(board, folds_of: dict[str, list[str]], candidates_of, sizes, table: dict) -> dict[str, tuple]:
     """Per kind (kind -> the folds its stages chose on): the members of its average where the

@@ -15,6 +15,7 @@ from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge, pairwise_correlation
 from .covariate import CovariateModel, NormalEquations, recency, unseen_families
 from .design import LEVELS, ModelTable, kept_levels
+from .member_domain import member_shift
 from .scale import weight
 
 COVERAGE = "coverage"
@@ -197,6 +198,9 @@ class Engine:
         new = unseen_families(self.covariate.design, table) & ~observed.any(axis=1)
         return np.where(new[:, None], self.unseen.predict(table), base) if new.any() else base
 
+    def member_shift(self, table: ModelTable, observed: np.ndarray) -> np.ndarray:  # member_domain.py
+        return member_shift(self.covariate, self.unseen, table, observed.any(axis=1))[:, : self.n_targets]
+
     def predict(self, table: ModelTable, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """Target logits (n, n_targets) from covariates and the ``observed`` logits."""
         k, cols, on_logits = self.n_targets, self.columns, self.logit_columns
@@ -260,17 +264,10 @@ class FoldCache:
         return config.pooling, config.drift, self._levels(config), unseen
 
     def _base(self, config: Config, targets_only: bool = False):
-        """Covariate predictions of the query rows and residuals of the training rows, for every
-        column or (``targets_only``, enough for a configuration without residual components) the
-        targets only."""
-        t = self.train_rows
-        cols = slice(0, self.n_targets if targets_only else self._width)
-        equations = self._memo(
-            ("eq", config.drift, self._levels(config), targets_only),
-            lambda: NormalEquations.build(
-                self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
-            ),
-        )
+        """Covariate predictions of the query rows and residuals of the training rows, for every column
+        or (``targets_only``, enough for a configuration without residual components) the targets only."""
+        t, cols = self.train_rows, slice(0, self.n_targets if targets_only else self._width)
+        equations = self._equations(config, targets_only)
 
         def matrix(rows: np.ndarray, name: str) -> np.ndarray:  # the design's, for every pooling (and width)
             key = ("matrix", name, config.drift, self._levels(config))
@@ -289,6 +286,20 @@ class FoldCache:
             return query, residuals
 
         return self._memo(("base", *self._covariates(config), targets_only), compute)
+
+    def _equations(self, config: Config, targets_only: bool) -> NormalEquations:
+        t, cols = self.train_rows, slice(0, self.n_targets if targets_only else self._width)
+        return self._memo(
+            ("eq", config.drift, self._levels(config), targets_only),
+            lambda: NormalEquations.build(
+                self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
+            ),
+        )
+
+    def covariate(self, config: Config) -> CovariateModel:
+        """The fold's covariate model of the targets under ``config`` (its pooling, drift and levels)."""
+        key = ("covariate", config.pooling, config.drift, self._levels(config))
+        return self._memo(key, lambda: self._equations(config, True).solve(config.pooling))
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""

@@ -10,7 +10,9 @@ cuts, a compute cut, family groups at n = 1, hidden cells) separately for each k
 like its question; each target its own configuration where leaving each fold out prefers that),
 and the 90% intervals are split-conformal on the same folds' residuals, per kind, category
 (family seen or not, other scores or not) and benchmark. Other registered fitters can be stacked
-on it (``stack``, none by default; ``stacking.py``), with weights chosen on the same folds.
+on it (``stack``; ``stacking.py``), with weights chosen on the same folds; their predictions of a
+new family's models may be moved by the covariate model's effect of its training domain
+(``member_domains``: chosen per stacked kind on the same folds; ``member_domain.py``).
 Nothing is chosen on the data it is tested on.
 """
 
@@ -32,6 +34,7 @@ from .engine import Engine, FoldCache
 from .inner import anchored_families, inner_folds, query_kinds, release_days
 from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
+from .member_domain import check_options
 from .new_families import UNSEEN_KINDS
 from .scale import from_logit, spread, to_logit
 from .select import category, choose, half_width, kind_widths
@@ -46,7 +49,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "16"
+    version: ClassVar[str] = "17"
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -92,6 +95,7 @@ class ForecastFitter(Fitter):
         margin_choices: tuple[str, ...] = MARGIN_CHOICES,
         margin_checked: bool = True,
         average_sizes: tuple[int, ...] = (),
+        member_domains: tuple[bool, ...] = (False, True),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -125,6 +129,7 @@ class ForecastFitter(Fitter):
         self.margin_choices = margin_choices
         self.margin_checked = margin_checked
         self.average_sizes = average_sizes
+        self.member_domains = member_domains
         self.interval = interval
         self.random_state = random_state
 
@@ -237,6 +242,7 @@ class ForecastFitter(Fitter):
                     bool(self.anchored_kind),
                     self._margins(),
                     bool(self.margin_checked),
+                    check_options(self.member_domains),
                 )
                 for names, kinds in stacks
             )
@@ -275,6 +281,8 @@ class ForecastFitter(Fitter):
         if self.stacker_.waiting(np.unique(kinds).tolist()):
             self._fit_members(np.unique(kinds).tolist())
         centre = np.zeros((table.n, k))
+        # the stacked members' shifts for new families' domains (member_domain.py), where offered
+        shift = np.zeros((table.n, k)) if any(check_options(self.member_domains)) else None
         for kind in np.unique(kinds):
             rows = np.flatnonzero(kinds == kind)
             engines = self.engines_.get(str(kind), self.engines_["all"])
@@ -283,10 +291,12 @@ class ForecastFitter(Fitter):
                 if id(engine) not in predicted:
                     predicted[id(engine)] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
                 centre[rows, j] = predicted[id(engine)][:, j]
+                if shift is not None:
+                    shift[rows, j] = engine.member_shift(table.take(rows), matrix.observed[rows])[:, j]
         chance = self.chance_[None, :k]
         ids = query.models["model_id"].to_list()
         scores = self.stacker_.blended(
-            from_logit(centre, chance), kinds, self.members_, predictor(query, ids, self.targets_)
+            from_logit(centre, chance), kinds, self.members_, predictor(query, ids, self.targets_), shift
         )
         moved = scores != from_logit(centre, chance)
         centre = np.where(moved, to_logit(scores, chance), centre)

@@ -30,6 +30,8 @@ class FoldResult:
     errors: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their absolute errors in points
     rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # their row among the fold's query rows
     truth: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their scores
+    # the stacked members' logit shift of each cell (member_domain.py; empty: none)
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def scaled(self, power: float = 1.0) -> np.ndarray:
         """|logit residual| x spread(prediction) ** power: what the conformal widths are quantiles of."""

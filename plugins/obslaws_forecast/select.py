@@ -22,6 +22,7 @@ from .held_out_rules import own_or_every, per_target_configs, scored_candidates,
 from .inner import KINDS, OWN_ONLY, REFINES, kind_folds
 from .margin import simplest_config
 from .margin_checks import stage_margin
+from .member_domain import with_shifts
 from .new_families import choose_unseen, with_unseen
 from .per_benchmark import composite
 from .scoreboard import CATEGORIES, FoldResult, Scoreboard, category, evaluate  # noqa: F401 - re-exported
@@ -178,6 +179,10 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
         if folds:
             results = _kind_results(board, configs, columns, averages, kind, folds)
             everywhere = _kind_results(board, configs, columns, averages, kind, every) if kind != ALL else None
+            if stacker is not None and stacker.shifts(kind):  # the members told new families' domains
+                per_target = _kind_configs(board, configs, columns, averages, kind)
+                results = with_shifts(board, per_target, results)
+                everywhere = None if everywhere is None else with_shifts(board, per_target, everywhere)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
             kind_w, records, powers[kind], source = kind_widths(kind, results, everywhere, level, stacker)
@@ -221,6 +226,16 @@ def _kind_results(board: Scoreboard, configs, columns, averages, kind: str, fold
     if kind in columns:
         return {f: composite(board, columns[kind], f) for f in folds}
     return dict(zip(folds, board.fold_results(configs[kind], folds), strict=True))
+
+
+def _kind_configs(board: Scoreboard, configs, columns, averages, kind: str) -> list[tuple[Config, ...]]:
+    """Per target, the configurations whose mean logits predict ``kind``'s cells (as ``_kind_results``)."""
+    n_targets = next(iter(board.caches.values())).n_targets
+    if kind in averages:
+        return [averages[kind]] * n_targets
+    if kind in columns:
+        return [(c,) for c in columns[kind]]
+    return [(configs[kind],)] * n_targets
 
 
 def _width_rules(level: float) -> tuple:

@@ -23,6 +23,7 @@ import numpy as np
 from .calibration import fold_group, leave_group_out, within, without
 from .margin import held_out_simplest, simplest_within
 from .margin_checks import checked_margin
+from .member_domain import shifted, without_shifts
 from .scale import from_logit, to_logit
 
 STEP = 0.25  # the weight grid's step: members' weights are multiples of it, summing to at most 1
@@ -47,6 +48,18 @@ def blend(own: np.ndarray, members: np.ndarray, weights: np.ndarray) -> np.ndarr
     for w, m in zip(np.asarray(weights, dtype=float), members, strict=True):
         out = np.where(np.isnan(m) | (w == 0), out, out + w * (m - own))
     return out
+
+
+@dataclass
+class _Choice:
+    """The weights' choice for one setting of the members' shift."""
+
+    results: dict  # fold -> FoldResult (with or without the members' shifts)
+    errors: dict  # grid point -> fold -> the stacked cells' errors
+    choose: dict  # rule -> (folds -> weights)
+    held: dict  # rule -> fold group -> held-out MAE
+    rule_margin: float
+    record: dict  # the margins' records
 
 
 @dataclass
@@ -81,6 +94,10 @@ class Stacker:
     weight_margin: float = 0.0
     # the margins apply only where leaving each fold group out says they help (``_margins``)
     checked: bool = True
+    # shift the members' predictions of new families' models by their domain's effect (member_domain.py):
+    # (False,) never, (True,) always, both: chosen per kind on its folds; kind -> the setting kept
+    member_domains: tuple[bool, ...] = (False,)
+    shifted: dict[str, bool] = field(default_factory=dict)
 
     @property
     def n_targets(self) -> int:
@@ -97,28 +114,54 @@ class Stacker:
             self.pending[kind] = (results, every_kind, everywhere)
             return results
         grid = [np.tile(w, (self.n_targets, 1)) for w in weight_grid(len(self.names))]
+        # the members shifted by new families' domains (member_domain.py) or not: each a choice of its own
+        options = self.member_domains if any(np.any(r.shift) for r in results.values()) else self.member_domains[:1]
+        choices = {on: self._choice(grid, results if on else without_shifts(results)) for on in options}
+        record: dict[str, object] = {}
+        if len(dict.fromkeys(fold_group(f) for f in results)) < 2:
+            rule, on = "every fold's", self.shifted.get(every_kind, options[0])
+            on = on if on in choices else options[0]
+            weights = self.weights.get(every_kind, grid[0])
+        else:
+            rules = {on: self._rule(c.held, c.rule_margin) for on, c in choices.items()}
+            on = self._domain_choice(choices, rules, record)
+            rule, weights = rules[on], choices[on].choose[rules[on]](list(choices[on].results))
+        chosen = choices[on]
+        self.weights[kind], self.shifted[kind] = weights, on
+        self.record[kind] = {
+            "inner MAE": {
+                self.label(w[0]): {f: float(e.mean()) for f, e in chosen.errors[i].items()} for i, w in enumerate(grid)
+            },
+            "held-out fold": chosen.held,
+            "rule": rule,
+            **chosen.record,
+            **record,
+        }
+        return {f: self._stacked(r, f, weights) for f, r in chosen.results.items()}
+
+    def shifts(self, kind: str) -> bool:
+        """Whether ``kind``'s members may be shifted by new families' domains (its results need the shifts)."""
+        return bool(self.names) and any(self.member_domains) and (not self.kinds or kind in self.kinds)
+
+    def _choice(self, grid: list[np.ndarray], results: dict) -> _Choice:
+        """The weights' choice on ``results`` (members shifted as they carry): every grid point's errors,
+        the margins, the rules' choosers and their held-out MAE per fold group."""
         errors = {i: {f: self._stacked(r, f, w).errors for f, r in results.items()} for i, w in enumerate(grid)}
-        groups = list(dict.fromkeys(fold_group(f) for f in results))
         record: dict[str, dict] = {}
         rule_margin, weight_margin = self._margins(grid, errors, results, record)
         choose = self._choosers(grid, errors, results, weight_margin)
-        held = self._held_out(choose, results, list(results))
-        if len(groups) < 2:
-            rule = "every fold's"
-            weights = self.weights.get(every_kind, grid[0])
-        else:
-            rule = self._rule(held, rule_margin)
-            weights = choose[rule](list(results))
-        self.weights[kind] = weights
-        self.record[kind] = {
-            "inner MAE": {
-                self.label(w[0]): {f: float(e.mean()) for f, e in errors[i].items()} for i, w in enumerate(grid)
-            },
-            "held-out fold": held,
-            "rule": rule,
-            **record,
-        }
-        return {f: self._stacked(r, f, weights) for f, r in results.items()}
+        return _Choice(results, errors, choose, self._held_out(choose, results, list(results)), rule_margin, record)
+
+    def _domain_choice(self, choices: dict[bool, _Choice], rules: dict[bool, str], record: dict) -> bool:
+        """Shifted members, if the rule each setting keeps predicts the held-out fold groups better on
+        average with them (strictly: off on ties, and where only one setting is offered, that one)."""
+        if len(choices) < 2:
+            return next(iter(choices))
+        held = {on: choices[on].held[rules[on]] for on in choices}
+        record["member domain (held-out fold)"] = {f"{'on' if on else 'off'}: {rules[on]}": h for on, h in held.items()}
+        on = float(np.mean(list(held[True].values()))) < float(np.mean(list(held[False].values())))
+        record["member domain"] = "on" if on else "off"
+        return on
 
     def _choosers(self, grid: list[np.ndarray], errors: dict, results: dict, margin: float) -> dict:
         """Per rule: folds -> the weights it chooses on them (grid points by ``_best`` at ``margin``)."""
@@ -209,6 +252,8 @@ class Stacker:
         weights = self.weights.get(kind, self.weights.get(every_kind))
         if not self.names or weights is None:
             return results
+        if not (self.shifted.get(kind) if kind in self.weights else self.shifted.get(every_kind, False)):
+            results = without_shifts(results)
         # a fold the members were not fitted on (not of a stacked kind) keeps the forecaster's
         return {f: self._stacked(r, f, weights) if f in self.predictions else r for f, r in results.items()}
 
@@ -226,6 +271,8 @@ class Stacker:
         chance = self.chance[result.columns]
         own = from_logit(result.logits, chance)
         members = self.predictions[fold][:, result.rows, result.columns]
+        if result.shift.size:  # a new family's domain (member_domain.py)
+            members = shifted(members, result.shift, chance)
         scores = blend(own, members, weights[result.columns].T)
         errors = 100 * np.abs(scores - result.truth)
         logits = to_logit(scores, chance)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .member_domain import shifted
 from .stacker import Stacker, blend
 from .stacking import fit_deferred, predict_scores
 
@@ -36,6 +37,11 @@ class StackerSet:
         part = self.part(kind)
         return results if part is None else part.apply(kind, results, every_kind)
 
+    def shifts(self, kind: str) -> bool:
+        """Whether ``kind``'s stacker may shift its members by new families' domains (``member_domain.py``)."""
+        part = self.part(kind)
+        return part is not None and part.shifts(kind)
+
     def waiting(self, kinds: Sequence[str]) -> list[Stacker]:
         """The stackers whose members must be fitted before query models of ``kinds`` are predicted."""
         return [p for p in self.parts if p.work is not None and any(self.part(k) is p for k in kinds)]
@@ -51,9 +57,12 @@ class StackerSet:
             stacked |= kind_results
         return members, skipped, stacked
 
-    def blended(self, scores: np.ndarray, kinds: np.ndarray, members: dict, predict: Callable) -> np.ndarray:
+    def blended(
+        self, scores: np.ndarray, kinds: np.ndarray, members: dict, predict: Callable, shift: np.ndarray | None = None
+    ) -> np.ndarray:
         """``scores`` (queries x targets) blended, per kind, with its stacker's members' predictions
-        (``predict(member)``: queries x targets) at the kind's weights (its own, else ``all``'s)."""
+        (``predict(member)``: queries x targets) at the kind's weights (its own, else ``all``'s),
+        shifted by ``shift`` (queries x targets logits: ``member_domain.py``) where the kind chose so."""
         out, cache = scores.copy(), {}
         for kind in np.unique(kinds).tolist():
             part = self.part(str(kind))
@@ -69,8 +78,10 @@ class StackerSet:
                 if name not in cache:
                     cache[name] = predict(members[name])
             rows = kinds == kind
-            predicted = np.stack([cache[part.names[i]] for i in fitted])
-            out[rows] = blend(scores[rows], predicted[:, rows], weights[:, fitted].T[:, None, :])
+            predicted = np.stack([cache[part.names[i]] for i in fitted])[:, rows]
+            if shift is not None and part.shifted.get(str(kind) if str(kind) in part.weights else "all", False):
+                predicted = shifted(predicted, shift[rows], part.chance)
+            out[rows] = blend(scores[rows], predicted, weights[:, fitted].T[:, None, :])
         return out
 
     def learned(self, targets: Sequence[str], left_out: dict[str, str]) -> dict:
@@ -78,7 +89,10 @@ class StackerSet:
         the weights per kind and target, and what each stacker compared."""
         fitted = [n for p in self.parts if p.work is None for n in p.names if n not in p.unfitted]
         waiting = [n for p in self.parts if p.work is not None for n in p.names]
-        return {
+        # per stacked kind: its members shifted by new families' domains or not (member_domain.py), where offered
+        shifting = [p for p in self.parts if any(p.member_domains)]
+        domains = {"member_domain": {k: bool(on) for p in shifting for k, on in p.shifted.items()}} if shifting else {}
+        return domains | {
             # members are fitted when a query model of a kind they are stacked for is first predicted
             "members": list(dict.fromkeys(fitted)),
             "waiting": list(dict.fromkeys(waiting)),

@@ -102,12 +102,13 @@ def build_stacker(
     borrow: bool = True,
     margins: dict[str, float] | None = None,
     checked: bool = True,
+    member_domains: tuple[bool, ...] = (False,),
 ) -> Stacker:
     """A Stacker for the members ``names``, to be fitted (``fit_deferred``) on the inner folds of
     ``kinds`` (empty: every fold, every kind; ``borrow``: with those they borrow,
     ``inner.kind_folds``) when a query model of those kinds is predicted; ``guard``: see ``Stacker``;
     ``margins`` (``"rules"``, ``"weights"``): its ``rule_margin`` and ``weight_margin``;
-    ``checked``: see ``Stacker``."""
+    ``checked``, ``member_domains``: see ``Stacker``."""
     chance = chance[: len(work.data.targets)]
     if not names:  # nothing to stack (the default before version 6): nothing to fit, ever
         return Stacker((), {}, chance)
@@ -127,6 +128,7 @@ def build_stacker(
         rule_margin=rule,
         weight_margin=weight,
         checked=checked,
+        member_domains=tuple(member_domains),
     )
 
 
