@@ -3,10 +3,9 @@ family starts from the code families' level, and the inner folds choose whether 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
+from forecast_models import family_models
 from obslaws_forecast.covariate import CovariateModel
 from obslaws_forecast.design import Design, ModelTable
 from obslaws_forecast.engine import Config
@@ -19,24 +18,7 @@ CODE_DEFICIT = -1.5  # logits: what a code family scores below a general family 
 
 def _models(families: int, code: set[int]) -> pl.DataFrame:
     """Four sizes per family, families a month apart; ``code`` names the code families."""
-    rows = []
-    for f in range(families):
-        for i, params in enumerate((1e9, 3e9, 7e9, 13e9)):
-            rows.append(
-                {
-                    "model_id": f"fam{f}-{i}",
-                    "family": f"fam{f}",
-                    "family_group": None,
-                    "organization": f"org{f}",
-                    "domain": "code" if f in code else None,
-                    "params": params,
-                    "tokens": 1e12,
-                    "flops": 6 * params * 1e12,
-                    "release_date": dt.date(2022, 1, 1) + dt.timedelta(days=30 * f + i),
-                    "instruct": False,
-                }
-            )
-    return pl.DataFrame(rows)
+    return family_models({f"fam{f}": (f in code, (1e9, 3e9, 7e9, 13e9)) for f in range(families)})
 
 
 def _logits(table: ModelTable, rng: np.random.Generator) -> np.ndarray:

@@ -4,10 +4,9 @@ off changes nothing, and where both settings are offered each stacked kind choos
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
+from forecast_models import family_models
 from obslaws_forecast.covariate import CovariateModel
 from obslaws_forecast.design import ModelTable
 from obslaws_forecast.engine import Config
@@ -22,28 +21,6 @@ from obslaws import FitData
 CODE_DEFICIT = -1.5  # logits: a code family below a general family of its size and tokens
 SIZES = (1e9, 3e9, 7e9, 13e9)
 BIG = (13e9, 30e9)  # the sizes of the families first seen above the median compute
-
-
-def _models(families: dict[str, tuple[bool, tuple[float, ...]]]) -> pl.DataFrame:
-    """Family -> (code?, its sizes); families a month apart, one day between sizes."""
-    rows = []
-    for f, (name, (code, sizes)) in enumerate(families.items()):
-        for i, params in enumerate(sizes):
-            rows.append(
-                {
-                    "model_id": f"{name}-{i}",
-                    "family": name,
-                    "family_group": None,
-                    "organization": f"org-{name}",
-                    "domain": "code" if code else None,
-                    "params": params,
-                    "tokens": 1e12,
-                    "flops": 6 * params * 1e12,
-                    "release_date": dt.date(2022, 1, 1) + dt.timedelta(days=30 * f + i),
-                    "instruct": False,
-                }
-            )
-    return pl.DataFrame(rows)
 
 
 def _families(extra: dict | None = None) -> dict:
@@ -67,13 +44,13 @@ def _data(models: pl.DataFrame, seed: int = 0) -> FitData:
 
 
 def test_the_shift_is_the_code_effect_and_only_for_new_code_families():
-    train = ModelTable.of(_models(_families()))
+    train = ModelTable.of(family_models(_families()))
     z = np.column_stack([0.4 * train.raw["log_n"] + CODE_DEFICIT * (train.domain == "code")] * 2)
     observed = np.ones(z.shape, dtype=bool)
     on = CovariateModel.fit(train, z, observed, Config().terms, 1.0, Config(domain=True).levels)
     off = CovariateModel.fit(train, z, observed, Config().terms, 1.0, Config(domain=False).levels)
     # a model of a seen code family, of a new code family, of a new general family
-    query = ModelTable.of(_models({"fam2": (True, (7e9,)), "newcode": (True, (7e9,)), "newgen": (False, (7e9,))}))
+    query = ModelTable.of(family_models({"fam2": (True, (7e9,)), "newcode": (True, (7e9,)), "newgen": (False, (7e9,))}))
     shift = member_shift(on, None, query, np.zeros(3, dtype=bool))
     effect = domain_effects(on, query)
     assert np.all(shift[[0, 2]] == 0) and np.all(shift[1] == effect[1])
@@ -149,7 +126,7 @@ def test_the_option_off_ignores_the_shifts_to_the_bit():
 def _split() -> tuple[FitData, FitData]:
     """Training data with new code families above the median compute, and a query of two models
     with more compute than any training model (the larger kind) of new families, code and general."""
-    models = _models(_families({"newcode": (True, (60e9,)), "newgen": (False, (60e9,))}))
+    models = family_models(_families({"newcode": (True, (60e9,)), "newgen": (False, (60e9,))}))
     data = _data(models)
     train = data.select_models([m for m in models["model_id"] if not m.startswith("new")])
     return train, data.select_models(["newcode-0", "newgen-0"])
