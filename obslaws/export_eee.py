@@ -4,7 +4,7 @@ One file per (source, model): `OUT/<source>/<model>/<source>__<model>.json`. Eac
 setting travels in the result's `metric_config.additional_details` (benchmark, metric, n_shots,
 harness, chance), and the training facts EEE has no field for go in
 `model_info.additional_details` as strings: params_total, params_active, tokens, flops,
-flops_basis, release_date, variant, family. `obslaws ingest eee` reads both back.
+flops_basis, release_date, variant, family, family_group. `obslaws ingest eee` reads both back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from obslaws.errors import ObslawsError
 from obslaws.ingest.eee_schema import schema, validation_errors
 from obslaws.store.query import read_frame
 
-MODEL_DETAILS = ("params_total", "params_active", "tokens", "flops", "flops_basis", "release_date", "variant", "family")
+MODEL_DETAILS = (
+    "params_total",
+    "params_active",
+    "tokens",
+    "flops",
+    "flops_basis",
+    "release_date",
+    "variant",
+    "family",
+    "family_group",
+)
 
 
 def _safe(name: str) -> str:
@@ -83,7 +93,7 @@ def _documents(conn: duckdb.DuckDBPyConnection, source: str | None) -> dict[tupl
             {where} ORDER BY s.source_id, s.model_id, s.benchmark, s.metric, s.n_shots""",
         params,
     )
-    facts = read_frame(conn, f"SELECT model_id, {', '.join(MODEL_DETAILS)} FROM models")
+    facts = read_frame(conn, f"SELECT model_id, {', '.join(MODEL_DETAILS)} FROM models JOIN families USING (family)")
     by_model = {row["model_id"]: row for row in facts.iter_rows(named=True)}
     docs: dict[tuple[str, str], dict] = {}
     for row in scores.iter_rows(named=True):

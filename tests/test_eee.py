@@ -117,3 +117,26 @@ def test_export_carries_training_facts(seeded: Path, tmp_path: Path) -> None:
     details = json.loads(path.read_text())["model_info"]["additional_details"]
     assert details["tokens"] == "36000000000000.0" and details["release_date"] == "2025-04-29"
     assert float(details["params_total"]) == pytest.approx(8.2e9)
+
+
+def test_an_export_ingested_into_an_empty_database_keeps_families(seeded: Path, tmp_path: Path) -> None:
+    """The family and family group travel too: a family hold-out on the re-ingested scores holds out the same groups."""
+    conn = fresh(seeded, tmp_path, "c.duckdb")
+    export_eee(conn, tmp_path / "out", source="swallow-leaderboard-2026-06")
+    facts = (
+        "SELECT model_id, family, family_group, params_total, tokens, release_date"
+        " FROM models JOIN families USING (family)"
+    )
+    exported = {
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT model_id FROM scores WHERE source_id = 'swallow-leaderboard-2026-06'"
+        ).fetchall()
+    }
+    before = sorted(row for row in conn.execute(facts).fetchall() if row[0] in exported)
+    empty = obslaws.connect(tmp_path / "empty.duckdb", plugins=False)
+    report = ingest_eee(IngestContext(empty), [tmp_path / "out"])
+    assert report.skipped == []
+    after = sorted(empty.execute(facts).fetchall())
+    assert len(after) == len(before) > 50
+    assert after == before

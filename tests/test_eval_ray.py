@@ -218,3 +218,13 @@ def test_several_gpus_per_model_split_it():
     )
     assert model_args("m", None, EvalOptions(gpus_per_model=4)) == "pretrained=m,parallelize=True"
     assert model_args("m", None, EvalOptions()) == "pretrained=m"
+
+
+def test_the_only_model_after_ray_is_refused_as_an_address(tmp_path, capsys):
+    """`eval --ray CKPT --tasks t` said "Missing argument 'MODEL...'": the refusal now comes first."""
+    obslaws.connect(tmp_path / "x.duckdb", plugins=False).close()
+    (tmp_path / "ckpt").mkdir()
+    code, err = _cli_exit(
+        ["--db", str(tmp_path / "x.duckdb"), "eval", "--ray", str(tmp_path / "ckpt"), "--tasks", "t"], capsys
+    )
+    assert code == 2 and "not a Ray address" in err and "Missing argument" not in err, err

@@ -76,8 +76,12 @@ def sql(ctx: Context, query: str, params: tuple[str, ...], write: bool, snapshot
     """
     if write and snapshot:
         raise click.UsageError("--write and --snapshot exclude each other: the snapshot is read-only")
-    if query == "-":
+    from_stdin = query == "-"
+    if from_stdin:
         query = sys.stdin.read()
+    if not duckdb.extract_statements(query):  # else DuckDB runs nothing and the command says nothing
+        where = "standard input has" if from_stdin else "the query has"
+        raise click.UsageError(f"{where} no SQL statement")
     bound: dict[str, str] = {}
     for item in params:
         name, sep, value = item.partition("=")

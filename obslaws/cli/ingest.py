@@ -214,6 +214,18 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
     _finish(report, allow_skips, note)
 
 
+def _ray_address(ctx: Context, param: click.Parameter, address: str | None) -> str | None:
+    """Refuse a checkpoint taken as --ray's value; eager, so before a missing MODEL is reported."""
+    from pathlib import Path
+
+    if address is not None and address != LOCAL_RAY and Path(address).exists():
+        raise click.BadParameter(
+            f"{address!r} is a file or folder, not a Ray address: put --ray after the models or write --ray=ADDRESS",
+            param_hint="--ray",
+        )
+    return address
+
+
 @click.command("eval")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--tasks", required=True, help="Comma-separated lm-eval task names.")
@@ -246,6 +258,8 @@ def ingest_eee(ctx: Context, paths: tuple[str, ...], allow_skips: bool) -> None:
     is_flag=False,
     flag_value=LOCAL_RAY,
     default=None,
+    is_eager=True,
+    callback=_ray_address,
     metavar="[ADDRESS]",
     help="One Ray task per (model, task) cell. Alone: a local Ray; with an address (host:port, auto, "
     "ray://...): join that cluster. Put it after the models, or write --ray=ADDRESS.",
@@ -332,16 +346,9 @@ def _eval_here(ctx: Context, models, names, options, common) -> None:  # noqa: A
 
 
 def _eval_on_ray(ctx: Context, models, names, options, common, address, cpus, retries, progress) -> None:  # noqa: ANN001
-    from pathlib import Path
 
     from obslaws.errors import ObslawsError
     from obslaws.evaluate.distributed import RayOptions, run_eval_ray
-
-    if address != LOCAL_RAY and Path(address).exists():
-        raise click.BadParameter(
-            f"{address!r} is a file or folder, not a Ray address: put --ray after the models or write --ray=ADDRESS",
-            param_hint="--ray",
-        )
 
     def each(cell, error: str | None) -> None:  # noqa: ANN001 - a Cell
         if not progress:  # one line per cell instead of the bar

@@ -162,6 +162,7 @@ class Batch:
         *,
         aliases: Iterable[str] = (),
         family: str | None = None,
+        family_group: str | None = None,
         variant: str | None = None,
         base_model: str | None = None,
         params_total: float | None = None,
@@ -169,7 +170,8 @@ class Batch:
     ) -> str:
         """The canonical id of ``name``, creating the model (and its family) when new.
 
-        Every spelling in ``aliases`` (and ``name`` itself) that is not yet an alias becomes one.
+        Every spelling in ``aliases`` (and ``name`` itself) that is not yet an alias becomes one; a new
+        family joins ``family_group`` (default: a group of its own).
         Existing models are never changed here (see :meth:`fill_model`).
         """
         model_id, exists = self.resolver.resolve(name)
@@ -182,8 +184,9 @@ class Batch:
             fam = family or base_family or family_from_name(model_id)
             fam = self.resolver.existing_family(fam) or fam
             if fam not in self.resolver.families:
-                self.resolver.add_family(fam, fam)
-                self.row("families", family=fam, family_group=fam, organization=organization(model_id))
+                group = family_group or fam
+                self.resolver.add_family(fam, group)
+                self.row("families", family=fam, family_group=group, organization=organization(model_id))
             self.row(
                 "models",
                 model_id=model_id,

@@ -5,7 +5,8 @@ Mapping:
 - model: `model_info.id` resolved through `model_aliases` (HELM's lower-case `org/model`
   finds `Org/Model`); an unknown id becomes a new model. `model_info.name` is kept as an alias
   when no other model uses it. `additional_details` written by `obslaws export eee` (params,
-  tokens, compute, release date) fill fields the database lacks.
+  tokens, compute, release date) fill fields the database lacks; its family and family group
+  are a new model's.
 - benchmark: `eee:<source_name>/<evaluation_name>` (slugs), one id per source and evaluation,
   since HELM's MMLU prompt is neither the Open LLM Leaderboard's nor a report's. A benchmark's
   setting (shots) is not a typed EEE field: n_shots is -1 (not stated) unless a file written
@@ -109,7 +110,15 @@ def _model(batch: Batch, document: dict, source_id: str, report: IngestReport) -
     known = found is not None
     aliases = [a for a in (info["id"], info.get("name")) if a and batch.resolver.lookup(a) is None]
     # ModelName, not model_name(): EEE ids are names, and `text-bison@001` is an API version, not a checkpoint.
-    model_id = batch.model(ModelName(name), source_id, aliases=aliases, variant=details.get("variant"))
+    # A new model keeps the family (and group) the exporting database gave it, not one guessed from its name.
+    model_id = batch.model(
+        ModelName(name),
+        source_id,
+        aliases=aliases,
+        family=details.get("family"),
+        family_group=details.get("family_group"),
+        variant=details.get("variant"),
+    )
     fills = {f: finite(details.get(f)) for f in MODEL_FIELDS}
     fills["release_date"] = details.get("release_date") or None
     batch.fill_model(model_id, **fills)

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -179,6 +179,32 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+def waiting(future: Future) -> Callable[[], Any]:
+    """``future.result``, waited for in short slices. A signal (Ctrl-C, `kill -INT`) may reach one
+    of the pool's threads; Python handles it only when the main thread runs again, which a plain
+    ``result()`` delays until the job ends."""
+
+    def result() -> Any:
+        while not wait([future], timeout=0.25).done:
+            pass
+        return future.result()
+
+    return result
+
+
+def stop_pool(pool: ProcessPoolExecutor, *, interrupted: bool) -> None:
+    """Shut ``pool`` down. When the refresh stops on an error or a signal (Ctrl-C), its running jobs
+    are ended too: their results would be rolled back, and waiting for them took minutes."""
+    if interrupted:
+        terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+        if terminate is not None:
+            terminate()
+        else:
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Workers:
     """Worker processes that a refresh and its report share (:func:`start_pool`), started when
     first asked for and shut down when the ``with`` block ends; none for ``count`` <= 1.
@@ -206,7 +232,7 @@ class Workers:
 
     def __exit__(self, *exc: object) -> None:
         if self.started is not None:
-            self.started.shutdown(cancel_futures=True)
+            stop_pool(self.started, interrupted=exc[0] is not None)
         for _, _, _, path in self.ahead.values():  # drawn ahead for a report that did not take them
             shutil.rmtree(path.parent, ignore_errors=True)
 
@@ -225,17 +251,17 @@ class Runner:
         """Queue a fit; the returned callable gives (the fitted fitter, its Timing)."""
         if self.pool is None:
             return lambda: fit_job(fitter, data)
-        return self.pool.submit(fit_job, fitter, data).result
+        return waiting(self.pool.submit(fit_job, fitter, data))
 
     def backtests(self, jobs: Sequence[Job]) -> Callable[[], list[tuple[Any, dict[str, Any] | None, Timing]]]:
         """Queue a batch of backtests (:func:`run_batch`); the callable gives its list of results."""
         if self.pool is None:
             return lambda: run_batch(jobs)
-        return self.pool.submit(run_batch, list(jobs)).result
+        return waiting(self.pool.submit(run_batch, list(jobs)))
 
     def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None and self.owned:
-            self.pool.shutdown(cancel_futures=True)
+            stop_pool(self.pool, interrupted=exc[0] is not None)

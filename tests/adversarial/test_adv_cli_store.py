@@ -37,6 +37,20 @@ def test_sql_is_read_only_unless_write(db_file, capsys, cli):
     conn.close()
 
 
+@pytest.mark.parametrize("text", ["", "  \n", "-- only a comment\n"])
+def test_a_query_with_no_statement_is_a_usage_error(db_file, capsys, cli, monkeypatch, text):
+    """`obslaws sql -` on an empty file (or `sql ""`) printed nothing and exited 0, as if it had run."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert cli(["--db", str(db_file), "sql", "-"]) == 2
+    assert "standard input has no SQL statement" in capsys.readouterr().err
+    assert cli(["--db", str(db_file), "sql", text]) == 2
+    monkeypatch.setattr(sys, "stdin", io.StringIO("SELECT count(*) AS n FROM sources WHERE source_id = $s"))
+    assert cli(["--db", str(db_file), "sql", "-", "-p", "s=s1", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "1"]
+
+
 def test_a_mistyped_db_is_an_error_and_creates_nothing(tmp_path, capsys, cli):
     missing = tmp_path / "typo.duckdb"
     for args in (["sql", "SELECT 1"], ["models"], ["ingest", "lm-eval", str(tmp_path)]):
