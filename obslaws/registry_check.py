@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from obslaws.csv_rows import ragged_row_problem
+from obslaws.csv_rows import read_text_csv
 from obslaws.errors import ValidationError
 from obslaws.store.columns import registry_columns, required_columns, schema
 
@@ -67,15 +67,9 @@ def read_table(source: Path | bytes, table: str, name: str | None = None) -> pl.
     """
     name = name or (source.name if isinstance(source, Path) else f"{table}.csv")
     try:
-        raw = pl.read_csv(source, infer_schema=False)
+        raw = read_text_csv(source, name)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        ragged = ragged_row_problem(source) if isinstance(exc, pl.exceptions.PolarsError) else None
-        if ragged is not None:
-            raise ValidationError(name, ragged[0], None, ragged[1]) from exc
         raise ValidationError(name, None, None, f"cannot read CSV: {exc}") from exc
-    ragged = ragged_row_problem(source)  # polars reads a short row with the missing columns empty
-    if ragged is not None:
-        raise ValidationError(name, ragged[0], None, ragged[1])
     types, required = registry_schema(table), required_columns(table)
     missing = [c for c in required if c not in raw.columns]
     if missing:

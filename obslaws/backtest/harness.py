@@ -25,6 +25,7 @@ from obslaws.data import FitData
 from obslaws.errors import ObslawsError
 from obslaws.fitting.contract import Fitter
 from obslaws.fitting.store import canonical_json
+from obslaws.option_types import word_for_number
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     FamilyHoldout.name: FamilyHoldout,
@@ -54,7 +55,7 @@ def make_protocol(protocol: str | Protocol, **options: Any) -> Protocol:
         default = defaults[key]
         if isinstance(default, bool) and not isinstance(value, bool):  # 'maybe' would read as true
             raise ProtocolError(f"{protocol}: option {key!r} takes true or false, got {value!r}")
-        if isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool):
+        if word_for_number(value, default):
             raise ProtocolError(f"{protocol}: option {key!r} takes a number (default {default!r}), got {value!r}")
     try:
         return cls(**options)

@@ -18,6 +18,7 @@ import pluggy
 
 from obslaws.errors import FitterError, PluginError
 from obslaws.fitting.contract import Fitter, Requirements
+from obslaws.option_types import word_for_number
 from obslaws.plugins import PluginCatalog, UnknownNameError, collect, plugin_distribution, plugin_manager
 
 
@@ -107,7 +108,7 @@ def create_fitter(cls: type[Fitter], hyperparameters: Mapping[str, Any] | None =
     defaults = default_hyperparameters(cls)
     for key, value in hyperparameters.items():
         default = defaults.get(key)
-        if isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool):
+        if word_for_number(value, default):
             raise FitterError(f"{cls.name}: hyperparameter {key!r} takes a number (default {default!r}), got {value!r}")
     return cls(**hyperparameters)
 

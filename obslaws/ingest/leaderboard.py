@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from obslaws.csv_rows import ragged_row_problem
+from obslaws.csv_rows import read_text_csv
 from obslaws.errors import ObslawsError, ValidationError
 from obslaws.ingest.batch import finite
 from obslaws.ingest.context import IngestContext
@@ -133,17 +133,7 @@ def _read(path: Path) -> pl.DataFrame:
     """The dump as text columns; a CSV row with more or fewer fields than the header is refused by row."""
     if path.suffix == ".parquet":
         return pl.read_parquet(path).cast(pl.String)
-    try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except pl.exceptions.ComputeError:
-        ragged = ragged_row_problem(path)
-        if ragged is None:
-            raise
-        raise ValidationError(str(path), ragged[0], None, ragged[1]) from None
-    ragged = ragged_row_problem(path)  # polars reads a short row with the missing columns empty
-    if ragged is not None:
-        raise ValidationError(str(path), ragged[0], None, ragged[1])
-    return frame
+    return read_text_csv(path, str(path))
 
 
 def _needed(fmt: DumpFormat) -> set[str]:

@@ -286,13 +286,15 @@ class ForecastFitter(Fitter):
         for kind in np.unique(kinds):
             rows = np.flatnonzero(kinds == kind)
             engines = self.engines_.get(str(kind), self.engines_["all"])
-            predicted = {}
-            for j, engine in enumerate(engines):
+            part, predicted, shifts = table.take(rows), {}, {}
+            for j, engine in enumerate(engines):  # kinds with a configuration per target share engines
                 if id(engine) not in predicted:
-                    predicted[id(engine)] = engine.predict(table.take(rows), matrix.z[rows], matrix.observed[rows])
+                    predicted[id(engine)] = engine.predict(part, matrix.z[rows], matrix.observed[rows])
+                    if shift is not None:
+                        shifts[id(engine)] = engine.member_shift(part, matrix.observed[rows])
                 centre[rows, j] = predicted[id(engine)][:, j]
                 if shift is not None:
-                    shift[rows, j] = engine.member_shift(table.take(rows), matrix.observed[rows])[:, j]
+                    shift[rows, j] = shifts[id(engine)][:, j]
         chance = self.chance_[None, :k]
         ids = query.models["model_id"].to_list()
         scores = self.stacker_.blended(

@@ -1,0 +1,15 @@
+"""Checks of option values (a fitter's hyperparameters, a protocol's options) against their defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def word_for_number(value: Any, default: Any) -> bool:
+    """Text given where the default is a number (not a flag): it would fail deep in ``int()``,
+    ``float()`` or numpy with an error that names no option.
+
+    >>> word_for_number("abc", 0.1), word_for_number(0.5, 0.1), word_for_number("x", True)
+    (True, False, False)
+    """
+    return isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool)
