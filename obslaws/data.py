@@ -103,7 +103,10 @@ class FitData:
         params_non_embedding, tokens, flops`` (FLOPs; 6ND where not reported), ``release_date,
         checkpoint_of, step``.
     scores:
-        Long table ``model_id, benchmark, value, stderr``: one preferred score per pair, in [0, 1].
+        Long table ``model_id, benchmark, value, stderr``: one preferred score per pair, in [0, 1]:
+        the headline metric and shots; for a benchmark outside ``targets`` a model without a
+        headline-setting score may have one whose shots its source does not state
+        (``load_fit_data``'s ``unstated_inputs``).
     losses:
         Long table ``model_id, dataset, value, unit, tokens_seen``.
     benchmarks:
