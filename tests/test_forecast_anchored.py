@@ -76,7 +76,7 @@ def _split() -> tuple:
 
 def test_an_anchored_family_takes_the_inside_configuration_and_its_own_stacked_weights():
     train, query = _split()
-    assert ForecastFitter().get_params()["stack_anchored"] == ("sloth",)
+    assert ForecastFitter().get_params()["stack_anchored"] == (MEMBER, "sloth")
     # the compute law as the member here: the synthetic scores follow it, and it fits in a moment
     options = {"poolings": (1.0, 8.0), "ranks": (1,), "blends": (0.0, 1.0), "stack_larger": (), "stack": (MEMBER,)}
     fitted = ForecastFitter(**options, stack_anchored=(MEMBER,)).fit(train)
