@@ -147,3 +147,36 @@ def test_hub_model_offline_and_unknown_task(tiny, conn):
             batch_size=4,
         )
     assert conn.execute("SELECT count(*) FROM models").fetchall() == [(0,)]
+
+
+def test_a_cell_with_no_storable_value_writes_nothing_and_is_evaluated_again(tiny, tmp_path):
+    """lm-eval results none of whose values can be stored (here an accuracy of 1.7, as a harness
+    whose metric is not a share would report it) leave no run, no model and no cache row."""
+    from obslaws.evaluate.cells import CellResult, EvalOptions, plan_cells, store_cell
+    from obslaws.ingest.types import IngestReport
+
+    conn = obslaws.connect(tmp_path / "rejected.duckdb", plugins=False)
+    context = IngestContext(conn)
+    options = EvalOptions(include_path=str(tiny["tasks"]), include_defaults=False, batch_size=4)
+    model = str(tiny["llama"])
+    (cell,) = plan_cells(context, [model], ["tiny_mc"], options).pending
+    results = {
+        "results": {"tiny_mc": {"alias": "tiny_mc", "acc,none": 1.7, "acc_stderr,none": 0.1}},
+        "n-shot": {"tiny_mc": 0},
+        "versions": {"tiny_mc": 1.0},
+        "config": {"model": "hf"},
+        "configs": {"tiny_mc": {"output_type": "multiple_choice"}},
+    }
+    report = IngestReport()
+    assert store_cell(context, cell, CellResult("tiny_mc", results, 1e6, None, 0.1, "test:1"), "tiny", report) is False
+    for table in ("eval_cache", "eval_runs", "scores", "models", "sources"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
+    assert report.rejected and "nothing written or cached" in str(report.skipped[0])
+    assert model in str(report.skipped[0])
+    assert [c.task for c in plan_cells(context, [model], ["tiny_mc"], options).pending] == ["tiny_mc"]
+    # the same cell with a storable accuracy is stored and cached
+    results["results"]["tiny_mc"]["acc,none"] = 0.7
+    assert store_cell(context, cell, CellResult("tiny_mc", results, 1e6, None, 0.1, "test:1"), "tiny", report)
+    assert conn.execute("SELECT value FROM scores").fetchall() == [(0.7,)]
+    assert not plan_cells(context, [model], ["tiny_mc"], options).pending
+    conn.close()

@@ -26,10 +26,10 @@ import duckdb
 
 from obslaws.errors import ObslawsError, OfflineError
 from obslaws.ingest.context import IngestContext
-from obslaws.ingest.lm_eval_results import emit, parse_results
+from obslaws.ingest.lm_eval_results import emit, has_values, parse_results
 from obslaws.ingest.names import ModelName, is_local_path, model_name
 from obslaws.ingest.params import checkpoint_parameters
-from obslaws.ingest.types import IngestReport
+from obslaws.ingest.types import IngestReport, Problem
 
 # Continuous measures of multiple-choice tasks, from the per-sample log-likelihoods.
 ANSWER_NLL = "answer_nll_nats"  # mean over items of -log p(correct answer | prompt), nats
@@ -320,11 +320,21 @@ def store_cell(
     result: CellResult,
     family: str | None,
     report: IngestReport,
-) -> None:
-    """One cell's scores, answer losses, model row, run configuration and cache row, in one transaction."""
+) -> bool:
+    """One cell's scores, answer losses, model row, run configuration and cache row, in one transaction.
+
+    A cell none of whose values can be stored (every metric rejected, none mapped, no answer
+    losses) writes nothing, not even its cache row, so that a rerun evaluates it again: it goes to
+    ``report.skipped`` (its values to ``report.rejected``) and this returns False, as the
+    ingest of an lm-eval results file with nothing to store does."""
     model_id, revision, task, shots_requested, version, limit = cell.key
     results = result.results
     run = parse_results(results, f"obslaws eval {cell.model} {task}", model=cell.name, model_name_raw=cell.name.full)
+    if not result.losses and not has_values(run, context.task_map):
+        report.rejected.extend(run.rejected)
+        why = f"no value could be stored ({len(run.rejected)} rejected); nothing written or cached"
+        report.skipped.append(Problem(str(cell), None, why))
+        return False
     run.file_format = "obslaws-eval"
     run.params_total = result.params or run.params_total
     digest = json.dumps([results.get(k) for k in ("results", "n-shot", "versions", "config")], default=str)
@@ -350,3 +360,4 @@ def store_cell(
         n_shots=shots_used,
     )
     batch.write(report)
+    return True

@@ -174,16 +174,17 @@ class _Writer:
         try:
             result = fetch()
             fetched = True
-            store_cell(self.context, cell, result, self.family, self.report)
+            stored = store_cell(self.context, cell, result, self.family, self.report)
         except Exception as exc:  # noqa: BLE001 - a failed cell is reported; the others go on
             error = _error_text(exc)
             self.report.extra["failed"].append(f"{cell}: {error}")
             if fetched:  # the write rolled back: names its resolver learned may be gone
                 self.context = IngestContext(self.context.conn, self.context.task_map)
         else:
-            error = None
-            self.report.extra["evaluated"].append(str(cell))
-            self.report.files += 1
+            error = None if stored else str(self.report.skipped[-1].problem)
+            if stored:
+                self.report.extra["evaluated"].append(str(cell))
+                self.report.files += 1
         if self.on_cell is not None:
             self.on_cell(cell, error)
         return error

@@ -94,9 +94,9 @@ def run_eval(
         params = parameters(model, revision, lm)
         for cell in plan.pending:
             result = evaluate_task(lm, cell.task, options, params, loaded)
-            store_cell(context, cell, result, family, report)
-            report.extra["evaluated"].append(cell.task)
-            report.files += 1
+            if store_cell(context, cell, result, family, report):
+                report.extra["evaluated"].append(cell.task)
+                report.files += 1
             _task_finished(cell.task)
             loaded = time.perf_counter()
     report.seconds = time.perf_counter() - start
