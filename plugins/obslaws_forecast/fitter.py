@@ -287,13 +287,15 @@ class ForecastFitter(Fitter):
             rows = np.flatnonzero(kinds == kind)
             engines = self.engines_.get(str(kind), self.engines_["all"])
             part, predicted, shifts = table.take(rows), {}, {}
+            # only a kind whose stacker may shift its members reads the shifts (the others stay 0)
+            shifting = shift is not None and self.stacker_.shifts(str(kind))
             for j, engine in enumerate(engines):  # kinds with a configuration per target share engines
                 if id(engine) not in predicted:
                     predicted[id(engine)] = engine.predict(part, matrix.z[rows], matrix.observed[rows])
-                    if shift is not None:
+                    if shifting:
                         shifts[id(engine)] = engine.member_shift(part, matrix.observed[rows])
                 centre[rows, j] = predicted[id(engine)][:, j]
-                if shift is not None:
+                if shifting:
                     shift[rows, j] = shifts[id(engine)][:, j]
         chance = self.chance_[None, :k]
         ids = query.models["model_id"].to_list()
