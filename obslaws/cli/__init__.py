@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from obslaws import interrupts
 from obslaws.cli.common import Context
 
 # One module per command group; each defines ``commands`` (a list of click commands).
@@ -61,6 +62,7 @@ def _build() -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; library errors print as one line unless OBSLAWS_DEBUG=1."""
     debug = os.environ.get("OBSLAWS_DEBUG", "") not in ("", "0")
+    interrupts.install()  # Ctrl-C and SIGTERM unwind (transactions roll back, workers end) and are not lost
     try:
         group = _build()
         from obslaws.plugins import plugin_manager

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
+from obslaws import interrupts
 from obslaws.data import FitData
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def waiting(future: Future) -> Callable[[], Any]:
 
     def result() -> Any:
         while not wait([future], timeout=0.25).done:
-            pass
+            interrupts.check()  # one a C extension dropped (obslaws.interrupts)
         return future.result()
 
     return result

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from obslaws import interrupts
+
 STAMP = "refresh.json"
 
 
@@ -50,6 +52,7 @@ def write_report_atomically(build: Callable[[Path], Path], out_dir: Path, stamp:
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-{os.getpid()}-", dir=out_dir.parent))
     try:
         build(staging)
+        interrupts.check()  # an interrupted report replaces nothing, even where DuckDB dropped the signal
         if stamp is not None:
             (staging / STAMP).write_text(json.dumps(stamp, default=str, indent=2) + "\n")
         if out_dir.exists():

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pluggy
 
+from obslaws import interrupts
 from obslaws.errors import StoreError
 from obslaws.store.migrations import CORE_SET, migrate, plugin_migrations
 from obslaws.store.views import rebuild_score_matrix
@@ -107,6 +108,7 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     _DEPTH[key] = 1
     try:
         yield conn
+        interrupts.check()  # a Ctrl-C or SIGTERM that a C extension dropped: roll back, not commit
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -1,0 +1,45 @@
+"""Ctrl-C and SIGTERM that stop a command even when they arrive inside a C extension.
+
+Python runs a signal's handler in the main thread at its next chance, which may be inside a
+DuckDB query: DuckDB's client calls the handler there and drops the exception it raises. A
+refresh interrupted while its report read the database then ran to its end and committed. So
+the command line's handlers (:func:`install`) also remember the signal, and :func:`check`
+raises it again where a command waits for its workers, commits a transaction or publishes a
+report: an interrupted command stops there at the latest, having written nothing.
+
+Without :func:`install` (the Python API, tests) nothing is remembered and :func:`check` does
+nothing: signals keep the handlers their program chose.
+"""
+
+from __future__ import annotations
+
+import signal
+
+_pending: int | None = None  # the signal a handler of ours received, until the process ends
+
+
+def _exception(signum: int) -> BaseException:
+    """What the signal raises: KeyboardInterrupt for Ctrl-C, as Python's own handler does; for
+    SIGTERM (``kill``, ``timeout``, a service manager) an exit with the shell's status 128 + 15."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
+
+
+def _handler(signum: int, _frame: object) -> None:
+    global _pending
+    _pending = signum
+    raise _exception(signum)
+
+
+def install() -> None:
+    """Handle SIGINT and SIGTERM as above, where the process has Python's default for them (a
+    signal its parent had ignored, as ``nohup`` does, stays ignored). Main thread only."""
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    for signum, default in defaults.items():
+        if signal.getsignal(signum) is default:
+            signal.signal(signum, _handler)
+
+
+def check() -> None:
+    """Raise the signal our handler received, if any (again, where a C extension dropped it)."""
+    if _pending is not None:
+        raise _exception(_pending)

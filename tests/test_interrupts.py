@@ -1,0 +1,61 @@
+"""Ctrl-C and SIGTERM stop a command even when DuckDB turns them into an ordinary error.
+
+A signal that arrives while a DuckDB query runs reaches Python's handler inside the query; DuckDB
+raises "Query interrupted" (a RuntimeError) in its place, which code that reports a failed figure
+or job catches like any other error. A refresh interrupted so ran to its end and committed (4 of
+6 `kill -INT` and 4 of 7 `kill -TERM` runs of the test plan below). The command line's handlers
+(``obslaws.interrupts``) remember the signal, and the next commit raises it instead.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import obslaws
+
+SCRIPT = """
+import os, signal, sys, threading
+import obslaws
+from obslaws import interrupts
+from obslaws.store.connection import transaction
+
+interrupts.install()
+conn = obslaws.connect(sys.argv[1], plugins=False)
+conn.execute("CREATE TABLE scratch (x INTEGER)")
+threading.Timer(0.3, os.kill, (os.getpid(), int(sys.argv[2]))).start()
+try:
+    conn.execute("SELECT sum(i) FROM range(100000000000) t(i)").fetchall()  # minutes: the signal comes first
+except Exception as exc:  # as a report or a job runner catches a failure
+    print("caught:", type(exc).__name__, flush=True)
+with transaction(conn):
+    conn.execute("INSERT INTO scratch VALUES (1)")
+print("committed", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, -signal.SIGINT)], ids=["TERM", "INT"]
+)
+def test_a_signal_duckdb_turned_into_an_error_still_stops_the_next_commit(tmp_path, stop, status):
+    db = tmp_path / "db.duckdb"
+    child = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(db), str(int(stop))], capture_output=True, text=True, timeout=300
+    )
+    # an uncaught KeyboardInterrupt ends Python by the signal itself (status -2); SIGTERM exits 143
+    assert child.returncode == status, child.stdout + child.stderr
+    assert "committed" not in child.stdout
+    conn = obslaws.connect(db, plugins=False)
+    assert conn.execute("SELECT count(*) FROM scratch").fetchone()[0] == 0
+    conn.close()
+
+
+def test_without_install_a_signal_keeps_pythons_own_handling():
+    # the Python API (and these tests) keep their handlers; check() has nothing to raise
+    from obslaws import interrupts
+
+    assert signal.getsignal(signal.SIGTERM) is not interrupts._handler
+    interrupts.check()
