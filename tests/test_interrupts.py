@@ -23,17 +23,17 @@ import obslaws
 from obslaws import interrupts
 from obslaws.store.connection import transaction
 
-interrupts.install()
-conn = obslaws.connect(sys.argv[1], plugins=False)
-conn.execute("CREATE TABLE scratch (x INTEGER)")
-threading.Timer(0.3, os.kill, (os.getpid(), int(sys.argv[2]))).start()
-try:
-    conn.execute("SELECT sum(i) FROM range(100000000000) t(i)").fetchall()  # minutes: the signal comes first
-except Exception as exc:  # as a report or a job runner catches a failure
-    print("caught:", type(exc).__name__, flush=True)
-with transaction(conn):
-    conn.execute("INSERT INTO scratch VALUES (1)")
-print("committed", flush=True)
+with interrupts.handled():  # as the command line's main runs every command
+    conn = obslaws.connect(sys.argv[1], plugins=False)
+    conn.execute("CREATE TABLE scratch (x INTEGER)")
+    threading.Timer(0.3, os.kill, (os.getpid(), int(sys.argv[2]))).start()
+    try:
+        conn.execute("SELECT sum(i) FROM range(100000000000) t(i)").fetchall()  # minutes: the signal comes first
+    except Exception as exc:  # as a report or a job runner catches a failure
+        print("caught:", type(exc).__name__, flush=True)
+    with transaction(conn):
+        conn.execute("INSERT INTO scratch VALUES (1)")
+    print("committed", flush=True)
 """
 
 
@@ -53,9 +53,13 @@ def test_a_signal_duckdb_turned_into_an_error_still_stops_the_next_commit(tmp_pa
     conn.close()
 
 
-def test_without_install_a_signal_keeps_pythons_own_handling():
-    # the Python API (and these tests) keep their handlers; check() has nothing to raise
+def test_the_command_line_gives_back_the_handlers_it_found(tmp_path, capsys):
+    # a program (these tests) that runs ``main`` in-process keeps its own handlers afterwards
     from obslaws import interrupts
+    from obslaws.cli import main
 
-    assert signal.getsignal(signal.SIGTERM) is not interrupts._handler
-    interrupts.check()
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    main(["--db", str(tmp_path / "db.duckdb"), "init"])
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    assert interrupts._pending is None
+    interrupts.check()  # outside a command nothing is pending

@@ -62,7 +62,12 @@ def _build() -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; library errors print as one line unless OBSLAWS_DEBUG=1."""
     debug = os.environ.get("OBSLAWS_DEBUG", "") not in ("", "0")
-    interrupts.install()  # Ctrl-C and SIGTERM unwind (transactions roll back, workers end) and are not lost
+    # Ctrl-C and SIGTERM unwind (transactions roll back, workers end) and are not lost in a C extension
+    with interrupts.handled():
+        _run(argv, debug)
+
+
+def _run(argv: list[str] | None, debug: bool) -> None:
     try:
         group = _build()
         from obslaws.plugins import plugin_manager
