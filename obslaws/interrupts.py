@@ -1,8 +1,10 @@
 """Ctrl-C and SIGTERM that stop a command even when they arrive inside a C extension.
 
 Python runs a signal's handler in the main thread at its next chance, which may be inside a
-DuckDB query: DuckDB's client calls the handler there and drops the exception it raises. A
-refresh interrupted while its report read the database then ran to its end and committed. So
+DuckDB query: DuckDB's client calls the handler there and raises its own "Query interrupted"
+(a RuntimeError) in place of the handler's exception, which code that reports a failed job or
+figure catches as any other error. A refresh interrupted while its report read the database
+then ran to its end and committed. So
 the command line's handlers (:func:`handled`) also remember the signal, and :func:`check`
 raises it again where a command waits for its workers, commits a transaction or publishes a
 report: an interrupted command stops there at the latest, having written nothing.

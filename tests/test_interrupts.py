@@ -3,7 +3,7 @@
 A signal that arrives while a DuckDB query runs reaches Python's handler inside the query; DuckDB
 raises "Query interrupted" (a RuntimeError) in its place, which code that reports a failed figure
 or job catches like any other error. A refresh interrupted so ran to its end and committed (4 of
-6 `kill -INT` and 4 of 7 `kill -TERM` runs of the test plan below). The command line's handlers
+6 `kill -INT` and 4 of 7 `kill -TERM` runs of test_refresh.py's plan). The command line's handlers
 (``obslaws.interrupts``) remember the signal, and the next commit raises it instead.
 """
 
@@ -53,7 +53,7 @@ def test_a_signal_duckdb_turned_into_an_error_still_stops_the_next_commit(tmp_pa
     conn.close()
 
 
-def test_the_command_line_gives_back_the_handlers_it_found(tmp_path, capsys):
+def test_the_command_line_gives_back_the_handlers_it_found(tmp_path):
     # a program (these tests) that runs ``main`` in-process keeps its own handlers afterwards
     from obslaws import interrupts
     from obslaws.cli import main
