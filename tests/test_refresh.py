@@ -92,6 +92,14 @@ def test_refresh_report_then_nothing_new_then_a_new_model(workspace, capsys):
     assert out.startswith("Refreshed:")
     page = (out_dir / "index.md").read_text()
     assert "## Backtests" in page and "time-split" in page
+    # every backtest's MAE sits inside its family-bootstrap interval, recomputed from the stored cells
+    header = next(line for line in page.splitlines() if line.startswith("| fitter") and "MAE interval" in line)
+    rows = [line.split("|")[1:-1] for line in page.splitlines() if line.count("|") == header.count("|")]
+    bracketed = [(float(r[1]), r[2].strip()) for r in rows if r[2].strip().startswith("[")]
+    assert bracketed
+    for mae, interval in bracketed:
+        lower, upper = (float(x) for x in interval.strip("[]").split(","))
+        assert lower <= mae <= upper
     images = sorted(p.name for p in out_dir.glob("*.png"))
     assert "score_vs_compute.png" in images and any(n.startswith("pred_vs_actual") for n in images)
     assert all((out_dir / n).stat().st_size > 10_000 for n in images)

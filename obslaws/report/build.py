@@ -20,6 +20,7 @@ from obslaws.refresh.outcome import RefreshOutcome
 from obslaws.report import plots
 from obslaws.report.figures import FigurePool, draw_ahead
 from obslaws.report.forward import detail_lines
+from obslaws.report.intervals import interval_text, mae_intervals
 from obslaws.report.markdown import markdown_table
 from obslaws.report.section import layout
 from obslaws.store.query import read_frame
@@ -96,23 +97,27 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
         "",
         "MAE in points on held-out models (family-holdout: averaged within held-out family groups, then "
         "across groups, then benchmarks, as in the Sloth paper). Noise floor: the mean sampling standard "
-        "error of the test scores. Coverage: share of truths inside the fitter's 90% interval.",
+        "error of the test scores. Coverage: share of truths inside the fitter's 90% interval. "
+        "MAE interval: where 90% of the MAEs fall when the test models' families are resampled with "
+        "replacement (2,000 draws): how much the figure rests on which families were tested.",
         "",
     ]
     labels = list(dict.fromkeys(b.label for b in outcome.backtests))
+    intervals = mae_intervals(conn, {b.backtest_id: b.summary for b in outcome.backtests if b.summary is not None})
     for label in labels:
         rows, cells_ids = [], []
         for b in outcome.backtests:
             if b.label != label:
                 continue
             if b.summary is None:
-                rows.append([b.fitter, None, None, None, None, None, b.status])
+                rows.append([b.fitter, None, None, None, None, None, None, b.status])
                 continue
             avg = b.summary.get("average", {})
             rows.append(
                 [
                     b.fitter,
                     avg.get("mae_pt"),
+                    interval_text(intervals.get(b.backtest_id)),
                     avg.get("mse"),
                     avg.get("coverage"),
                     b.summary.get("n_groups"),
@@ -123,7 +128,8 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
             cells_ids.append(b.backtest_id)
         rows.sort(key=lambda r: (r[1] is None, r[1] if r[1] is not None else 0))
         lines += [f"### {label}", ""]
-        lines += markdown_table(["fitter", "MAE (pt)", "MSE", "coverage", "splits", "noise floor (pt)", "time"], rows)
+        header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "splits", "noise floor (pt)", "time"]
+        lines += markdown_table(header, rows)
         lines += detail_lines(
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )

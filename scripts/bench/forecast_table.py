@@ -11,6 +11,10 @@ paper's family hold-out (n = 1, its groups, sloth-data-v2; oll-v1, oll-v2, oll-a
 hold-out (half of each model's scores hidden, 3 folds, random_state 0) on the registry's OLL
 table and on Epoch AI's benchmark hub. Each cell: MAE (points) / bias / coverage of the 90%
 intervals / seconds. The noise floor row is the mean sampling error of the test scores.
+Below the table, each MAE's 90% interval from resampling the test models' families
+(obslaws/backtest/uncertainty.py: what the figure could have read on other families), and each
+fitter's MAE over the reference fitter's (--reference, flops-sigmoid-family: the issue's ratio
+targets) on the same resampled families.
 Timings are wall-clock on whatever machine runs this; compare them within one run. The table
 ends with the machine it ran on (scripts/bench/machine.py): figures differ slightly across CPUs.
 """
@@ -87,6 +91,7 @@ def _data(conn, benchmarks: str, source: str | None, cache: dict):
 
 def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, progress=print) -> list[dict]:
     from obslaws.backtest import run_backtest
+    from obslaws.backtest.uncertainty import cluster_labels, mae_interval
     from obslaws.fitting.lookup import get_fitters
 
     conn, _ = _database()
@@ -106,6 +111,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 progress(f"{fitter:22s} {label:14s} skipped: {' '.join(str(exc).split())[:100]}")
                 continue
             summary = result.summary()
+            clusters = cluster_labels(result.cells, data.models)
             row = {
                 "fitter": fitter,
                 "protocol": label,
@@ -116,6 +122,8 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 "seconds": time.perf_counter() - tic,
                 "pooled": summary["pooled"],
                 "splits": summary["splits"],
+                "interval": mae_interval(result.cells, result.averaging, clusters) if result.cells.height else None,
+                "scored": (result.cells, clusters, result.averaging),
             }
             rows.append(row)
             cov = "-" if row["coverage"] is None else f"{row['coverage']:.2f}"
@@ -133,7 +141,31 @@ def _cell(row: dict | None) -> str:
     return f"{row['mae']:.2f} / {row['bias']:+.1f} / {cov} / {row['seconds']:.0f}s"
 
 
-def markdown(rows: list[dict], protocols: list[str]) -> str:
+def interval_lines(rows: list[dict], protocols: list[str], reference: str) -> list[str]:
+    """Each MAE's 90% family-bootstrap interval, and its ratio to ``reference``'s on the same draws."""
+    from obslaws.backtest.uncertainty import ratio_interval
+
+    by = {(r["fitter"], r["protocol"]): r for r in rows}
+    lines = [
+        "MAE with its 90% interval from resampling the test models' families (2,000 draws, seed 0); "
+        f"ratio: MAE / {reference}'s MAE on the same draws (paired)",
+        "",
+        "| fitter | protocol | MAE [90% interval] | ratio to " + reference + " |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["interval"] is None:
+            continue
+        base = by.get((reference, r["protocol"]))
+        ratio = "–"
+        if base is not None and base is not r and base["interval"] is not None:
+            cells, clusters, averaging = r["scored"]
+            ratio = str(ratio_interval((cells, clusters), base["scored"][:2], averaging)) + "x"
+        lines.append(f"| {r['fitter']} | {r['protocol']} | {r['interval']} | {ratio} |")
+    return [*lines, ""]
+
+
+def markdown(rows: list[dict], protocols: list[str], reference: str = "flops-sigmoid-family") -> str:
     fitters = list(dict.fromkeys(r["fitter"] for r in rows))
     shown = [p for p in protocols if any(r["protocol"] == p for r in rows)]
     by = {(r["fitter"], r["protocol"]): r for r in rows}
@@ -145,6 +177,7 @@ def markdown(rows: list[dict], protocols: list[str]) -> str:
     ]
     lines.append("| noise floor | " + " | ".join(noise) + " |")
     out = ["MAE (points) / bias / coverage of 90% intervals / time", "", *lines, ""]
+    out += interval_lines(rows, shown, reference)
     cells = [r for r in rows if r["protocol"].startswith("cells")]
     if cells:
         out += [
@@ -201,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-protocols", action="store_true", help="run slow fitters on every protocol")
     parser.add_argument("--refresh", action="store_true", help="also time the refresh twice")
     parser.add_argument("--out", help="write the markdown table here too")
+    parser.add_argument(
+        "--reference", default="flops-sigmoid-family", help="the fitter every MAE is also given as a ratio to"
+    )
     args = parser.parse_args(argv)
     protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
     unknown = [p for p in protocols if p not in PROTOCOLS]
@@ -209,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = run_table([f.strip() for f in args.fitters.split(",") if f.strip()], protocols, args.all_protocols)
     from machine import describe  # scripts/bench/machine.py: the figures depend on the CPU (its docstring)
 
-    text = markdown(rows, protocols) + f"\nMachine: {describe()}\n"
+    text = markdown(rows, protocols, args.reference) + f"\nMachine: {describe()}\n"
     if args.refresh:
         text += "\n" + time_refresh() + "\n"
     print("\n" + text)
