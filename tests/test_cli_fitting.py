@@ -110,6 +110,8 @@ def test_backtest_compute_cutoff_json_summary(capsys, db):
         assert {"mae_pt", "mse", "n"} <= set(metrics)
     assert {"mae_pt", "mse"} <= set(summary["average"])
     assert summary["n_groups"] == 1 and summary["noise_floor_pt"] > 0
+    lower, upper = summary["mae_interval_pt"]  # resampled over the test models' families
+    assert lower < summary["average"]["mae_pt"] < upper
     assert (
         count(db, "SELECT count(*) FROM backtests WHERE backtest_id = ?", [summary["backtest_id"]])
         == summary["n_cells"]
@@ -123,6 +125,7 @@ def test_backtest_family_holdout_paper_groups_table(capsys, db):
     )  # fmt: skip
     assert code == 0, err
     assert "12 split(s)" in out and "average MAE" in out and "noise floor" in out
+    assert "90% interval over resampled families" in out
     assert count(db, "SELECT count(DISTINCT split) FROM backtests") == 12
 
 
