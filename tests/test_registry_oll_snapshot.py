@@ -1,5 +1,6 @@
 """The Open LLM Leaderboard v2 snapshot's scores in the registry (scripts/registry_build/oll_dumps.py):
-only for registry models no other source gives them for, checked against the shared file."""
+for registry models no other source gives them for, and the exact figures behind Sloth's rounded
+ones, checked against the shared file."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ SOURCE = "oll-v2-snapshot-sloth"
 sys.path.insert(0, str(REPO / "scripts"))
 
 from registry_build.core import BuildError, Registry  # noqa: E402
-from registry_build.oll_dumps import RAW_COLUMNS, load_oll_v2_snapshot, read_snapshot  # noqa: E402
+from registry_build.oll_dumps import FLOORS, RAW_COLUMNS, load_oll_v2_snapshot, read_snapshot  # noqa: E402
+
+EXACT = {"leaderboard_ifeval", "leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_mmlu_pro"}
 
 needs_shared = pytest.mark.skipif(not SNAPSHOT.exists(), reason="needs ../shared/data")
 
@@ -26,30 +29,41 @@ def read(name: str) -> pl.DataFrame:
     return pl.read_csv(REGISTRY / f"{name}.csv", infer_schema_length=None)
 
 
-def test_snapshot_scores_never_duplicate_another_source() -> None:
+def test_snapshot_scores_duplicate_only_sloths_rounding_of_the_same_figure() -> None:
     scores = read("scores")
     added = scores.filter(pl.col("source_id") == SOURCE)
     assert added.height > 0
     assert set(added["benchmark"]) <= {
         f"leaderboard_{b}" for b in ("bbh", "gpqa", "ifeval", "math_hard", "musr", "mmlu_pro")
     }
-    others = scores.filter(pl.col("source_id") != SOURCE).select("model_id", "benchmark").unique()
-    assert added.join(others, on=["model_id", "benchmark"]).height == 0
     assert added.select("model_id", "benchmark").is_unique().all()
+    others = scores.filter(pl.col("source_id") != SOURCE)
+    beside = added.join(others, on=["model_id", "benchmark"], suffix="_other")
+    assert beside.height > 200  # the exact figures behind Sloth's 2 decimals
+    assert set(beside["source_id_other"]) == {"sloth-data-v2"} and set(beside["benchmark"]) <= EXACT
+    # the same figure: Sloth's is the exact one rounded to 2 decimals, and the exact one has more digits
+    assert ((beside["value"] - beside["value_other"]).abs() <= 0.005 + 1e-9).all()
+    assert (beside["value"] != beside["value_other"]).sum() > 0.8 * beside.height
+    sources = dict(read("sources").select("source_id", "priority").iter_rows())
+    assert sources["obsscaling-4d6e1e4"] < sources[SOURCE] < sources["sloth-data-v2"]  # preferred over Sloth's
 
 
 @needs_shared
-def test_snapshot_scores_are_the_raw_columns_of_the_newest_row() -> None:
-    snapshot = read_snapshot(SHARED).select("Model", *RAW_COLUMNS)
+def test_snapshot_scores_are_the_newest_rows_exact_or_raw_figures() -> None:
+    snapshot = read_snapshot(SHARED)
     scores = read("scores").filter(pl.col("source_id") == SOURCE)
     chat = scores.filter(pl.col("model_id") == "01-ai/Yi-34B-Chat")
     row = snapshot.filter(pl.col("Model") == "01-ai/Yi-34B-Chat").row(0, named=True)
     got = dict(chat.select("benchmark", "value").iter_rows())
-    assert got["leaderboard_mmlu_pro"] == pytest.approx(float(row["MMLU-PRO Raw"]))
-    assert got["leaderboard_ifeval"] == pytest.approx(float(row["IFEval Raw"]))
+    # exact where the normalised column is one accuracy rescaled: floor + (1 - floor) x normalised / 100
+    assert got["leaderboard_mmlu_pro"] == pytest.approx(0.1 + 0.9 * float(row["MMLU-PRO"]) / 100, abs=1e-9)
+    assert got["leaderboard_mmlu_pro"] == pytest.approx(float(row["MMLU-PRO Raw"]), abs=0.005 + 1e-9)
+    assert got["leaderboard_ifeval"] == pytest.approx(float(row["IFEval"]) / 100, abs=1e-9)
+    assert got["leaderboard_bbh"] == pytest.approx(float(row["BBH Raw"]))  # subtask floors: Raw alone
     assert set(got) == {f"leaderboard_{b}" for b in ("bbh", "gpqa", "ifeval", "math_hard", "musr", "mmlu_pro")}
-    # a model Sloth scores keeps Sloth's values alone
-    assert scores.filter(pl.col("model_id") == "meta-llama/Llama-2-70b-chat-hf").height == 0
+    # a model Sloth scores keeps Sloth's figures, and gains the exact ones behind those it can
+    llama = scores.filter(pl.col("model_id") == "meta-llama/Llama-2-70b-chat-hf")
+    assert 0 < llama.height <= 4 and set(llama["benchmark"]) <= EXACT
 
 
 def _registry_with(model_id: str, existing: dict[str, float]) -> Registry:
@@ -97,7 +111,7 @@ def test_a_repeated_name_takes_its_newest_submission(tmp_path: Path) -> None:
     load_oll_v2_snapshot(reg, shared)
     value = next(v["value"] for k, v in reg.scores.items() if k[1] == "leaderboard_mmlu_pro")
     newest = read_snapshot(SHARED).filter(pl.col("Model") == "01-ai/Yi-34B-Chat")["MMLU-PRO Raw"].item()
-    assert value == pytest.approx(float(newest)) and value != 0.99
+    assert value == pytest.approx(float(newest), abs=0.005 + 1e-9) and value != 0.99
 
 
 @needs_shared
@@ -140,3 +154,70 @@ def test_snapshot_measures_what_sloths_v2_columns_measure() -> None:
         ]
         close = sum(abs(a - b) <= 0.011 for a, b in pairs)
         assert len(pairs) >= 100 and close >= len(pairs) - 2, column
+
+
+def _yi_sloth_figures() -> dict[str, float]:
+    """Sloth's figures for Yi-34B-Chat as Sloth would give them: the snapshot's Raw columns."""
+    from registry_build.benchmarks import OLL_V2
+
+    row = read_snapshot(SHARED).filter(pl.col("Model") == "01-ai/Yi-34B-Chat").row(0, named=True)
+    return {OLL_V2[sloth][0]: float(row[raw]) for raw, sloth in RAW_COLUMNS.items()}
+
+
+@needs_shared
+def test_sloths_rounded_figures_gain_the_exact_ones_behind_them() -> None:
+    from registry_build.benchmarks import add_core_benchmarks
+
+    reg = Registry()
+    add_core_benchmarks(reg)
+    reg.add_source("sloth-data-v2", "dataset", "test")
+    reg.add_model("01-ai/Yi-34B-Chat", "sloth-data-v2")
+    figures = _yi_sloth_figures()
+    for benchmark, value in figures.items():
+        reg.add_score("01-ai/Yi-34B-Chat", benchmark, "acc", 5, value, "sloth-data-v2")
+    # another submission: Sloth's MuSR figure differs from the snapshot's, and so would its GPQA
+    reg.add_score("01-ai/Yi-34B-Chat", "leaderboard_gpqa", "acc", 5, figures["leaderboard_gpqa"], "sloth-data-v2")
+    assert load_oll_v2_snapshot(reg, SHARED) == len(FLOORS)  # IFEval, MATH Lvl 5, GPQA, MMLU-Pro
+    exact = {k[1]: v["value"] for k, v in reg.scores.items() if k[4] == SOURCE}
+    assert set(exact) == EXACT
+    for benchmark, value in exact.items():
+        assert abs(value - figures[benchmark]) <= 0.005 + 1e-9
+    assert load_oll_v2_snapshot(reg, SHARED) == 0  # a second pass adds nothing
+
+    changed = Registry()
+    add_core_benchmarks(changed)
+    changed.add_source("sloth-data-v2", "dataset", "test")
+    changed.add_model("01-ai/Yi-34B-Chat", "sloth-data-v2")
+    changed.add_score("01-ai/Yi-34B-Chat", "leaderboard_mmlu_pro", "acc", 5, 0.31, "sloth-data-v2")
+    load_oll_v2_snapshot(changed, SHARED)  # Sloth's figure is not the snapshot's: another submission
+    assert not [k for k in changed.scores if k[1] == "leaderboard_mmlu_pro" and k[4] == SOURCE]
+
+
+@needs_shared
+def test_a_normalised_figure_that_does_not_round_to_raw_names_file_line_and_column(tmp_path: Path) -> None:
+    def shift(frame: pl.DataFrame) -> pl.DataFrame:
+        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
+        values = frame["MMLU-PRO"].to_list()
+        values[index] = str(float(values[index]) + 5)  # 4.5 points of accuracy off its Raw column
+        return frame.with_columns(pl.Series("MMLU-PRO", values))
+
+    shared = _shared_copy(tmp_path, shift)
+    reg = _registry_with("01-ai/Yi-34B-Chat", {})
+    with pytest.raises(BuildError, match=r"line \d+, column 'MMLU-PRO': .* does not round to 'MMLU-PRO Raw'"):
+        load_oll_v2_snapshot(reg, shared)
+
+
+@needs_shared
+def test_gpqa_below_chance_keeps_the_raw_column(tmp_path: Path) -> None:
+    """The leaderboard prints 0 for a GPQA accuracy below its 0.25 floor: no exact figure then."""
+
+    def below(frame: pl.DataFrame) -> pl.DataFrame:
+        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
+        norm, raw = frame["GPQA"].to_list(), frame["GPQA Raw"].to_list()
+        norm[index], raw[index] = "0.0", "0.23"
+        return frame.with_columns(pl.Series("GPQA", norm), pl.Series("GPQA Raw", raw))
+
+    shared = _shared_copy(tmp_path, below)
+    reg = _registry_with("01-ai/Yi-34B-Chat", {})
+    load_oll_v2_snapshot(reg, shared)
+    assert next(v["value"] for k, v in reg.scores.items() if k[1] == "leaderboard_gpqa") == 0.23
