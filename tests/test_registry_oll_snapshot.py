@@ -5,6 +5,7 @@ ones, checked against the shared file."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -87,6 +88,22 @@ def _shared_copy(tmp_path: Path, edit) -> Path:
     return tmp_path
 
 
+def _edit_yi(cells: dict[str, Callable[[str], str] | str]) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """An edit of the snapshot that sets Yi-34B-Chat's ``cells`` (column -> new text, or a function
+    of the old text)."""
+
+    def edit(frame: pl.DataFrame) -> pl.DataFrame:
+        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
+        columns = []
+        for column, new in cells.items():
+            values = frame[column].to_list()
+            values[index] = new(values[index]) if callable(new) else new
+            columns.append(pl.Series(column, values))
+        return frame.with_columns(columns)
+
+    return edit
+
+
 @needs_shared
 def test_a_model_gains_only_the_benchmarks_it_lacks(tmp_path: Path) -> None:
     reg = _registry_with("01-ai/Yi-34B-Chat", {"leaderboard_mmlu_pro": 0.5})
@@ -122,13 +139,7 @@ def test_a_bare_repository_name_joins_nothing() -> None:
 
 @needs_shared
 def test_a_bad_value_names_file_line_and_column(tmp_path: Path) -> None:
-    def corrupt(frame: pl.DataFrame) -> pl.DataFrame:
-        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
-        values = frame["BBH Raw"].to_list()
-        values[index] = "n/a"
-        return frame.with_columns(pl.Series("BBH Raw", values))
-
-    shared = _shared_copy(tmp_path, corrupt)
+    shared = _shared_copy(tmp_path, _edit_yi({"BBH Raw": "n/a"}))
     reg = _registry_with("01-ai/Yi-34B-Chat", {})
     with pytest.raises(BuildError, match=r"open-llm-leaderboard_new\.csv: line \d+, column 'BBH Raw': 'n/a'"):
         load_oll_v2_snapshot(reg, shared)
@@ -188,20 +199,21 @@ def test_sloths_rounded_figures_gain_the_exact_ones_behind_them() -> None:
     add_core_benchmarks(changed)
     changed.add_source("sloth-data-v2", "dataset", "test")
     changed.add_model("01-ai/Yi-34B-Chat", "sloth-data-v2")
+    changed.add_source("obsscaling", "dataset", "test")
     changed.add_score("01-ai/Yi-34B-Chat", "leaderboard_mmlu_pro", "acc", 5, 0.31, "sloth-data-v2")
-    load_oll_v2_snapshot(changed, SHARED)  # Sloth's figure is not the snapshot's: another submission
-    assert not [k for k in changed.scores if k[1] == "leaderboard_mmlu_pro" and k[4] == SOURCE]
+    # the same rounded figure, but a full-precision source scores the cell too
+    changed.add_score("01-ai/Yi-34B-Chat", "leaderboard_gpqa", "acc", 5, figures["leaderboard_gpqa"], "sloth-data-v2")
+    changed.add_score("01-ai/Yi-34B-Chat", "leaderboard_gpqa", "acc", 5, 0.3512, "obsscaling")
+    load_oll_v2_snapshot(changed, SHARED)  # Sloth's MMLU-Pro figure is not the snapshot's: another submission
+    added = {k[1] for k in changed.scores if k[4] == SOURCE}
+    assert "leaderboard_mmlu_pro" not in added and "leaderboard_gpqa" not in added
+    assert {"leaderboard_bbh", "leaderboard_ifeval"} <= added  # the cells nobody scored
 
 
 @needs_shared
 def test_a_normalised_figure_that_does_not_round_to_raw_names_file_line_and_column(tmp_path: Path) -> None:
-    def shift(frame: pl.DataFrame) -> pl.DataFrame:
-        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
-        values = frame["MMLU-PRO"].to_list()
-        values[index] = str(float(values[index]) + 5)  # 4.5 points of accuracy off its Raw column
-        return frame.with_columns(pl.Series("MMLU-PRO", values))
-
-    shared = _shared_copy(tmp_path, shift)
+    # 5 normalised points: 4.5 points of accuracy off its Raw column
+    shared = _shared_copy(tmp_path, _edit_yi({"MMLU-PRO": lambda old: str(float(old) + 5)}))
     reg = _registry_with("01-ai/Yi-34B-Chat", {})
     with pytest.raises(BuildError, match=r"line \d+, column 'MMLU-PRO': .* does not round to 'MMLU-PRO Raw'"):
         load_oll_v2_snapshot(reg, shared)
@@ -211,13 +223,7 @@ def test_a_normalised_figure_that_does_not_round_to_raw_names_file_line_and_colu
 def test_gpqa_below_chance_keeps_the_raw_column(tmp_path: Path) -> None:
     """The leaderboard prints 0 for a GPQA accuracy below its 0.25 floor: no exact figure then."""
 
-    def below(frame: pl.DataFrame) -> pl.DataFrame:
-        index = frame["Model"].to_list().index("01-ai/Yi-34B-Chat")
-        norm, raw = frame["GPQA"].to_list(), frame["GPQA Raw"].to_list()
-        norm[index], raw[index] = "0.0", "0.23"
-        return frame.with_columns(pl.Series("GPQA", norm), pl.Series("GPQA Raw", raw))
-
-    shared = _shared_copy(tmp_path, below)
+    shared = _shared_copy(tmp_path, _edit_yi({"GPQA": "0.0", "GPQA Raw": "0.23"}))
     reg = _registry_with("01-ai/Yi-34B-Chat", {})
     load_oll_v2_snapshot(reg, shared)
     assert next(v["value"] for k, v in reg.scores.items() if k[1] == "leaderboard_gpqa") == 0.23
