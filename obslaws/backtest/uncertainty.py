@@ -16,6 +16,7 @@ and a replicate's group means are two products of its cluster weights with those
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -46,10 +47,14 @@ def cluster_labels(cells: pl.DataFrame, models: pl.DataFrame) -> np.ndarray:
     return joined.select(pl.coalesce(pl.col("family").replace("", None), "model_id")).to_series().to_numpy()
 
 
+@lru_cache(maxsize=64)
 def bootstrap_weights(n_clusters: int, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
-    """(n_boot, n_clusters): how many times each cluster is drawn in each replicate."""
+    """(n_boot, n_clusters): how many times each cluster is drawn in each replicate (read-only: the
+    draws depend on these three numbers alone, so a report's backtests with as many families share them)."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot).astype(float)
+    weights = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot).astype(float)
+    weights.flags.writeable = False
+    return weights
 
 
 class MaeReplicates:
