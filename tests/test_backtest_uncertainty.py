@@ -120,3 +120,48 @@ def test_a_model_without_a_family_is_its_own_cluster():
     models = pl.DataFrame({"model_id": ["a", "b"], "family": ["fa", ""]})
     assert cluster_labels(cells, models).tolist() == ["fa", "b", "c"]
     assert cluster_labels(cells, models.drop("family")).tolist() == ["a", "b", "c"]
+
+
+def test_the_summary_carries_the_interval_and_sql_reads_it():
+    import json
+
+    import obslaws
+
+    conn = obslaws.connect(":memory:", plugins=False)
+    data = synthetic_data()
+    result = run_backtest(LogLinear(), data, "family-holdout", conn=conn)
+    expected = mae_interval(result.cells, result.averaging, cluster_labels(result.cells, data.models))
+    assert result.summary()["mae_interval_pt"] == [expected.lower, expected.upper]
+    stored = conn.execute(
+        "SELECT summary->>'$.mae_interval_pt[0]', summary->>'$.mae_interval_pt[1]', summary FROM backtest_runs"
+    ).fetchall()[0]
+    assert [float(stored[0]), float(stored[1])] == pytest.approx([expected.lower, expected.upper])
+    assert json.loads(stored[2])["mae_interval_pt"] == pytest.approx([expected.lower, expected.upper])
+
+
+def test_the_report_recomputes_an_interval_an_older_summary_lacks():
+    import obslaws
+    from obslaws.report.intervals import mae_intervals
+
+    conn = obslaws.connect(":memory:", plugins=False)
+    data = synthetic_data()
+    # the report reads the test models' families from `models`
+    for model in data.models.iter_rows(named=True):
+        conn.execute(
+            "INSERT INTO families (family, family_group) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [model["family"], model["family"]],
+        )
+        conn.execute(
+            "INSERT INTO models (model_id, family, variant, source_id) VALUES (?, ?, 'base', 'test')",
+            [model["model_id"], model["family"]],
+        )
+    results = [
+        run_backtest(LogLinear(), data, "family-holdout", conn=conn),
+        run_backtest(LogLinear(), data, "compute-cutoff", conn=conn, cutoff=1e21),
+    ]
+    summaries = {r.backtest_id: r.summary() for r in results}
+    assert mae_intervals(conn, summaries) == {i: tuple(s["mae_interval_pt"]) for i, s in summaries.items()}
+    older = {i: {k: v for k, v in s.items() if k != "mae_interval_pt"} for i, s in summaries.items()}
+    recomputed = mae_intervals(conn, older)
+    for backtest_id, summary in summaries.items():
+        assert recomputed[backtest_id] == pytest.approx(tuple(summary["mae_interval_pt"]))

@@ -18,6 +18,7 @@ from obslaws.backtest.base import Protocol, ProtocolError, Split
 from obslaws.backtest.folds import Fold, batch_invariant, fit_folds, fold_key, score_split
 from obslaws.backtest.metrics import cell_stderr
 from obslaws.backtest.result import BacktestResult
+from obslaws.backtest.uncertainty import cluster_labels
 from obslaws.backtest.writer import CELL_COLUMNS
 from obslaws.data import FitData
 from obslaws.fitting.contract import Fitter
@@ -151,6 +152,7 @@ def score_planned(
             progress(f"{proto.name} {split.name}: {len(split.train)} train, {len(split.test)} test models")
     data_hash = eligible.content_hash()
     bt_id = backtest_id(fitter, proto, targets, data_hash)
+    cells = assemble_cells(frames, eligible, bt_id, proto.name, fitter.name, targets)
     result = BacktestResult(
         backtest_id=bt_id,
         fitter=fitter.name,
@@ -163,11 +165,12 @@ def score_planned(
         averaging=proto.averaging,
         data_hash=data_hash,
         splits=plan.splits,
-        cells=assemble_cells(frames, eligible, bt_id, proto.name, fitter.name, targets),
+        cells=cells,
         fit_rows=fit_rows,
         n_models=eligible.models.height,
         fitted=models,
         queries=queries,
+        clusters=cluster_labels(cells, eligible.models),
     )
     fits = sum(fold.seconds / fold.users for fold in plan.folds or [])
     result.duration_s = plan.seconds + fits + time.perf_counter() - tic

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from obslaws.backtest.base import Split
 from obslaws.backtest.metrics import summarise
+from obslaws.backtest.uncertainty import mae_interval
 from obslaws.data import FitData
 from obslaws.fitting.contract import Fitter
 
@@ -36,6 +38,8 @@ class BacktestResult:
     # With run_backtest(keep_models=True): each split's fitted model and its query (scores hidden).
     fitted: list[Fitter] = field(default_factory=list, repr=False)
     queries: list[FitData] = field(default_factory=list, repr=False)
+    # per cell, its model's family (uncertainty.cluster_labels): what the MAE's interval resamples
+    clusters: np.ndarray | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary: per benchmark and average MAE (points), MSE, Spearman, coverage, noise floor."""
@@ -57,10 +61,18 @@ class BacktestResult:
             "n_test_models": self.cells["model_id"].n_unique() if self.cells.height else 0,
             "n_cells": metrics["n_cells"],
             "noise_floor_pt": metrics["noise_floor_pt"],
+            "mae_interval_pt": self._mae_interval(),
             "coverage": metrics["coverage"],
             "duration_s": self.duration_s,
             "data_hash": self.data_hash,
         }
+
+    def _mae_interval(self) -> list[float] | None:
+        """The average MAE's 90% interval over resampled test families (uncertainty.py), where known."""
+        if self.clusters is None or not self.cells.height:
+            return None
+        interval = mae_interval(self.cells, self.averaging, self.clusters)
+        return [interval.lower, interval.upper]
 
     def table(self) -> pl.DataFrame:
         """One row per benchmark plus an ``average`` row: mae_pt, mse, spearman, coverage, noise floor, n."""

@@ -94,9 +94,9 @@ def backtest(
         **options,
     )
     summary = result.summary()
-    interval = _mae_interval(conn, result)
+    interval = summary["mae_interval_pt"]  # over resampled test families
     if fmt == "json":
-        emit_json({**summary, "mae_interval_pt": None if interval is None else [interval.lower, interval.upper]})
+        emit_json(summary)
         return
     avg = summary["average"]
     noise = summary["noise_floor_pt"]
@@ -108,25 +108,10 @@ def backtest(
     emit(result.table(), "table")
     click.echo(
         f"average MAE {avg['mae_pt']:.2f} points"
-        + (
-            ""
-            if interval is None
-            else f" (90% interval over resampled families {interval.lower:.2f}-{interval.upper:.2f})"
-        )
+        + ("" if interval is None else f" (90% interval over resampled families {interval[0]:.2f}-{interval[1]:.2f})")
         + f", MSE {avg['mse']:.4g}"
         + ("" if noise is None else f"; noise floor {noise:.2f} points")
     )
-
-
-def _mae_interval(conn, result):
-    """The backtest's MAE interval from resampling its test models' families (None without cells)."""
-    from obslaws.backtest.uncertainty import cluster_labels, mae_interval
-    from obslaws.store.query import read_frame
-
-    if not result.cells.height:
-        return None
-    models = read_frame(conn, "SELECT model_id, family FROM models")
-    return mae_interval(result.cells, result.averaging, cluster_labels(result.cells, models))
 
 
 # Protocol options that have a flag of their own: the flag, and the protocols it applies to.

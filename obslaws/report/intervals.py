@@ -5,28 +5,33 @@ from __future__ import annotations
 import duckdb
 
 from obslaws.backtest.harness import PROTOCOLS
-from obslaws.backtest.uncertainty import Interval, mae_interval
+from obslaws.backtest.uncertainty import mae_interval
 from obslaws.store.query import read_frame
 
 
-def mae_intervals(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> dict[str, Interval]:
+def mae_intervals(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> dict[str, tuple[float, float]]:
     """Per backtest id of ``summaries`` (id -> its stored summary): the MAE's 90% family-bootstrap
-    interval, recomputed from its cells in ``backtests`` with its protocol's averaging."""
+    interval, from the summary, or recomputed from its cells in ``backtests`` with its protocol's
+    averaging where the summary predates it."""
+    out = {i: tuple(s["mae_interval_pt"]) for i, s in summaries.items() if s.get("mae_interval_pt")}
+    missing = [i for i in summaries if i not in out]
+    if not missing:
+        return out
     cells = read_frame(
         conn,
         "SELECT b.backtest_id, b.split, b.model_id, b.benchmark, b.truth, b.prediction, "
         "coalesce(nullif(m.family, ''), b.model_id) AS cluster "
         "FROM backtests b LEFT JOIN models m USING (model_id) WHERE list_contains($ids, b.backtest_id)",
-        {"ids": list(summaries)},
+        {"ids": missing},
     )
-    out = {}
     for (backtest_id,), own in cells.partition_by("backtest_id", as_dict=True).items():
         protocol = PROTOCOLS.get(summaries[backtest_id].get("protocol"))
         if protocol is not None and own.height:
-            out[backtest_id] = mae_interval(own, protocol.averaging, own["cluster"].to_numpy())
+            interval = mae_interval(own, protocol.averaging, own["cluster"].to_numpy())
+            out[backtest_id] = (interval.lower, interval.upper)
     return out
 
 
-def interval_text(interval: Interval | None) -> str | None:
+def interval_text(interval: tuple[float, float] | None) -> str | None:
     """``[lower, upper]`` in points, for a table cell."""
-    return None if interval is None else f"[{interval.lower:.2f}, {interval.upper:.2f}]"
+    return None if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"

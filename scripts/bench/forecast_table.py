@@ -91,7 +91,7 @@ def _data(conn, benchmarks: str, source: str | None, cache: dict):
 
 def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, progress=print) -> list[dict]:
     from obslaws.backtest import run_backtest
-    from obslaws.backtest.uncertainty import cluster_labels, mae_interval
+    from obslaws.backtest.uncertainty import mae_interval
     from obslaws.fitting.lookup import get_fitters
 
     conn, _ = _database()
@@ -111,7 +111,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 progress(f"{fitter:22s} {label:14s} skipped: {' '.join(str(exc).split())[:100]}")
                 continue
             summary = result.summary()
-            clusters = cluster_labels(result.cells, data.models)
+            clusters = result.clusters
             row = {
                 "fitter": fitter,
                 "protocol": label,
