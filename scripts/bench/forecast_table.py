@@ -141,7 +141,7 @@ def _cell(row: dict | None) -> str:
     return f"{row['mae']:.2f} / {row['bias']:+.1f} / {cov} / {row['seconds']:.0f}s"
 
 
-def interval_lines(rows: list[dict], protocols: list[str], reference: str) -> list[str]:
+def interval_lines(rows: list[dict], reference: str) -> list[str]:
     """Each MAE's 90% family-bootstrap interval, and its ratio to ``reference``'s on the same draws."""
     from obslaws.backtest.uncertainty import ratio_interval
 
@@ -177,7 +177,7 @@ def markdown(rows: list[dict], protocols: list[str], reference: str = "flops-sig
     ]
     lines.append("| noise floor | " + " | ".join(noise) + " |")
     out = ["MAE (points) / bias / coverage of 90% intervals / time", "", *lines, ""]
-    out += interval_lines(rows, shown, reference)
+    out += interval_lines(rows, reference)
     cells = [r for r in rows if r["protocol"].startswith("cells")]
     if cells:
         out += [
