@@ -72,7 +72,8 @@ class BacktestResult:
         if self.clusters is None or not self.cells.height:
             return None
         interval = mae_interval(self.cells, self.averaging, self.clusters)
-        return [interval.lower, interval.upper]
+        bounds = [interval.lower, interval.upper]
+        return bounds if all(np.isfinite(bounds)) else None  # the summary is stored as JSON
 
     def table(self) -> pl.DataFrame:
         """One row per benchmark plus an ``average`` row: mae_pt, mse, spearman, coverage, noise floor, n."""
