@@ -92,7 +92,7 @@ def test_refresh_report_then_nothing_new_then_a_new_model(workspace, capsys):
     assert out.startswith("Refreshed:")
     page = (out_dir / "index.md").read_text()
     assert "## Backtests" in page and "time-split" in page
-    # every backtest's MAE sits inside its family-bootstrap interval, recomputed from the stored cells
+    # every backtest's MAE sits inside its family-bootstrap interval
     header = next(line for line in page.splitlines() if line.startswith("| fitter") and "MAE interval" in line)
     rows = [line.split("|")[1:-1] for line in page.splitlines() if line.count("|") == header.count("|")]
     bracketed = [(float(r[1]), r[2].strip()) for r in rows if r[2].strip().startswith("[")]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import duckdb
+import polars as pl
 
 from obslaws.backtest.harness import PROTOCOLS
-from obslaws.backtest.uncertainty import mae_interval
+from obslaws.backtest.uncertainty import cluster_labels, mae_interval
 from obslaws.store.query import read_frame
 
 
@@ -19,11 +20,12 @@ def mae_intervals(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -
         return out
     cells = read_frame(
         conn,
-        "SELECT b.backtest_id, b.split, b.model_id, b.benchmark, b.truth, b.prediction, "
-        "coalesce(nullif(m.family, ''), b.model_id) AS cluster "
-        "FROM backtests b LEFT JOIN models m USING (model_id) WHERE list_contains($ids, b.backtest_id)",
+        "SELECT backtest_id, split, model_id, benchmark, truth, prediction FROM backtests "
+        "WHERE list_contains($ids, backtest_id)",
         {"ids": missing},
     )
+    models = read_frame(conn, "SELECT model_id, family FROM models")
+    cells = cells.with_columns(pl.Series("cluster", cluster_labels(cells, models)))
     for (backtest_id,), own in cells.partition_by("backtest_id", as_dict=True).items():
         protocol = PROTOCOLS.get(summaries[backtest_id].get("protocol"))
         if protocol is not None and own.height:

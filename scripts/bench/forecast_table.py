@@ -91,7 +91,6 @@ def _data(conn, benchmarks: str, source: str | None, cache: dict):
 
 def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, progress=print) -> list[dict]:
     from obslaws.backtest import run_backtest
-    from obslaws.backtest.uncertainty import mae_interval
     from obslaws.fitting.lookup import get_fitters
 
     conn, _ = _database()
@@ -122,7 +121,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 "seconds": time.perf_counter() - tic,
                 "pooled": summary["pooled"],
                 "splits": summary["splits"],
-                "interval": mae_interval(result.cells, result.averaging, clusters) if result.cells.height else None,
+                "interval": _interval(summary),
                 "scored": (result.cells, clusters, result.averaging),
             }
             rows.append(row)
@@ -132,6 +131,14 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 f"cov {cov}  {row['seconds']:6.1f} s"
             )
     return rows
+
+
+def _interval(summary: dict):
+    """The summary's MAE with the interval it carries (None without one)."""
+    from obslaws.backtest.uncertainty import Interval
+
+    bounds = summary.get("mae_interval_pt")
+    return None if bounds is None else Interval(summary["average"]["mae_pt"], *bounds)
 
 
 def _cell(row: dict | None) -> str:
