@@ -6,8 +6,9 @@ the figure is less certain than its cell count suggests. Resampling whole famili
 replacement, the same draw in every split (a family tested at two cuts of a rolling forecast
 counts in both), and recomputing the MAE exactly as the summary does (``metrics.summarise``: per
 benchmark, within each split first where the protocol averages by split, then across
-benchmarks) gives a percentile interval. Two fitters scored on the same draws give a paired
-interval of their ratio: what "0.64x the baseline" could have read on other families.
+benchmarks) gives a percentile interval. Two fitters scored on the same draws, on the cells both
+scored (``shared.py``), give a paired interval of their ratio: what "0.64x the baseline" could have
+read on other families.
 
 Each replicate is cheap: a cell's absolute error is summed into a (cluster, group) matrix once,
 and a replicate's group means are two products of its cluster weights with those matrices.
@@ -20,6 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 import polars as pl
+
+from obslaws.backtest.shared import on_shared, shared_keys
 
 N_BOOT = 2000
 LEVEL = 0.9
@@ -92,6 +95,13 @@ class MaeReplicates:
             return np.where(present, per_benchmark, 0.0).sum(axis=1) / present.sum(axis=1)
 
 
+def _on(scored: tuple[pl.DataFrame, np.ndarray], keys: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """A backtest's (cells, clusters) at ``keys`` only."""
+    cells, clusters = scored
+    kept = on_shared(cells.with_columns(pl.Series("_cluster", np.asarray(clusters, dtype=object).astype(str))), keys)
+    return kept.drop("_cluster"), kept["_cluster"].to_numpy()
+
+
 def _index(labels: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
     """Every array of labels as indices into their sorted union, and the union's size."""
     universe = np.unique(np.concatenate([np.asarray(x, dtype=object).astype(str) for x in labels]))
@@ -128,11 +138,14 @@ def ratio_interval(
     n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> Interval:
-    """MAE of one backtest over another's ((cells, clusters) each, same protocol and test
-    models), both recomputed on the same resampled clusters: a paired interval of the ratio."""
-    (top, bottom), n = _index([numerator[1], denominator[1]])
-    a = MaeReplicates(numerator[0], averaging, top, n)
-    b = MaeReplicates(denominator[0], averaging, bottom, n)
+    """MAE of one backtest over another's ((cells, clusters) each, same protocol) on the cells both
+    scored (``shared.shared_keys``: a fitter that left some test models out is not compared on
+    them), both recomputed on the same resampled clusters: a paired interval of the ratio."""
+    keys = shared_keys([numerator[0], denominator[0]])
+    (top_cells, top_clusters), (bottom_cells, bottom_clusters) = (_on(side, keys) for side in (numerator, denominator))
+    (top, bottom), n = _index([top_clusters, bottom_clusters])
+    a = MaeReplicates(top_cells, averaging, top, n)
+    b = MaeReplicates(bottom_cells, averaging, bottom, n)
     ones, weights = np.ones((1, n)), bootstrap_weights(n, n_boot, seed)
     estimate = float(a.evaluate(ones)[0] / b.evaluate(ones)[0])
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -23,6 +23,7 @@ from obslaws.report.forward import detail_lines
 from obslaws.report.intervals import interval_text, mae_intervals
 from obslaws.report.markdown import markdown_table
 from obslaws.report.section import layout
+from obslaws.report.shared import shared_maes
 from obslaws.store.query import read_frame
 
 if TYPE_CHECKING:
@@ -105,31 +106,19 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
     labels = list(dict.fromkeys(b.label for b in outcome.backtests))
     intervals = mae_intervals(conn, {b.backtest_id: b.summary for b in outcome.backtests if b.summary is not None})
     for label in labels:
-        rows, cells_ids = [], []
-        for b in outcome.backtests:
-            if b.label != label:
-                continue
-            if b.summary is None:
-                rows.append([b.fitter, None, None, None, None, None, None, b.status])
-                continue
-            avg = b.summary.get("average", {})
-            rows.append(
-                [
-                    b.fitter,
-                    avg.get("mae_pt"),
-                    interval_text(intervals.get(b.backtest_id)),
-                    avg.get("mse"),
-                    avg.get("coverage"),
-                    b.summary.get("n_groups"),
-                    b.summary.get("noise_floor_pt"),
-                    f"{b.seconds:.1f} s",
-                ]
-            )
-            cells_ids.append(b.backtest_id)
-        rows.sort(key=lambda r: (r[1] is None, r[1] if r[1] is not None else 0))
+        backtests = [b for b in outcome.backtests if b.label == label]
+        done = {b.backtest_id: b.summary for b in backtests if b.summary is not None}
+        shared, n_shared = shared_maes(conn, done)
+        cells_ids = list(done)
         lines += [f"### {label}", ""]
-        header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "splits", "noise floor (pt)", "time"]
-        lines += markdown_table(header, rows)
+        lines += _protocol_table(backtests, intervals, shared)
+        if shared:
+            lines += [
+                "The fitters were scored on different test cells (a fitter leaves out the models it lacks "
+                f"covariates for); `MAE, shared cells` compares them on the {n_shared} cells every one of "
+                "them scored.",
+                "",
+            ]
         lines += detail_lines(
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )
@@ -138,6 +127,28 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
             figures.draw(plots.predicted_vs_actual, cells, title, out / name)
             lines += [f"![predicted vs actual, {label}]({name})", ""]
     return lines
+
+
+def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | None]) -> list[str]:
+    """One protocol's table, a row per fitter, ranked by MAE on the shared cells where the fitters
+    were scored on different cells (``shared``: backtest id -> that MAE), else by their own MAE."""
+    header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "splits", "cells", "noise floor (pt)", "time"]
+    if shared:
+        header.insert(3, "MAE, shared cells (pt)")
+    rows = []
+    for b in backtests:
+        if b.summary is None:
+            rows.append([b.fitter, *[None] * (len(header) - 2), b.status])
+            continue
+        avg, summary = b.summary.get("average", {}), b.summary
+        row = [b.fitter, avg.get("mae_pt"), interval_text(intervals.get(b.backtest_id)), avg.get("mse")]
+        row += [avg.get("coverage"), summary.get("n_groups"), summary.get("n_cells"), summary.get("noise_floor_pt")]
+        if shared:
+            row.insert(3, shared.get(b.backtest_id))
+        rows.append([*row, f"{b.seconds:.1f} s"])
+    rank = 3 if shared else 1
+    rows.sort(key=lambda r: (r[rank] is None, r[rank] if r[rank] is not None else 0, r[1] is None, r[1] or 0))
+    return markdown_table(header, rows)
 
 
 def _predicted_vs_actual(conn, label: str, backtest_ids: list[str]) -> tuple[pl.DataFrame, str, str]:

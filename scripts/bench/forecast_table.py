@@ -149,26 +149,31 @@ def _cell(row: dict | None) -> str:
 
 
 def interval_lines(rows: list[dict], reference: str) -> list[str]:
-    """Each MAE's 90% family-bootstrap interval, and its ratio to ``reference``'s on the same draws."""
+    """Each MAE's 90% family-bootstrap interval, and its ratio to ``reference``'s on the cells both
+    scored (a FLOPs-based reference leaves out the test models without sizes), on the same draws."""
+    from obslaws.backtest.shared import shared_keys
     from obslaws.backtest.uncertainty import ratio_interval
 
     by = {(r["fitter"], r["protocol"]): r for r in rows}
     lines = [
         "MAE with its 90% interval from resampling the test models' families (2,000 draws, seed 0); "
-        f"ratio: MAE / {reference}'s MAE on the same draws (paired)",
+        f"ratio: MAE / {reference}'s MAE on the cells both scored, on the same draws (paired)",
         "",
-        "| fitter | protocol | MAE [90% interval] | ratio to " + reference + " |",
-        "|---|---|---|---|",
+        f"| fitter | protocol | MAE [90% interval] | cells | ratio to {reference} | shared cells |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["interval"] is None:
             continue
         base = by.get((reference, r["protocol"]))
-        ratio = "–"
+        ratio, shared = "–", "–"
         if base is not None and base is not r and base["interval"] is not None:
             cells, clusters, averaging = r["scored"]
             ratio = str(ratio_interval((cells, clusters), base["scored"][:2], averaging)) + "x"
-        lines.append(f"| {r['fitter']} | {r['protocol']} | {r['interval']} | {ratio} |")
+            shared = str(shared_keys([cells, base["scored"][0]]).height)
+        lines.append(
+            f"| {r['fitter']} | {r['protocol']} | {r['interval']} | {r['scored'][0].height} | {ratio} | {shared} |"
+        )
     return [*lines, ""]
 
 
