@@ -1,4 +1,5 @@
-"""The base-model time split: instruct models are left out, and the plan may list time splits."""
+"""The base-model time split and rolling forecast: instruct models are left out, and the plan may
+list time splits and rolling forecasts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from test_backtest import LogLinear
 
-from obslaws.backtest import run_backtest
+from obslaws.backtest import RollingForecast, run_backtest
 from obslaws.refresh.config import load_config
 from obslaws.testing import synthetic_data
 
@@ -41,3 +42,35 @@ def test_plan_lists_time_splits_and_keeps_the_old_options(tmp_path: Path):
     assert [s.options for s in steps] == [{"date": "2024-01-01"}, {"date": "2025-01-01", "base_only": True}]
     default = [s for s in load_config().backtests if s.protocol == "time-split"]
     assert {"date": "2025-01-01", "base_only": True} in [s.options for s in default]
+
+
+def test_base_only_rolling_forecast_tests_and_trains_on_base_models_only():
+    data = synthetic_data()
+    ids = data.models["model_id"].to_list()
+    instruct = set(ids[1::3])
+    data = replace(data, models=data.models.with_columns(pl.col("model_id").is_in(list(instruct)).alias("instruct")))
+    plain = run_backtest(LogLinear(), data, RollingForecast(start="2022-07-01", n_train=1))
+    proto = RollingForecast(start="2022-07-01", n_train=1, base_only=True)
+    base = run_backtest(LogLinear(), data, proto)
+    assert instruct & set(plain.cells["model_id"].to_list())
+    assert not instruct & set(base.cells["model_id"].to_list())
+    assert all(not instruct & set(split.train) for split in base.splits)
+    assert base.cells.height and len(base.splits) > 1
+    # the option names the backtest only when set: the existing rolling forecasts keep their ids
+    assert proto.options()["base_only"] is True
+    assert "base_only" not in RollingForecast(start="2022-07-01").options()
+
+
+def test_plan_lists_rolling_forecasts(tmp_path: Path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[backtest]\nrolling_forecast = [{ benchmarks = "oll-v1", start = "2023-07-01", n_train = [0, 1] },\n'
+        '  { benchmarks = "swallow-reported", start = "2024-07-01", n_train = 1, base_only = true }]\n',
+        encoding="utf-8",
+    )
+    steps = [s for s in load_config(plan).backtests if s.protocol == "rolling-forecast"]
+    assert [(s.benchmarks, s.options) for s in steps] == [
+        ("oll-v1", {"start": "2023-07-01", "n_train": 0}),
+        ("oll-v1", {"start": "2023-07-01", "n_train": 1}),
+        ("swallow-reported", {"start": "2024-07-01", "base_only": True, "n_train": 1}),
+    ]

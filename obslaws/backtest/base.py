@@ -17,6 +17,10 @@ class ProtocolError(ObslawsError):
     """A backtest protocol cannot run on this data or with these options."""
 
 
+# Split.info key: the targets no training model of the split was scored on (planned.trained_targets)
+UNTRAINED = "targets_without_training_scores"
+
+
 @dataclass(frozen=True)
 class Split:
     """One fold: fit on ``train`` models, predict the targets of ``test`` models."""
@@ -82,3 +86,9 @@ def scored_models(data: FitData, targets: Sequence[str]) -> list[str]:
     """Models with a score on at least one of ``targets``."""
     ids = data.scores.filter(pl.col("benchmark").is_in(list(targets)))["model_id"].unique()
     return data.models.filter(pl.col("model_id").is_in(ids.to_list()))["model_id"].to_list()
+
+
+def base_models_only(data: FitData) -> FitData:
+    """Pretrained base models only: instruct and fine-tuned ones left out (``base_only``: a forecast
+    of what pretraining gives, where post-training would add its own spread)."""
+    return data.select_models(data.models.filter(~pl.col("instruct"))["model_id"].to_list())

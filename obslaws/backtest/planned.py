@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
-from obslaws.backtest.base import Protocol, ProtocolError, Split
+from obslaws.backtest.base import UNTRAINED, Protocol, ProtocolError, Split
 from obslaws.backtest.folds import Fold, batch_invariant, fit_folds, fold_key, score_split
 from obslaws.backtest.metrics import cell_stderr
 from obslaws.backtest.result import BacktestResult
@@ -82,6 +82,21 @@ def assemble_cells(
     )
 
 
+def trained_targets(split: Split, train: FitData) -> tuple[Split, FitData]:
+    """``split`` and its training set ``train`` as far as some training model was scored: a target no
+    model before a rolling forecast's cut has a score on (a benchmark that came later) is a question
+    no fitter can answer from that training set, so every fitter leaves its cells of the split
+    unscored and the split's info names it (``UNTRAINED``)."""
+    scored = set(train.scores.filter(pl.col("benchmark").is_in(list(train.targets)))["benchmark"].to_list())
+    lacking = [t for t in train.targets if t not in scored]
+    if not lacking:
+        return split, train
+    if len(lacking) == len(train.targets):
+        raise ProtocolError(f"split {split.name!r}: no training model has a score on {short_list(lacking)}")
+    split = replace(split, info={**split.info, UNTRAINED: lacking})
+    return split, train.with_targets([t for t in train.targets if t in scored])
+
+
 @dataclass
 class Planned:
     """A backtest ready to fit: its protocol, targets, eligible data and splits, and each split's fold."""
@@ -99,7 +114,8 @@ def plan_backtest(fitter: Fitter, proto: Protocol, data: FitData, targets: Seque
     """The splits of ``proto`` on ``data`` (already restricted to ``targets``) for ``fitter``."""
     tic = time.perf_counter()
     eligible, splits = eligible_splits(fitter, proto, data, targets)
-    trains = [split.train_data(eligible) for split in splits]
+    pairs = [trained_targets(split, split.train_data(eligible)) for split in splits]
+    splits, trains = [split for split, _ in pairs], [train for _, train in pairs]
     return Planned(proto, tuple(targets), eligible, splits, trains, time.perf_counter() - tic)
 
 
@@ -140,9 +156,11 @@ def score_planned(
     )
     frames, fit_rows, models, queries = [], [], [], []
     for split, fold in zip(plan.splits, plan.folds or [], strict=True):
-        query = split.query_data(eligible, targets)
+        trained = fold.train.targets  # the targets of its training set (trained_targets)
+        query = split.query_data(eligible, trained)
         where = f"{proto.name} split {split.name!r}"
-        cells, row = score_split(fitter, fold, split, query, truth_all, where, plugin)
+        truth = truth_all if len(trained) == len(targets) else truth_all.filter(pl.col("benchmark").is_in(trained))
+        cells, row = score_split(fitter, fold, split, query, truth, where, plugin)
         frames.append(cells)
         fit_rows.append(row)
         if keep_models:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from obslaws.backtest.base import Split
+from obslaws.backtest.base import UNTRAINED, Split
 from obslaws.backtest.metrics import summarise
 from obslaws.backtest.uncertainty import mae_interval
 from obslaws.data import FitData
@@ -57,6 +57,7 @@ class BacktestResult:
             "pooled": metrics["pooled"],
             "splits": metrics["splits"],
             "n_groups": len(self.splits),
+            **self._untrained(),
             "n_models": self.n_models,
             "n_test_models": self.cells["model_id"].n_unique() if self.cells.height else 0,
             "n_cells": metrics["n_cells"],
@@ -66,6 +67,11 @@ class BacktestResult:
             "duration_s": self.duration_s,
             "data_hash": self.data_hash,
         }
+
+    def _untrained(self) -> dict[str, Any]:
+        """Per split, the targets no training model was scored on (not scored there), where any."""
+        untrained = {s.name: s.info[UNTRAINED] for s in self.splits if s.info.get(UNTRAINED)}
+        return {UNTRAINED: untrained} if untrained else {}
 
     def _mae_interval(self) -> list[float] | None:
         """The average MAE's 90% interval over resampled test families (uncertainty.py), where known."""

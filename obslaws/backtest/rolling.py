@@ -8,6 +8,9 @@ have forecast this half-year's releases? Two variants:
 - ``n_train=1``: the smallest model (by parameters) that each such family released in the test
   window goes to training, as in the family hold-out, and is not scored.
 
+``base_only`` keeps pretrained base models alone (as the time split's option does): the rolling
+forecast of the 2024-2026 base models on the Swallow and reported benchmarks.
+
 Cuts run from ``start`` every ``step_months`` to the latest cut that leaves ``horizon_months``
 of later releases in the data (or ``end``). The metric is averaged within each cut, then across
 cuts (``averaging="split"``); ``summary()["splits"]`` has each cut's MAE.
@@ -21,7 +24,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from obslaws.backtest.base import Protocol, ProtocolError, Split, scored_models
+from obslaws.backtest.base import Protocol, ProtocolError, Split, base_models_only, scored_models
 from obslaws.backtest.time_split import parse_date
 from obslaws.data import FitData
 
@@ -53,10 +56,12 @@ class RollingForecast(Protocol):
         step_months: int = 3,
         horizon_months: int = 6,
         n_train: int = 0,
+        base_only: bool = False,
     ) -> None:
         self.start = parse_date(start, "rolling-forecast start")
         self.end = None if end is None else parse_date(end, "rolling-forecast end")
         self.step_months, self.horizon_months, self.n_train = int(step_months), int(horizon_months), int(n_train)
+        self.base_only = bool(base_only)
         if self.step_months < 1 or self.horizon_months < 1:
             raise ProtocolError("rolling-forecast: step_months and horizon_months must be >= 1")
         if self.n_train < 0:
@@ -69,10 +74,14 @@ class RollingForecast(Protocol):
             "step_months": self.step_months,
             "horizon_months": self.horizon_months,
             "n_train": self.n_train,
+            # only when set, so the existing rolling forecasts keep their backtest ids
+            **({"base_only": True} if self.base_only else {}),
         }
 
     def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
         data = super().eligible(data, targets, tuple(dict.fromkeys(["release_date", *needs])))
+        if self.base_only:
+            data = base_models_only(data)
         return data.select_models(scored_models(data, targets))
 
     def cuts(self, data: FitData) -> list[dt.date]:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from obslaws.backtest.base import Protocol, ProtocolError, Split, scored_models
+from obslaws.backtest.base import Protocol, ProtocolError, Split, base_models_only, scored_models
 from obslaws.data import FitData
 
 
@@ -42,8 +42,8 @@ class TimeSplit(Protocol):
 
     def eligible(self, data: FitData, targets: Sequence[str], needs: Sequence[str] = ()) -> FitData:
         data = super().eligible(data, targets, tuple(dict.fromkeys(["release_date", *needs])))
-        if self.base_only:  # pretrained models only: instruct and fine-tuned ones are left out
-            data = data.select_models(data.models.filter(~pl.col("instruct"))["model_id"].to_list())
+        if self.base_only:
+            data = base_models_only(data)
         return data.select_models(scored_models(data, targets))
 
     def splits(self, data: FitData, targets: Sequence[str]) -> Iterator[Split]:

@@ -94,29 +94,36 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
     return steps
 
 
-# The forward protocols: every key but benchmarks and source is a protocol option; a list under
-# n_train runs the protocol once per value (the rolling forecast's n = 0 and n = 1).
+# The forward protocols (each a table or a list of tables): every key but benchmarks and source is a
+# protocol option; a list under n_train runs the protocol once per value (the rolling forecast's
+# n = 0 and n = 1).
 FORWARD = {"rolling_forecast": "rolling-forecast", "compute_sweep": "compute-sweep", "cell_holdout": "cell-holdout"}
 
 
 def _forward_backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
+    steps = []
+    for key, protocol in FORWARD.items():
+        tables = section.get(key)
+        for table in tables if isinstance(tables, list) else [tables] if tables else []:  # one table or a list
+            steps += _forward_steps(key, protocol, table, where)
+    return steps
+
+
+def _forward_steps(key: str, protocol: str, table: dict[str, Any], where: str) -> list[BacktestStep]:
+    """One forward protocol's table as steps: one per ``n_train`` value where it lists several."""
     from obslaws.backtest.harness import make_protocol
     from obslaws.errors import ObslawsError
 
     steps = []
-    for key, protocol in FORWARD.items():
-        table = section.get(key)
-        if not table:
-            continue
-        options = {k: v for k, v in table.items() if k not in ("benchmarks", "source")}
-        variants = options.pop("n_train", None)
-        for n_train in variants if isinstance(variants, list) else [variants]:
-            chosen = {**options, **({} if n_train is None else {"n_train": n_train})}
-            try:
-                make_protocol(protocol, **chosen)
-            except ObslawsError as exc:
-                raise ValidationError(where, None, f"backtest.{key}", str(exc)) from exc
-            steps.append(BacktestStep(protocol, table.get("benchmarks", "oll-v1"), chosen, table.get("source")))
+    options = {k: v for k, v in table.items() if k not in ("benchmarks", "source")}
+    variants = options.pop("n_train", None)
+    for n_train in variants if isinstance(variants, list) else [variants]:
+        chosen = {**options, **({} if n_train is None else {"n_train": n_train})}
+        try:
+            make_protocol(protocol, **chosen)
+        except ObslawsError as exc:
+            raise ValidationError(where, None, f"backtest.{key}", str(exc)) from exc
+        steps.append(BacktestStep(protocol, table.get("benchmarks", "oll-v1"), chosen, table.get("source")))
     return steps
 
 

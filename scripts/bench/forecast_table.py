@@ -47,12 +47,17 @@ FITTERS = (
     "forecast",
 )
 # name -> (protocol, benchmarks, source, options)
+RECENT = {"start": "2024-07-01", "base_only": True}
 PROTOCOLS = {
     "time-split": ("time-split", "oll-v1", None, {"date": "2024-01-01"}),
     "compute-cutoff": ("compute-cutoff", "oll-v1", "obsscaling-4d6e1e4", {"cutoff": 8.4e22}),
     "compute-sweep": ("compute-sweep", "oll-v1", "obsscaling-4d6e1e4", {}),
     "rolling n=0": ("rolling-forecast", "oll-v1", None, {"n_train": 0}),
     "rolling n=1": ("rolling-forecast", "oll-v1", None, {"n_train": 1}),
+    # the same question on current data: the 2024-2025 base models (Swallow's pretrained suite and
+    # the model cards' reported numbers), quarterly cuts from 2024-07-01
+    "rolling 2024+ n=0": ("rolling-forecast", "swallow-reported", None, {"n_train": 0, **RECENT}),
+    "rolling 2024+ n=1": ("rolling-forecast", "swallow-reported", None, {"n_train": 1, **RECENT}),
     "family v1": ("family-holdout", "oll-v1", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
     "family v2": ("family-holdout", "oll-v2", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
     "family v1+v2": ("family-holdout", "oll-all", "sloth-data-v2", {"n_train": 1, "groups": "sloth-paper"}),
