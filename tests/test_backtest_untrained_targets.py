@@ -13,6 +13,7 @@ from test_backtest import LogLinear
 from obslaws.backtest import ProtocolError, RollingForecast, run_backtest
 from obslaws.backtest.base import UNTRAINED, Split
 from obslaws.backtest.planned import trained_targets
+from obslaws.report.forward import detail_lines
 from obslaws.testing import synthetic_data
 
 LATE = dt.date(2023, 1, 1)
@@ -42,6 +43,11 @@ def test_a_target_without_training_scores_is_left_out_of_that_split_only():
     mine = result.cells.filter(pl.col("benchmark") != late).select("split", "model_id", "benchmark", "prediction")
     assert mine.equals(others.cells.select("split", "model_id", "benchmark", "prediction"))
     assert UNTRAINED not in others.summary()
+    # the report says which targets a cut could not score, once for the protocol
+    lines = detail_lines("rolling-forecast", [("loglinear-test", result.summary()), ("other", result.summary())])
+    said = [line for line in lines if line.startswith("Not scored")]
+    assert said == ["Not scored (no training model has a score): " + "; ".join(f"{s}: {late}" for s in untrained)]
+    assert not [line for line in detail_lines("rolling-forecast", [("x", others.summary())]) if "Not scored" in line]
 
 
 def test_a_split_with_no_trained_target_is_a_clear_error():

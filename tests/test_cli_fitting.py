@@ -139,6 +139,18 @@ def test_backtest_time_split(capsys, db):
     assert summary["options"]["date"] == "2024-01-01" and summary["average"]["mae_pt"] > 0
 
 
+def test_backtest_rolling_forecast_of_recent_base_models_names_what_a_cut_could_not_score(capsys, registry_db):
+    """No model released before July 2024 has a reported MATH Level 5 score in the registry: the
+    first cut leaves that target out for every fitter, and the command says so."""
+    code, out, err = run(
+        capsys, registry_db, "backtest", "flops-sigmoid", "--protocol", "rolling-forecast",
+        "--benchmarks", "swallow-reported", "-P", "start=2024-07-01", "-P", "base_only=true", *FAST, "--no-write",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "base_only=True" in out and "4 split(s)" in out
+    assert "not scored at split 2024-07-01: epoch_math_lvl5 (no training model has a score)" in out
+
+
 def test_backtest_without_benchmarks_takes_the_fitters_default_set(capsys, db):
     """As --help says; it used to target every benchmark of the database (356) and fail."""
     code, out, err = run(

@@ -112,6 +112,10 @@ def backtest(
         + f", MSE {avg['mse']:.4g}"
         + ("" if noise is None else f"; noise floor {noise:.2f} points")
     )
+    from obslaws.backtest.base import UNTRAINED
+
+    for split, targets in summary.get(UNTRAINED, {}).items():  # no training model was scored on them
+        click.echo(f"not scored at split {split}: {', '.join(targets)} (no training model has a score)")
 
 
 # Protocol options that have a flag of their own: the flag, and the protocols it applies to.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from obslaws.backtest.base import UNTRAINED
+
 
 def detail_lines(protocol: str, rows: list[tuple[str, dict[str, Any] | None]]) -> list[str]:
     """Markdown lines under a backtest's table; ``rows`` are (fitter, summary or None)."""
@@ -18,6 +20,12 @@ def detail_lines(protocol: str, rows: list[tuple[str, dict[str, Any] | None]]) -
                 f"{name}: {v['mae_pt']:.2f} ({v['n_models']} models)" for name, v in summary["splits"].items()
             )
             lines.append(f"- {fitter}: {cuts}")
+        untrained = {split: ", ".join(t) for _, s in done for split, t in s.get(UNTRAINED, {}).items()}
+        if untrained:  # the same for every fitter: no training model before the cut was scored on them
+            lines += [
+                "",
+                "Not scored (no training model has a score): " + "; ".join(f"{k}: {v}" for k, v in untrained.items()),
+            ]
         return lines + [""]
     if protocol == "cell-holdout":
         lines = [
