@@ -54,7 +54,8 @@ from obslaws.cli.fitting import (
     "protocol_options",
     multiple=True,
     help="A protocol option as KEY=VALUE (JSON when it parses), e.g. -P start=2023-07-01, "
-    "-P 'cutoffs=[1e22,1e23]', -P folds=3; -P date=, cutoff=, n_train= and groups= do what their flags do.",
+    "-P 'cutoffs=[1e22,1e23]', -P folds=3, -P base_only=true (time-split, rolling-forecast: base models "
+    "only); -P date=, cutoff=, n_train= and groups= do what their flags do.",
 )
 @source_option
 @hyperparameter_option
