@@ -12,6 +12,7 @@ from test_backtest import LogLinear
 
 import obslaws
 from obslaws.backtest import run_backtest, summarise
+from obslaws.backtest.metrics import average_mae
 from obslaws.backtest.shared import on_shared, shared_keys, shared_mae
 from obslaws.backtest.uncertainty import cluster_labels, ratio_interval
 from obslaws.fitting.lookup import get_fitters
@@ -60,6 +61,16 @@ def test_a_fitter_that_left_models_out_is_compared_on_the_cells_both_scored():
     )
     assert ratio.estimate == pytest.approx(maes["mean"] / maes["loglinear"])
     assert ratio.estimate != pytest.approx(mean.summary()["average"]["mae_pt"] / maes["loglinear"])
+
+
+@pytest.mark.parametrize(("protocol", "options"), [("family-holdout", {}), ("compute-cutoff", {"cutoff": 1e21})])
+def test_the_average_mae_is_the_summarys(protocol, options):
+    """The shared MAE is computed without the summary's other metrics, and equals its MAE."""
+    result = run_backtest(LogLinear(), synthetic_data(), protocol, write=False, **options)
+    assert result.averaging == ("split" if protocol == "family-holdout" else "cell")
+    expected = result.summary()["average"]["mae_pt"]
+    assert average_mae(result.cells.select("split", "benchmark", "truth", "prediction"), result.averaging) == expected
+    assert average_mae(result.cells.clear(), result.averaging) is None
 
 
 def test_cells_are_told_apart_by_split_and_unpredicted_cells_are_not_shared():

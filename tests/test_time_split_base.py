@@ -8,9 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
+import pytest
 from test_backtest import LogLinear
 
 from obslaws.backtest import RollingForecast, run_backtest
+from obslaws.errors import ValidationError
 from obslaws.refresh.config import load_config
 from obslaws.testing import synthetic_data
 
@@ -74,3 +76,12 @@ def test_plan_lists_rolling_forecasts(tmp_path: Path):
         ("oll-v1", {"start": "2023-07-01", "n_train": 1}),
         ("swallow-reported", {"start": "2024-07-01", "base_only": True, "n_train": 1}),
     ]
+
+
+def test_a_plan_entry_that_is_not_a_table_is_a_clear_error(tmp_path: Path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[backtest]\nrolling_forecast = [{ start = "2023-07-01" }, "oll-v1"]\n', encoding="utf-8")
+    with pytest.raises(
+        ValidationError, match=r"plan.toml.*backtest.rolling_forecast.*expected a table or a list of tables"
+    ):
+        load_config(plan)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from obslaws.backtest.metrics import summarise
+from obslaws.backtest.metrics import average_mae
 
 KEYS = ("split", "model_id", "benchmark")
 
@@ -39,4 +39,4 @@ def shared_mae(cells: dict[str, pl.DataFrame], averaging: str) -> tuple[dict[str
     """Per backtest (id -> its cells): its average MAE in points on the cells all of them scored, as
     its summary averages (``averaging``: by split or by cell); and how many cells those are."""
     keys = shared_keys(list(cells.values()))
-    return {i: summarise(on_shared(c, keys), averaging)["average"]["mae_pt"] for i, c in cells.items()}, keys.height
+    return {i: average_mae(on_shared(c, keys), averaging) for i, c in cells.items()}, keys.height

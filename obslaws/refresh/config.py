@@ -109,11 +109,13 @@ def _forward_backtests(section: dict[str, Any], where: str) -> list[BacktestStep
     return steps
 
 
-def _forward_steps(key: str, protocol: str, table: dict[str, Any], where: str) -> list[BacktestStep]:
+def _forward_steps(key: str, protocol: str, table: Any, where: str) -> list[BacktestStep]:
     """One forward protocol's table as steps: one per ``n_train`` value where it lists several."""
     from obslaws.backtest.harness import make_protocol
     from obslaws.errors import ObslawsError
 
+    if not isinstance(table, dict):
+        raise ValidationError(where, None, f"backtest.{key}", f"expected a table or a list of tables, got {table!r}")
     steps = []
     options = {k: v for k, v in table.items() if k not in ("benchmarks", "source")}
     variants = options.pop("n_train", None)

@@ -18,7 +18,7 @@ def shared_maes(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> 
         return {}, 0
     cells = read_frame(
         conn,
-        "SELECT backtest_id, split, model_id, benchmark, truth, prediction, lower, upper, stderr FROM backtests "
+        "SELECT backtest_id, split, model_id, benchmark, truth, prediction FROM backtests "
         "WHERE list_contains($ids, backtest_id)",
         {"ids": list(summaries)},
     )
