@@ -13,7 +13,6 @@ def shared_maes(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> 
     """Per backtest id of ``summaries`` (id -> its stored summary, one protocol and option set):
     its MAE on the cells all of them scored, with its protocol's averaging; and how many cells
     those are. Empty where every backtest scored the same cells (their own MAE says it all)."""
-    counts = {s.get("n_cells") for s in summaries.values()}
     if len(summaries) < 2:
         return {}, 0
     cells = read_frame(
@@ -25,6 +24,6 @@ def shared_maes(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> 
     by_id = {i: cells.filter(cells["backtest_id"] == i) for i in summaries}
     protocol = PROTOCOLS.get(next(iter(summaries.values())).get("protocol"))
     maes, n_shared = shared_mae(by_id, protocol.averaging if protocol is not None else "cell")
-    if len(counts) == 1 and n_shared == counts.pop():
+    if all(s.get("n_cells") == n_shared for s in summaries.values()):
         return {}, n_shared
     return maes, n_shared
