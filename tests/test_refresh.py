@@ -100,6 +100,12 @@ def test_refresh_report_then_nothing_new_then_a_new_model(workspace, capsys):
     for mae, interval in bracketed:
         lower, upper = (float(x) for x in interval.strip("[]").split(","))
         assert lower <= mae <= upper
+    # every fitter left here needs FLOPs, so all scored the same cells: the table gives their count
+    # and no shared-cells column (tests/test_backtest_shared.py covers fitters that differ)
+    columns = [c.strip() for c in header.split("|")[1:-1]]
+    cells = {r[columns.index("cells")].strip() for r in rows if r[columns.index("cells")].strip().isdigit()}
+    assert len(cells) == 1 and int(cells.pop()) > 0
+    assert "MAE, shared cells (pt)" not in columns and "shared cells" not in page
     images = sorted(p.name for p in out_dir.glob("*.png"))
     assert "score_vs_compute.png" in images and any(n.startswith("pred_vs_actual") for n in images)
     assert all((out_dir / n).stat().st_size > 10_000 for n in images)
