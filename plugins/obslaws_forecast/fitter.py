@@ -12,8 +12,10 @@ and the 90% intervals are split-conformal on the same folds' residuals, per kind
 (family seen or not, other scores or not) and benchmark. Other registered fitters can be stacked
 on it (``stack``; ``stacking.py``), with weights chosen on the same folds; their predictions of a
 new family's models may be moved by the covariate model's effect of its training domain
-(``member_domains``: chosen per stacked kind on the same folds; ``member_domain.py``).
-Nothing is chosen on the data it is tested on.
+(``member_domains``: chosen per stacked kind on the same folds; ``member_domain.py``). A query
+model trained further past its size than any training model may count its tokens only up to the
+training models' largest ratio (``token_caps``: chosen on an inner fold shaped like that question;
+``token_cap.py``). Nothing is chosen on the data it is tested on.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
 from .target_blends import RECENCIES
+from .token_cap import capped, choose_cap, log_ratio
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -49,7 +52,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "17"
+    version: ClassVar[str] = "20"  # docs/forecasting.md: version 20, tokens capped at the training ratio
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -96,6 +99,7 @@ class ForecastFitter(Fitter):
         margin_checked: bool = True,
         average_sizes: tuple[int, ...] = (),
         member_domains: tuple[bool, ...] = (False, True),
+        token_caps: tuple[bool, ...] = (False, True),
         interval: float = 0.9,
         random_state: int = 0,
     ) -> None:
@@ -130,6 +134,7 @@ class ForecastFitter(Fitter):
         self.margin_checked = margin_checked
         self.average_sizes = average_sizes
         self.member_domains = member_domains
+        self.token_caps = token_caps
         self.interval = interval
         self.random_state = random_state
 
@@ -199,6 +204,14 @@ class ForecastFitter(Fitter):
             domains,
         )
         self.stacker_ = stacker
+        # tokens capped at the training models' largest tokens-per-parameter ratio, where the ratio fold says so
+        self.token_cap_ = {"cap": False, "offered": True in tuple(self.token_caps)}
+        if self.token_cap_["offered"]:
+            self.token_cap_ |= choose_cap(
+                self.selection_.configs["all"], table, z, observed, k, columns, matrix.chance, y
+            )
+        ratio = log_ratio(table)
+        self.ratio_cap_ = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.inf
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
         self.chance_ = matrix.chance
@@ -270,6 +283,8 @@ class ForecastFitter(Fitter):
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
         table, k = ModelTable.of(query.models), len(self.targets_)
+        if self.token_cap_["cap"]:  # training models are within it: only further-trained queries move
+            table = capped(table, self.ratio_cap_)
         kinds = query_kinds(
             query.models["model_id"].is_in(list(self.trained_)).to_numpy(),
             release_days(query.models),
@@ -348,6 +363,8 @@ class ForecastFitter(Fitter):
                 for kind, cs in self.selection_.columns.items()
             },
             "inner_folds": self.folds_,
+            # whether a query's tokens count only up to the training ratio, and what the ratio fold said
+            "token_cap": self.token_cap_,
             "compared": self.selection_.table,
             "chosen_by": self.selection_.rules,
             # per kind, where leaving each of its fold groups out preferred it: the configurations averaged
