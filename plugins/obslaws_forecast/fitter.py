@@ -204,14 +204,7 @@ class ForecastFitter(Fitter):
             domains,
         )
         self.stacker_ = stacker
-        # tokens capped at the training models' largest tokens-per-parameter ratio, where the ratio fold says so
-        self.token_cap_ = {"cap": False, "offered": True in tuple(self.token_caps)}
-        if self.token_cap_["offered"]:
-            self.token_cap_ |= choose_cap(
-                self.selection_.configs["all"], table, z, observed, k, columns, matrix.chance, y
-            )
-        ratio = log_ratio(table)
-        self.ratio_cap_ = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.inf
+        self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
         self.chance_ = matrix.chance
@@ -222,6 +215,16 @@ class ForecastFitter(Fitter):
         self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
         self.anchored_ = anchored_families(models) if self.anchored_kind else set()
         self.engines_ = self._engines(table, z, observed, k, columns)
+
+    def _choose_token_cap(self, table: ModelTable, z, observed, k: int, columns, chance, y) -> None:
+        """Whether a query's tokens count only up to the training models' largest tokens-per-parameter
+        ratio (``token_cap.py``: where the ratio fold says so, with the ``all`` kind's configuration)."""
+        self.token_cap_ = {"cap": False, "offered": True in tuple(self.token_caps)}
+        if self.token_cap_["offered"]:
+            everything = self.selection_.configs["all"]
+            self.token_cap_ |= choose_cap(everything, table, z, observed, k, columns, chance, y)
+        ratio = log_ratio(table)
+        self.ratio_cap_ = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.inf
 
     def _engines(self, table, z, observed, k: int, columns) -> dict[str, tuple]:
         """Kind -> one engine per target: the kind's configuration, each target's own, or the mean of
