@@ -83,8 +83,7 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
                 cutoff.get("source"),
             )
         )
-    split = section.get("time_split")
-    for table in split if isinstance(split, list) else [split] if split else []:  # one table or a list
+    for table in _tables(section, "time_split", where):
         options = {"date": str(table["date"]), **({"base_only": True} if table.get("base_only") else {})}
         steps.append(BacktestStep("time-split", table.get("benchmarks", "oll-v1"), options, table.get("source")))
     steps += _forward_backtests(section, where)
@@ -100,22 +99,32 @@ def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
 FORWARD = {"rolling_forecast": "rolling-forecast", "compute_sweep": "compute-sweep", "cell_holdout": "cell-holdout"}
 
 
+def _tables(section: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """The protocol tables under ``key``: none, one table, or a list of tables."""
+    found = section.get(key)
+    tables = found if isinstance(found, list) else [found] if found else []
+    for table in tables:
+        if not isinstance(table, dict):
+            raise ValidationError(
+                where, None, f"backtest.{key}", f"expected a table or a list of tables, got {table!r}"
+            )
+    return tables
+
+
 def _forward_backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
-    steps = []
-    for key, protocol in FORWARD.items():
-        tables = section.get(key)
-        for table in tables if isinstance(tables, list) else [tables] if tables else []:  # one table or a list
-            steps += _forward_steps(key, protocol, table, where)
-    return steps
+    return [
+        step
+        for key, protocol in FORWARD.items()
+        for table in _tables(section, key, where)
+        for step in _forward_steps(key, protocol, table, where)
+    ]
 
 
-def _forward_steps(key: str, protocol: str, table: Any, where: str) -> list[BacktestStep]:
+def _forward_steps(key: str, protocol: str, table: dict[str, Any], where: str) -> list[BacktestStep]:
     """One forward protocol's table as steps: one per ``n_train`` value where it lists several."""
     from obslaws.backtest.harness import make_protocol
     from obslaws.errors import ObslawsError
 
-    if not isinstance(table, dict):
-        raise ValidationError(where, None, f"backtest.{key}", f"expected a table or a list of tables, got {table!r}")
     steps = []
     options = {k: v for k, v in table.items() if k not in ("benchmarks", "source")}
     variants = options.pop("n_train", None)
