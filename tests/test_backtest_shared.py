@@ -16,7 +16,7 @@ from obslaws.backtest.metrics import average_mae
 from obslaws.backtest.shared import on_shared, shared_keys, shared_mae
 from obslaws.backtest.uncertainty import cluster_labels, ratio_interval
 from obslaws.fitting.lookup import get_fitters
-from obslaws.report.build import _protocol_table
+from obslaws.report.build import _protocol_table, protocol_cells
 from obslaws.report.shared import shared_maes
 from obslaws.testing import synthetic_data
 
@@ -89,7 +89,7 @@ def test_the_report_ranks_on_the_shared_cells_where_fitters_scored_different_cel
     conn = obslaws.connect(":memory:", plugins=False)
     loglinear, mean = _pair(_without_flops(), conn)
     summaries = {r.backtest_id: r.summary() for r in (loglinear, mean)}
-    maes, n = shared_maes(conn, summaries)
+    maes, n = shared_maes(protocol_cells(conn, list(summaries)), summaries)
     expected, n_expected = shared_mae({r.backtest_id: r.cells for r in (loglinear, mean)}, "cell")
     assert n == n_expected == loglinear.cells.height
     assert maes == pytest.approx(expected)
@@ -112,5 +112,6 @@ def test_the_report_ranks_on_the_shared_cells_where_fitters_scored_different_cel
 
     # the same cells for every fitter: no shared column, nothing recomputed
     same = _pair(synthetic_data(), conn)
-    assert shared_maes(conn, {r.backtest_id: r.summary() for r in same}) == ({}, same[0].cells.height)
+    same_summaries = {r.backtest_id: r.summary() for r in same}
+    assert shared_maes(protocol_cells(conn, list(same_summaries)), same_summaries) == ({}, same[0].cells.height)
     assert np.isfinite(list(maes.values())).all()

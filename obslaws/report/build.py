@@ -108,8 +108,8 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
     for label in labels:
         backtests = [b for b in outcome.backtests if b.label == label]
         done = {b.backtest_id: b.summary for b in backtests if b.summary is not None}
-        shared, n_shared = shared_maes(conn, done)
-        cells_ids = list(done)
+        cells = protocol_cells(conn, list(done))  # read once: the shared-cells column and the figure
+        shared, n_shared = shared_maes(cells, done)
         lines += [f"### {label}", ""]
         lines += _protocol_table(backtests, intervals, shared)
         if shared:
@@ -122,9 +122,9 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
         lines += detail_lines(
             label.split(" ")[0], [(b.fitter, b.summary) for b in outcome.backtests if b.label == label]
         )
-        if cells_ids:
-            cells, title, name = _predicted_vs_actual(conn, label, cells_ids)
-            figures.draw(plots.predicted_vs_actual, cells, title, out / name)
+        if done:
+            points, title, name = _predicted_vs_actual(cells, label)
+            figures.draw(plots.predicted_vs_actual, points, title, out / name)
             lines += [f"![predicted vs actual, {label}]({name})", ""]
     return lines
 
@@ -151,16 +151,21 @@ def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | 
     return markdown_table(header, rows)
 
 
-def _predicted_vs_actual(conn, label: str, backtest_ids: list[str]) -> tuple[pl.DataFrame, str, str]:
-    """The cells, title and file name of one protocol's predicted-vs-actual figure."""
-    cells = read_frame(
+def protocol_cells(conn, backtest_ids: list[str]) -> pl.DataFrame:
+    """The stored cells of one protocol's backtests."""
+    return read_frame(
         conn,
-        "SELECT fitter, benchmark, truth, prediction, lower, upper FROM backtests "
+        "SELECT backtest_id, fitter, split, model_id, benchmark, truth, prediction, lower, upper FROM backtests "
         "WHERE list_contains($ids, backtest_id)",
         {"ids": backtest_ids},
     )
+
+
+def _predicted_vs_actual(cells: pl.DataFrame, label: str) -> tuple[pl.DataFrame, str, str]:
+    """The points, title and file name of one protocol's predicted-vs-actual figure."""
+    points = cells.select("fitter", "benchmark", "truth", "prediction", "lower", "upper")
     name = "pred_vs_actual_" + "".join(c if c.isalnum() else "_" for c in label).strip("_") + ".png"
-    return cells, f"Predicted vs actual: {label}", name
+    return points, f"Predicted vs actual: {label}", name
 
 
 def draw_protocol_figure_ahead(conn, shared: Workers, label: str, backtests: list) -> None:
@@ -169,8 +174,8 @@ def draw_protocol_figure_ahead(conn, shared: Workers, label: str, backtests: lis
     the report uses it if its cells are still the same (:func:`obslaws.report.figures.draw_ahead`)."""
     ids = [b.backtest_id for b in backtests if b.summary is not None]
     if ids:
-        cells, title, name = _predicted_vs_actual(conn, label, ids)
-        draw_ahead(shared, plots.predicted_vs_actual, cells, title, name=name)
+        points, title, name = _predicted_vs_actual(protocol_cells(conn, ids), label)
+        draw_ahead(shared, plots.predicted_vs_actual, points, title, name=name)
 
 
 def build_report(

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import duckdb
+import polars as pl
 
 from obslaws.backtest.harness import PROTOCOLS
 from obslaws.backtest.shared import shared_mae
-from obslaws.store.query import read_frame
 
 
-def shared_maes(conn: duckdb.DuckDBPyConnection, summaries: dict[str, dict]) -> tuple[dict[str, float | None], int]:
+def shared_maes(cells: pl.DataFrame, summaries: dict[str, dict]) -> tuple[dict[str, float | None], int]:
     """Per backtest id of ``summaries`` (id -> its stored summary, one protocol and option set):
-    its MAE on the cells all of them scored, with its protocol's averaging; and how many cells
-    those are. Empty where every backtest scored the same cells (their own MAE says it all)."""
+    its MAE on the cells all of them scored (``cells``: their rows of ``backtests``), with its
+    protocol's averaging; and how many cells those are. Empty where every backtest scored the same
+    cells (their own MAE says it all)."""
     if len(summaries) < 2:
         return {}, 0
-    cells = read_frame(
-        conn,
-        "SELECT backtest_id, split, model_id, benchmark, truth, prediction FROM backtests "
-        "WHERE list_contains($ids, backtest_id)",
-        {"ids": list(summaries)},
-    )
-    by_id = {i: cells.filter(cells["backtest_id"] == i) for i in summaries}
+    by_id = {i: own for (i,), own in cells.partition_by("backtest_id", as_dict=True).items() if i in summaries}
     protocol = PROTOCOLS.get(next(iter(summaries.values())).get("protocol"))
     maes, n_shared = shared_mae(by_id, protocol.averaging if protocol is not None else "cell")
     if all(s.get("n_cells") == n_shared for s in summaries.values()):
