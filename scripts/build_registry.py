@@ -29,6 +29,7 @@ from registry_build.epoch_hub import load_epoch_hub  # noqa: E402
 from registry_build.epoch_notable import fill_notable_dates, load_epoch_notable_2026  # noqa: E402
 from registry_build.finalize import add_self_aliases, apply_corrections, build_families, derive_compute  # noqa: E402
 from registry_build.hand_sources import add_hand_sources  # noqa: E402
+from registry_build.item_counts import add_item_counts  # noqa: E402
 from registry_build.ladder import load_ladder  # noqa: E402
 from registry_build.obsscaling import load_obsscaling  # noqa: E402
 from registry_build.oll_dumps import load_oll_v2_snapshot  # noqa: E402
@@ -79,6 +80,7 @@ def build(shared: Path, registry_dir: Path) -> Registry:
     build_families(reg)
     add_eee_aliases(reg, shared, registry_dir / "unmatched_names.csv")  # HELM/EEE ids -> our models
     add_self_aliases(reg)
+    add_item_counts(reg)  # after every loader: the benchmarks whose sources give no count
     return reg
 
 
