@@ -106,6 +106,9 @@ def test_refresh_report_then_nothing_new_then_a_new_model(workspace, capsys):
     cells = {r[columns.index("cells")].strip() for r in rows if r[columns.index("cells")].strip().isdigit()}
     assert len(cells) == 1 and int(cells.pop()) > 0
     assert "MAE, shared cells (pt)" not in columns and "shared cells" not in page
+    # beside each coverage, the mean width of the intervals behind it
+    covered = [r for r in rows if _number(r[columns.index("coverage")]) is not None]
+    assert covered and all(_number(r[columns.index("width (pt)")]) > 0 for r in covered)
     images = sorted(p.name for p in out_dir.glob("*.png"))
     assert "score_vs_compute.png" in images and any(n.startswith("pred_vs_actual") for n in images)
     assert all((out_dir / n).stat().st_size > 10_000 for n in images)
@@ -248,3 +251,11 @@ def test_the_refresh_script_help_lists_db_and_every_refresh_option():
     ):
         assert option in done.stdout, option
     assert "$OBSLAWS_DB" in done.stdout
+
+
+def _number(text: str) -> float | None:
+    """A report cell's number, None for an empty one ("–")."""
+    try:
+        return float(text)
+    except ValueError:
+        return None

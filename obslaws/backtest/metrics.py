@@ -192,6 +192,8 @@ def summarise(cells: pl.DataFrame, averaging: str = "split") -> dict[str, Any]:
         "mse": _mean([m["mse"] for m in per.values()]),
         "spearman": _mean([m["spearman"] for m in per.values()]),
         "coverage": _mean([m["coverage"] for m in per.values()]),
+        # beside coverage: an interval covers more by being wider, so how wide it is is half the figure
+        "interval_width_pt": _mean([m["interval_width_pt"] for m in per.values()]),
         "noise_floor_pt": _mean([m["noise_floor_pt"] for m in per.values()]),
     }
     return {

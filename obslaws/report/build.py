@@ -98,7 +98,8 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
         "",
         "MAE in points on held-out models (family-holdout: averaged within held-out family groups, then "
         "across groups, then benchmarks, as in the Sloth paper). Noise floor: the mean sampling standard "
-        "error of the test scores. Coverage: share of truths inside the fitter's 90% interval. "
+        "error of the test scores. Coverage: share of truths inside the fitter's 90% interval; width: its "
+        "mean width in points (a wider interval covers more). "
         "MAE interval: where 90% of the MAEs fall when the test models' families are resampled with "
         "replacement (2,000 draws): how much the figure rests on which families were tested.",
         "",
@@ -132,7 +133,8 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
 def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | None]) -> list[str]:
     """One protocol's table, a row per fitter, ranked by MAE on the shared cells where the fitters
     were scored on different cells (``shared``: backtest id -> that MAE), else by their own MAE."""
-    header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "splits", "cells", "noise floor (pt)", "time"]
+    header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "width (pt)", "splits", "cells"]
+    header += ["noise floor (pt)", "time"]
     if shared:
         header.insert(3, "MAE, shared cells (pt)")
     rows = []
@@ -142,7 +144,8 @@ def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | 
             continue
         avg, summary = b.summary.get("average", {}), b.summary
         row = [b.fitter, avg.get("mae_pt"), interval_text(intervals.get(b.backtest_id)), avg.get("mse")]
-        row += [avg.get("coverage"), summary.get("n_groups"), summary.get("n_cells"), summary.get("noise_floor_pt")]
+        row += [avg.get("coverage"), avg.get("interval_width_pt"), summary.get("n_groups"), summary.get("n_cells")]
+        row.append(summary.get("noise_floor_pt"))
         if shared:
             row.insert(3, shared.get(b.backtest_id))
         rows.append([*row, f"{b.seconds:.1f} s"])

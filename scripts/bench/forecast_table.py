@@ -122,6 +122,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 "mae": summary["average"]["mae_pt"],
                 "bias": summary["average"]["bias_pt"],
                 "coverage": summary["average"]["coverage"],
+                "width": summary["average"].get("interval_width_pt"),
                 "noise": summary["noise_floor_pt"],
                 "seconds": time.perf_counter() - tic,
                 "pooled": summary["pooled"],
@@ -131,9 +132,10 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
             }
             rows.append(row)
             cov = "-" if row["coverage"] is None else f"{row['coverage']:.2f}"
+            width = "-" if row["width"] is None else f"{row['width']:.1f}"
             progress(
                 f"{fitter:22s} {label:14s} MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}  "
-                f"cov {cov}  {row['seconds']:6.1f} s"
+                f"cov {cov}  width {width}  {row['seconds']:6.1f} s"
             )
     return rows
 
