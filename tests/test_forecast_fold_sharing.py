@@ -1,6 +1,7 @@
 """An inner fold's configurations that give the same covariate design share its work
 (``FoldCache``): where no training model has a domain label, domain on and off are one design,
-built once, with the same predictions to the bit as each computed alone."""
+built once, with the same predictions to the bit as each computed alone. A fold keeps only its
+latest normal equations, and one rebuilt gives the same bits."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 from obslaws_forecast.correlated import CorrelatedRidge, pairwise_correlation
+from obslaws_forecast.covariate import NormalEquations
 from obslaws_forecast.design import Design, ModelTable, kept_levels
-from obslaws_forecast.engine import Config, FoldCache
+from obslaws_forecast.engine import EQUATIONS_KEPT, Config, FoldCache
+from obslaws_forecast.scoreboard import Scoreboard
 from test_forecast_domain import _logits, _models
 
 BENCHMARKS = 3
@@ -30,8 +33,18 @@ def _fold(code: set[int], organisations: bool = True) -> FoldCache:
     return FoldCache(table, z, np.ones(z.shape, dtype=bool), train, hide, 1)
 
 
-def _builds(cache: FoldCache) -> int:
-    return sum(1 for key in cache._cache if key[0] == "eq")
+@pytest.fixture
+def builds(monkeypatch) -> list[int]:
+    """How many normal equations were built (``[count]``) while the test ran."""
+    calls = [0]
+    build = NormalEquations.build.__func__
+
+    def counted(cls, *args, **kwargs):
+        calls[0] += 1
+        return build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(NormalEquations, "build", classmethod(counted))
+    return calls
 
 
 CONFIGS = (
@@ -44,21 +57,21 @@ CONFIGS = (
 
 
 @pytest.mark.parametrize("query_code", [False, True])
-def test_domain_on_and_off_share_one_design_where_no_training_model_has_a_domain(query_code):
+def test_domain_on_and_off_share_one_design_where_no_training_model_has_a_domain(query_code, builds):
     # a code query family over general training families: the design drops the level either way
     cache = _fold({4} if query_code else set())
     on, off = cache.predict(Config(rank=0, domain=True)), cache.predict(Config(rank=0, domain=False))
-    assert _builds(cache) == 1
+    assert builds == [1]
     assert on is off
     for config in CONFIGS:  # every one as its own fold computes it alone
         alone = _fold({4} if query_code else set())
         assert np.array_equal(alone.predict(config), cache.predict(config))
 
 
-def test_a_domain_among_the_training_models_gives_its_own_design():
+def test_a_domain_among_the_training_models_gives_its_own_design(builds):
     cache = _fold({1})
     on, off = cache.predict(Config(rank=0, domain=True)), cache.predict(Config(rank=0, domain=False))
-    assert _builds(cache) == 2
+    assert builds == [2]
     assert not np.array_equal(on, off)
     assert np.array_equal(_fold({1}).predict(Config(rank=0, domain=True)), on)
 
@@ -75,14 +88,45 @@ def test_the_kept_levels_are_the_designs_and_no_organisation_drops_its_level():
     assert kept_levels(table, Config(domain=True).levels) == ("family", "domain")
 
 
-def test_organisation_on_and_off_share_one_design_where_no_training_model_has_one():
+def test_organisation_on_and_off_share_one_design_where_no_training_model_has_one(builds):
     cache = _fold(set(), organisations=False)
     assert cache.predict(Config(rank=0, org=True)) is cache.predict(Config(rank=0, org=False))
-    assert _builds(cache) == 1
+    assert builds == [1]
     with_orgs = _fold(set())
     with_orgs.predict(Config(rank=0, org=True))
     with_orgs.predict(Config(rank=0, org=False))
-    assert _builds(with_orgs) == 2
+    assert builds == [3]
+
+
+POOLINGS_FIRST = [Config(rank=0, pooling=p, drift=d) for p in (0.5, 2.0, 8.0) for d in (True, False)]
+
+
+def test_a_fold_keeps_its_latest_equations_and_one_rebuilt_gives_the_same_bits(builds):
+    cache = _fold({1})
+    for config in POOLINGS_FIRST:  # drift on and off in turn: each pooling rebuilds the other's
+        cache.predict(config)
+    assert builds == [len(POOLINGS_FIRST)]
+    assert len(cache._equations_kept) == EQUATIONS_KEPT == 1
+    for config in POOLINGS_FIRST:
+        assert np.array_equal(_fold({1}).predict(config), cache.predict(config))
+    # the residual components' equations cover every benchmark (the largest): none kept
+    cache.predict(Config(rank=1, blend=0.5))
+    assert all(targets_only for *_, targets_only in cache._equations_kept)
+
+
+def test_configurations_scored_by_design_are_recorded_and_scored_as_one_by_one(builds):
+    caches = {name: _fold({1}) for name in ("a", "b")}
+    y = 1 / (1 + np.exp(-caches["a"].z))
+    together = Scoreboard(caches, {"a": "later", "b": "later"}, np.zeros(BENCHMARKS), y)
+    together.evaluate_covariates_together(POOLINGS_FIRST)
+    assert builds == [2 * 2]  # per fold, once per drift
+    alone = Scoreboard({name: _fold({1}) for name in caches}, together.kinds, together.chance, y)
+    for config in POOLINGS_FIRST:
+        alone._evaluate(config)
+    assert list(together.results) == list(alone.results) == POOLINGS_FIRST
+    for config in POOLINGS_FIRST:
+        for mine, theirs in zip(together.results[config], alone.results[config], strict=True):
+            assert mine.mae == theirs.mae and np.array_equal(mine.residuals, theirs.residuals)
 
 
 def _keys(cache: FoldCache, name: str) -> int:

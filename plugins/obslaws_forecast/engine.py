@@ -7,6 +7,7 @@ on the most correlated benchmarks.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -14,12 +15,13 @@ import numpy as np
 from .completion import ResidualCompletion, hard_impute
 from .correlated import CorrelatedRidge, pairwise_correlation
 from .covariate import CovariateModel, NormalEquations, recency, unseen_families
-from .design import LEVELS, ModelTable, kept_levels
+from .design import LEVELS, Design, ModelTable, kept_levels
 from .member_domain import member_shift
 from .scale import weight
 
 COVERAGE = "coverage"
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
+EQUATIONS_KEPT = 1  # normal equations a fold keeps (``FoldCache._equations``)
 INNER_ITERATIONS = 30  # hard-impute sweeps on inner folds, which only compare configurations
 PLAIN_RANK, PLAIN_ALPHA = 2, 0.1  # the logit-svd baseline's defaults
 
@@ -235,6 +237,7 @@ class FoldCache:
     # input rule -> the matrix columns its residual components read (None: every column)
     columns: dict[str, np.ndarray] | None = None
     _cache: dict = field(default_factory=dict)
+    _equations_kept: OrderedDict = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.rows = np.flatnonzero(self.hide.any(axis=1))
@@ -267,39 +270,57 @@ class FoldCache:
         """Covariate predictions of the query rows and residuals of the training rows, for every column
         or (``targets_only``, enough for a configuration without residual components) the targets only."""
         t, cols = self.train_rows, slice(0, self.n_targets if targets_only else self._width)
-        equations = self._equations(config, targets_only)
 
-        def matrix(rows: np.ndarray, name: str) -> np.ndarray:  # the design's, for every pooling (and width)
+        def matrix(rows: np.ndarray, name: str, design: Design) -> np.ndarray:  # for every pooling (and width)
             key = ("matrix", name, config.drift, self._levels(config))
-            return self._memo(key, lambda: equations.design.matrix(self.table.take(rows)))
+            return self._memo(key, lambda: design.matrix(self.table.take(rows)))
 
         def compute():
-            model = equations.solve(config.pooling)
-            query = matrix(self.rows, "query") @ model.coef  # model.predict's product
+            model = self._solved(config, targets_only)
+            query = matrix(self.rows, "query", model.design) @ model.coef  # model.predict's product
             if config.unseen is not None:  # new families' rows without scores from their own covariate model
                 new = unseen_families(model.design, self.table.take(self.rows)) & ~self.fit_obs[self.rows].any(axis=1)
                 query = np.where(new[:, None], self._base(config.unseen_config, targets_only)[0], query)
             if targets_only:
                 return query, None
-            train_base = matrix(t, "train") @ model.coef
+            train_base = matrix(t, "train", model.design) @ model.coef
             residuals = np.where(self.fit_obs[t][:, cols], self.z[t][:, cols] - train_base, 0.0)
             return query, residuals
 
         return self._memo(("base", *self._covariates(config), targets_only), compute)
 
     def _equations(self, config: Config, targets_only: bool) -> NormalEquations:
+        """The fold's normal equations under ``config``'s drift and levels. Each holds a dense
+        (benchmarks, columns, columns) Gram over every family, up to tens of MB, and kept for every
+        design of every fold they took 4.6 GB in one fit on the current data: a fold keeps only the
+        targets' latest ``EQUATIONS_KEPT`` (the covariate stage solves one at every pooling, its
+        configurations scored design by design: ``Scoreboard.evaluate_covariates_together``) and
+        none over every benchmark (the residual components', solved at their one pooling). One
+        built again is the same arrays."""
+        key = (config.drift, self._levels(config), targets_only)
+        kept = self._equations_kept
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
         t, cols = self.train_rows, slice(0, self.n_targets if targets_only else self._width)
-        return self._memo(
-            ("eq", config.drift, self._levels(config), targets_only),
-            lambda: NormalEquations.build(
-                self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
-            ),
+        equations = NormalEquations.build(
+            self.table.take(t), self.z[t][:, cols], self.fit_obs[t][:, cols], config.terms, config.levels
         )
+        if targets_only:
+            kept[key] = equations
+            while len(kept) > EQUATIONS_KEPT:
+                kept.popitem(last=False)
+        return equations
 
     def covariate(self, config: Config) -> CovariateModel:
         """The fold's covariate model of the targets under ``config`` (its pooling, drift and levels)."""
-        key = ("covariate", config.pooling, config.drift, self._levels(config))
-        return self._memo(key, lambda: self._equations(config, True).solve(config.pooling))
+        return self._solved(config, True)
+
+    def _solved(self, config: Config, targets_only: bool) -> CovariateModel:
+        """The covariate model under ``config``'s pooling, drift and levels, solved once (configurations
+        that differ only in what comes after it, or in new families' model, share it)."""
+        key = ("solved", config.pooling, config.drift, self._levels(config), targets_only)
+        return self._memo(key, lambda: self._equations(config, targets_only).solve(config.pooling))
 
     def predict(self, config: Config) -> np.ndarray:
         """Target logits (len(rows), n_targets) of the fold's query rows under ``config``."""

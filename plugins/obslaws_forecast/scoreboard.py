@@ -127,6 +127,15 @@ class Scoreboard:
         # configuration -> its results and their MAE on every fold (anew where its results were replaced)
         self._maes: dict[Config, tuple[list[FoldResult], np.ndarray]] = {}
 
+    def evaluate_covariates_together(self, configs: list[Config]) -> None:
+        """Score ``configs`` with those of the same drift and levels one after another (each fold
+        keeps only its latest normal equations: ``FoldCache._equations``), recorded in the order
+        given, as scoring them one by one would record them."""
+        todo = [c for c in configs if c not in self.results]
+        order = sorted(range(len(todo)), key=lambda i: (todo[i].drift, todo[i].levels))  # stable: poolings in turn
+        scored = {todo[i]: [evaluate(todo[i], c, self.chance, self.y) for c in self.caches.values()] for i in order}
+        self.results.update({c: scored[c] for c in todo})
+
     def _evaluate(self, config: Config) -> list[FoldResult]:
         results = self.results.get(config)
         if results is None:

@@ -138,6 +138,7 @@ def choose(
         Config(pooling=p, drift=d, org=o, domain=m, rank=0)
         for p, d, o, m in itertools.product(poolings, drifts, orgs, domains)
     ]
+    board.evaluate_covariates_together(stage1)
     grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies, ridge_positive)
     # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)

@@ -24,6 +24,7 @@ import cProfile
 import functools
 import json
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -153,6 +154,11 @@ def report_ab(conn: Any, outcome: Any, config: Any, shared: Workers, tmp: Path) 
     print(f"report A/B (after the first, same process): {shown}; PNGs identical: {same}")
 
 
+def _peak_gb(who: int = resource.RUSAGE_SELF) -> str:
+    """The peak resident set of this process (or of its largest finished child), in GB."""
+    return f"{resource.getrusage(who).ru_maxrss / 1e6:.2f} GB"  # Linux: kB
+
+
 def run(args: argparse.Namespace) -> None:
     config, keep = load_config(args.config), args.keep
     load_before = _load()
@@ -194,6 +200,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"  after the last job: {tail:.1f} s; the report's parent CPU {report_cpu:.2f} s")
     planned = outcome.workers_started - began - outcome.steps.get("ingest", 0.0)
     print(f"  planning (after the ingest, before the first job is queued): {planned:.1f} s")
+    print(f"peak resident memory: the largest worker {_peak_gb(resource.RUSAGE_CHILDREN)}, the parent {_peak_gb()}")
     for step, seconds in sorted(outcome.steps.items(), key=lambda kv: -kv[1]):
         print(f"  {step:>9}: {seconds:6.1f} s")
     slowest = sorted(outcome.backtests, key=lambda b: -b.seconds)[:5]
