@@ -17,13 +17,13 @@ from .correlated import CorrelatedRidge, pairwise_correlation
 from .covariate import CovariateModel, NormalEquations, recency, unseen_families
 from .design import LEVELS, Design, ModelTable, kept_levels
 from .member_domain import member_shift
+from .plain import PLAIN_RANK, PlainCompletion, stack
 from .scale import weight
 
 COVERAGE = "coverage"
 BASE_TERMS = ("log_n", "log_d", "log_n*log_d", "instruct")
 EQUATIONS_KEPT = 1  # normal equations a fold keeps (``FoldCache._equations``)
 INNER_ITERATIONS = 30  # hard-impute sweeps on inner folds, which only compare configurations
-PLAIN_RANK, PLAIN_ALPHA = 2, 0.1  # the logit-svd baseline's defaults
 
 
 @dataclass(frozen=True)
@@ -92,30 +92,6 @@ class Config:
             return self
         pooling, drift, org, domain = self.unseen
         return replace(self, pooling=pooling, drift=drift, org=org, domain=domain, unseen=None)
-
-
-@dataclass
-class PlainCompletion:
-    """The ``logit-svd`` baseline's model: benchmark means plus rank 2 (or ``rank``) of the logit matrix, no
-    covariates; stacked with the forecaster's prediction where a model has scores."""
-
-    mean: np.ndarray
-    completion: ResidualCompletion
-
-    @classmethod
-    def fit(cls, z: np.ndarray, observed: np.ndarray, rank: int = PLAIN_RANK, iterations: int = 100) -> PlainCompletion:
-        mean = np.where(observed, z, 0.0).sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
-        centred = np.where(observed, z - mean, 0.0)
-        offsets, factors = hard_impute(centred, observed, rank, iterations)
-        return cls(mean, ResidualCompletion(rank, PLAIN_ALPHA, offsets_=offsets, factors_=factors))
-
-    def predict(self, z: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        return self.mean + self.completion.predict(np.where(observed, z - self.mean, 0.0), observed)
-
-
-def stack(own: np.ndarray, plain: np.ndarray, observed: np.ndarray, weight: float) -> np.ndarray:
-    """``own`` with weight ``1 - weight`` on ``plain`` for the models that have any score."""
-    return np.where(observed.any(axis=1)[:, None], (1 - weight) * own + weight * plain, own)
 
 
 def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
