@@ -1,6 +1,7 @@
 """Tokens counted only up to the training models' largest tokens-per-parameter ratio (version 20):
 the cap moves only queries trained further past their size than any training model, it keeps a
-missing size or token count missing, and an inner fold shaped like that question chooses it."""
+missing size or token count missing, and an inner fold shaped like that question chooses it. Where
+it is taken, the inner folds cap their own queries at their own training ratio (version 21)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 from obslaws_forecast.design import ModelTable
-from obslaws_forecast.token_cap import MIN_QUERIES, capped, log_ratio, ratio_fold
+from obslaws_forecast.inner import InnerFold
+from obslaws_forecast.token_cap import MIN_QUERIES, capped, fold_tables, log_ratio, ratio_fold
 from test_forecast import small_forecaster
 
 from obslaws import FitData
@@ -93,6 +95,7 @@ def test_the_fold_chooses_the_cap_for_a_saturating_law_and_it_moves_only_further
     said = fitted.learned_parameters()["token_cap"]
     assert said["offered"] and said["cap"] and said["mae_capped"] < said["mae_plain"]
     assert said["queries"] >= MIN_QUERIES
+    assert said["inner_folds_capped"] >= 1  # the inner folds posed their over-trained queries capped too
     largest = float((data.models["tokens"] / data.models["params"]).max())
     assert fitted.ratio_cap_ == pytest.approx(per_param(largest))
 
@@ -110,3 +113,18 @@ def test_the_fold_chooses_the_cap_for_a_saturating_law_and_it_moves_only_further
     assert plain.learned_parameters()["token_cap"] == {"cap": False, "offered": False}
     assert predicted(plain, 10 * largest) > at_cap + 0.01  # the line, carried on
     assert predicted(plain, 100.0) == predicted(fitted, 100.0)  # within the cap: the same fit, the same bits
+
+
+def test_each_inner_fold_caps_its_own_queries_at_its_own_training_ratio():
+    ratios = np.array([10.0, 20.0, 40.0, 1000.0, 30.0])
+    table = ModelTable.of(_models(ratios, np.full(5, 1e9)))
+    hide = np.zeros((5, 1), dtype=bool)
+    hide[[3, 4], 0] = True
+    train = np.array([True, True, True, False, False])
+    past = InnerFold("past", train, hide, "later")
+    within = InnerFold("within", train, np.where(np.arange(5)[:, None] == 4, True, False), "later")
+    tables = fold_tables(table, [past, within])
+    assert tables["within"] is table  # its one query (30) is within the fold's ratio (40): the same work
+    capped_d = tables["past"].raw["log_d"]
+    assert capped_d[3] == pytest.approx(table.raw["log_n"][3] + per_param(40.0))  # 1000 -> 40 per parameter
+    assert np.array_equal(np.delete(capped_d, 3), np.delete(table.raw["log_d"], 3))  # nothing else moves

@@ -43,7 +43,7 @@ from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
 from .target_blends import RECENCIES
-from .token_cap import capped, choose_cap, log_ratio
+from .token_cap import capped, choose_cap, fold_tables, log_ratio
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -52,7 +52,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "20"  # docs/forecasting.md: version 20, tokens capped at the training ratio
+    version: ClassVar[str] = "21"  # docs/forecasting.md: version 21, inner folds capped as the predictor is
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -167,6 +167,31 @@ class ForecastFitter(Fitter):
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         domains = tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,)  # likewise
         ids = models["model_id"].to_numpy().astype(object)
+        search = (data, ids, matrix, y, columns, proxies, orgs, domains)
+        self._search(caches, folds, *search)
+        self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
+        if self.token_cap_["cap"]:  # the inner folds pose their questions as the capped predictor does
+            tables = fold_tables(table, folds)
+            moved = [f.name for f in folds if tables[f.name] is not table]
+            self.token_cap_["inner_folds_capped"] = len(moved)
+            if moved:
+                for f in (f for f in folds if f.name in moved):  # the others' work is the same: kept
+                    caches[f.name] = FoldCache(tables[f.name], z, observed, f.train, f.hide, k, columns)
+                self._search(caches, folds, *search)
+        self.benchmarks_ = matrix.benchmarks
+        self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
+        self.chance_ = matrix.chance
+        self.folds_ = {f.name: f.kind for f in folds}
+        self.families_ = {f for f in table.family.tolist() if f}
+        self.trained_ = set(models["model_id"].to_list())
+        self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
+        self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
+        self.anchored_ = anchored_families(models) if self.anchored_kind else set()
+        self.engines_ = self._engines(table, z, observed, k, columns)
+
+    def _search(self, caches: dict, folds: list, data, ids, matrix, y, columns, proxies, orgs, domains) -> None:
+        """Every configuration, stacked member weight and interval width chosen on the inner folds'
+        ``caches`` (``select.choose``)."""
         rows = {f.name: caches[f.name].rows for f in folds}
         stacker = self._stackers(data, ids, list(matrix.benchmarks), folds, rows, matrix.chance)
         self.members_, self.unstacked_ = {}, {}
@@ -204,17 +229,6 @@ class ForecastFitter(Fitter):
             domains,
         )
         self.stacker_ = stacker
-        self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
-        self.benchmarks_ = matrix.benchmarks
-        self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
-        self.chance_ = matrix.chance
-        self.folds_ = {f.name: f.kind for f in folds}
-        self.families_ = {f for f in table.family.tolist() if f}
-        self.trained_ = set(models["model_id"].to_list())
-        self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
-        self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
-        self.anchored_ = anchored_families(models) if self.anchored_kind else set()
-        self.engines_ = self._engines(table, z, observed, k, columns)
 
     def _choose_token_cap(self, table: ModelTable, z, observed, k: int, columns, chance, y) -> None:
         """Whether a query's tokens count only up to the training models' largest tokens-per-parameter

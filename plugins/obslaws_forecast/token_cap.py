@@ -11,6 +11,10 @@ The training fits are the same either way: every training model is within the ca
 made on one inner fold of the training data shaped like the question: train on the models up to
 the third quartile of log(D / N), hide the targets of those above the ninth decile, and predict them
 with the ``all`` kind's configuration with and without the cap on the fold's own training ratio.
+
+Where the cap is taken, the predictor caps its queries, so (since version 21) the inner folds pose
+their questions the same way: each fold's query models are capped at that fold's own training ratio
+(``fold_tables``) and the configurations, weights and widths are chosen again on them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,19 @@ def capped(table: ModelTable, cap: float, rows: np.ndarray | None = None) -> Mod
     over = np.isfinite(limit) & (log_d[rows] > limit)  # a missing size or token count stays missing
     log_d[rows] = np.where(over, limit, log_d[rows])
     return replace(table, raw={**table.raw, "log_d": log_d})
+
+
+def fold_tables(table: ModelTable, folds: list) -> dict[str, ModelTable]:
+    """Per inner fold (``name``, ``train``, ``hide``), ``table`` with its query models' log D capped
+    at the fold's own training models' largest ratio; ``table`` itself where no query model of the
+    fold is past it."""
+    ratio, out = log_ratio(table), {}
+    for fold in folds:
+        trained, queries = ratio[fold.train], np.flatnonzero(fold.hide.any(axis=1))
+        cap = float(np.nanmax(trained)) if np.isfinite(trained).any() else np.inf
+        moved = np.isfinite(ratio[queries]) & (ratio[queries] > cap)
+        out[fold.name] = capped(table, cap, queries) if moved.any() else table
+    return out
 
 
 def ratio_fold(table: ModelTable, observed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
