@@ -15,7 +15,8 @@ new family's models may be moved by the covariate model's effect of its training
 (``member_domains``: chosen per stacked kind on the same folds; ``member_domain.py``). A query
 model trained further past its size than any training model may count its tokens only up to the
 training models' largest ratio (``token_caps``: chosen on an inner fold shaped like that question;
-``token_cap.py``). Nothing is chosen on the data it is tested on.
+``token_cap.py``); where it does, the inner folds cap their own queries too and the search runs
+again on them. Nothing is chosen on the data it is tested on.
 """
 
 from __future__ import annotations
