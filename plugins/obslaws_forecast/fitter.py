@@ -173,11 +173,11 @@ class ForecastFitter(Fitter):
         self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
         if self.token_cap_["cap"]:  # the inner folds pose their questions as the capped predictor does
             tables = fold_tables(table, folds)
-            moved = [f.name for f in folds if tables[f.name] is not table]
+            moved = [f for f in folds if tables[f.name] is not table]  # the others' work is the same: kept
             self.token_cap_["inner_folds_capped"] = len(moved)
+            for f in moved:
+                caches[f.name] = FoldCache(tables[f.name], z, observed, f.train, f.hide, k, columns)
             if moved:
-                for f in (f for f in folds if f.name in moved):  # the others' work is the same: kept
-                    caches[f.name] = FoldCache(tables[f.name], z, observed, f.train, f.hide, k, columns)
                 self._search(caches, folds, *search)
         self.benchmarks_ = matrix.benchmarks
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}

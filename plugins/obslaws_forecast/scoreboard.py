@@ -133,13 +133,16 @@ class Scoreboard:
         given, as scoring them one by one would record them."""
         todo = [c for c in configs if c not in self.results]
         order = sorted(range(len(todo)), key=lambda i: (todo[i].drift, todo[i].levels))  # stable: poolings in turn
-        scored = {todo[i]: [evaluate(todo[i], c, self.chance, self.y) for c in self.caches.values()] for i in order}
+        scored = {todo[i]: self._on_every_fold(todo[i]) for i in order}
         self.results.update({c: scored[c] for c in todo})
+
+    def _on_every_fold(self, config: Config) -> list[FoldResult]:
+        return [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
 
     def _evaluate(self, config: Config) -> list[FoldResult]:
         results = self.results.get(config)
         if results is None:
-            results = self.results[config] = [evaluate(config, c, self.chance, self.y) for c in self.caches.values()]
+            results = self.results[config] = self._on_every_fold(config)
         return results
 
     def _mae_row(self, config: Config) -> np.ndarray:

@@ -46,17 +46,19 @@ def capped(table: ModelTable, cap: float, rows: np.ndarray | None = None) -> Mod
     return replace(table, raw={**table.raw, "log_d": log_d})
 
 
+def fold_capped(table: ModelTable, train: np.ndarray, hide: np.ndarray) -> ModelTable:
+    """``table`` with the log D of a fold's query models (those with ``hide``den cells) capped at its
+    ``train``ing models' largest ratio; ``table`` itself where no query model is past it."""
+    ratio, queries = log_ratio(table), np.flatnonzero(hide.any(axis=1))
+    trained = ratio[train]
+    cap = float(np.nanmax(trained)) if np.isfinite(trained).any() else np.inf
+    moved = np.isfinite(ratio[queries]) & (ratio[queries] > cap)
+    return capped(table, cap, queries) if moved.any() else table
+
+
 def fold_tables(table: ModelTable, folds: list) -> dict[str, ModelTable]:
-    """Per inner fold (``name``, ``train``, ``hide``), ``table`` with its query models' log D capped
-    at the fold's own training models' largest ratio; ``table`` itself where no query model of the
-    fold is past it."""
-    ratio, out = log_ratio(table), {}
-    for fold in folds:
-        trained, queries = ratio[fold.train], np.flatnonzero(fold.hide.any(axis=1))
-        cap = float(np.nanmax(trained)) if np.isfinite(trained).any() else np.inf
-        moved = np.isfinite(ratio[queries]) & (ratio[queries] > cap)
-        out[fold.name] = capped(table, cap, queries) if moved.any() else table
-    return out
+    """Per inner fold (``name``, ``train``, ``hide``), its ``fold_capped`` table."""
+    return {fold.name: fold_capped(table, fold.train, fold.hide) for fold in folds}
 
 
 def ratio_fold(table: ModelTable, observed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -84,11 +86,10 @@ def choose_cap(
     fold = ratio_fold(table, observed, k)
     if fold is None:
         return {"cap": False, "queries": 0}
-    train, hide = fold
-    cap = float(np.nanmax(log_ratio(table)[train]))
-    query_rows = np.flatnonzero(hide.any(axis=1))
+    train, hide = fold  # every hidden model is past the training ratio (above q90, trained up to q75)
     plain = evaluate(config, FoldCache(table, z, observed, train, hide, k, columns), chance, y).mae
     with_cap = evaluate(
-        config, FoldCache(capped(table, cap, query_rows), z, observed, train, hide, k, columns), chance, y
+        config, FoldCache(fold_capped(table, train, hide), z, observed, train, hide, k, columns), chance, y
     ).mae
-    return {"cap": bool(with_cap < plain), "mae_plain": plain, "mae_capped": with_cap, "queries": int(query_rows.size)}
+    queries = int(hide.any(axis=1).sum())
+    return {"cap": bool(with_cap < plain), "mae_plain": plain, "mae_capped": with_cap, "queries": queries}
