@@ -38,8 +38,8 @@ def test_the_ridge_on_logits_with_recency_follows_the_latest_models():
     target = twin + np.where(years < 1, 2.0, 0.0) + 0.01 * rng.normal(size=80)
     z, observed = np.column_stack([target, twin]), np.ones((80, 2), dtype=bool)
     query, seen = np.array([[0.0, 0.0]]), np.array([[False, True]])
-    plain = logit_ridge(KIND, z, observed, _table(list(years))).predict(query, seen, np.arange(1))[0, 0]
-    recent = logit_ridge(replace(KIND, recency=0.5), z, observed, _table(list(years)))
+    plain = logit_ridge(KIND, z, observed, _table(list(years)), 1).predict(query, seen, np.arange(1))[0, 0]
+    recent = logit_ridge(replace(KIND, recency=0.5), z, observed, _table(list(years)), 1)
     assert 0.8 < plain < 1.2  # the two periods' lines averaged
     assert abs(recent.predict(query, seen, np.arange(1))[0, 0]) < 0.1  # 3 years: weight 1 / 64
 
@@ -77,3 +77,11 @@ def test_the_forecaster_scores_the_later_kinds_blends_with_recency_on_its_time_f
     assert {f for f, kind in learned["inner_folds"].items() if kind == "later"} <= folds
     off = small_forecaster(**options, blend_recencies=(0.0,)).fit(later_data()).learned_parameters()
     assert not any("recency" in label for label in off["compared"])
+
+
+def test_recency_counts_from_the_latest_model_with_a_target_score():
+    # a model with inputs alone two years later would age every scored model alike: it is not the reference
+    scored = np.array([True, True, True, False])
+    weights = recency(_table([0.0, 1.0, 2.0, 4.0]), 1.0, scored)
+    assert np.allclose(weights, [0.25, 0.5, 1.0, 1.0])  # the later one weighs as the latest scored
+    assert np.allclose(recency(_table([0.0, 1.0, 2.0, 4.0]), 1.0)[:3], [1 / 16, 1 / 8, 1 / 4])

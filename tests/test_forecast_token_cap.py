@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from obslaws_forecast.design import ModelTable
 from obslaws_forecast.inner import InnerFold
-from obslaws_forecast.token_cap import MIN_QUERIES, capped, fold_tables, log_ratio, ratio_fold
+from obslaws_forecast.token_cap import MIN_QUERIES, capped, fold_tables, log_ratio, ratio_fold, scored_ratio
 from test_forecast import small_forecaster
 
 from obslaws import FitData
@@ -128,3 +128,29 @@ def test_each_inner_fold_caps_its_own_queries_at_its_own_training_ratio():
     capped_d = tables["past"].raw["log_d"]
     assert capped_d[3] == pytest.approx(table.raw["log_n"][3] + per_param(40.0))  # 1000 -> 40 per parameter
     assert np.array_equal(np.delete(capped_d, 3), np.delete(table.raw["log_d"], 3))  # nothing else moves
+
+
+def test_models_with_inputs_alone_move_neither_the_cap_nor_the_ratio_fold():
+    # m3 trained 1000 tokens per parameter but has inputs alone (no target score): the cap, the inner
+    # folds' caps and the ratio fold's quantiles are the models' with a target score
+    ratios = np.array([10.0, 20.0, 40.0, 1000.0, 30.0])
+    table = ModelTable.of(_models(ratios, np.full(5, 1e9)))
+    observed = np.ones((5, 2), dtype=bool)
+    observed[3, 0] = False  # its input (column 1) only
+    assert scored_ratio(table, observed, k=1) == pytest.approx(per_param(40.0))
+    hide = np.zeros((5, 2), dtype=bool)
+    hide[4, 0] = True
+    train = np.array([True, True, False, True, False])  # the 40 model is the fold's query's peer, not trained
+    fold = InnerFold("f", train, hide, "later")
+    # without m3 the fold's training ratio is 20: its query (30) is capped there; with m3 it would not be
+    capped_d = fold_tables(table, [fold], observed[:, :1].any(axis=1))["f"].raw["log_d"]
+    assert capped_d[4] == pytest.approx(table.raw["log_n"][4] + per_param(20.0))
+    assert fold_tables(table, [fold])["f"] is table  # counted with m3 (1000): nothing past it
+    many = np.geomspace(10, 10_000, 80)
+    wide = ModelTable.of(_models(many, np.full(80, 1e9)))
+    inputs_alone = np.ones((80, 2), dtype=bool)
+    inputs_alone[-20:, 0] = False  # the 20 most trained have no target score
+    train, hide = ratio_fold(wide, inputs_alone, k=1)
+    q75, q90 = np.quantile(log_ratio(wide)[:60], [0.75, 0.9])
+    assert np.array_equal(hide[:, 0], (log_ratio(wide) > q90) & inputs_alone[:, 0])
+    assert np.array_equal(train, log_ratio(wide) <= q75)

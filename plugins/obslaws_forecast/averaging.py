@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from obslaws.errors import FitterError
+
 from .calibration import leave_group_out
 from .engine import Config
 from .per_benchmark import held_out_wins
@@ -132,3 +134,12 @@ def final_averages(averages: dict, staged: dict, configs: dict, columns: dict, r
         if kind not in columns and sources and sources[0] in averages:
             chosen[kind] = averages[sources[0]]
     return chosen
+
+
+def average_sizes(name: str, sizes) -> tuple[int, ...]:
+    """The fitter's ``average_sizes``, checked: how many top configurations a kind may average (1: the
+    single pick)."""
+    sizes = tuple(sizes)
+    if not all(isinstance(m, int | np.integer) and m >= 1 for m in sizes):
+        raise FitterError(f"{name}: average_sizes must be whole numbers >= 1, not {sizes}")
+    return tuple(int(m) for m in sizes)

@@ -106,13 +106,17 @@ class NormalEquations:
         return CovariateModel(self.design, np.hstack([kept[:, :f], eliminated, kept[:, f:]]).T)
 
 
-def recency(table: ModelTable, half_life: float) -> np.ndarray:
-    """Per model, 0.5 ** (years before the latest release among ``table``'s / ``half_life``); an undated
-    model weighs as one of the median age, and every model 1 where none is dated."""
+def recency(table: ModelTable, half_life: float, scored: np.ndarray | None = None) -> np.ndarray:
+    """Per model, 0.5 ** (years before the latest release among ``table``'s models with a target score
+    (``scored``; default every model) / ``half_life``), at most 1; an undated model weighs as one of
+    the median age, and every model 1 where none is dated."""
     years = table.raw["years"]
-    if not np.isfinite(years).any():
+    reference = np.isfinite(years) if scored is None else np.isfinite(years) & scored
+    if not reference.any():
         return np.ones(table.n)
-    age = np.nanmax(years) - years
+    # measured from the targets' latest: later models with inputs alone would age them all alike,
+    # which scales every weight down and so strengthens the ridge's penalty
+    age = np.maximum(np.max(years[reference]) - years, 0.0)
     return 0.5 ** (np.where(np.isfinite(age), age, np.nanmedian(age)) / half_life)
 
 

@@ -100,13 +100,15 @@ def ridge_weights(config: Config, z: np.ndarray) -> np.ndarray | None:
 
 
 def logit_ridge(
-    config: Config, z: np.ndarray, observed: np.ndarray, table: ModelTable, correlation: tuple | None = None
+    config: Config, z: np.ndarray, observed: np.ndarray, table: ModelTable, n_targets: int, correlation=None
 ) -> CorrelatedRidge:
     """The correlated ridge on logits (``Config.on_logits``), with an intercept, its training models
-    (``table``) weighted by recency where ``config`` says so (``correlation``: ``CorrelatedRidge.fit``'s)."""
+    (``table``) weighted by recency where ``config`` says so, counted from the latest with a score of
+    the first ``n_targets`` columns (``correlation``: ``CorrelatedRidge.fit``'s)."""
     weights = ridge_weights(config, z)
     if config.recency > 0:
-        weights = (np.ones(z.shape) if weights is None else weights) * recency(table, config.recency)[:, None]
+        age = recency(table, config.recency, observed[:, :n_targets].any(axis=1))[:, None]
+        weights = (np.ones(z.shape) if weights is None else weights) * age
     return CorrelatedRidge(intercept=True, positive=config.positive).fit(z, observed, weights, correlation)
 
 
@@ -148,7 +150,7 @@ class Engine:
         ridge, on_logits = None, None
         if config.on_logits and config.blend > 0:
             on_logits = logit_columns(config, cols, z.shape[1])
-            ridge = logit_ridge(config, z[:, on_logits], observed[:, on_logits], table)
+            ridge = logit_ridge(config, z[:, on_logits], observed[:, on_logits], table, n_targets)
         width = int(cols.max()) + 1  # the covariate model is needed on the columns the residuals read
         covariate = CovariateModel.fit(
             table, z[:, :width], observed[:, :width], config.terms, config.pooling, config.levels
@@ -383,7 +385,7 @@ class FoldCache:
         cols, columns = logit_columns(config, self._columns(config), self.z.shape[1]), config.proxies or config.inputs
         z_t, obs_t, obs_q = self.z[t][:, cols], self.fit_obs[t][:, cols], self.fit_obs[rows][:, cols]
         correlation = self._memo(("logit correlation", columns), lambda: pairwise_correlation(z_t, obs_t))
-        ridge = logit_ridge(config, z_t, obs_t, self.table.take(t), correlation)
+        ridge = logit_ridge(config, z_t, obs_t, self.table.take(t), k, correlation)
         choices = self._memo(("logit choices", columns, config.positive), lambda: ridge.choices(obs_q, np.arange(k)))
         return ridge.predict(self.z[rows][:, cols], obs_q, np.arange(k), choices)
 

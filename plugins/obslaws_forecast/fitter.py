@@ -31,10 +31,10 @@ from obslaws import Fitter, Requirements
 from obslaws.data import FitData, prediction_frame
 from obslaws.errors import FitterError
 
-from .averaging import AveragedEngine
+from .averaging import AveragedEngine, average_sizes
 from .design import ModelTable
 from .engine import Engine, FoldCache
-from .inner import anchored_families, inner_folds, query_kinds, release_days
+from .inner import anchored_families, horizons, inner_folds, query_kinds, release_days
 from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .member_domain import check_options
@@ -44,7 +44,7 @@ from .select import category, choose, half_width, kind_widths
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
 from .target_blends import RECENCIES
-from .token_cap import capped, choose_cap, fold_tables, log_ratio
+from .token_cap import capped, choose_cap, fold_tables, scored_ratio
 
 PROXIES = 5  # benchmarks per target the ridge on logits may read besides the input rules'
 
@@ -53,7 +53,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "21"  # docs/forecasting.md: version 21, inner folds capped as the predictor is
+    version: ClassVar[str] = "22"  # docs/forecasting.md: version 22, questions asked of the targets
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -172,7 +172,7 @@ class ForecastFitter(Fitter):
         self._search(caches, folds, *search)
         self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
         if self.token_cap_["cap"]:  # the inner folds pose their questions as the capped predictor does
-            tables = fold_tables(table, folds)
+            tables = fold_tables(table, folds, observed[:, :k].any(axis=1))
             moved = [f for f in folds if tables[f.name] is not table]  # the others' work is the same: kept
             self.token_cap_["inner_folds_capped"] = len(moved)
             for f in moved:
@@ -184,10 +184,13 @@ class ForecastFitter(Fitter):
         self.chance_ = matrix.chance
         self.folds_ = {f.name: f.kind for f in folds}
         self.families_ = {f for f in table.family.tolist() if f}
-        self.trained_ = set(models["model_id"].to_list())
-        self.latest_day_ = float(np.nanmax(release_days(models), initial=-np.inf))
-        self.largest_flops_ = float(np.nanmax(models["flops"].cast(pl.Float64).to_numpy(), initial=-np.inf))
-        self.anchored_ = anchored_families(models) if self.anchored_kind else set()
+        # the questions are asked of the targets, as the inner folds ask them: a query is later or
+        # larger than the models with a target score, and a training model with inputs alone poses
+        # the question its date and compute say (its targets are not a half hidden, as a cell's are)
+        scored = models.filter(pl.Series(observed[:, :k].any(axis=1)))
+        self.trained_ = set(scored["model_id"].to_list())
+        self.latest_day_, self.largest_flops_ = horizons(scored)
+        self.anchored_ = anchored_families(scored) if self.anchored_kind else set()
         self.engines_ = self._engines(table, z, observed, k, columns)
 
     def _search(self, caches: dict, folds: list, data, ids, matrix, y, columns, proxies, orgs, domains) -> None:
@@ -226,7 +229,7 @@ class ForecastFitter(Fitter):
             tuple(self.unseen_kinds),
             self._margins(),
             bool(self.margin_checked),
-            self._average_sizes(),
+            average_sizes(self.name, self.average_sizes),
             domains,
         )
         self.stacker_ = stacker
@@ -238,8 +241,7 @@ class ForecastFitter(Fitter):
         if self.token_cap_["offered"]:
             everything = self.selection_.configs["all"]
             self.token_cap_ |= choose_cap(everything, table, z, observed, k, columns, chance, y)
-        ratio = log_ratio(table)
-        self.ratio_cap_ = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.inf
+        self.ratio_cap_ = scored_ratio(table, observed, k)
 
     def _engines(self, table, z, observed, k: int, columns) -> dict[str, tuple]:
         """Kind -> one engine per target: the kind's configuration, each target's own, or the mean of
@@ -291,26 +293,23 @@ class ForecastFitter(Fitter):
             )
         return {choice: float(self.choice_margin) for choice in self.margin_choices}
 
-    def _average_sizes(self) -> tuple[int, ...]:
-        """``average_sizes``: how many top configurations a kind may average (``averaging.py``; 1: the single pick)."""
-        sizes = tuple(self.average_sizes)
-        if not all(isinstance(m, int | np.integer) and m >= 1 for m in sizes):
-            raise FitterError(f"{self.name}: average_sizes must be whole numbers >= 1, not {sizes}")
-        return tuple(int(m) for m in sizes)
+    def query_kinds_of(self, models: pl.DataFrame) -> np.ndarray:
+        """Per query model, the question it poses against the training data (``inner.query_kinds``)."""
+        return query_kinds(
+            models["model_id"].is_in(list(self.trained_)).to_numpy(),
+            release_days(models),
+            models["flops"].cast(pl.Float64).to_numpy(),
+            self.latest_day_,
+            self.largest_flops_,
+            models["family"].fill_null("").is_in(list(self.anchored_)).to_numpy(),
+        )
 
     def _predict(self, query: FitData) -> pl.DataFrame:
         matrix = LogitMatrix.build(query, self.benchmarks_)
         table, k = ModelTable.of(query.models), len(self.targets_)
         if self.token_cap_["cap"]:  # training models are within it: only further-trained queries move
             table = capped(table, self.ratio_cap_)
-        kinds = query_kinds(
-            query.models["model_id"].is_in(list(self.trained_)).to_numpy(),
-            release_days(query.models),
-            query.models["flops"].cast(pl.Float64).to_numpy(),
-            self.latest_day_,
-            self.largest_flops_,
-            np.array([f in self.anchored_ for f in table.family.tolist()], dtype=bool),
-        )
+        kinds = self.query_kinds_of(query.models)
         if self.stacker_.waiting(np.unique(kinds).tolist()):
             self._fit_members(np.unique(kinds).tolist())
         centre = np.zeros((table.n, k))

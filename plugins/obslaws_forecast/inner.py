@@ -64,6 +64,12 @@ def release_days(models: pl.DataFrame) -> np.ndarray:
     return days.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
+def horizons(models: pl.DataFrame) -> tuple[float, float]:
+    """The latest release day and the largest training compute among ``models`` (-inf: none known)."""
+    days, flops = release_days(models), models["flops"].cast(pl.Float64).to_numpy()
+    return float(np.nanmax(days, initial=-np.inf)), float(np.nanmax(flops, initial=-np.inf))
+
+
 def query_kinds(
     trained: np.ndarray,
     days: np.ndarray,
@@ -84,7 +90,8 @@ def query_kinds(
 
 def anchored_families(models: pl.DataFrame) -> set[str]:
     """The training families first seen after the established ones: every one of their training
-    models released after the latest release of a family with two or more training models. A
+    models released after the latest release of a family with two or more training models
+    (``models``: those with a target score, whose dates the questions are asked against). A
     rolling forecast at n = 1 trains on each new family's smallest model, released after the cut:
     its larger models are not later than every training model, but their question is a later one
     (a family newer than the data that fixed the trends), which the later kind's n = 1 cuts ask."""
@@ -111,15 +118,19 @@ def _smallest_per_family(candidates: np.ndarray, families: np.ndarray, params: n
     return keep
 
 
-def time_folds(models: pl.DataFrame, min_train: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, train, test) of the rolling-origin cuts, n = 0 and n = 1."""
+def time_folds(
+    models: pl.DataFrame, min_train: int, scored: np.ndarray | None = None
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, train, test) of the rolling-origin cuts, n = 0 and n = 1, counted back from the latest
+    release among the ``scored`` models (those with a target score; default every model)."""
     days = release_days(models)
     dated = np.isfinite(days)
-    if dated.sum() < 2 * min_train:
+    reference = dated if scored is None else dated & scored
+    if dated.sum() < 2 * min_train or not reference.any():
         return []
     families = models.select(pl.coalesce("family", "model_id")).to_series().to_numpy()
     params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
-    latest, out = np.nanmax(days), []
+    latest, out = np.max(days[reference]), []
     for months in TIME_CUTS_MONTHS:
         cut = latest - months * MONTH_DAYS
         before = ~dated | (days < cut)
@@ -155,12 +166,15 @@ def inner_folds(
         if train.sum() >= min_train and (targets & test[:, None]).any():
             folds.append(InnerFold(name, train, targets & test[:, None], kind))
 
-    for name, train, test in time_folds(models, min_train):
+    # the questions are asked of the targets: time cuts and compute quantiles are placed among the
+    # models with a target score, not among later or larger ones that only have inputs
+    scored = targets.any(axis=1)
+    for name, train, test in time_folds(models, min_train, scored):
         add(name, test, "later", train)
     flops = models["flops"].cast(pl.Float64).to_numpy()
     known = np.isfinite(flops)
-    if known.sum() >= 4 * min_train:
-        q50, q75 = np.quantile(flops[known], [0.5, 0.75])
+    if (known & scored).sum() >= 4 * min_train:
+        q50, q75 = np.quantile(flops[known & scored], [0.5, 0.75])
         add("compute q50-q75", known & (flops > q50) & (flops <= q75), "larger", ~known | (flops <= q50))
         add("compute >q75", known & (flops > q75), "larger")
         # the outer question extrapolates further than either (a cut-off's test models have up to

@@ -46,29 +46,39 @@ def capped(table: ModelTable, cap: float, rows: np.ndarray | None = None) -> Mod
     return replace(table, raw={**table.raw, "log_d": log_d})
 
 
-def fold_capped(table: ModelTable, train: np.ndarray, hide: np.ndarray) -> ModelTable:
-    """``table`` with the log D of a fold's query models (those with ``hide``den cells) capped at its
-    ``train``ing models' largest ratio; ``table`` itself where no query model is past it."""
+def fold_capped(table: ModelTable, train: np.ndarray, hide: np.ndarray, scored: np.ndarray | None = None) -> ModelTable:
+    """``table`` with the log D of a fold's query models (those with ``hide``den cells) capped at the
+    largest ratio of its ``train``ing models with a target score (``scored``; default every training
+    model); ``table`` itself where no query model is past it."""
     ratio, queries = log_ratio(table), np.flatnonzero(hide.any(axis=1))
-    trained = ratio[train]
+    trained = ratio[train if scored is None else train & scored]
     cap = float(np.nanmax(trained)) if np.isfinite(trained).any() else np.inf
     moved = np.isfinite(ratio[queries]) & (ratio[queries] > cap)
     return capped(table, cap, queries) if moved.any() else table
 
 
-def fold_tables(table: ModelTable, folds: list) -> dict[str, ModelTable]:
+def fold_tables(table: ModelTable, folds: list, scored: np.ndarray | None = None) -> dict[str, ModelTable]:
     """Per inner fold (``name``, ``train``, ``hide``), its ``fold_capped`` table."""
-    return {fold.name: fold_capped(table, fold.train, fold.hide) for fold in folds}
+    return {fold.name: fold_capped(table, fold.train, fold.hide, scored) for fold in folds}
+
+
+def scored_ratio(table: ModelTable, observed: np.ndarray, k: int) -> float:
+    """The largest log(D / N) among the models with a score of the ``k`` targets (inf: none known): a
+    model with inputs alone trained further says nothing of how the targets follow tokens."""
+    ratio = log_ratio(table)[observed[:, :k].any(axis=1)]
+    return float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.inf
 
 
 def ratio_fold(table: ModelTable, observed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(train, hide) of the fold: models up to the third quartile of log(D / N) (and those without
-    one) train; the targets of the models above the ninth decile are hidden. None with too few."""
+    one) train; the targets of the models above the ninth decile are hidden. None with too few. The
+    quantiles are those of the models with a target score, whose ratios the question is about."""
     ratio = log_ratio(table)
     finite = np.isfinite(ratio)
-    if finite.sum() < 4 * MIN_QUERIES:
+    placed = finite & observed[:, :k].any(axis=1)
+    if placed.sum() < 4 * MIN_QUERIES:
         return None
-    q75, q90 = np.quantile(ratio[finite], [0.75, 0.9])
+    q75, q90 = np.quantile(ratio[placed], [0.75, 0.9])
     train = ~(finite & (ratio > q75))
     query = finite & (ratio > q90)
     hide = np.zeros_like(observed)
@@ -88,8 +98,7 @@ def choose_cap(
         return {"cap": False, "queries": 0}
     train, hide = fold  # every hidden model is past the training ratio (above q90, trained up to q75)
     plain = evaluate(config, FoldCache(table, z, observed, train, hide, k, columns), chance, y).mae
-    with_cap = evaluate(
-        config, FoldCache(fold_capped(table, train, hide), z, observed, train, hide, k, columns), chance, y
-    ).mae
+    fold_table = fold_capped(table, train, hide, observed[:, :k].any(axis=1))
+    with_cap = evaluate(config, FoldCache(fold_table, z, observed, train, hide, k, columns), chance, y).mae
     queries = int(hide.any(axis=1).sum())
     return {"cap": bool(with_cap < plain), "mae_plain": plain, "mae_capped": with_cap, "queries": queries}
