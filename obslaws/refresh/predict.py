@@ -6,11 +6,11 @@ import duckdb
 import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
-from obslaws.data import FitData
 from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import FitOutcome, Progress
 from obslaws.store.query import read_frame
+from obslaws.store.read import load_fit_data
 
 
 def predicting_fit(config: RefreshConfig, fits: list[FitOutcome]) -> FitOutcome | None:
@@ -38,11 +38,11 @@ def predict_missing(
         "GROUP BY model_id",
         {"b": sorted(benchmarks)},
     )
-    complete = scored.filter(pl.col("n") == len(benchmarks))["model_id"].to_list()
-    models = read_frame(conn, "SELECT * EXCLUDE (is_checkpoint) FROM model_features WHERE NOT is_checkpoint")
-    everyone = FitData.build(
-        models.filter(~pl.col("model_id").is_in(complete)), benchmarks=read_frame(conn, "SELECT * FROM benchmarks")
-    )
+    complete = set(scored.filter(pl.col("n") == len(benchmarks))["model_id"].to_list())
+    # with the scores each model has, so that a fitter that reads them (the forecaster) predicts a
+    # model's missing benchmarks from its others; a fitter of covariates alone reads none of them
+    everyone = load_fit_data(conn, sorted(fit.benchmarks))
+    everyone = everyone.select_models([m for m in everyone.model_ids if m not in complete])
     query = with_covariates(everyone, sorted(fit.instance.requires.needs))
     if not query.models.height:
         return None

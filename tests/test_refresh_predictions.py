@@ -1,0 +1,47 @@
+"""The refresh's predictions of missing scores are made from what each model has: a fitter that
+reads a model's other scores (the forecaster, the logit-svd baseline) is given them, and the
+default plan predicts with the forecaster, the default for forecasting."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import polars as pl
+from obslaws_forecast import LogitSVD
+
+import obslaws
+from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.fitting.store import fit_and_store
+from obslaws.refresh.config import load_config
+from obslaws.refresh.outcome import FitOutcome
+from obslaws.refresh.predict import predict_missing
+from obslaws.store.read import load_fit_data
+
+
+def test_a_models_missing_scores_are_predicted_from_the_scores_it_has(registry_db, tmp_path):
+    path = tmp_path / "refresh.duckdb"
+    shutil.copy(registry_db, path)
+    conn = obslaws.connect(path, plugins=False)
+    data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
+    fitter = LogitSVD()
+    fit_id = fit_and_store(conn, fitter, data)
+    config = replace(load_config(), report={"predict_fitter": "logit-svd", "predict_benchmarks": "oll-v1"})
+    fitted = FitOutcome("logit-svd", "obslaws_forecast", "fitted", fit_id, benchmarks=data.targets, instance=fitter)
+    missing = predict_missing(conn, config, [fitted], lambda _line: None)
+    # a model with some of its Open LLM Leaderboard v1 scores and not all
+    have = data.scores.filter(pl.col("benchmark").is_in(data.targets)).group_by("model_id").len()
+    partial = have.filter(pl.col("len") < len(data.targets)).sort("model_id")["model_id"][0]
+    predicted = missing.filter(pl.col("model_id") == partial).sort("benchmark")
+    assert predicted.height == len(data.targets) - have.filter(pl.col("model_id") == partial)["len"][0]
+    cells = predicted.select("model_id", "benchmark")
+    own = fitter.predict(data.select_models([partial])).join(cells, on=["model_id", "benchmark"]).sort("benchmark")
+    blind = fitter.predict(data.select_models([partial]).hide_scores(data.benchmarks["benchmark"].to_list()))
+    blind = blind.join(cells, on=["model_id", "benchmark"]).sort("benchmark")
+    assert predicted["prediction"].to_list() == own["prediction"].to_list()  # read from its other scores
+    assert predicted["prediction"].to_list() != blind["prediction"].to_list()  # as they were before
+    conn.close()
+
+
+def test_the_default_plan_predicts_with_the_forecaster():
+    assert load_config().report["predict_fitter"] == "forecast"
