@@ -15,7 +15,7 @@ from obslaws.benchmark_sets import resolve_benchmarks
 from obslaws.fitting.store import fit_and_store
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import FitOutcome
-from obslaws.refresh.predict import predict_missing
+from obslaws.refresh.predict import new_model_check, predict_missing
 from obslaws.store.read import load_fit_data
 
 
@@ -45,3 +45,30 @@ def test_a_models_missing_scores_are_predicted_from_the_scores_it_has(registry_d
 
 def test_the_default_plan_predicts_with_the_forecaster():
     assert load_config().report["predict_fitter"] == "forecast"
+
+
+def test_the_new_model_check_hides_the_new_models_measured_targets(registry_db, tmp_path):
+    path = tmp_path / "refresh.duckdb"
+    shutil.copy(registry_db, path)
+    conn = obslaws.connect(path, plugins=False)
+    data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
+    have = data.scores.filter(pl.col("benchmark").is_in(data.targets)).group_by("model_id").len()
+    new = have.filter(pl.col("len") == len(data.targets)).sort("model_id")["model_id"][-1]
+    config = replace(load_config(), report={"predict_fitter": "logit-svd"})
+    fitted = FitOutcome("logit-svd", "obslaws_forecast", "fitted", None, benchmarks=data.targets, instance=LogitSVD())
+    frame = new_model_check(
+        lambda benchmarks, source=None: load_fit_data(conn, benchmarks, source=source),
+        config,
+        [fitted],
+        {new},
+        lambda _line: None,
+    ).sort("benchmark")
+    without = LogitSVD().fit(data.select_models([m for m in data.model_ids if m != new]))
+    query = data.select_models([new])
+    blind = without.predict(query.hide_scores(data.targets)).sort("benchmark")
+    assert frame["prediction"].to_list() == blind["prediction"].to_list()  # from its inputs alone
+    measured = query.scores.filter(pl.col("benchmark").is_in(data.targets)).sort("benchmark")
+    assert frame.drop_nulls("measured")["measured"].to_list() == measured["value"].to_list()
+    leaked = without.predict(query).sort("benchmark")  # as the check read it before: its own targets
+    assert leaked["prediction"].to_list() != blind["prediction"].to_list()
+    conn.close()

@@ -73,7 +73,9 @@ def new_model_check(
         needs = ", ".join(sorted(fitter.requires.needs))
         progress(f"      new models lack what {fitter.name} needs ({needs}): add them under [[models]]")
         return None
-    predicted = fitter.predict(query)
+    # the measured targets are what the check compares with, so the fitter must not read them
+    # (a fitter of scores would complete a model's benchmarks from the very scores it is scored on)
+    predicted = fitter.predict(query.hide_scores(fit.benchmarks))
     measured = query.scores.select("model_id", "benchmark", pl.col("value").alias("measured"))
     frame = predicted.join(measured, on=["model_id", "benchmark"], how="left").with_columns(
         pl.lit(fitter.name).alias("fitter")
