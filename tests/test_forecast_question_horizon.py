@@ -73,3 +73,6 @@ def test_a_query_after_the_targets_latest_model_is_a_later_one_and_one_past_thei
     assert fitted.query_kinds_of(pl.concat([scored.head(1), latest_alone])).tolist() == ["cells", "later"]
     learned = fitted.learned_parameters()
     assert {"cut-6m n=0", "compute >q75"} <= set(learned["inner_folds"])
+    horizon = learned["question_horizon"]  # what a user reads to know where the forecast extrapolates
+    assert horizon["latest_target_release"] == latest.isoformat()
+    assert horizon["largest_target_flops"] == largest and horizon["time_folds_test_months_ahead"] == 6

@@ -34,7 +34,7 @@ from obslaws.errors import FitterError
 from .averaging import AveragedEngine, average_sizes
 from .design import ModelTable
 from .engine import Engine, FoldCache
-from .inner import anchored_families, horizons, inner_folds, query_kinds, release_days
+from .inner import anchored_families, horizons, inner_folds, query_kinds, question_horizon, release_days
 from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .member_domain import check_options
@@ -380,6 +380,7 @@ class ForecastFitter(Fitter):
                 for kind, cs in self.selection_.columns.items()
             },
             "inner_folds": self.folds_,
+            "question_horizon": question_horizon(self.latest_day_, self.largest_flops_),  # later / larger from here
             # whether a query's tokens count only up to the training ratio, and what the ratio fold said
             "token_cap": self.token_cap_,
             "compared": self.selection_.table,

@@ -29,7 +29,9 @@ query model is predicted and bounded by what was learnt on folds shaped like its
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -68,6 +70,18 @@ def horizons(models: pl.DataFrame) -> tuple[float, float]:
     """The latest release day and the largest training compute among ``models`` (-inf: none known)."""
     days, flops = release_days(models), models["flops"].cast(pl.Float64).to_numpy()
     return float(np.nanmax(days, initial=-np.inf)), float(np.nanmax(flops, initial=-np.inf))
+
+
+def question_horizon(latest_day: float, largest_flops: float) -> dict[str, Any]:
+    """What places a query's question, for ``learned``: the targets' latest release (a query after it
+    is ``later``), their largest compute (past it ``larger``), and how far ahead the time folds test
+    (a query dated further on extrapolates the date trend past anything the folds checked)."""
+    latest = dt.date(2000, 1, 1) + dt.timedelta(days=latest_day) if np.isfinite(latest_day) else None
+    return {
+        "latest_target_release": latest.isoformat() if latest else None,
+        "largest_target_flops": largest_flops if np.isfinite(largest_flops) else None,
+        "time_folds_test_months_ahead": HORIZON_MONTHS,
+    }
 
 
 def query_kinds(
