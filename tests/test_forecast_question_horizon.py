@@ -2,11 +2,15 @@
 were released after them, or trained with more compute (the refresh's database holds 2025-2026
 models scored only on other suites), move neither the inner folds' time cuts and compute quantiles
 nor the line between the kinds of question. A training model with inputs alone is asked the question
-its date and compute pose, not the `cells` question of a model with some of its targets scored."""
+its date and compute pose, not the `cells` question of a model with some of its targets scored.
+`obslaws predict` says when a query is dated further past the targets' latest release than the time
+folds looked ahead."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -15,6 +19,7 @@ from obslaws_forecast import ForecastFitter
 from obslaws_forecast.inner import inner_folds
 from obslaws_forecast.matrix import LogitMatrix
 
+import obslaws
 from obslaws import FitData, Requirements
 from obslaws.testing import synthetic_data
 
@@ -76,3 +81,26 @@ def test_a_query_after_the_targets_latest_model_is_a_later_one_and_one_past_thei
     horizon = learned["question_horizon"]  # what a user reads to know where the forecast extrapolates
     assert horizon["latest_target_release"] == latest.isoformat()
     assert horizon["largest_target_flops"] == largest and horizon["time_folds_test_months_ahead"] == 6
+
+
+def test_predict_notes_a_query_dated_past_what_the_time_folds_tested(registry_db, tmp_path, cli, capsys):
+    path = tmp_path / "registry.duckdb"
+    shutil.copy(registry_db, path)
+    small = [f"{k}=[{v}]" for k, v in (("poolings", "8.0"), ("ranks", "1"), ("blends", "0.0"))]
+    small += [f"{k}=[]" for k in ("stack", "stack_larger", "stack_anchored")]
+    args = ["--db", str(path), "predict", "forecast", *(x for o in small for x in ("-o", o))]
+    args += ["--params", "7e9", "--tokens", "2e12", "--benchmarks", "oll-v1", "--format", "json"]
+    assert cli([*args, "--date", "2027-01-01", "--name", "far"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["predictions"]  # the notes go to standard error, the JSON stays whole
+    conn = obslaws.connect(path, plugins=False)
+    learned = conn.execute("SELECT learned FROM fits WHERE fitter = 'forecast'").fetchall()
+    conn.close()
+    latest = dt.date.fromisoformat(json.loads(learned[0][0])["question_horizon"]["latest_target_release"])
+    months = round((dt.date(2027, 1, 1) - latest).days / 30.44)
+    assert (
+        f"note: far is released {months} months after the latest model with a target score ({latest})" in captured.err
+    )
+    near = (latest + dt.timedelta(days=60)).isoformat()
+    assert cli([*args, "--date", near, "--name", "near"]) == 0
+    assert "note:" not in capsys.readouterr().err  # within the folds' 6 months: nothing to say

@@ -256,6 +256,7 @@ def predict(
     import datetime as dt
 
     from obslaws.data import FitData
+    from obslaws.fitting.horizon import extrapolation_notes
     from obslaws.fitting.store import fit_and_store, hypothetical_models, predict_and_store
     from obslaws.store.read import load_fit_data
 
@@ -297,6 +298,10 @@ def predict(
         queries.append(FitData.build(frame, None, None, data.benchmarks, targets=data.targets))
     frames = [predict_and_store(conn, model, fit_id, query) for query in queries]
     out = pl.concat(frames) if frames else pl.DataFrame()
+    learned = model.learned_parameters()
+    for query in queries:  # where the forecast leaves what the fitter checked (obslaws/fitting/horizon.py)
+        for note in extrapolation_notes(fitter, learned, query.models):
+            click.echo(note, err=True)
     if fmt == "json":
         emit_json({"fit_id": fit_id, "fitter": fitter, "predictions": out.drop("fit_id").to_dicts()})
     else:
