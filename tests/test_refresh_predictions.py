@@ -1,14 +1,17 @@
 """The refresh's predictions of missing scores are made from what each model has: a fitter that
 reads a model's other scores (the forecaster, the logit-svd baseline) is given them, and the
-default plan predicts with the forecaster, the default for forecasting."""
+default plan predicts with the forecaster, the default for forecasting. Where the predicting fitter
+keeps a question horizon, each prediction says how far past the targets' latest release its model
+lies, and the report counts those further ahead than the fitter's time folds tested."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import replace
 
 import polars as pl
-from obslaws_forecast import LogitSVD
+from obslaws_forecast import ForecastFitter, LogitSVD
 
 import obslaws
 from obslaws.benchmark_sets import resolve_benchmarks
@@ -16,6 +19,7 @@ from obslaws.fitting.store import fit_and_store
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import FitOutcome
 from obslaws.refresh.predict import new_model_check, predict_missing
+from obslaws.report.build import _predictions_section
 from obslaws.store.read import load_fit_data
 
 
@@ -72,3 +76,28 @@ def test_the_new_model_check_hides_the_new_models_measured_targets(registry_db, 
     leaked = without.predict(query).sort("benchmark")  # as the check read it before: its own targets
     assert leaked["prediction"].to_list() != blind["prediction"].to_list()
     conn.close()
+
+
+def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lies(registry_db, tmp_path):
+    path = tmp_path / "refresh.duckdb"
+    shutil.copy(registry_db, path)
+    conn = obslaws.connect(path, plugins=False)
+    data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
+    small = {"poolings": (8.0,), "ranks": (1,), "blends": (0.0,), "stack": (), "stack_larger": (), "stack_anchored": ()}
+    fitter = ForecastFitter(**small)
+    fit_id = fit_and_store(conn, fitter, data)
+    config = replace(load_config(), report={"predict_fitter": "forecast", "predict_benchmarks": "oll-v1"})
+    fitted = FitOutcome("forecast", "obslaws_forecast", "fitted", fit_id, benchmarks=data.targets, instance=fitter)
+    missing = predict_missing(conn, config, [fitted], lambda _line: None)
+    conn.close()
+    latest = dt.date.fromisoformat(fitter.learned_parameters()["question_horizon"]["latest_target_release"])
+    dates = data.models.select("model_id", "release_date")
+    rows = missing.join(dates, on="model_id").unique("model_id")
+    later = rows.filter(pl.col("release_date") > latest)
+    assert later.height and later["months_checked"].to_list() == [6.0] * later.height
+    expected = ((later["release_date"] - latest).dt.total_days() / 30.44).round(1)
+    assert later["months_after_targets"].to_list() == expected.to_list()
+    assert rows.filter(pl.col("release_date") <= latest)["months_after_targets"].is_null().all()
+    section = "\n".join(_predictions_section(missing.sort(["model_id", "benchmark"])))
+    far = missing.filter(pl.col("months_after_targets") > 6)
+    assert f"{far['model_id'].n_unique()} of these models ({far.height} scores) were released more than 6" in section

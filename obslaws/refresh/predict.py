@@ -6,6 +6,7 @@ import duckdb
 import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.fitting.horizon import months_after_targets
 from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import FitOutcome, Progress
@@ -52,7 +53,9 @@ def predict_missing(
         pl.col("benchmark").is_in(sorted(benchmarks))
     )
     progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.models.height} models")
-    return missing.with_columns(pl.lit(fit.fitter).alias("fitter"))
+    # how far past the targets' latest release each model lies, where the fitter keeps that horizon
+    after = months_after_targets(fit.instance.learned_parameters(), query.models)
+    return missing.with_columns(pl.lit(fit.fitter).alias("fitter")).join(after, on="model_id", how="left")
 
 
 def new_model_check(

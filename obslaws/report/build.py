@@ -310,9 +310,18 @@ def _predictions_section(frame: pl.DataFrame) -> list[str]:
         "## Predictions for models without scores",
         "",
         f"{frame.height} predicted scores (with 90% intervals) from **{frame['fitter'][0]}**; "
-        "all in [predictions.csv](predictions.csv), the first 25 here:",
+        "all in [predictions.csv](predictions.csv), the first 25 here.",
         "",
     ]
+    checked = frame["months_checked"].drop_nulls() if "months_checked" in frame.columns else []
+    if len(checked):  # the predicting fitter keeps a question horizon (obslaws/fitting/horizon.py)
+        after = frame.filter(pl.col("months_after_targets") > pl.col("months_checked"))
+        lines[-1:] = [
+            f"{after['model_id'].n_unique()} of these models ({after.height} scores) were released more than "
+            f"{checked[0]:g} months after the latest model with a target score, further ahead than the "
+            "fitter's time folds tested; `months_after_targets` in predictions.csv says by how much.",
+            "",
+        ]
     return lines + markdown_table(
         ["model", "benchmark", "predicted (%)", "interval (%)"],
         [
