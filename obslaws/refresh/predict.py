@@ -10,7 +10,6 @@ from obslaws.fitting.horizon import months_after_targets
 from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import FitOutcome, Progress
-from obslaws.store.query import read_frame
 from obslaws.store.read import load_fit_data
 
 
@@ -33,24 +32,20 @@ def predict_missing(
     benchmarks = set(resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))) & set(fit.benchmarks)
     if not benchmarks:
         return None
-    scored = read_frame(
-        conn,
-        "SELECT model_id, count(DISTINCT benchmark) AS n FROM preferred_scores WHERE list_contains($b, benchmark) "
-        "GROUP BY model_id",
-        {"b": sorted(benchmarks)},
-    )
-    complete = set(scored.filter(pl.col("n") == len(benchmarks))["model_id"].to_list())
     # with the scores each model has, so that a fitter that reads them (the forecaster) predicts a
-    # model's missing benchmarks from its others; a fitter of covariates alone reads none of them
+    # model's missing benchmarks from its others; a fitter of covariates alone reads none of them.
+    # Its targets hold the headline-setting scores alone, as preferred_scores does.
     everyone = load_fit_data(conn, sorted(fit.benchmarks))
+    have = everyone.scores.filter(pl.col("benchmark").is_in(sorted(benchmarks))).select("model_id", "benchmark")
+    counts = have.group_by("model_id").len()
+    complete = set(counts.filter(pl.col("len") == len(benchmarks))["model_id"].to_list())
     everyone = everyone.select_models([m for m in everyone.model_ids if m not in complete])
     query = with_covariates(everyone, sorted(fit.instance.requires.needs))
     if not query.models.height:
         return None
     frame = predict_and_store(conn, fit.instance, fit.fit_id, query)
-    have = read_frame(conn, "SELECT model_id, benchmark FROM preferred_scores")
-    missing = frame.join(have, on=["model_id", "benchmark"], how="anti").filter(
-        pl.col("benchmark").is_in(sorted(benchmarks))
+    missing = frame.filter(pl.col("benchmark").is_in(sorted(benchmarks))).join(
+        have, on=["model_id", "benchmark"], how="anti"
     )
     progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.models.height} models")
     # how far past the targets' latest release each model lies, where the fitter keeps that horizon

@@ -168,11 +168,12 @@ class ForecastFitter(Fitter):
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         domains = tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,)  # likewise
         ids = models["model_id"].to_numpy().astype(object)
+        scored = observed[:, :k].any(axis=1)  # the models with a target score: every question is asked of them
         search = (data, ids, matrix, y, columns, proxies, orgs, domains)
         self._search(caches, folds, *search)
         self._choose_token_cap(table, z, observed, k, columns, matrix.chance, y)
         if self.token_cap_["cap"]:  # the inner folds pose their questions as the capped predictor does
-            tables = fold_tables(table, folds, observed[:, :k].any(axis=1))
+            tables = fold_tables(table, folds, scored)
             moved = [f for f in folds if tables[f.name] is not table]  # the others' work is the same: kept
             self.token_cap_["inner_folds_capped"] = len(moved)
             for f in moved:
@@ -187,10 +188,10 @@ class ForecastFitter(Fitter):
         # the questions are asked of the targets, as the inner folds ask them: a query is later or
         # larger than the models with a target score, and a training model with inputs alone poses
         # the question its date and compute say (its targets are not a half hidden, as a cell's are)
-        scored = models.filter(pl.Series(observed[:, :k].any(axis=1)))
-        self.trained_ = set(scored["model_id"].to_list())
-        self.latest_day_, self.largest_flops_ = horizons(scored)
-        self.anchored_ = anchored_families(scored) if self.anchored_kind else set()
+        asked = models.filter(pl.Series(scored))
+        self.trained_ = set(asked["model_id"].to_list())
+        self.latest_day_, self.largest_flops_ = horizons(asked)
+        self.anchored_ = anchored_families(asked) if self.anchored_kind else set()
         self.engines_ = self._engines(table, z, observed, k, columns)
 
     def _search(self, caches: dict, folds: list, data, ids, matrix, y, columns, proxies, orgs, domains) -> None:
