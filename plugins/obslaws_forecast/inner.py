@@ -22,6 +22,9 @@ query model it stands for (``KINDS``):
   the later kind's n = 1 cuts (``BORROWED``) for its stacked weights and widths and takes the
   inside kind's configuration (``REFINES``).
 
+A fold asks a target only where its training models hold at least ``min_train`` of that target's
+scores (since version 23): a benchmark first run on recent models poses no question before them.
+
 Choices (pooling, covariates, rank, blend) minimise the mean MAE over the folds of each kind,
 and the residuals of those folds calibrate that kind's intervals (split-conformal), so that a
 query model is predicted and bounded by what was learnt on folds shaped like its own question.
@@ -50,6 +53,9 @@ BORROWED = {"anchored": ("later", " n=1")}
 # hundreds of configurations noisily) and chooses its stacked members' weights and widths, which the
 # shift it stands for moves, on its own folds
 REFINES = {"anchored": "inside"}
+# a fold asks its question of a target only where its training models hold at least min_train of
+# that target's scores (False: version 22, every target where the fold trains on min_train models)
+PER_TARGET_MIN = True
 
 
 @dataclass(frozen=True)
@@ -177,8 +183,11 @@ def inner_folds(
 
     def add(name: str, test: np.ndarray, kind: str, train: np.ndarray | None = None) -> None:
         train = ~test if train is None else train
-        if train.sum() >= min_train and (targets & test[:, None]).any():
-            folds.append(InnerFold(name, train, targets & test[:, None], kind))
+        hide = targets & test[:, None]
+        if PER_TARGET_MIN:  # a target scored by a handful of training models poses no question the fit meets
+            hide &= targets[train].sum(axis=0) >= min_train
+        if train.sum() >= min_train and hide.any():
+            folds.append(InnerFold(name, train, hide, kind))
 
     # the questions are asked of the targets: time cuts and compute quantiles are placed among the
     # models with a target score, not among later or larger ones that only have inputs
@@ -219,6 +228,8 @@ def inner_folds(
             halves[0, i, cells[: cells.size // 2]] = True
             halves[1, i, cells[cells.size // 2 :]] = True
     for k, hide in enumerate(halves):
+        if PER_TARGET_MIN:  # as above: the other half of the scores trains, so it must hold enough
+            hide &= (targets & ~hide).sum(axis=0) >= min_train
         if hide.any():
             folds.append(InnerFold(f"cells {k + 1}/2", np.ones(n, dtype=bool), hide, "cells"))
     return folds
