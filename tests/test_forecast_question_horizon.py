@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import polars as pl
+import pytest
 from obslaws_forecast import ForecastFitter
 from obslaws_forecast.inner import inner_folds
 from obslaws_forecast.matrix import LogitMatrix
@@ -104,3 +105,19 @@ def test_predict_notes_a_query_dated_past_what_the_time_folds_tested(registry_db
     near = (latest + dt.timedelta(days=60)).isoformat()
     assert cli([*args, "--date", near, "--name", "near"]) == 0
     assert "note:" not in capsys.readouterr().err  # within the folds' 6 months: nothing to say
+
+
+def test_a_family_whose_training_models_have_inputs_alone_is_a_new_family_to_the_targets():
+    """Its models' target scores are unknown: a query from it is bounded as one from a family never
+    seen (the database's 2025-2026 families scored only on other suites, asked their OLL v1 scores)."""
+    data = synthetic_data(Requirements(input_benchmarks=INPUTS))
+    group = pl.col("model_id").is_in(data.models.filter(pl.col("family_group") == "fam2")["model_id"].to_list())
+    data = replace(data, scores=data.scores.filter(~(group & pl.col("benchmark").is_in(list(data.targets)))))
+    fitted = ForecastFitter(poolings=(8.0,), ranks=(1,), blends=(0.0,), stack=()).fit(data)
+    query = data.select_models(["fam2-1b"]).hide_scores(data.targets)
+    renamed = query.models.with_columns(model_id=pl.lit("new-1b"), family=pl.lit("new"), family_group=pl.lit("new"))
+    stranger = replace(query, models=renamed, scores=query.scores.with_columns(model_id=pl.lit("new-1b")))
+    ours, theirs = (fitted.predict(q).sort("benchmark") for q in (query, stranger))
+    # the same widths on the logit scale; in points they differ only as the centres do (by < 1 point)
+    ratio = ((ours["upper"] - ours["lower"]) / (theirs["upper"] - theirs["lower"])).to_numpy()
+    assert ratio == pytest.approx(np.ones(ratio.size), abs=0.02)

@@ -184,7 +184,7 @@ class ForecastFitter(Fitter):
         self.input_rules_ = {rule: [matrix.benchmarks[c] for c in cols[k:]] for rule, cols in columns.items()}
         self.chance_ = matrix.chance
         self.folds_ = {f.name: f.kind for f in folds}
-        self.families_ = {f for f in table.family.tolist() if f}
+        self.families_ = {f for f in table.family[scored].tolist() if f}  # known to the targets
         # the questions are asked of the targets, as the inner folds ask them: a query is later or
         # larger than the models with a target score, and a training model with inputs alone poses
         # the question its date and compute say (its targets are not a half hidden, as a cell's are)

@@ -22,8 +22,10 @@ query model it stands for (``KINDS``):
   the later kind's n = 1 cuts (``BORROWED``) for its stacked weights and widths and takes the
   inside kind's configuration (``REFINES``).
 
-A fold asks a target only where its training models hold at least ``min_train`` of that target's
-scores (since version 23): a benchmark first run on recent models poses no question before them.
+A time, compute or family-group fold asks a target only where its training models hold at least
+``min_train`` of that target's scores (since version 23): a benchmark first run on recent models
+poses no question before them. The cell halves train on half of every target's scores by design,
+and ask every target.
 
 Choices (pooling, covariates, rank, blend) minimise the mean MAE over the folds of each kind,
 and the residuals of those folds calibrate that kind's intervals (split-conformal), so that a
@@ -53,9 +55,6 @@ BORROWED = {"anchored": ("later", " n=1")}
 # hundreds of configurations noisily) and chooses its stacked members' weights and widths, which the
 # shift it stands for moves, on its own folds
 REFINES = {"anchored": "inside"}
-# a fold asks its question of a target only where its training models hold at least min_train of
-# that target's scores (False: version 22, every target where the fold trains on min_train models)
-PER_TARGET_MIN = True
 
 
 @dataclass(frozen=True)
@@ -172,10 +171,13 @@ def inner_folds(
     seed: int = 0,
     min_train: int = 8,
     gap_new_families: bool = True,
+    per_target: bool = True,
 ) -> list[InnerFold]:
     """The inner folds for ``models`` with ``observed`` cells (targets are the first columns).
     ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
-    model of its test models' families (False: version 13's folds)."""
+    model of its test models' families (False: version 13's folds). ``per_target``: a fold other
+    than the cell halves asks a target only where its training models hold at least ``min_train``
+    of that target's scores (False: version 22's folds, which asked every target)."""
     n = models.height
     targets = np.zeros(observed.shape, dtype=bool)
     targets[:, :n_targets] = observed[:, :n_targets]
@@ -184,7 +186,7 @@ def inner_folds(
     def add(name: str, test: np.ndarray, kind: str, train: np.ndarray | None = None) -> None:
         train = ~test if train is None else train
         hide = targets & test[:, None]
-        if PER_TARGET_MIN:  # a target scored by a handful of training models poses no question the fit meets
+        if per_target:  # a target scored by a handful of training models poses no question the fit meets
             hide &= targets[train].sum(axis=0) >= min_train
         if train.sum() >= min_train and hide.any():
             folds.append(InnerFold(name, train, hide, kind))
@@ -228,8 +230,6 @@ def inner_folds(
             halves[0, i, cells[: cells.size // 2]] = True
             halves[1, i, cells[cells.size // 2 :]] = True
     for k, hide in enumerate(halves):
-        if PER_TARGET_MIN:  # as above: the other half of the scores trains, so it must hold enough
-            hide &= (targets & ~hide).sum(axis=0) >= min_train
         if hide.any():
             folds.append(InnerFold(f"cells {k + 1}/2", np.ones(n, dtype=bool), hide, "cells"))
     return folds
@@ -245,6 +245,7 @@ def kind_folds(kinds: dict[str, str], borrow: bool = True) -> dict[str, list[str
 
 
 def seen_family(family: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Per model: is its family among the training models' families?"""
+    """Per model: is its family among the ``train``ing models' families? (The forecaster passes the
+    training models with a target score: a family known only by its inputs is new to the targets.)"""
     seen = {f for f in family[train].tolist() if f}
     return np.array([f in seen for f in family.tolist()])

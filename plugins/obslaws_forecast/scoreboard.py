@@ -59,7 +59,8 @@ def hidden_cells(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
 def _scoring(cache: FoldCache, y: np.ndarray) -> tuple[np.ndarray, ...]:
     rows, k = cache.rows, cache.n_targets
     hide = cache.hide[rows][:, :k]
-    cats = category(seen_family(cache.table.family, cache.train)[rows], cache.fit_obs[rows].any(axis=1))
+    trained = cache.train & cache.fit_obs[:, :k].any(axis=1)  # a family known by its inputs alone is new
+    cats = category(seen_family(cache.table.family, trained)[rows], cache.fit_obs[rows].any(axis=1))
     r, c = np.nonzero(hide)
     truth = y[rows][:, :k]
     return hide, truth, cache.z[rows][:, :k][hide], c, cats[r], r, truth[hide]
