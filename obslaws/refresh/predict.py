@@ -29,14 +29,15 @@ def predict_missing(
     fit = predicting_fit(config, fits)
     if fit is None:
         return None
-    benchmarks = set(resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))) & set(fit.benchmarks)
+    wanted = resolve_benchmarks(config.report.get("predict_benchmarks", "oll-v1"))
+    benchmarks = sorted(set(wanted) & set(fit.benchmarks))
     if not benchmarks:
         return None
     # with the scores each model has, so that a fitter that reads them (the forecaster) predicts a
     # model's missing benchmarks from its others; a fitter of covariates alone reads none of them.
     # Its targets hold the headline-setting scores alone, as preferred_scores does.
     everyone = load_fit_data(conn, sorted(fit.benchmarks))
-    have = everyone.scores.filter(pl.col("benchmark").is_in(sorted(benchmarks))).select("model_id", "benchmark")
+    have = everyone.scores.filter(pl.col("benchmark").is_in(benchmarks)).select("model_id", "benchmark")
     counts = have.group_by("model_id").len()
     complete = set(counts.filter(pl.col("len") == len(benchmarks))["model_id"].to_list())
     everyone = everyone.select_models([m for m in everyone.model_ids if m not in complete])
@@ -44,9 +45,7 @@ def predict_missing(
     if not query.models.height:
         return None
     frame = predict_and_store(conn, fit.instance, fit.fit_id, query)
-    missing = frame.filter(pl.col("benchmark").is_in(sorted(benchmarks))).join(
-        have, on=["model_id", "benchmark"], how="anti"
-    )
+    missing = frame.filter(pl.col("benchmark").is_in(benchmarks)).join(have, on=["model_id", "benchmark"], how="anti")
     progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.models.height} models")
     # how far past the targets' latest release each model lies, where the fitter keeps that horizon
     after = months_after_targets(fit.instance.learned_parameters(), query.models)

@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from obslaws.fitting.horizon import MONTH_DAYS  # one month's length, as the refresh's horizon columns count it
+
 KINDS = ("cells", "later", "larger", "inside", "anchored")
-MONTH_DAYS = 30.44
 TIME_CUTS_MONTHS = (6, 9, 12)  # cuts before the latest training release
 HORIZON_MONTHS = 6
 # in a fold's name: the fold tests another fold's cells from less training data (one fold group with
