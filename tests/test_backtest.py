@@ -146,6 +146,36 @@ def test_metrics_average_within_split_then_across_splits_then_benchmarks():
     assert pooled["benchmarks"]["x"]["n"] == 4
 
 
+def test_interval_score_is_the_width_plus_twenty_times_each_miss():
+    cells = pl.DataFrame(
+        {
+            "split": ["g1", "g1", "g1", "g2", "g1", "g2"],
+            "model_id": ["a", "b", "c", "d", "a", "d"],
+            "benchmark": ["x", "x", "x", "x", "y", "y"],
+            "truth": [0.5, 0.5, 0.5, 0.5, 0.2, 0.8],
+            "prediction": [0.6, 0.5, 0.5, 0.8, 0.2, 0.6],
+            "lower": [0.55, None, None, 0.7, 0.1, 0.7],
+            "upper": [0.65, None, None, 0.9, 0.3, 0.9],
+            "stderr": [0.01] * 6,
+        }
+    )
+    summary = summarise(cells, "cell")
+    # x: 0.1 wide, missed by 0.05 -> 1.1; 0.2 wide, missed by 0.2 -> 4.2; cells without an interval left out
+    assert summary["benchmarks"]["x"]["interval_score_pt"] == pytest.approx(100 * (1.1 + 4.2) / 2)
+    assert summary["benchmarks"]["y"]["interval_score_pt"] == pytest.approx(100 * 0.2)  # both covered: the width
+    assert summary["average"]["interval_score_pt"] == pytest.approx((265.0 + 20.0) / 2)
+
+
+def test_interval_score_of_real_backtests_at_its_two_limits():
+    data = synthetic_data()
+    # intervals that cover every score: the score is the width
+    wide = run_backtest(LogLinear(width=2.0), data, "compute-cutoff", cutoff=1e21).summary()["average"]
+    assert wide["coverage"] == 1.0 and wide["interval_score_pt"] == pytest.approx(wide["interval_width_pt"])
+    # no width at all: every cell a miss by its error, 2 / (1 - 0.9) = 20 times the MAE
+    point = run_backtest(LogLinear(width=0.0), data, "compute-cutoff", cutoff=1e21).summary()["average"]
+    assert point["interval_width_pt"] == 0.0 and point["interval_score_pt"] == pytest.approx(20 * point["mae_pt"])
+
+
 def test_noise_floor_falls_back_to_binomial_from_n_items():
     data = synthetic_data()
     data = FitData.build(

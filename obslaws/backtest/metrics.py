@@ -1,4 +1,5 @@
-"""Backtest metrics: MAE in points, MSE, Spearman, interval coverage and the noise floor.
+"""Backtest metrics: MAE in points, MSE, Spearman, interval coverage, width and score, and the
+noise floor.
 
 Every metric is computed per benchmark and then averaged across benchmarks (unweighted), as
 the papers do. How test cells become a benchmark's number depends on the protocol:
@@ -10,6 +11,14 @@ the papers do. How test cells become a benchmark's number depends on the protoco
 Spearman's rank correlation is always computed over all test cells of a benchmark pooled,
 coverage over the cells that have an interval, and the noise floor is the mean sampling
 standard error of the test scores (in points), with the same averaging as the MAE.
+
+Coverage alone rewards width and width alone rewards missing, so intervals are also scored by
+the interval score (Gneiting and Raftery 2007, a proper scoring rule for central intervals):
+width + 2 / (1 - level) x how far the truth falls outside, in points, at the nominal ``LEVEL``
+that coverage is read against (every registered fitter's default). Lower is better; two
+interval methods that cover alike are told apart by it, and so are two that cover alike on
+average by covering different cells (an interval that never reaches a score at the floor and one
+that spans the whole scale there).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import stats
+
+LEVEL = 0.9  # the nominal level of every registered fitter's intervals, which coverage is read against
 
 
 def cell_stderr(cells: pl.DataFrame, benchmarks: pl.DataFrame) -> pl.Series:
@@ -56,6 +67,14 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
+def _interval_score() -> pl.Expr:
+    """Per cell: the interval's width plus 2 / (1 - LEVEL) times the truth's distance outside it
+    (null without an interval)."""
+    below = (pl.col("lower") - pl.col("truth")).clip(lower_bound=0)
+    above = (pl.col("truth") - pl.col("upper")).clip(lower_bound=0)
+    return pl.col("upper") - pl.col("lower") + 2.0 / (1.0 - LEVEL) * (below + above)
+
+
 def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str, dict[str, Any]]:
     """Per-benchmark metrics from backtest cells.
 
@@ -71,6 +90,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
         .otherwise(None)
         .alias("_covered"),
         (pl.col("upper") - pl.col("lower")).alias("_width"),
+        _interval_score().alias("_interval_score"),
     )
     keys = ["benchmark", "split"] if averaging == "split" else ["benchmark"]
     per = frame.group_by(keys, maintain_order=True).agg(
@@ -94,6 +114,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
         pl.col("_covered").mean().alias("coverage"),
         pl.col("_covered").count().alias("n_intervals"),
         pl.col("_width").mean().alias("width"),
+        pl.col("_interval_score").mean().alias("interval_score"),
         pl.col("model_id").n_unique().alias("n_models"),
     )
     out: dict[str, dict[str, Any]] = {}
@@ -110,6 +131,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
             "spearman": _spearman(sub["truth"].to_numpy(), sub["prediction"].to_numpy()),
             "coverage": _clean(row["coverage"]),
             "interval_width_pt": None if _clean(row["width"]) is None else 100 * row["width"],
+            "interval_score_pt": None if _clean(row["interval_score"]) is None else 100 * row["interval_score"],
             "noise_floor_pt": None if se is None else 100 * se,
             "n": int(row["n"]),
             "n_models": int(row["n_models"]),
@@ -194,6 +216,8 @@ def summarise(cells: pl.DataFrame, averaging: str = "split") -> dict[str, Any]:
         "coverage": _mean([m["coverage"] for m in per.values()]),
         # beside coverage: an interval covers more by being wider, so how wide it is is half the figure
         "interval_width_pt": _mean([m["interval_width_pt"] for m in per.values()]),
+        # both in one proper score: the width plus 20 times each miss's distance (LEVEL 0.9)
+        "interval_score_pt": _mean([m["interval_score_pt"] for m in per.values()]),
         "noise_floor_pt": _mean([m["noise_floor_pt"] for m in per.values()]),
     }
     return {

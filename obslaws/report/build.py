@@ -133,7 +133,8 @@ def _backtest_section(conn, outcome: RefreshOutcome, out: Path, figures: FigureP
 def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | None]) -> list[str]:
     """One protocol's table, a row per fitter, ranked by MAE on the shared cells where the fitters
     were scored on different cells (``shared``: backtest id -> that MAE), else by their own MAE."""
-    header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "width (pt)", "splits", "cells"]
+    header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "width (pt)", "interval score (pt)"]
+    header += ["splits", "cells"]
     header += ["noise floor (pt)", "time"]
     if shared:
         header.insert(3, "MAE, shared cells (pt)")
@@ -144,7 +145,8 @@ def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | 
             continue
         avg, summary = b.summary.get("average", {}), b.summary
         row = [b.fitter, avg.get("mae_pt"), interval_text(intervals.get(b.backtest_id)), avg.get("mse")]
-        row += [avg.get("coverage"), avg.get("interval_width_pt"), summary.get("n_groups"), summary.get("n_cells")]
+        row += [avg.get("coverage"), avg.get("interval_width_pt"), avg.get("interval_score_pt")]
+        row += [summary.get("n_groups"), summary.get("n_cells")]
         row.append(summary.get("noise_floor_pt"))
         if shared:
             row.insert(3, shared.get(b.backtest_id))

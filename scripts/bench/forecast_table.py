@@ -123,6 +123,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
                 "bias": summary["average"]["bias_pt"],
                 "coverage": summary["average"]["coverage"],
                 "width": summary["average"].get("interval_width_pt"),
+                "interval_score": summary["average"].get("interval_score_pt"),
                 "noise": summary["noise_floor_pt"],
                 "seconds": time.perf_counter() - tic,
                 "pooled": summary["pooled"],
@@ -133,9 +134,10 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
             rows.append(row)
             cov = "-" if row["coverage"] is None else f"{row['coverage']:.2f}"
             width = "-" if row["width"] is None else f"{row['width']:.1f}"
+            score = "-" if row["interval_score"] is None else f"{row['interval_score']:.1f}"
             progress(
                 f"{fitter:22s} {label:14s} MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}  "
-                f"cov {cov}  width {width}  {row['seconds']:6.1f} s"
+                f"cov {cov}  width {width}  interval score {score}  {row['seconds']:6.1f} s"
             )
     return rows
 
