@@ -39,8 +39,8 @@ from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .member_domain import check_options
 from .new_families import UNSEEN_KINDS
-from .scale import from_logit, spread, to_logit
-from .select import category, choose, half_width, kind_widths
+from .scale import from_logit, to_logit
+from .select import category, choose, kind_widths, query_bounds
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
 from .target_blends import RECENCIES
@@ -339,19 +339,14 @@ class ForecastFitter(Fitter):
         centre = np.where(moved, to_logit(scores, chance), centre)
         seen = np.array([f in self.families_ for f in table.family.tolist()], dtype=bool)
         cats = category(seen, matrix.observed.any(axis=1))
-        widths, powers = self.selection_.widths, self.selection_.powers
-        half = np.zeros((table.n, k))
-        for i, (q, c) in enumerate(zip(kinds, cats, strict=True)):
-            for j in range(k):
-                width, source = half_width(widths, q, c, j)
-                half[i, j] = width / spread(centre[i, j], powers.get(source, 1.0))
+        lower, upper = query_bounds(self.selection_, kinds, cats, centre, chance)
         n = centre.shape[0]
         return prediction_frame(
             np.repeat(query.models["model_id"].to_numpy(), k).tolist(),
             np.tile(np.array(self.targets_, dtype=object), n).tolist(),
             scores.ravel(),
-            np.minimum(from_logit(centre - half, chance), scores).ravel(),
-            np.maximum(from_logit(centre + half, chance), scores).ravel(),
+            np.minimum(lower, scores).ravel(),
+            np.maximum(upper, scores).ravel(),
         )
 
     def _fit_members(self, kinds: list[str]) -> None:
@@ -361,11 +356,11 @@ class ForecastFitter(Fitter):
         self.members_, self.unstacked_ = self.members_ | members, self.unstacked_ | unstacked
         selection = self.selection_
         for kind, (results, everywhere) in stacked.items():
-            widths, records, power, source = kind_widths(kind, results, everywhere, float(self.interval), self.stacker_)
-            selection.widths = {key: w for key, w in selection.widths.items() if key[0] != kind} | widths
-            selection.powers[kind] = power
-            selection.table.update(records)
-            selection.widths_from.update({kind: source} if source else {})
+            chosen = kind_widths(kind, results, everywhere, float(self.interval), self.stacker_, self.chance_)
+            selection.widths = {key: w for key, w in selection.widths.items() if key[0] != kind} | chosen.widths
+            selection.powers[kind], selection.mappings[kind] = chosen.power, chosen.mapping
+            selection.table.update(chosen.records)
+            selection.widths_from.update({kind: chosen.source} if chosen.source else {})
 
     def learned_parameters(self) -> dict[str, Any]:
         return {
@@ -391,6 +386,8 @@ class ForecastFitter(Fitter):
             "spread_power": self.selection_.powers,
             # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
             "interval_widths_from": self.selection_.widths_from,
+            # per kind: intervals near a bound on the logit or the score scale (bounds.py)
+            "interval_mapping": self.selection_.mappings,
             # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
             "stacked": self.stacker_.learned(self.targets_, self.unstacked_),
             # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)

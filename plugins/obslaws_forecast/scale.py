@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 EPS = 0.01
+SPREAD_FLOOR = 0.03  # the least p (1 - p) a weight or an interval's spread takes (p within ~3% of a bound)
 
 
 def to_logit(y: np.ndarray, chance: np.ndarray) -> np.ndarray:
@@ -22,10 +23,15 @@ def from_logit(z: np.ndarray, chance: np.ndarray) -> np.ndarray:
     return chance + (1.0 - chance) * 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The share of the way from chance to 1 that logit ``z`` stands for."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
 def weight(z: np.ndarray, power: float = 1.0) -> np.ndarray:
     """Cell weights p (1 - p) ** power, with p = sigmoid(z), floored so no cell is ignored."""
-    p = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return np.maximum(p * (1.0 - p), 0.03) ** power
+    p = sigmoid(z)
+    return np.maximum(p * (1.0 - p), SPREAD_FLOOR) ** power
 
 
 def spread(z: np.ndarray, power: float = 1.0) -> np.ndarray:
@@ -38,3 +44,9 @@ def spread(z: np.ndarray, power: float = 1.0) -> np.ndarray:
     are smaller, and one logit width for every cell would be too wide in the middle.
     """
     return weight(z, power)
+
+
+def near_bound(z: np.ndarray) -> np.ndarray:
+    """Where the spread is floored: a prediction within about 3% of the floor or the ceiling."""
+    p = sigmoid(z)
+    return p * (1.0 - p) < SPREAD_FLOOR

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from .averaging import averaged, final_averages, stage_averages
+from .bounds import LOGIT, MAPPING_RECORD, NEAR, bounds, choose_mapping
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
 from .engine import Config, FoldCache
 from .held_out_rules import own_or_every, per_target_configs, scored_candidates, target_blends
@@ -54,6 +56,16 @@ class Selection:
     widths_from: dict[str, str] = field(default_factory=dict)
     # kind -> the configurations whose mean logits it predicts, where the inner folds preferred that (averaging.py)
     averages: dict[str, tuple[Config, ...]] = field(default_factory=dict)
+    # kind -> how its intervals near a bound map back: bounds.LOGIT or bounds.NEAR (its held-out folds' choice)
+    mappings: dict[str, str] = field(default_factory=dict)
+
+
+class KindWidths(NamedTuple):
+    widths: dict[tuple[str, str, int], float]  # the kind's conformal half-widths
+    records: dict  # how they were chosen, for ``compared``
+    power: float  # the spread power they scale by
+    source: str | None  # "own folds" or "own and every fold" (None: no every-fold widths offered)
+    mapping: str  # bounds.LOGIT or bounds.NEAR
 
 
 def _staged(
@@ -168,14 +180,17 @@ def choose(
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
             columns.update({kind: columns[parent]} if parent in columns else {})
     averages = final_averages(averages, staged, configs, columns, REFINES)
-    widths, powers, sources = _all_widths(board, configs, columns, averages, own, every, stacker, level, table)
-    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources, averages)
+    widths, powers, sources, mappings = _all_widths(
+        board, configs, columns, averages, own, every, stacker, level, table, chance
+    )
+    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources, averages, mappings)
 
 
-def _all_widths(board, configs, columns, averages, own, every, stacker, level, table) -> tuple[dict, dict, dict]:
-    """Every kind's conformal widths, spread power and widths' source, from its chosen predictions
-    on its folds (stacked where the ``stacker`` stacks it); their records go to ``table``."""
-    widths, powers, sources = {}, {}, {}
+def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance) -> tuple[dict, ...]:
+    """Every kind's conformal widths, spread power, widths' source and near-bound mapping, from its
+    chosen predictions on its folds (stacked where the ``stacker`` stacks it); their records go to
+    ``table``."""
+    widths, powers, sources, mappings = {}, {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
             results = _kind_results(board, configs, columns, averages, kind, folds)
@@ -186,11 +201,12 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
                 everywhere = None if everywhere is None else with_shifts(board, per_target, everywhere)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
-            kind_w, records, powers[kind], source = kind_widths(kind, results, everywhere, level, stacker)
-            table.update(records)
-            sources.update({kind: source} if source else {})
-            widths.update(kind_w)
-    return widths, powers, sources
+            chosen = kind_widths(kind, results, everywhere, level, stacker, chance)
+            table.update(chosen.records)
+            sources.update({kind: chosen.source} if chosen.source else {})
+            powers[kind], mappings[kind] = chosen.power, chosen.mapping
+            widths.update(chosen.widths)
+    return widths, powers, sources, mappings
 
 
 def kind_widths(
@@ -199,25 +215,46 @@ def kind_widths(
     everywhere: dict | None,
     level: float,
     stacker: Stacker | StackerSet | None = None,
-) -> tuple[dict, dict, float, str | None]:
+    chance: np.ndarray | None = None,
+) -> KindWidths:
     """``kind``'s conformal widths from its folds' ``results``, the records of how they were chosen,
-    its spread power (``choose_power``) and, given ``everywhere`` (its configuration on every inner
-    fold, the ``stacker``'s weights for it applied here), whether they are the wider of its own and
-    every fold's (``choose_every_fold``)."""
+    its spread power (``choose_power``), given ``everywhere`` (its configuration on every inner fold,
+    the ``stacker``'s weights for it applied here) whether they are the wider of its own and every
+    fold's (``choose_every_fold``), and given the targets' ``chance`` levels how its intervals map
+    back near a bound (``bounds.choose_mapping``)."""
     power, record = choose_power(results, level, *_width_rules(level))
     records = {f"{kind}: held-out coverage of the widths": record}
-    widths_kind = conformal_widths(kind, list(results.values()), level, power)
-    if everywhere is None:
-        return widths_kind, records, power, None
-    if stacker is not None:
-        everywhere = stacker.apply(kind, everywhere, ALL)
-    wider, records[f"{kind}: {WIDTHS_FROM}"] = choose_every_fold(
-        results, everywhere, level, power, *_width_rules(level)
-    )
-    if wider:
-        others = conformal_widths(kind, list(everywhere.values()), level, power)
-        widths_kind = wider_widths(kind, widths_kind, others)
-    return widths_kind, records, power, "own and every fold" if wider else "own folds"
+    widths_kind, wider, source = conformal_widths(kind, list(results.values()), level, power), False, None
+    if everywhere is not None:
+        if stacker is not None:
+            everywhere = stacker.apply(kind, everywhere, ALL)
+        wider, records[f"{kind}: {WIDTHS_FROM}"] = choose_every_fold(
+            results, everywhere, level, power, *_width_rules(level)
+        )
+        if wider:
+            others = conformal_widths(kind, list(everywhere.values()), level, power)
+            widths_kind = wider_widths(kind, widths_kind, others)
+        source = "own and every fold" if wider else "own folds"
+    mapping = LOGIT
+    if chance is not None:
+        mapping, records[f"{kind}: {MAPPING_RECORD}"] = choose_mapping(
+            results, level, power, *_width_rules(level), chance, everywhere if wider else None
+        )
+    return KindWidths(widths_kind, records, power, source, mapping)
+
+
+def query_bounds(
+    selection: Selection, kinds: np.ndarray, cats: np.ndarray, centre: np.ndarray, chance: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals of query cells (rows: ``kinds`` and ``cats``; predicted logits ``centre``), each
+    from the widths, spread power and near-bound mapping of the kind whose widths it reads."""
+    width, power, near = np.zeros(centre.shape), np.ones(centre.shape), np.zeros(centre.shape, dtype=bool)
+    for i, (kind, cat) in enumerate(zip(kinds, cats, strict=True)):
+        for j in range(centre.shape[1]):
+            width[i, j], source = half_width(selection.widths, kind, cat, j)
+            power[i, j] = selection.powers.get(source, 1.0)
+            near[i, j] = selection.mappings.get(source, LOGIT) == NEAR
+    return bounds(centre, width, power, chance, near)
 
 
 def _kind_results(board: Scoreboard, configs, columns, averages, kind: str, folds: list[str]) -> dict[str, FoldResult]:
