@@ -119,8 +119,9 @@ def test_compute_cutoff_and_time_split_partition_by_flops_and_date():
         run_backtest(LogLinear(), data, "leave-one-out")
 
 
-def test_metrics_average_within_split_then_across_splits_then_benchmarks():
-    cells = pl.DataFrame(
+def _two_benchmarks() -> pl.DataFrame:
+    """Six test cells of two benchmarks in two splits, two of them without an interval."""
+    return pl.DataFrame(
         {
             "split": ["g1", "g1", "g1", "g2", "g1", "g2"],
             "model_id": ["a", "b", "c", "d", "a", "d"],
@@ -132,6 +133,10 @@ def test_metrics_average_within_split_then_across_splits_then_benchmarks():
             "stderr": [0.01, 0.01, 0.01, 0.03, None, 0.02],
         }
     )
+
+
+def test_metrics_average_within_split_then_across_splits_then_benchmarks():
+    cells = _two_benchmarks()
     split = summarise(cells, "split")
     # x: g1 mean |e| = 0.1/3, g2 = 0.3 -> (0.0333 + 0.3) / 2; y: g1 0, g2 0.2 -> 0.1
     assert split["benchmarks"]["x"]["mae_pt"] == pytest.approx(100 * (0.1 / 3 + 0.3) / 2)
@@ -147,18 +152,7 @@ def test_metrics_average_within_split_then_across_splits_then_benchmarks():
 
 
 def test_interval_score_is_the_width_plus_twenty_times_each_miss():
-    cells = pl.DataFrame(
-        {
-            "split": ["g1", "g1", "g1", "g2", "g1", "g2"],
-            "model_id": ["a", "b", "c", "d", "a", "d"],
-            "benchmark": ["x", "x", "x", "x", "y", "y"],
-            "truth": [0.5, 0.5, 0.5, 0.5, 0.2, 0.8],
-            "prediction": [0.6, 0.5, 0.5, 0.8, 0.2, 0.6],
-            "lower": [0.55, None, None, 0.7, 0.1, 0.7],
-            "upper": [0.65, None, None, 0.9, 0.3, 0.9],
-            "stderr": [0.01] * 6,
-        }
-    )
+    cells = _two_benchmarks()
     summary = summarise(cells, "cell")
     # x: 0.1 wide, missed by 0.05 -> 1.1; 0.2 wide, missed by 0.2 -> 4.2; cells without an interval left out
     assert summary["benchmarks"]["x"]["interval_score_pt"] == pytest.approx(100 * (1.1 + 4.2) / 2)

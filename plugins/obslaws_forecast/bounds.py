@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .calibration import fold_group, leave_group_out
+from .calibration import fold_group, held_out_widths
 from .scale import SPREAD_FLOOR, near_bound, sigmoid, spread
 
 LOGIT = "logit"
@@ -66,24 +66,14 @@ def choose_mapping(
     groups; with ``every``: the wider, cell by cell, of those and ``every``'s folds outside the group,
     as the kind's widths are), else ``LOGIT``; also each mapping's score per held-out group."""
     record: dict[str, dict[str, float]] = {LOGIT: {}, NEAR: {}}
-    for group, held, rest in leave_group_out(list(results)):
-        cells = [results[f] for f in held if results[f].truth.size]
-        if not rest or not cells:
+    for group in dict.fromkeys(fold_group(f) for f in results):
+        found = held_out_widths(results, group, power, widths_of, width_for, every)
+        if found is None or any(r.truth.size != r.logits.size for r in found[0]):
             continue
-        widths = widths_of([results[f] for f in rest], power)
-        others = [r for f, r in (every or {}).items() if fold_group(f) != group]
-        wider = widths_of(others, power) if others else None
-        z = np.concatenate([r.logits for r in cells])
-        cols = np.concatenate([r.columns for r in cells])
-        cats = np.concatenate([r.categories for r in cells])
-        truth = np.concatenate([r.truth for r in cells])
-        width = np.empty(z.size)
-        for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
-            for j in np.unique(cols[cats == cat]):
-                cell = (cats == cat) & (cols == j)
-                width[cell] = width_for(widths, str(cat), int(j))
-                if wider is not None:
-                    width[cell] = np.maximum(width[cell], width_for(wider, str(cat), int(j)))
+        held, width = found
+        z = np.concatenate([r.logits for r in held])
+        cols = np.concatenate([r.columns for r in held])
+        truth = np.concatenate([r.truth for r in held])
         for mapping in (LOGIT, NEAR):
             lower, upper = bounds(z, width, np.full(z.size, power), chance[cols], mapping == NEAR)
             record[mapping][group] = float(100 * interval_score(lower, upper, truth, level).mean())

@@ -53,6 +53,36 @@ def leave_group_out(folds: list[str]) -> Iterator[tuple[str, list[str], list[str
         yield group, within(folds, group), without(folds, group)
 
 
+def held_out_widths(
+    results: dict[str, object],
+    group: str,
+    power: float,
+    widths_of: Callable[[list, float], dict],
+    width_for: Callable[[dict, str, int], float],
+    every: dict[str, object] | None = None,
+) -> tuple[list, np.ndarray] | None:
+    """Fold group ``group``'s results and, per hidden cell of theirs in order, its width computed on
+    the other groups (with ``every``: the wider of that and the width of ``every``'s folds outside
+    the group); None without another group."""
+    rest = [r for f, r in results.items() if fold_group(f) != group]
+    held = [r for f, r in results.items() if fold_group(f) == group]
+    if not rest:
+        return None
+    widths = widths_of(rest, power)
+    others = [r for f, r in (every or {}).items() if fold_group(f) != group]
+    wider = widths_of(others, power) if others else None
+    cats = np.concatenate([r.categories for r in held])
+    cols = np.concatenate([r.columns for r in held])
+    bound = np.empty(cats.size)
+    for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
+        for j in np.unique(cols[cats == cat]):
+            cell = (cats == cat) & (cols == j)
+            bound[cell] = width_for(widths, str(cat), int(j))
+            if wider is not None:
+                bound[cell] = np.maximum(bound[cell], width_for(wider, str(cat), int(j)))
+    return held, bound
+
+
 def held_out_coverage(
     results: dict[str, object],
     level: float,
@@ -64,27 +94,13 @@ def held_out_coverage(
     """Per fold group: the share of its hidden cells inside the widths computed on the other groups
     (with ``every``: the wider, cell by cell, of those and the widths of ``every``'s folds outside
     the group)."""
-    groups = dict.fromkeys(fold_group(f) for f in results)
     coverage = {}
-    for group in groups:
-        rest = [r for f, r in results.items() if fold_group(f) != group]
-        held = [r for f, r in results.items() if fold_group(f) == group]
-        if not rest:
+    for group in dict.fromkeys(fold_group(f) for f in results):
+        found = held_out_widths(results, group, power, widths_of, width_for, every)
+        if found is None:
             continue
-        widths = widths_of(rest, power)
-        others = [r for f, r in (every or {}).items() if fold_group(f) != group]
-        wider = widths_of(others, power) if others else None
-        scaled = np.concatenate([r.scaled(power) for r in held])
-        cats = np.concatenate([r.categories for r in held])
-        cols = np.concatenate([r.columns for r in held])
-        bound = np.empty(scaled.size)
-        for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
-            for j in np.unique(cols[cats == cat]):
-                cell = (cats == cat) & (cols == j)
-                bound[cell] = width_for(widths, str(cat), int(j))
-                if wider is not None:
-                    bound[cell] = np.maximum(bound[cell], width_for(wider, str(cat), int(j)))
-        cells = scaled <= bound
+        held, bound = found
+        cells = np.concatenate([r.scaled(power) for r in held]) <= bound
         if cells.size:
             coverage[group] = float(cells.mean())
     return coverage
