@@ -180,16 +180,14 @@ def choose(
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
             columns.update({kind: columns[parent]} if parent in columns else {})
     averages = final_averages(averages, staged, configs, columns, REFINES)
-    widths, powers, sources, mappings = _all_widths(
-        board, configs, columns, averages, own, every, stacker, level, table, chance
-    )
-    return Selection(configs, {**board.table(), **table}, widths, rules, powers, columns, sources, averages, mappings)
+    widths = _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance)
+    return Selection(configs, {**board.table(), **table}, rules=rules, columns=columns, averages=averages, **widths)
 
 
-def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance) -> tuple[dict, ...]:
-    """Every kind's conformal widths, spread power, widths' source and near-bound mapping, from its
-    chosen predictions on its folds (stacked where the ``stacker`` stacks it); their records go to
-    ``table``."""
+def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance) -> dict[str, dict]:
+    """Every kind's conformal widths, spread power, widths' source and near-bound mapping (the
+    ``Selection`` fields of those names), from its chosen predictions on its folds (stacked where the
+    ``stacker`` stacks it); their records go to ``table``."""
     widths, powers, sources, mappings = {}, {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
@@ -206,7 +204,7 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
             sources.update({kind: chosen.source} if chosen.source else {})
             powers[kind], mappings[kind] = chosen.power, chosen.mapping
             widths.update(chosen.widths)
-    return widths, powers, sources, mappings
+    return {"widths": widths, "powers": powers, "widths_from": sources, "mappings": mappings}
 
 
 def kind_widths(
