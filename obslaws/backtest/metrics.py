@@ -67,12 +67,10 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
-def _interval_score() -> pl.Expr:
-    """Per cell: the interval's width plus 2 / (1 - LEVEL) times the truth's distance outside it
-    (null without an interval)."""
-    below = (pl.col("lower") - pl.col("truth")).clip(lower_bound=0)
-    above = (pl.col("truth") - pl.col("upper")).clip(lower_bound=0)
-    return pl.col("upper") - pl.col("lower") + 2.0 / (1.0 - LEVEL) * (below + above)
+def interval_score(lower: Any, upper: Any, truth: Any, level: float = LEVEL) -> Any:
+    """Per cell: the interval's width plus 2 / (1 - ``level``) times the truth's distance outside
+    it, on numpy arrays or polars expressions alike (null where a bound is)."""
+    return upper - lower + 2.0 / (1.0 - level) * ((lower - truth).clip(0) + (truth - upper).clip(0))
 
 
 def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str, dict[str, Any]]:
@@ -90,7 +88,7 @@ def benchmark_metrics(cells: pl.DataFrame, averaging: str = "split") -> dict[str
         .otherwise(None)
         .alias("_covered"),
         (pl.col("upper") - pl.col("lower")).alias("_width"),
-        _interval_score().alias("_interval_score"),
+        interval_score(pl.col("lower"), pl.col("upper"), pl.col("truth")).alias("_interval_score"),
     )
     keys = ["benchmark", "split"] if averaging == "split" else ["benchmark"]
     per = frame.group_by(keys, maintain_order=True).agg(

@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from obslaws.backtest.metrics import interval_score  # the backtests' score, so the folds choose by what they report
+
 from .calibration import fold_group, held_out_widths
 from .scale import SPREAD_FLOOR, near_bound, sigmoid, spread
 
@@ -44,12 +46,6 @@ def bounds(
         low = np.where(near, np.clip(p - step, 0.0, 1.0), low)
         high = np.where(near, np.clip(p + step, 0.0, 1.0), high)
     return chance + (1.0 - chance) * low, chance + (1.0 - chance) * high
-
-
-def interval_score(lower: np.ndarray, upper: np.ndarray, truth: np.ndarray, level: float) -> np.ndarray:
-    """Per cell: the width plus 2 / (1 - ``level``) times the truth's distance outside (scores)."""
-    miss = np.maximum(lower - truth, 0.0) + np.maximum(truth - upper, 0.0)
-    return upper - lower + 2.0 / (1.0 - level) * miss
 
 
 def choose_mapping(

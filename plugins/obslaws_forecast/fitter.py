@@ -356,7 +356,7 @@ class ForecastFitter(Fitter):
         self.members_, self.unstacked_ = self.members_ | members, self.unstacked_ | unstacked
         selection = self.selection_
         for kind, (results, everywhere) in stacked.items():
-            chosen = kind_widths(kind, results, everywhere, float(self.interval), self.stacker_, self.chance_)
+            chosen = kind_widths(kind, results, everywhere, float(self.interval), self.chance_, self.stacker_)
             selection.widths = {key: w for key, w in selection.widths.items() if key[0] != kind} | chosen.widths
             selection.powers[kind], selection.mappings[kind] = chosen.power, chosen.mapping
             selection.table.update(chosen.records)

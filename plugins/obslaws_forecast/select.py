@@ -199,7 +199,7 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
                 everywhere = None if everywhere is None else with_shifts(board, per_target, everywhere)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
-            chosen = kind_widths(kind, results, everywhere, level, stacker, chance)
+            chosen = kind_widths(kind, results, everywhere, level, chance, stacker)
             table.update(chosen.records)
             sources.update({kind: chosen.source} if chosen.source else {})
             powers[kind], mappings[kind] = chosen.power, chosen.mapping
@@ -212,13 +212,13 @@ def kind_widths(
     results: dict[str, FoldResult],
     everywhere: dict | None,
     level: float,
+    chance: np.ndarray,
     stacker: Stacker | StackerSet | None = None,
-    chance: np.ndarray | None = None,
 ) -> KindWidths:
     """``kind``'s conformal widths from its folds' ``results``, the records of how they were chosen,
     its spread power (``choose_power``), given ``everywhere`` (its configuration on every inner fold,
     the ``stacker``'s weights for it applied here) whether they are the wider of its own and every
-    fold's (``choose_every_fold``), and given the targets' ``chance`` levels how its intervals map
+    fold's (``choose_every_fold``), and from the targets' ``chance`` levels how its intervals map
     back near a bound (``bounds.choose_mapping``)."""
     power, record = choose_power(results, level, *_width_rules(level))
     records = {f"{kind}: held-out coverage of the widths": record}
@@ -233,11 +233,9 @@ def kind_widths(
             others = conformal_widths(kind, list(everywhere.values()), level, power)
             widths_kind = wider_widths(kind, widths_kind, others)
         source = "own and every fold" if wider else "own folds"
-    mapping = LOGIT
-    if chance is not None:
-        mapping, records[f"{kind}: {MAPPING_RECORD}"] = choose_mapping(
-            results, level, power, *_width_rules(level), chance, everywhere if wider else None
-        )
+    mapping, records[f"{kind}: {MAPPING_RECORD}"] = choose_mapping(
+        results, level, power, *_width_rules(level), chance, everywhere if wider else None
+    )
     return KindWidths(widths_kind, records, power, source, mapping)
 
 
