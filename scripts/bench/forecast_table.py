@@ -3,6 +3,7 @@
     python scripts/bench/forecast_table.py                    # the registry (built in a temporary file)
     python scripts/bench/forecast_table.py --fitters forecast,flops-sigmoid-family --protocols time-split
     python scripts/bench/forecast_table.py --refresh          # also: the refresh, twice, timed
+    python scripts/bench/forecast_table.py --fitters forecast --seeds 0,1,2   # and its inner folds' seeds
 
 Protocols (oll-v1 on the registry unless said): time-split at 2024-01-01; compute-cutoff at
 8.4e22 and a sweep of cut-offs (on the ObsScaling source, as the refresh runs them); the rolling
@@ -15,6 +16,10 @@ Below the table, each MAE's 90% interval from resampling the test models' famili
 (obslaws/backtest/uncertainty.py: what the figure could have read on other families), and each
 fitter's MAE over the reference fitter's (--reference, flops-sigmoid-family: the issue's ratio
 targets) on the same resampled families.
+With --seeds, a fitter with a ``random_state`` (the forecaster's inner folds: which family groups
+and which half of each model's scores each fold holds out) runs once per seed, and a table gives
+each figure's range over the seeds: how much of a difference between two versions one draw of the
+inner folds could make.
 Timings are wall-clock on whatever machine runs this; compare them within one run. The table
 ends with the machine it ran on (scripts/bench/machine.py): figures differ slightly across CPUs.
 """
@@ -94,13 +99,21 @@ def _data(conn, benchmarks: str, source: str | None, cache: dict):
     return cache[key]
 
 
-def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, progress=print) -> list[dict]:
+def run_table(
+    fitters: list[str], protocols: list[str], all_protocols: bool, progress=print, seed: int | None = None
+) -> list[dict]:
+    """Every fitter on every protocol; with ``seed``, only the fitters with a ``random_state`` other
+    than ``seed`` by default, created with it (the default run has the other)."""
     from obslaws.backtest import run_backtest
-    from obslaws.fitting.lookup import get_fitters
+    from obslaws.fitting.lookup import default_hyperparameters, get_fitters
 
     conn, _ = _database()
     registered, cache, rows = get_fitters(), {}, []
     for fitter in fitters:
+        defaults = default_hyperparameters(registered[fitter].cls)
+        if seed is not None and defaults.get("random_state", seed) == seed:
+            continue
+        seeded = {} if seed is None else {"random_state": seed}
         for label in protocols:
             protocol, benchmarks, source, options = PROTOCOLS[label]
             if fitter in SLOW and label not in SLOW[fitter] and not all_protocols:
@@ -110,7 +123,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
             data = _data(conn, benchmarks, source, cache)
             tic = time.perf_counter()
             try:
-                result = run_backtest(registered[fitter].create(), data, protocol, write=False, **options)
+                result = run_backtest(registered[fitter].create(**seeded), data, protocol, write=False, **options)
             except Exception as exc:  # a fitter that cannot run a protocol is a table entry, not a crash
                 progress(f"{fitter:22s} {label:14s} skipped: {' '.join(str(exc).split())[:100]}")
                 continue
@@ -119,6 +132,7 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
             row = {
                 "fitter": fitter,
                 "protocol": label,
+                "seed": seeded.get("random_state", defaults.get("random_state")),
                 "mae": summary["average"]["mae_pt"],
                 "bias": summary["average"]["bias_pt"],
                 "coverage": summary["average"]["coverage"],
@@ -135,8 +149,9 @@ def run_table(fitters: list[str], protocols: list[str], all_protocols: bool, pro
             cov = "-" if row["coverage"] is None else f"{row['coverage']:.2f}"
             width = "-" if row["width"] is None else f"{row['width']:.1f}"
             score = "-" if row["interval_score"] is None else f"{row['interval_score']:.1f}"
+            seeded_as = "" if row["seed"] is None else f"seed {row['seed']} "
             progress(
-                f"{fitter:22s} {label:14s} MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}  "
+                f"{fitter:22s} {label:14s} {seeded_as}MAE {row['mae']:6.2f}  bias {row['bias']:+6.2f}  "
                 f"cov {cov}  width {width}  interval score {score}  {row['seconds']:6.1f} s"
             )
     return rows
@@ -226,6 +241,39 @@ def markdown(rows: list[dict], protocols: list[str], reference: str = "flops-sig
     return "\n".join(out)
 
 
+def seed_lines(rows: list[dict]) -> list[str]:
+    """Per fitter and protocol run with more than one seed: each figure per seed and its range."""
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        if r.get("seed") is not None:
+            runs.setdefault((r["fitter"], r["protocol"]), []).append(r)
+    runs = {key: rs for key, rs in runs.items() if len(rs) > 1}
+    if not runs:
+        return []
+    seeds = sorted({r["seed"] for rs in runs.values() for r in rs})
+    lines = [
+        f"Over the inner folds' seeds {', '.join(map(str, seeds))}: MAE / coverage / interval score per seed, "
+        "and each one's range (largest - smallest)",
+        "",
+        "| fitter | protocol | " + " | ".join(f"seed {s}" for s in seeds) + " | MAE range | coverage range |",
+        "|---|---|" + "---|" * (len(seeds) + 2),
+    ]
+    for (fitter, protocol), rs in runs.items():
+        by_seed = {r["seed"]: r for r in rs}
+        cells = [
+            "–"
+            if s not in by_seed
+            else f"{by_seed[s]['mae']:.2f} / {by_seed[s]['coverage'] or 0:.2f} / "
+            f"{by_seed[s]['interval_score'] or 0:.1f}"
+            for s in seeds
+        ]
+        maes = [r["mae"] for r in rs]
+        covs = [r["coverage"] for r in rs if r["coverage"] is not None]
+        cov_range = f"{max(covs) - min(covs):.2f}" if covs else "–"
+        lines.append(f"| {fitter} | {protocol} | {' | '.join(cells)} | {max(maes) - min(maes):.2f} | {cov_range} |")
+    return [*lines, ""]
+
+
 def time_refresh(progress=print) -> str:
     """The default refresh on a fresh database, then again with nothing new (should skip)."""
     import obslaws
@@ -256,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", action="store_true", help="also time the refresh twice")
     parser.add_argument("--out", help="write the markdown table here too")
     parser.add_argument(
+        "--seeds", default="", help="also run the fitters with a random_state with each of these seeds (0,1,2)"
+    )
+    parser.add_argument(
         "--reference", default="flops-sigmoid-family", help="the fitter every MAE is also given as a ratio to"
     )
     args = parser.parse_args(argv)
@@ -263,10 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         parser.error(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
-    rows = run_table([f.strip() for f in args.fitters.split(",") if f.strip()], protocols, args.all_protocols)
+    fitters = [f.strip() for f in args.fitters.split(",") if f.strip()]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    table = run_table(fitters, protocols, args.all_protocols)  # each fitter with its default seed
+    rows = table + [r for seed in seeds for r in run_table(fitters, protocols, args.all_protocols, seed=seed)]
     from machine import describe  # scripts/bench/machine.py: the figures depend on the CPU (its docstring)
 
-    text = markdown(rows, protocols, args.reference) + f"\nMachine: {describe()}\n"
+    spread = "\n".join(seed_lines(rows))
+    text = markdown(table, protocols, args.reference) + (f"\n{spread}" if spread else "") + f"\nMachine: {describe()}\n"
     if args.refresh:
         text += "\n" + time_refresh() + "\n"
     print("\n" + text)
