@@ -27,6 +27,7 @@ ends with the machine it ran on (scripts/bench/machine.py): figures differ sligh
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -74,6 +75,7 @@ PROTOCOLS = {
 SLOW = {"sloth": {"family v1", "family v2", "family v1+v2", "time-split", "compute-cutoff"}}
 
 
+@functools.cache  # one database for every seed's run in a process
 def _database() -> tuple[object, str]:
     import obslaws
     from obslaws.registry import load_registry
