@@ -1,4 +1,5 @@
-"""``forecast_table.py --seeds``: each figure of a fitter run at several inner seeds, and its range."""
+"""The benchmarks' seed reports: ``forecast_table.py --seeds`` (each figure per inner-fold seed and its
+range) and ``forecast_seed_stability.py`` (each forecast's range over seeds, by query kind)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,23 @@ def test_no_fitter_at_several_seeds_adds_nothing():
         seed_lines([_row("forecast", "family v1", 0, 3.39, 0.9), _row("logit-svd", "cells epoch", None, 8.58, 0.51)])
         == []
     )
+
+
+def test_the_stability_summary_gives_each_cells_range_by_kind():
+    import polars as pl
+    from forecast_seed_stability import summary
+
+    table = pl.DataFrame(
+        {
+            "model_id": ["a", "a", "b"],
+            "benchmark": ["mmlu", "gsm8k", "mmlu"],
+            "p0": [0.50, 0.20, 0.30],
+            "p1": [0.52, 0.20, 0.30],
+            "p2": [0.47, 0.20, 0.30],
+        }
+    )
+    kinds = pl.DataFrame({"model_id": ["a", "b"], "kind": ["inside", "later"]})
+    text = summary(table, kinds, [0, 1, 2])
+    assert text.startswith("Each missing cell's prediction range over seeds 0, 1, 2 (points)")
+    assert "│ inside ┆ 2     ┆ 2.50 ┆" in text  # (5 + 0) / 2 points over a's two cells
+    assert "│ later  ┆ 1     ┆ 0.00 ┆" in text
