@@ -134,8 +134,7 @@ def _protocol_table(backtests: list, intervals: dict, shared: dict[str, float | 
     """One protocol's table, a row per fitter, ranked by MAE on the shared cells where the fitters
     were scored on different cells (``shared``: backtest id -> that MAE), else by their own MAE."""
     header = ["fitter", "MAE (pt)", "MAE interval", "MSE", "coverage", "width (pt)", "interval score (pt)"]
-    header += ["splits", "cells"]
-    header += ["noise floor (pt)", "time"]
+    header += ["splits", "cells", "noise floor (pt)", "time"]
     if shared:
         header.insert(3, "MAE, shared cells (pt)")
     rows = []

@@ -23,7 +23,7 @@ import numpy as np
 
 from obslaws.backtest.metrics import interval_score  # the backtests' score, so the folds choose by what they report
 
-from .calibration import fold_group, held_out_widths
+from .calibration import held_out_groups
 from .scale import SPREAD_FLOOR, near_bound, sigmoid, spread
 
 LOGIT = "logit"
@@ -62,11 +62,9 @@ def choose_mapping(
     groups; with ``every``: the wider, cell by cell, of those and ``every``'s folds outside the group,
     as the kind's widths are), else ``LOGIT``; also each mapping's score per held-out group."""
     record: dict[str, dict[str, float]] = {LOGIT: {}, NEAR: {}}
-    for group in dict.fromkeys(fold_group(f) for f in results):
-        found = held_out_widths(results, group, power, widths_of, width_for, every)
-        if found is None or any(r.truth.size != r.logits.size for r in found[0]):
+    for group, held, width in held_out_groups(results, power, widths_of, width_for, every):
+        if any(r.truth.size != r.logits.size for r in held):
             continue
-        held, width = found
         z = np.concatenate([r.logits for r in held])
         cols = np.concatenate([r.columns for r in held])
         truth = np.concatenate([r.truth for r in held])

@@ -53,34 +53,34 @@ def leave_group_out(folds: list[str]) -> Iterator[tuple[str, list[str], list[str
         yield group, within(folds, group), without(folds, group)
 
 
-def held_out_widths(
+def held_out_groups(
     results: dict[str, object],
-    group: str,
     power: float,
     widths_of: Callable[[list, float], dict],
     width_for: Callable[[dict, str, int], float],
     every: dict[str, object] | None = None,
-) -> tuple[list, np.ndarray] | None:
-    """Fold group ``group``'s results and, per hidden cell of theirs in order, its width computed on
-    the other groups (with ``every``: the wider of that and the width of ``every``'s folds outside
-    the group); None without another group."""
-    rest = [r for f, r in results.items() if fold_group(f) != group]
-    held = [r for f, r in results.items() if fold_group(f) == group]
-    if not rest:
-        return None
-    widths = widths_of(rest, power)
-    others = [r for f, r in (every or {}).items() if fold_group(f) != group]
-    wider = widths_of(others, power) if others else None
-    cats = np.concatenate([r.categories for r in held])
-    cols = np.concatenate([r.columns for r in held])
-    bound = np.empty(cats.size)
-    for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
-        for j in np.unique(cols[cats == cat]):
-            cell = (cats == cat) & (cols == j)
-            bound[cell] = width_for(widths, str(cat), int(j))
-            if wider is not None:
-                bound[cell] = np.maximum(bound[cell], width_for(wider, str(cat), int(j)))
-    return held, bound
+) -> Iterator[tuple[str, list, np.ndarray]]:
+    """Per fold group of ``results`` that has another (in order of first appearance): the group, its
+    results and, per hidden cell of theirs in order, its width computed on the other groups (with
+    ``every``: the wider of that and the width of ``every``'s folds outside the group)."""
+    for group in dict.fromkeys(fold_group(f) for f in results):
+        rest = [r for f, r in results.items() if fold_group(f) != group]
+        held = [r for f, r in results.items() if fold_group(f) == group]
+        if not rest:
+            continue
+        widths = widths_of(rest, power)
+        others = [r for f, r in (every or {}).items() if fold_group(f) != group]
+        wider = widths_of(others, power) if others else None
+        cats = np.concatenate([r.categories for r in held])
+        cols = np.concatenate([r.columns for r in held])
+        bound = np.empty(cats.size)
+        for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
+            for j in np.unique(cols[cats == cat]):
+                cell = (cats == cat) & (cols == j)
+                bound[cell] = width_for(widths, str(cat), int(j))
+                if wider is not None:
+                    bound[cell] = np.maximum(bound[cell], width_for(wider, str(cat), int(j)))
+        yield group, held, bound
 
 
 def held_out_coverage(
@@ -95,11 +95,7 @@ def held_out_coverage(
     (with ``every``: the wider, cell by cell, of those and the widths of ``every``'s folds outside
     the group)."""
     coverage = {}
-    for group in dict.fromkeys(fold_group(f) for f in results):
-        found = held_out_widths(results, group, power, widths_of, width_for, every)
-        if found is None:
-            continue
-        held, bound = found
+    for group, held, bound in held_out_groups(results, power, widths_of, width_for, every):
         cells = np.concatenate([r.scaled(power) for r in held]) <= bound
         if cells.size:
             coverage[group] = float(cells.mean())
