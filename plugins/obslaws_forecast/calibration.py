@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .inner import OWN_ONLY
+from .inner import DRAW, DRAWN_SETS, OWN_ONLY
 
 POWERS = (1.0, 0.75, 0.5)
 # the record of ``choose_every_fold`` in the fit's ``compared``, after "<kind>: "
@@ -37,14 +37,37 @@ def fold_group(name: str) -> str:
     return name.split(" n=")[0].split(OWN_ONLY)[0]
 
 
+def draw_of(name: str) -> tuple[str, int] | None:
+    """A randomly drawn fold's set and draw (``groups 2/3 draw 2`` -> ("groups", 2); the first draw's
+    folds carry no mark); None for a fold placed by date or compute, which every draw shares."""
+    kind = name.split(" ")[0]
+    if kind not in DRAWN_SETS:
+        return None
+    return kind, int(name.split(DRAW)[1]) if DRAW in name else 1
+
+
+def other_draw(fold: str, group: str) -> bool:
+    """Whether ``fold`` is another draw of the random set that fold group ``group`` was drawn in: its
+    test cells overlap the group's, so it says nothing about the group from without (``inner_folds``'
+    repeated draws: each draw's groups are left out against that draw's other groups alone)."""
+    a, b = draw_of(fold), draw_of(group)
+    return a is not None and b is not None and a[0] == b[0] and a[1] != b[1]
+
+
+def apart(fold: str, group: str) -> bool:
+    """Whether ``fold`` may inform a choice tested on fold group ``group``: outside it, and not
+    another draw of its random set."""
+    return fold_group(fold) != group and not other_draw(fold, group)
+
+
 def within(folds: list[str], group: str) -> list[str]:
     """The folds of ``folds`` in fold group ``group``."""
     return [f for f in folds if fold_group(f) == group]
 
 
 def without(folds: list[str], group: str) -> list[str]:
-    """The folds of ``folds`` outside fold group ``group``."""
-    return [f for f in folds if fold_group(f) != group]
+    """The folds of ``folds`` that may inform a choice tested on fold group ``group`` (``apart``)."""
+    return [f for f in folds if apart(f, group)]
 
 
 def leave_group_out(folds: list[str]) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -64,12 +87,12 @@ def held_out_groups(
     results and, per hidden cell of theirs in order, its width computed on the other groups (with
     ``every``: the wider of that and the width of ``every``'s folds outside the group)."""
     for group in dict.fromkeys(fold_group(f) for f in results):
-        rest = [r for f, r in results.items() if fold_group(f) != group]
+        rest = [r for f, r in results.items() if apart(f, group)]
         held = [r for f, r in results.items() if fold_group(f) == group]
         if not rest:
             continue
         widths = widths_of(rest, power)
-        others = [r for f, r in (every or {}).items() if fold_group(f) != group]
+        others = [r for f, r in (every or {}).items() if apart(f, group)]
         wider = widths_of(others, power) if others else None
         cats = np.concatenate([r.categories for r in held])
         cols = np.concatenate([r.columns for r in held])

@@ -22,6 +22,13 @@ query model it stands for (``KINDS``):
   the later kind's n = 1 cuts (``BORROWED``) for its stacked weights and widths and takes the
   inside kind's configuration (``REFINES``).
 
+The family groups and the cell halves are drawn at random (``seed``); with ``draws`` above 1 they are
+drawn that many times (since version 25), each draw's folds marked `` draw 2``, `` draw 3``, ...
+Every choice then reads the mean over the draws (repeated cross-validation: one draw's luck in
+which families share a fold no longer decides it), and a rule that leaves a fold group out leaves
+it out against its own draw's other groups alone (``calibration.other_draw``), since another
+draw's folds test the same cells.
+
 A time, compute or family-group fold asks a target only where its training models hold at least
 ``min_train`` of that target's scores (since version 23): a benchmark first run on recent models
 poses no question before them. The cell halves train on half of every target's scores by design,
@@ -56,6 +63,9 @@ BORROWED = {"anchored": ("later", " n=1")}
 # hundreds of configurations noisily) and chooses its stacked members' weights and widths, which the
 # shift it stands for moves, on its own folds
 REFINES = {"anchored": "inside"}
+# in a fold's name: a later draw of a random fold set (``DRAWN_SETS``, named by their first word)
+DRAW = " draw "
+DRAWN_SETS = ("groups", "cells")
 
 
 @dataclass(frozen=True)
@@ -173,12 +183,14 @@ def inner_folds(
     min_train: int = 8,
     gap_new_families: bool = True,
     per_target: bool = True,
+    draws: int = 1,
 ) -> list[InnerFold]:
     """The inner folds for ``models`` with ``observed`` cells (targets are the first columns).
-    ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
-    model of its test models' families (False: version 13's folds). ``per_target``: a fold other
-    than the cell halves asks a target only where its training models hold at least ``min_train``
-    of that target's scores (False: version 22's folds, which asked every target)."""
+        ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
+        model of its test models' families (False: version 13's folds). ``per_target``: a fold other
+        than the cell halves asks a target only where its training models hold at least ``min_train``
+        of that target's scores (False: version 22's folds, which asked every target). ``draws``: how many
+    times the family groups and the cell halves are drawn (the first draw is ``seed``'s)."""
     n = models.height
     targets = np.zeros(observed.shape, dtype=bool)
     targets[:, :n_targets] = observed[:, :n_targets]
@@ -211,29 +223,49 @@ def inner_folds(
             families = models.select(pl.coalesce("family", "model_id")).to_series().to_numpy()
             below &= ~np.isin(families, families[largest])
         add(f"compute >q75{OWN_ONLY}q50", largest, "larger", below)
+    for draw in range(1, draws + 1):
+        mark = "" if draw == 1 else f"{DRAW}{draw}"
+        # the first draw's generators as before draws were repeated: one draw is version 24's folds
+        group_rng = np.random.default_rng(seed if draw == 1 else (seed, draw))
+        for k, test in enumerate(_family_group_tests(models, group_rng)):
+            add(f"groups {k + 1}/3{mark}", test, "inside")
+        cell_rng = np.random.default_rng(seed + 1 if draw == 1 else (seed + 1, draw))
+        for k, hide in enumerate(_cell_halves(targets, cell_rng)):
+            if hide.any():
+                folds.append(InnerFold(f"cells {k + 1}/2{mark}", np.ones(n, dtype=bool), hide, "cells"))
+    return folds
+
+
+def _family_group_tests(models: pl.DataFrame, rng: np.random.Generator) -> list[np.ndarray]:
+    """Three folds' test models: the family groups dealt at random into three, each held out with
+    the smallest model of each of its families with more than one kept in training (n = 1); none
+    where there are fewer than three groups."""
     groups = models.select(pl.coalesce("family_group", "family", "model_id")).to_series().to_numpy()
     names = np.unique(groups)
-    if names.size >= 3:  # one group or more per fold
-        order = np.random.default_rng(seed).permutation(names)
-        params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
-        families = models["family"].fill_null("").to_numpy()
-        for k in range(3):
-            held = np.isin(groups, order[k::3])
-            # n = 1: the smallest model of each held-out family with more than one stays in training
-            sizes = {f: np.sum(held & (families == f)) for f in np.unique(families[held])}
-            several = held & np.array([sizes.get(f, 0) > 1 for f in families])
-            add(f"groups {k + 1}/3", held & ~_smallest_per_family(several, families, params), "inside")
-    rng = np.random.default_rng(seed + 1)
-    halves = np.zeros((2, *observed.shape), dtype=bool)
-    for i in range(n):
+    if names.size < 3:  # one group or more per fold
+        return []
+    order = rng.permutation(names)
+    params = models["params"].cast(pl.Float64).fill_null(np.inf).to_numpy()
+    families = models["family"].fill_null("").to_numpy()
+    tests = []
+    for k in range(3):
+        held = np.isin(groups, order[k::3])
+        sizes = {f: np.sum(held & (families == f)) for f in np.unique(families[held])}
+        several = held & np.array([sizes.get(f, 0) > 1 for f in families])
+        tests.append(held & ~_smallest_per_family(several, families, params))
+    return tests
+
+
+def _cell_halves(targets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(2, models, benchmarks): each model's target cells dealt at random into two complementary
+    halves (a model with one has none hidden)."""
+    halves = np.zeros((2, *targets.shape), dtype=bool)
+    for i in range(targets.shape[0]):
         cells = rng.permutation(np.flatnonzero(targets[i]))
         if cells.size >= 2:
             halves[0, i, cells[: cells.size // 2]] = True
             halves[1, i, cells[cells.size // 2 :]] = True
-    for k, hide in enumerate(halves):
-        if hide.any():
-            folds.append(InnerFold(f"cells {k + 1}/2", np.ones(n, dtype=bool), hide, "cells"))
-    return folds
+    return halves
 
 
 def kind_folds(kinds: dict[str, str], borrow: bool = True) -> dict[str, list[str]]:

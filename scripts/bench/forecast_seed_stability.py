@@ -20,14 +20,15 @@ import sys
 import polars as pl
 
 
-def seed_predictions(data, seeds: list[int]) -> tuple[pl.DataFrame, object]:
-    """Per missing target cell, its prediction at each seed (columns ``p<seed>``), and the first fit."""
+def seed_predictions(data, seeds: list[int], **options) -> tuple[pl.DataFrame, object]:
+    """Per missing target cell, its prediction at each seed (columns ``p<seed>``), and the first fit
+    (``options``: the forecaster's other hyperparameters)."""
     from obslaws_forecast import ForecastFitter
 
     observed = data.scores.select("model_id", "benchmark").with_columns(seen=pl.lit(True))
     table, first = None, None
     for seed in seeds:
-        fitted = ForecastFitter(random_state=seed).fit(data)
+        fitted = ForecastFitter(random_state=seed, **options).fit(data)
         first = first or fitted
         missing = fitted.predict(data).join(observed, on=["model_id", "benchmark"], how="left")
         column = missing.filter(pl.col("seen").is_null()).select(
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--benchmarks", default="oll-v1", help="a benchmark set of the registry")
+    parser.add_argument("--draws", type=int, default=None, help="the forecaster's inner_draws (default: its own)")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if len(seeds) < 2:
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     conn, _ = _database()
     data = load_fit_data(conn, resolve_benchmarks(args.benchmarks))
-    table, first = seed_predictions(data, seeds)
+    options = {} if args.draws is None else {"inner_draws": args.draws}
+    table, first = seed_predictions(data, seeds, **options)
     kinds = pl.DataFrame({"model_id": data.models["model_id"], "kind": first.query_kinds_of(data.models)})
     print(summary(table, kinds, seeds))
     return 0
