@@ -21,7 +21,6 @@ again on them. Nothing is chosen on the data it is tested on.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,7 +33,8 @@ from obslaws.errors import FitterError
 from .averaging import AveragedEngine, average_sizes
 from .design import ModelTable
 from .engine import Engine, FoldCache
-from .inner import anchored_families, horizons, inner_folds, query_kinds, question_horizon, release_days
+from .inner import anchored_families, horizons, inner_folds, query_kinds, release_days
+from .learned import learned_record
 from .margin import MARGIN_CHOICES
 from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .member_domain import check_options
@@ -366,35 +366,4 @@ class ForecastFitter(Fitter):
             selection.widths_from.update({kind: chosen.source} if chosen.source else {})
 
     def learned_parameters(self) -> dict[str, Any]:
-        return {
-            "targets": list(self.targets_),
-            "inputs": list(self.benchmarks_[len(self.targets_) :]),
-            # the input benchmarks each rule reads (stage 2 chooses the rule per kind: Config.inputs)
-            "input_rules": self.input_rules_,
-            # per kind of query model (cells / later / larger / inside; all: every fold, the fall-back)
-            "chosen": {kind: asdict(config) for kind, config in self.selection_.configs.items()},
-            # per kind, where leaving each of its folds out preferred it: each target's own configuration
-            "chosen_per_benchmark": {
-                kind: {t: c.label() for t, c in zip(self.targets_, cs, strict=True)}
-                for kind, cs in self.selection_.columns.items()
-            },
-            "inner_folds": self.folds_,
-            "question_horizon": question_horizon(self.latest_day_, self.largest_flops_),  # later / larger from here
-            # whether a query's tokens count only up to the training ratio, and what the ratio fold said
-            "token_cap": self.token_cap_,
-            "compared": self.selection_.table,
-            "chosen_by": self.selection_.rules,
-            # per kind, where leaving each of its fold groups out preferred it: the configurations averaged
-            "averaged": {kind: [c.label() for c in cs] for kind, cs in self.selection_.averages.items()},
-            "spread_power": self.selection_.powers,
-            # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
-            "interval_widths_from": self.selection_.widths_from,
-            # per kind: intervals near a bound on the logit or the score scale (bounds.py)
-            "interval_mapping": self.selection_.mappings,
-            # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds
-            "stacked": self.stacker_.learned(self.targets_, self.unstacked_),
-            # conformal quantiles of |logit residual| x spread (about points / (1 - chance) / 100)
-            "interval_half_widths_scaled": {
-                f"{kind} | {cat} | {j}": w for (kind, cat, j), w in self.selection_.widths.items()
-            },
-        }
+        return learned_record(self)
