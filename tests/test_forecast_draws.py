@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from obslaws_forecast import ForecastFitter
 from obslaws_forecast.calibration import fold_group, other_draw, without
 from obslaws_forecast.inner import inner_folds
 from obslaws_forecast.matrix import LogitMatrix
 
+from obslaws.errors import FitterError
 from obslaws.testing import synthetic_data
 
 SMALL = {"poolings": (8.0,), "ranks": (1,), "blends": (0.0,), "stack": (), "stack_larger": (), "stack_anchored": ()}
@@ -68,3 +70,9 @@ def test_the_fitter_reads_every_draw_and_records_it():
     # the second draw's folds are scored: the inside kind's choice reads six family-group folds
     compared = fitted.learned_parameters()["compared"]
     assert any("groups 2/3 draw 2" in row for row in compared.values())
+
+
+@pytest.mark.parametrize("bad", [0, 1.5])
+def test_a_draw_count_below_one_or_fractional_is_refused_by_name(bad):
+    with pytest.raises(FitterError, match=f"inner_draws must be a whole number >= 1, not {bad}"):
+        ForecastFitter(inner_draws=bad, **SMALL).fit(synthetic_data())

@@ -144,6 +144,8 @@ class ForecastFitter(Fitter):
     def _fit(self, data: FitData) -> None:
         if not 0 < float(self.interval) < 1:
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
+        if int(self.inner_draws) != self.inner_draws or self.inner_draws < 1:
+            raise FitterError(f"{self.name}: inner_draws must be a whole number >= 1, not {self.inner_draws}")
         targets = list(self.targets_)
         known = TargetCorrelations(data, tuple(targets), int(self.min_input_models))  # read by both, computed once
         inputs, columns = input_columns(data, targets, known.min_models, int(self.max_inputs), known)
