@@ -105,6 +105,11 @@ def test_predict_notes_a_query_dated_past_what_the_time_folds_tested(registry_db
     near = (latest + dt.timedelta(days=60)).isoformat()
     assert cli([*args, "--date", near, "--name", "near"]) == 0
     assert "note:" not in capsys.readouterr().err  # within the folds' 6 months: nothing to say
+    # a model smaller than every model with a target score (OLL v1's smallest: 70M parameters)
+    tiny = [a if a != "7e9" else "7e6" for a in args]
+    assert cli([*tiny, "--date", near, "--name", "tiny"]) == 0
+    err = capsys.readouterr().err
+    assert "note: tiny has 10.1 times fewer parameters than the smallest model with a target score (7.04e+07)" in err
 
 
 def test_a_family_whose_training_models_have_inputs_alone_is_a_new_family_to_the_targets():

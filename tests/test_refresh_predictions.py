@@ -101,3 +101,33 @@ def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lie
     section = "\n".join(_predictions_section(missing.sort(["model_id", "benchmark"])))
     far = missing.filter(pl.col("months_after_targets") > 6)
     assert f"{far['model_id'].n_unique()} of these models ({far.height} scores) were released more than 6" in section
+
+
+def test_the_forecasters_predictions_say_how_much_smaller_than_the_targets_smallest_model_each_is(
+    registry_db, tmp_path
+):
+    """The registry's OLL v1 targets start at Pythia-70M; its 10M-parameter OpenLM models (Gadre et
+    al. 2024, scored on other suites) are forecast below that size, which no inner fold checks."""
+    path = tmp_path / "refresh.duckdb"
+    shutil.copy(registry_db, path)
+    conn = obslaws.connect(path, plugins=False)
+    data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
+    small = {"poolings": (8.0,), "ranks": (1,), "blends": (0.0,), "stack": (), "stack_larger": (), "stack_anchored": ()}
+    fitter = ForecastFitter(**small)
+    fit_id = fit_and_store(conn, fitter, data)
+    config = replace(load_config(), report={"predict_fitter": "forecast", "predict_benchmarks": "oll-v1"})
+    fitted = FitOutcome("forecast", "obslaws_forecast", "fitted", fit_id, benchmarks=data.targets, instance=fitter)
+    missing = predict_missing(conn, config, [fitted], lambda _line: None)
+    conn.close()
+    smallest = fitter.learned_parameters()["question_horizon"]["smallest_target_params"]
+    scored = data.scores.filter(pl.col("benchmark").is_in(list(data.targets)))["model_id"].unique().to_list()
+    assert smallest == data.models.filter(pl.col("model_id").is_in(scored))["params"].min()
+    sizes = missing.join(data.models.select("model_id", "params"), on="model_id").unique("model_id")
+    below = sizes.filter(pl.col("params") < smallest)
+    assert below.height and below["model_id"].str.starts_with("gadre2024/").all()
+    assert below["times_smaller_than_targets"].to_list() == (smallest / below["params"]).round(1).to_list()
+    assert sizes.filter(pl.col("params") >= smallest)["times_smaller_than_targets"].is_null().all()
+    section = "\n".join(_predictions_section(missing.sort(["model_id", "benchmark"])))
+    flagged = missing.filter(pl.col("times_smaller_than_targets").is_not_null())
+    counted = f"{flagged['model_id'].n_unique()} of these models ({flagged.height} scores) are smaller than every"
+    assert counted in section

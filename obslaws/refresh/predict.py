@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from obslaws.benchmark_sets import resolve_benchmarks
-from obslaws.fitting.horizon import months_after_targets
+from obslaws.fitting.horizon import horizon_columns
 from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import FitOutcome, Progress
@@ -47,8 +47,9 @@ def predict_missing(
     frame = predict_and_store(conn, fit.instance, fit.fit_id, query)
     missing = frame.filter(pl.col("benchmark").is_in(benchmarks)).join(have, on=["model_id", "benchmark"], how="anti")
     progress(f"      {fit.fitter}: predicted {missing.height} missing scores of {query.models.height} models")
-    # how far past the targets' latest release each model lies, where the fitter keeps that horizon
-    after = months_after_targets(fit.instance.learned_parameters(), query.models)
+    # how far past the targets' latest release and below their smallest size each model lies, where
+    # the fitter keeps that horizon
+    after = horizon_columns(fit.instance.learned_parameters(), query.models)
     return missing.with_columns(pl.lit(fit.fitter).alias("fitter")).join(after, on="model_id", how="left")
 
 

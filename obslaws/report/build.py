@@ -323,6 +323,14 @@ def _predictions_section(frame: pl.DataFrame) -> list[str]:
             "fitter's time folds tested; `months_after_targets` in predictions.csv says by how much.",
             "",
         ]
+    small = frame.filter(pl.col("times_smaller_than_targets") > 1) if "times_smaller_than_targets" in frame else None
+    if small is not None and small.height:  # below every model with a target score (obslaws/fitting/horizon.py)
+        lines[-1:] = [
+            f"{small['model_id'].n_unique()} of these models ({small.height} scores) are smaller than every model "
+            "with a target score, so their size trend is carried below any model fitted on; "
+            "`times_smaller_than_targets` in predictions.csv says by how much.",
+            "",
+        ]
     return lines + markdown_table(
         ["model", "benchmark", "predicted (%)", "interval (%)"],
         [

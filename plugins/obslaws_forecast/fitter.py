@@ -195,7 +195,7 @@ class ForecastFitter(Fitter):
         # the question its date and compute say (its targets are not a half hidden, as a cell's are)
         asked = models.filter(pl.Series(scored))
         self.trained_ = set(asked["model_id"].to_list())
-        self.latest_day_, self.largest_flops_ = horizons(asked)
+        self.latest_day_, self.largest_flops_, self.smallest_params_ = horizons(asked)
         self.anchored_ = anchored_families(asked) if self.anchored_kind else set()
         self.engines_ = self._engines(table, z, observed, k, columns)
 

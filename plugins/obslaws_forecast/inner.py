@@ -82,21 +82,30 @@ def release_days(models: pl.DataFrame) -> np.ndarray:
     return days.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def horizons(models: pl.DataFrame) -> tuple[float, float]:
-    """The latest release day and the largest training compute among ``models`` (-inf: none known)."""
+def horizons(models: pl.DataFrame) -> tuple[float, float, float]:
+    """The latest release day, the largest training compute and the fewest parameters among
+    ``models`` (-inf, -inf and inf: none known)."""
     days, flops = release_days(models), models["flops"].cast(pl.Float64).to_numpy()
-    return float(np.nanmax(days, initial=-np.inf)), float(np.nanmax(flops, initial=-np.inf))
+    params = models["params"].cast(pl.Float64).to_numpy()
+    return (
+        float(np.nanmax(days, initial=-np.inf)),
+        float(np.nanmax(flops, initial=-np.inf)),
+        float(np.nanmin(params, initial=np.inf)),
+    )
 
 
-def question_horizon(latest_day: float, largest_flops: float) -> dict[str, Any]:
+def question_horizon(latest_day: float, largest_flops: float, smallest_params: float = np.inf) -> dict[str, Any]:
     """What places a query's question, for ``learned``: the targets' latest release (a query after it
-    is ``later``), their largest compute (past it ``larger``), and how far ahead the time folds test
-    (a query dated further on extrapolates the date trend past anything the folds checked)."""
+    is ``later``), their largest compute (past it ``larger``), how far ahead the time folds test (a
+    query dated further on extrapolates the date trend past anything the folds checked), and their
+    fewest parameters (a smaller query carries the size trend below any model with a target score;
+    no inner fold poses that question: ``obslaws.fitting.horizon`` flags such forecasts)."""
     latest = dt.date(2000, 1, 1) + dt.timedelta(days=latest_day) if np.isfinite(latest_day) else None
     return {
         "latest_target_release": latest.isoformat() if latest else None,
         "largest_target_flops": largest_flops if np.isfinite(largest_flops) else None,
         "time_folds_test_months_ahead": HORIZON_MONTHS,
+        "smallest_target_params": smallest_params if np.isfinite(smallest_params) else None,
     }
 
 

@@ -24,7 +24,8 @@ def learned_record(fitted: Any) -> dict[str, Any]:
             for kind, cs in fitted.selection_.columns.items()
         },
         "inner_folds": fitted.folds_,
-        "question_horizon": question_horizon(fitted.latest_day_, fitted.largest_flops_),  # later / larger from here
+        # later / larger from here, and the size below which a query is smaller than any target model
+        "question_horizon": question_horizon(fitted.latest_day_, fitted.largest_flops_, fitted.smallest_params_),
         # whether a query's tokens count only up to the training ratio, and what the ratio fold said
         "token_cap": fitted.token_cap_,
         "compared": fitted.selection_.table,
