@@ -2,7 +2,8 @@
 reads a model's other scores (the forecaster, the logit-svd baseline) is given them, and the
 default plan predicts with the forecaster, the default for forecasting. Where the predicting fitter
 keeps a question horizon, each prediction says how far past the targets' latest release its model
-lies, and the report counts those further ahead than the fitter's time folds tested."""
+lies and how many times smaller it is than their smallest model, and the report counts those
+further ahead than the fitter's time folds tested and those smaller."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 from dataclasses import replace
 
 import polars as pl
+import pytest
 from obslaws_forecast import ForecastFitter, LogitSVD
 
 import obslaws
@@ -78,8 +80,11 @@ def test_the_new_model_check_hides_the_new_models_measured_targets(registry_db, 
     conn.close()
 
 
-def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lies(registry_db, tmp_path):
-    path = tmp_path / "refresh.duckdb"
+@pytest.fixture(scope="module")
+def forecast_missing(registry_db, tmp_path_factory) -> tuple:
+    """The refresh's predictions of the registry's missing OLL v1 scores by a small forecaster: the
+    fitter, its data and the predictions."""
+    path = tmp_path_factory.mktemp("refresh") / "refresh.duckdb"
     shutil.copy(registry_db, path)
     conn = obslaws.connect(path, plugins=False)
     data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
@@ -90,6 +95,11 @@ def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lie
     fitted = FitOutcome("forecast", "obslaws_forecast", "fitted", fit_id, benchmarks=data.targets, instance=fitter)
     missing = predict_missing(conn, config, [fitted], lambda _line: None)
     conn.close()
+    return fitter, data, missing
+
+
+def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lies(forecast_missing):
+    fitter, data, missing = forecast_missing
     latest = dt.date.fromisoformat(fitter.learned_parameters()["question_horizon"]["latest_target_release"])
     dates = data.models.select("model_id", "release_date")
     rows = missing.join(dates, on="model_id").unique("model_id")
@@ -103,22 +113,10 @@ def test_the_forecasters_predictions_say_how_far_past_the_targets_each_model_lie
     assert f"{far['model_id'].n_unique()} of these models ({far.height} scores) were released more than 6" in section
 
 
-def test_the_forecasters_predictions_say_how_much_smaller_than_the_targets_smallest_model_each_is(
-    registry_db, tmp_path
-):
+def test_the_forecasters_predictions_say_how_much_smaller_than_the_targets_smallest_model_each_is(forecast_missing):
     """The registry's OLL v1 targets start at Pythia-70M; its 10M-parameter OpenLM models (Gadre et
     al. 2024, scored on other suites) are forecast below that size, which no inner fold checks."""
-    path = tmp_path / "refresh.duckdb"
-    shutil.copy(registry_db, path)
-    conn = obslaws.connect(path, plugins=False)
-    data = load_fit_data(conn, resolve_benchmarks("oll-v1"))
-    small = {"poolings": (8.0,), "ranks": (1,), "blends": (0.0,), "stack": (), "stack_larger": (), "stack_anchored": ()}
-    fitter = ForecastFitter(**small)
-    fit_id = fit_and_store(conn, fitter, data)
-    config = replace(load_config(), report={"predict_fitter": "forecast", "predict_benchmarks": "oll-v1"})
-    fitted = FitOutcome("forecast", "obslaws_forecast", "fitted", fit_id, benchmarks=data.targets, instance=fitter)
-    missing = predict_missing(conn, config, [fitted], lambda _line: None)
-    conn.close()
+    fitter, data, missing = forecast_missing
     smallest = fitter.learned_parameters()["question_horizon"]["smallest_target_params"]
     scored = data.scores.filter(pl.col("benchmark").is_in(list(data.targets)))["model_id"].unique().to_list()
     assert smallest == data.models.filter(pl.col("model_id").is_in(scored))["params"].min()

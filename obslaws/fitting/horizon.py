@@ -8,7 +8,7 @@ models (``smallest_target_params``). The built-in forecaster does. A query model
 past that date than the folds looked ahead is forecast by a date trend carried past anything the
 folds checked; its interval is wider, but the reader should know. A query model smaller than every
 model with a target score is forecast by a size trend carried below them, a question no inner fold
-poses (the registry's 10M-parameter OpenLM models, seven times smaller than Pythia-70M, came out at
+poses (the registry's 10M-parameter OpenLM models, 6.7 times smaller than Pythia-70M, came out at
 74-83% on TruthfulQA MC2, whose scores fall with size among the small models).
 """
 

@@ -53,7 +53,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "24"  # docs/forecasting.md: version 24, intervals near a bound on the score scale
+    version: ClassVar[str] = "25"  # docs/forecasting.md: version 25, repeated draws offered, the smallest target size
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
