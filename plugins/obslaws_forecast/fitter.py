@@ -104,6 +104,7 @@ class ForecastFitter(Fitter):
         interval: float = 0.9,
         random_state: int = 0,
         inner_draws: int = 1,
+        finer_cells: int = 0,
     ) -> None:
         self.poolings = poolings
         self.drifts = drifts
@@ -140,6 +141,7 @@ class ForecastFitter(Fitter):
         self.interval = interval
         self.random_state = random_state
         self.inner_draws = inner_draws
+        self.finer_cells = finer_cells
 
     def _fit(self, data: FitData) -> None:
         if not 0 < float(self.interval) < 1:
@@ -167,8 +169,8 @@ class ForecastFitter(Fitter):
         y = wide.select(list(matrix.benchmarks)).to_numpy().astype(float)
         table, k = ModelTable.of(models), len(targets)
         gap_new = bool(self.gap_new_families)
-        seed, draws = int(self.random_state), int(self.inner_draws)
-        folds = inner_folds(models, observed, k, seed=seed, gap_new_families=gap_new, draws=draws)
+        seed, draws, finer = int(self.random_state), int(self.inner_draws), int(self.finer_cells)
+        folds = inner_folds(models, observed, k, seed=seed, gap_new_families=gap_new, draws=draws, finer_cells=finer)
         caches = {f.name: FoldCache(table, z, observed, f.train, f.hide, k, columns) for f in folds}
         orgs = self.orgs if any(table.org.tolist()) else (False,)  # no organisations: nothing to choose
         domains = tuple(bool(d) for d in self.domains) if any(table.domain.tolist()) else (False,)  # likewise

@@ -4,7 +4,9 @@ Each inner fold mimics one outer question with the training data alone, and says
 query model it stands for (``KINDS``):
 
 - ``cells`` (a training model's missing benchmarks): two folds, each hiding one half of every
-  model's target scores (the two halves complementary);
+  model's target scores (the two halves complementary); with ``finer_cells`` (offered, not the
+  default) the kind itself reads finer folds, each hiding a quarter, say (``FINER``), so that the
+  rest of the matrix is nearly as complete as a query's, while every fold's choices read the halves;
 - ``later`` (a model released after every training model): rolling-origin time cuts 6, 9 and 12
   months before the latest training release, each trained on what came before the cut and tested
   on the 6 months after it (as the rolling forecast and the time split are), once with families
@@ -65,6 +67,10 @@ BORROWED = {"anchored": ("later", " n=1")}
 REFINES = {"anchored": "inside"}
 # in a fold's name: a later draw of a random fold set (``DRAWN_SETS``, named by their first word)
 DRAW = " draw "
+# in a fold's name: the cells kind's question asked more finely than by the halves (each fold hides
+# a smaller part of every model's target cells, so the rest of the matrix is nearly as complete as
+# a query's); the cells kind reads these alone, every fold's choices the halves (``kind_folds``)
+FINER = " finer"
 DRAWN_SETS = ("groups", "cells")
 
 
@@ -193,13 +199,16 @@ def inner_folds(
     gap_new_families: bool = True,
     per_target: bool = True,
     draws: int = 1,
+    finer_cells: int = 0,
 ) -> list[InnerFold]:
     """The inner folds for ``models`` with ``observed`` cells (targets are the first columns).
-        ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
-        model of its test models' families (False: version 13's folds). ``per_target``: a fold other
-        than the cell halves asks a target only where its training models hold at least ``min_train``
-        of that target's scores (False: version 22's folds, which asked every target). ``draws``: how many
-    times the family groups and the cell halves are drawn (the first draw is ``seed``'s)."""
+    ``gap_new_families``: the compute fold past a gap also leaves out of its training data every
+    model of its test models' families (False: version 13's folds). ``per_target``: a fold other
+    than the cell halves asks a target only where its training models hold at least ``min_train``
+    of that target's scores (False: version 22's folds, which asked every target). ``draws``: how
+    many times the family groups and the cell halves are drawn (the first draw is ``seed``'s).
+    ``finer_cells``: above 2, the cells kind's own folds, each hiding one of that many parts of
+    every model's target cells (``FINER``; otherwise the halves serve it too)."""
     n = models.height
     targets = np.zeros(observed.shape, dtype=bool)
     targets[:, :n_targets] = observed[:, :n_targets]
@@ -239,9 +248,14 @@ def inner_folds(
         for k, test in enumerate(_family_group_tests(models, group_rng)):
             add(f"groups {k + 1}/3{mark}", test, "inside")
         cell_rng = np.random.default_rng(seed + 1 if draw == 1 else (seed + 1, draw))
-        for k, hide in enumerate(_cell_halves(targets, cell_rng)):
+        for k, hide in enumerate(_cell_parts(targets, cell_rng, 2)):
             if hide.any():
                 folds.append(InnerFold(f"cells {k + 1}/2{mark}", np.ones(n, dtype=bool), hide, "cells"))
+        if finer_cells > 2:  # drawn after the halves: the halves' draws stay as they were
+            for k, hide in enumerate(_cell_parts(targets, cell_rng, finer_cells)):
+                if hide.any():
+                    name = f"cells {k + 1}/{finer_cells}{FINER}{mark}"
+                    folds.append(InnerFold(name, np.ones(n, dtype=bool), hide, "cells"))
     return folds
 
 
@@ -265,25 +279,35 @@ def _family_group_tests(models: pl.DataFrame, rng: np.random.Generator) -> list[
     return tests
 
 
-def _cell_halves(targets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(2, models, benchmarks): each model's target cells dealt at random into two complementary
-    halves (a model with one has none hidden)."""
-    halves = np.zeros((2, *targets.shape), dtype=bool)
+def _cell_parts(targets: np.ndarray, rng: np.random.Generator, parts: int) -> np.ndarray:
+    """(parts, models, benchmarks): each model's target cells dealt at random into ``parts``
+    complementary parts, part k taking the cells from k n / parts to (k + 1) n / parts of its
+    shuffled n, rounded down (two parts: the halves, the second the larger; a model with one cell
+    has none hidden, one with fewer than ``parts`` leaves some parts empty)."""
+    out = np.zeros((parts, *targets.shape), dtype=bool)
     for i in range(targets.shape[0]):
         cells = rng.permutation(np.flatnonzero(targets[i]))
         if cells.size >= 2:
-            halves[0, i, cells[: cells.size // 2]] = True
-            halves[1, i, cells[cells.size // 2 :]] = True
-    return halves
+            for k in range(parts):
+                out[k, i, cells[k * cells.size // parts : (k + 1) * cells.size // parts]] = True
+    return out
 
 
 def kind_folds(kinds: dict[str, str], borrow: bool = True) -> dict[str, list[str]]:
     """Per kind of query model, the inner folds it chooses and calibrates on: those that stand for
     it (``kinds``: fold -> kind) and, with ``borrow``, the folds ``BORROWED`` names for it."""
     own = {kind: [f for f, k in kinds.items() if k == kind] for kind in KINDS}
+    for kind, folds in own.items():  # a kind asked its question more finely reads those folds alone
+        own[kind] = [f for f in folds if FINER in f] or folds
     for kind, (other, mark) in BORROWED.items() if borrow else ():
         own[kind] += [f for f, k in kinds.items() if k == other and f.endswith(mark)]
     return own
+
+
+def own_only(name: str) -> bool:
+    """Whether fold ``name`` serves its own kind's choices and widths alone, not every fold's:
+    a variant of another fold's test (``OWN_ONLY``) or a kind's finer question (``FINER``)."""
+    return OWN_ONLY in name or FINER in name
 
 
 def seen_family(family: np.ndarray, train: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from .bounds import LOGIT, MAPPING_RECORD, NEAR, bounds, choose_mapping
 from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
 from .engine import Config, FoldCache
 from .held_out_rules import own_or_every, per_target_configs, scored_candidates, target_blends
-from .inner import KINDS, OWN_ONLY, REFINES, kind_folds
+from .inner import KINDS, REFINES, kind_folds, own_only
 from .margin import simplest_config
 from .margin_checks import stage_margin
 from .member_domain import with_shifts
@@ -156,7 +156,7 @@ def choose(
     # compares the others (rank 1 on sparse matrices such as Epoch's hub, 3 scores per model)
     ranks3 = {kind: tuple(svd_ranks) if kind in SPARSE_KINDS else tuple(svd_ranks[:1]) for kind in (ALL, *KINDS)}
     grid3 = {kind: [(w, r) for r in ranks3[kind] for w in svds] for kind in ranks3}
-    every = [f for f in caches if OWN_ONLY not in f]  # a variant of another fold's test: its kind's alone
+    every = [f for f in caches if not own_only(f)]  # another fold's variant or a finer question: its kind's
     own = kind_folds({f: kinds[f] for f in caches}, borrow)
     choosing = [kind for kind in KINDS if own[kind] and kind not in REFINES]
     table: dict = {}
