@@ -1,4 +1,4 @@
-"""The `cells` kind's own folds (``finer_cells``, offered, not the default): each hides a quarter of
+"""The `cells` kind's own folds (``finer_cells``, 4 since version 26): each hides a quarter of
 every model's target cells, so the rest of the matrix is nearly as complete as a query's, and the
 kind chooses and calibrates on those alone; every other choice (``all``, the other kinds) still
 reads the halves. (A per-target rule of another kind chooses among every configuration scored,

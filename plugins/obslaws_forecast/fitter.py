@@ -53,7 +53,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "25"  # docs/forecasting.md: version 25, repeated draws offered, the smallest target size
+    version: ClassVar[str] = "26"  # docs/forecasting.md: version 26, the cells kind's own quarter folds
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -104,7 +104,7 @@ class ForecastFitter(Fitter):
         interval: float = 0.9,
         random_state: int = 0,
         inner_draws: int = 1,
-        finer_cells: int = 0,
+        finer_cells: int = 4,
     ) -> None:
         self.poolings = poolings
         self.drifts = drifts

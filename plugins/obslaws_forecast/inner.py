@@ -4,9 +4,9 @@ Each inner fold mimics one outer question with the training data alone, and says
 query model it stands for (``KINDS``):
 
 - ``cells`` (a training model's missing benchmarks): two folds, each hiding one half of every
-  model's target scores (the two halves complementary); with ``finer_cells`` (offered, not the
-  default) the kind itself reads finer folds, each hiding a quarter, say (``FINER``), so that the
-  rest of the matrix is nearly as complete as a query's, while every fold's choices read the halves;
+  model's target scores (the two halves complementary), which every fold's choices (``all``) read;
+  since version 26 the kind itself reads finer folds (``finer_cells``, 4 by default: each hiding a
+  quarter; ``FINER``), so that the rest of the matrix is nearly as complete as a query's;
 - ``later`` (a model released after every training model): rolling-origin time cuts 6, 9 and 12
   months before the latest training release, each trained on what came before the cut and tested
   on the 6 months after it (as the rolling forecast and the time split are), once with families
