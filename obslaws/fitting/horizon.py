@@ -83,9 +83,10 @@ def extrapolation_notes(fitter: str, learned: dict[str, Any], models: pl.DataFra
             for model_id, months, _ in far.iter_rows()
         ]
     small = times_smaller_than_targets(learned, models).drop_nulls("times_smaller_than_targets")
+    smallest = _smallest(learned)
     notes += [
         f"note: {model_id} has {times:g} times fewer parameters than the smallest model with a target score "
-        f"({_smallest(learned):.3g}); {fitter}'s size trend is carried below any model it was fitted on"
+        f"({smallest:.3g}); {fitter}'s size trend is carried below any model it was fitted on"
         for model_id, times in small.iter_rows()
     ]
     return notes

@@ -60,6 +60,12 @@ def apart(fold: str, group: str) -> bool:
     return fold_group(fold) != group and not other_draw(fold, group)
 
 
+def rest_of(pool: list[str], held: list[str], group: str) -> list[str]:
+    """The folds of ``pool`` a choice tested on ``held`` (fold group ``group``) may be made on: not
+    held, and not another draw of its random set (``other_draw``)."""
+    return [f for f in pool if f not in held and not other_draw(f, group)]
+
+
 def within(folds: list[str], group: str) -> list[str]:
     """The folds of ``folds`` in fold group ``group``."""
     return [f for f in folds if fold_group(f) == group]

@@ -6,7 +6,7 @@ configuration (``per_benchmark.py``) and, for the kinds that ask, its own blend
 
 from __future__ import annotations
 
-from .calibration import fold_group, other_draw
+from .calibration import fold_group, rest_of, within
 from .engine import Config
 from .margin_checks import blends_margin, own_or_every_margin, per_benchmark_margin
 from .per_benchmark import choose_per_benchmark, held_out_wins
@@ -23,9 +23,9 @@ def held_out_rule_errors(
     groups = dict.fromkeys(fold_group(f) for f in own)
     errors: dict[str, dict[str, float]] = {"own folds": {}, "every fold": {}}
     for group in groups:
-        held = [f for f in own if fold_group(f) == group]
+        held = within(own, group)
         for rule, pool in (("own folds", own), ("every fold", every)):
-            rest = [f for f in pool if f not in held and not other_draw(f, group)]
+            rest = rest_of(pool, held, group)
             if rest:
                 errors[rule][group] = board.score(board.best(candidates, rest), held)
     return errors

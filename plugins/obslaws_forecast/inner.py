@@ -67,11 +67,11 @@ BORROWED = {"anchored": ("later", " n=1")}
 REFINES = {"anchored": "inside"}
 # in a fold's name: a later draw of a random fold set (``DRAWN_SETS``, named by their first word)
 DRAW = " draw "
+DRAWN_SETS = ("groups", "cells")
 # in a fold's name: the cells kind's question asked more finely than by the halves (each fold hides
 # a smaller part of every model's target cells, so the rest of the matrix is nearly as complete as
 # a query's); the cells kind reads these alone, every fold's choices the halves (``kind_folds``)
 FINER = " finer"
-DRAWN_SETS = ("groups", "cells")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calibration import fold_group, other_draw
+from .calibration import fold_group, rest_of, within
 from .engine import Config
 from .margin import held_out_simplest
 
@@ -105,8 +105,8 @@ def held_out_errors(
     choice, both made on ``pool`` without that group."""
     errors: dict[str, dict[str, float]] = {"joint": {}, "per benchmark": {}}
     for group in dict.fromkeys(fold_group(f) for f in own):
-        held = [f for f in own if fold_group(f) == group]
-        rest = [f for f in pool if f not in held and not other_draw(f, group)]
+        held = within(own, group)
+        rest = rest_of(pool, held, group)
         if not rest:
             continue
         errors["joint"][group] = board.score(board.best(candidates, rest), held)

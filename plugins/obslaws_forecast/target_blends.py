@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .calibration import fold_group, other_draw
+from .calibration import fold_group, rest_of, within
 from .engine import Config
 from .per_benchmark import MIN_CELLS, column_errors, composite, held_out_wins
 
@@ -93,8 +93,8 @@ def choose_target_blends(
         return None, errors
     _score_all(board, candidates, own)
     for group in dict.fromkeys(fold_group(f) for f in own):
-        held = [f for f in own if fold_group(f) == group]
-        rest = [f for f in own if f not in held and not other_draw(f, group)]
+        held = within(own, group)
+        rest = rest_of(own, held, group)
         if not rest:
             continue
         errors["kind's blend"][group] = composite_mae(board, configs, held)
