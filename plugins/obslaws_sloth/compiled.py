@@ -10,6 +10,7 @@ result is the same whatever the thread count.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -59,6 +60,25 @@ def _offsets(layout: Layout) -> np.ndarray:
 
     starts = {name: a for name, (a, _) in layout.offsets().items()}
     return np.array([starts.get(name, 0) for name in OFFSET_FIELDS], dtype=np.int64)
+
+
+def _cut(padded: Layout, rows: np.ndarray, own: Layout) -> np.ndarray:
+    """Rows (R, T) of ``padded`` cut to ``own``'s families and skills: each block's leading part."""
+    shapes, parts = own.shapes(), []
+    for name, (a, b) in padded.offsets().items():
+        block = rows[:, a:b].reshape(len(rows), *padded.shapes()[name])
+        parts.append(block[(slice(None), *(slice(0, n) for n in shapes[name]))].reshape(len(rows), -1))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+
+def _place(own: Layout, rows: np.ndarray, padded: Layout) -> np.ndarray:
+    """Rows (R, T') of ``own`` placed in ``padded``'s layout, zeros on its padding (``_cut``'s inverse)."""
+    out, shapes, wide = np.zeros((len(rows), padded.size), dtype=rows.dtype), own.shapes(), padded.shapes()
+    for (name, (a, b)), (c, e) in zip(own.offsets().items(), padded.offsets().values(), strict=True):
+        block = np.zeros((len(rows), *wide[name]), dtype=rows.dtype)
+        block[(slice(None), *(slice(0, n) for n in shapes[name]))] = rows[:, a:b].reshape(len(rows), *shapes[name])
+        out[:, c:e] = block.reshape(len(rows), -1)
+    return out
 
 
 def _schedule_array(s: Schedule) -> np.ndarray:
@@ -150,29 +170,44 @@ def optimise(
     nonnegative: torch.Tensor,
     schedule: Schedule | None = None,
     threads: int = 1,
+    own: Sequence[Layout] | None = None,
 ) -> Result:
     """Minimise Sloth's training loss for every row of ``flat`` (P, T) independently.
 
     The arguments are those of :func:`obslaws_sloth.optimiser.optimise`, with ``layout`` (the
     rows' parameter layout) in place of the loss function; ``threads`` problems run at once.
+    ``own``: per row, the layout of its own families and skills, where the batch pads them. Each
+    row is fitted in its own layout and placed back: the kernel's contracted and reassociated sums
+    round by the shape they run over, so a padded fit would differ from the problem fitted alone
+    in the last bits, and that grows over a fit's steps (``tests/test_sloth_kernel.py``).
     """
     from obslaws_sloth.kernel import fit_problem
 
     dtype = _np_dtype(flat.dtype)
-    start, a = _numpy(flat, dtype), _Arrays.of(batch, dtype)
-    total, size = start.shape
+    padded, a = _numpy(flat, dtype), _Arrays.of(batch, dtype)
+    total, size = padded.shape
     rates = _numpy(lr.reshape(-1), dtype)
-    train = np.ascontiguousarray(np.broadcast_to(_numpy(trainable, dtype), (total, size)))
+    trains = np.ascontiguousarray(np.broadcast_to(_numpy(trainable, dtype), (total, size)))
     nonneg = np.ascontiguousarray(nonnegative.detach().numpy() != 0)
-    off, sched = _offsets(layout), _schedule_array(schedule or Schedule())
-    best = np.empty_like(start)
+    sched = _schedule_array(schedule or Schedule())
+    layouts = list(own) if own is not None else [layout] * total
+    start: list[np.ndarray] = [np.empty(0, dtype=dtype)] * total
+    train, best = list(start), list(start)
+    fixed: dict[Layout, tuple[np.ndarray, np.ndarray]] = {}  # own layout -> its offsets, nonnegative mask
+    for lay in dict.fromkeys(layouts):
+        rows = [p for p in range(total) if layouts[p] == lay]
+        cut = (lambda m: m) if lay == layout else functools.partial(_cut, layout, own=lay)
+        fixed[lay] = (_offsets(lay), np.ascontiguousarray(cut(nonneg[None])[0]))
+        for p, s, t in zip(rows, cut(padded[rows]), cut(trains[rows]), strict=True):
+            start[p], train[p], best[p] = s, t, np.empty_like(s)
     mae = np.empty(total, dtype=dtype)
     steps = np.empty(total, dtype=np.int64)
 
     def fit(p: int) -> None:
+        lay, (off, keep) = layouts[p], fixed[layouts[p]]
         mae[p], steps[p] = fit_problem(
-            start[p], train[p], nonneg, rates[p], off, layout.full, a.x[p], a.fam[p], a.y[p], a.mask[p],
-            a.inv_count[p], a.chance[p], int(a.active[p]), layout.d, sched, best[p],
+            start[p], train[p], keep, rates[p], off, lay.full, a.x[p], a.fam[p], a.y[p], a.mask[p],
+            a.inv_count[p], a.chance[p], int(a.active[p]), lay.d, sched, best[p],
         )  # fmt: skip
 
     if threads <= 1 or total == 1:
@@ -181,4 +216,9 @@ def optimise(
     else:
         with ThreadPoolExecutor(min(threads, total)) as pool:
             list(pool.map(fit, range(total)))
-    return Result(torch.from_numpy(best), torch.from_numpy(mae), torch.from_numpy(steps))
+    placed = np.empty_like(padded)
+    for lay in fixed:
+        rows = [p for p in range(total) if layouts[p] == lay]
+        mine = np.stack([best[p] for p in rows])
+        placed[rows] = mine if lay == layout else _place(lay, mine, layout)
+    return Result(torch.from_numpy(placed), torch.from_numpy(mae), torch.from_numpy(steps))

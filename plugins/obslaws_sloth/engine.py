@@ -81,13 +81,16 @@ def _optimise(
     nonneg: torch.Tensor,
     schedule: Schedule,
     gradient: Gradient | None,
+    own: Sequence[Layout] | None = None,
 ) -> Result:
     """Every row of ``start`` optimised: by the compiled kernel (``gradient`` None, numba
-    installed), on one thread per usable core unless a count was chosen (obslaws.threads);
-    else by the torch optimiser with ``gradient`` (default: the chunked hand-written one)."""
+    installed), on one thread per usable core unless a count was chosen (obslaws.threads), each
+    row in ``own``'s layout of its own families and skills (the batch-invariance
+    ``SlothFitter.batch_invariant`` claims); else by the torch optimiser with ``gradient``
+    (default: the chunked hand-written one), padded rows and all."""
     if gradient is None and compiled.available() and compiled.supports(layout, batch):
         threads = task_threads(start.shape[0])
-        return compiled.optimise(start, batch, lr, layout, trainable, nonneg, schedule, threads)
+        return compiled.optimise(start, batch, lr, layout, trainable, nonneg, schedule, threads, own)
     grad = gradient or fast_huber_mae_grad
 
     def loss(flat: torch.Tensor, b: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -144,7 +147,10 @@ def fit_many(
     basic = Layout(batch.onehot.shape[2], max(ds), n_bench, full=False)
     start, trainable = _basic_start(basic, designs, seeds, ds, fixed_loadings, dtype)
     rep, lr = _per_rate(n, lrs, dtype)
-    res = _optimise(basic, start[rep], batch.take(rep), lr, trainable[rep], torch.zeros(basic.size), schedule, gradient)
+    own = [Layout(len(designs[k].families), ds[k], n_bench, full=False) for k in rep.tolist()]
+    res = _optimise(
+        basic, start[rep], batch.take(rep), lr, trainable[rep], torch.zeros(basic.size), schedule, gradient, own
+    )
     pick = _best_per_problem(res.mae, n, n_lr)
     basic_members = _members(basic, res, pick, lr, designs, ds)
     if not full:
@@ -164,7 +170,8 @@ def fit_many(
     n_lr = len(lrs)
     rep, lr = _per_rate(n, lrs, dtype)
     schedule = full_schedule or schedule
-    res = _optimise(layout, start[rep], batch.take(rep), lr, trainable[rep], nonneg, schedule, gradient)
+    own = [Layout(len(designs[k].families), ds[k], n_bench, full=True) for k in rep.tolist()]
+    res = _optimise(layout, start[rep], batch.take(rep), lr, trainable[rep], nonneg, schedule, gradient, own)
     pick = _best_per_problem(res.mae, n, n_lr)
     return list(zip(basic_members, _members(layout, res, pick, lr, designs, ds), strict=True))
 
