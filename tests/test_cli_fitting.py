@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -234,3 +235,16 @@ def test_protocol_options_with_a_flag_also_work_as_dash_p(capsys, db):
 def test_a_protocol_option_given_as_flag_and_as_dash_p_is_a_usage_error(capsys, db, args, flag):
     code, _, err = run(capsys, db, "backtest", "flops-sigmoid", *args)
     assert code == 2 and f"{flag}=... both given; give one" in err
+
+
+def test_a_command_closes_its_connection_when_it_returns(capsys, db):
+    # run in-process (a test, a notebook), the CLI must not leave the file open until the garbage
+    # collector finds its connection: a read-only connection would be refused meanwhile
+    gc.disable()
+    try:
+        args = ["fit", "flops-sigmoid", "--benchmarks", "oll-v2", "--source", "sloth-data-v2", *FAST]
+        code, _, err = run(capsys, db, *args)
+        assert code == 0, err
+        assert count(db, "SELECT count(*) FROM fits") == 1
+    finally:
+        gc.enable()

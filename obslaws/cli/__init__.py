@@ -45,6 +45,9 @@ _COMMAND_MODULES = (
 def cli(ctx: click.Context, db_path: str | None, threads: int | None) -> None:
     """obslaws: observational scaling-law benchmark database with plugin fitters."""
     ctx.obj = Context(db_path=db_path)
+    # the command's connection closes with it, not when the garbage collector finds it: a process
+    # that runs the CLI in-process (a test, a notebook) may open the file again at once, read-only
+    ctx.call_on_close(ctx.obj.close)
     # ``eval`` runs a language model, which wants torch's own default unless told otherwise.
     if threads is not None or ctx.invoked_subcommand != "eval":
         from obslaws.threads import set_threads
