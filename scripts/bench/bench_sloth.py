@@ -14,12 +14,16 @@
    process: one program per d with the autograd gradient (the first engine), one program for
    every d with the autograd gradient, with the hand-written gradient on cache-sized chunks of
    problems, and the compiled kernel on one thread (the engine's default now).
-6. ``--ab``: the default's v2 backtest and the paper configuration's v2 d = 2 backtest, each on
+6. ``--layout-ab``: the default's v2, n = 1 backtest (every fold x seed x d x learning rate in one
+   batch) with each problem fitted in the batch's padded layout (before 2026-11-29) and in its
+   own families and skills (now), in this process: CPU and wall seconds, MAE, whether every
+   member's parameters are equal, and the ratio.
+7. ``--ab``: the default's v2 backtest and the paper configuration's v2 d = 2 backtest, each on
    the torch engine with the chunked hand-written gradient (before), the compiled kernel on one
    thread, and the compiled kernel on the threads in force (one per core unless ``--threads``),
    in this process: wall and CPU seconds, MAE, and the ratios.
 
-    .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--ab] [--threads 1]
+    .venv/bin/python scripts/bench/bench_sloth.py [--grid [--workers 2]] [--default] [--ab] [--layout-ab] [--threads 1]
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ def main() -> None:
     parser.add_argument("--skip-v2", action="store_true", help="skip the v2 d = 2 timings")
     parser.add_argument("--steps-ab", type=int, default=0, help="the engine A/B at this many steps per stage")
     parser.add_argument("--ab", action="store_true", help="backtests with the gradient before and now")
+    parser.add_argument("--layout-ab", action="store_true", help="problems in the padded layout and in their own")
     args = parser.parse_args()
     args.threads = set_threads(args.threads)
     data = sloth_fit_data()
@@ -134,6 +139,8 @@ def main() -> None:
         engine_ab(data, args.steps_ab)
     if args.ab:
         backtest_ab(data)
+    if args.layout_ab:
+        layout_ab(data)
 
     for link in () if args.skip_v2 else ("basic", "full"):
         fitter = SlothFitter.upstream(2, link=link, random_state=0)
@@ -218,6 +225,33 @@ def backtest_ab(data) -> None:
                 f"(load {os.getloadavg()[0]:.1f})  {base[0] / cpu:4.2f}x less CPU, {base[1] / wall:4.2f}x less wall",
                 flush=True,
             )
+
+
+def layout_ab(data) -> None:
+    """The default's v2 backtest with its problems fitted in the batch's padded layout (before) and
+    each in its own (now), twice in turn, in this process."""
+    original = engine._optimise
+
+    def padded(*args, **kwargs):  # the rows as the batch lays them out: no ``own`` layouts
+        return original(*args[:8], **{k: v for k, v in kwargs.items() if k != "own"})
+
+    fitted = {}
+    for name in ("before: padded", "now: own layouts") * 2:
+        cpu, tic = time.process_time(), time.perf_counter()
+        with mock.patch.object(engine, "_optimise", padded if name.startswith("before") else original):
+            run = family_holdout(SlothFitter(), data, benchmarks="oll-v2", n_train=1, groups="sloth-paper")
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - tic
+        fitted.setdefault(name, (run, []))[1].append(cpu)
+        mae = run.summary()["average"]["mae_pt"]
+        print(f"  {name:<18} wall {wall:6.1f} s  CPU {cpu:6.1f} s  MAE {mae:.4f}  (load {os.getloadavg()[0]:.1f})")
+    (before, cpu_before), (now, cpu_now) = fitted.values()
+    same = all(
+        torch.equal(a.model.params, b.model.params) and torch.equal(a.basic.params, b.basic.params)
+        for f, g in zip(before.fitted, now.fitted, strict=True)
+        for a, b in zip(f.members_, g.members_, strict=True)
+    )
+    ratio = min(cpu_before) / min(cpu_now)
+    print(f"  every member's parameters equal: {same}; CPU before / now (fastest of two each): {ratio:.3f}x")
 
 
 def engine_ab(data, steps: int) -> None:
