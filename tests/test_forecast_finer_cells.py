@@ -11,10 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 import polars as pl
+import pytest
 from obslaws_forecast import ForecastFitter
 from obslaws_forecast.inner import inner_folds, kind_folds, own_only
 from obslaws_forecast.matrix import LogitMatrix
 
+from obslaws.errors import FitterError
 from obslaws.testing import synthetic_data
 
 SMALL = {"poolings": (8.0,), "ranks": (1,), "blends": (0.0,), "stack": (), "stack_larger": (), "stack_anchored": ()}
@@ -65,3 +67,9 @@ def test_a_query_of_another_kind_is_predicted_as_without_them_and_the_cells_kind
     assert set(next(iter(coverage.values()))) == {f"cells {k}/4 finer" for k in (1, 2, 3, 4)}
     plain_coverage = plain.learned_parameters()["compared"]["cells: held-out coverage of the widths"]
     assert set(next(iter(plain_coverage.values()))) == {"cells 1/2", "cells 2/2"}
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5])
+def test_a_negative_or_fractional_part_count_is_refused_by_name(bad):
+    with pytest.raises(FitterError, match=f"finer_cells must be a whole number >= 0, not {bad}"):
+        ForecastFitter(finer_cells=bad, **SMALL).fit(synthetic_data())

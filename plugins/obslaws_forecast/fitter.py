@@ -148,6 +148,8 @@ class ForecastFitter(Fitter):
             raise FitterError(f"{self.name}: interval must be in (0, 1), not {self.interval}")
         if int(self.inner_draws) != self.inner_draws or self.inner_draws < 1:
             raise FitterError(f"{self.name}: inner_draws must be a whole number >= 1, not {self.inner_draws}")
+        if int(self.finer_cells) != self.finer_cells or self.finer_cells < 0:  # up to 2: the halves alone
+            raise FitterError(f"{self.name}: finer_cells must be a whole number >= 0, not {self.finer_cells}")
         targets = list(self.targets_)
         known = TargetCorrelations(data, tuple(targets), int(self.min_input_models))  # read by both, computed once
         inputs, columns = input_columns(data, targets, known.min_models, int(self.max_inputs), known)
