@@ -190,3 +190,9 @@ def test_a_kernel_loaded_from_numba_cache_fits_as_the_freshly_compiled_one(tmp_p
     (compiled_hits, compiled_hash), (cached_hits, cached_hash) = (run.stdout.split() for run in runs)
     assert (compiled_hits, cached_hits) == ("0", "1")  # the second run really loaded the cache
     assert cached_hash == compiled_hash
+
+
+def test_a_float64_fit_keeps_its_members_in_float64():
+    # the members are cut from the batch's rows (engine._unpad); they once came back float32
+    for basic, full in _fits(None, steps=20):
+        assert basic.params.dtype == full.params.dtype == torch.float64

@@ -135,8 +135,10 @@ def init_basic(layout: Layout, n_families: int, seed: int) -> torch.Tensor:
 
 
 def pack(layout: Layout, blocks: dict[str, torch.Tensor]) -> torch.Tensor:
-    """One flat (T,) row from named blocks (missing blocks are zeros)."""
-    row = torch.zeros(layout.size)
+    """One flat (T,) row from named blocks (missing blocks are zeros), in the blocks' dtype (the
+    first block's; torch's default without any): a float64 fit's members stay float64."""
+    dtype = next((b.dtype for b in blocks.values() if torch.is_tensor(b)), torch.get_default_dtype())
+    row = torch.zeros(layout.size, dtype=dtype)
     for name, (a, b) in layout.offsets().items():
         if name in blocks:
             row[a:b] = blocks[name].reshape(-1).to(row.dtype)
