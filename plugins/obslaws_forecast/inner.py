@@ -248,13 +248,11 @@ def inner_folds(
         for k, test in enumerate(_family_group_tests(models, group_rng)):
             add(f"groups {k + 1}/3{mark}", test, "inside")
         cell_rng = np.random.default_rng(seed + 1 if draw == 1 else (seed + 1, draw))
-        for k, hide in enumerate(_cell_parts(targets, cell_rng, 2)):
-            if hide.any():
-                folds.append(InnerFold(f"cells {k + 1}/2{mark}", np.ones(n, dtype=bool), hide, "cells"))
-        if finer_cells > 2:  # drawn after the halves: the halves' draws stay as they were
-            for k, hide in enumerate(_cell_parts(targets, cell_rng, finer_cells)):
+        # the finer parts drawn after the halves: the halves' draws stay as they were
+        for parts, finer in ((2, ""), *(((finer_cells, FINER),) if finer_cells > 2 else ())):
+            for k, hide in enumerate(_cell_parts(targets, cell_rng, parts)):
+                name = f"cells {k + 1}/{parts}{finer}{mark}"
                 if hide.any():
-                    name = f"cells {k + 1}/{finer_cells}{FINER}{mark}"
                     folds.append(InnerFold(name, np.ones(n, dtype=bool), hide, "cells"))
     return folds
 

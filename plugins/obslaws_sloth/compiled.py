@@ -20,7 +20,7 @@ import torch
 from obslaws.fitting.kernels import kernel_loads
 from obslaws_sloth import link
 from obslaws_sloth.design import Batch
-from obslaws_sloth.model import Layout
+from obslaws_sloth.model import Layout, cut_rows, place_rows
 from obslaws_sloth.optimiser import Result, Schedule
 
 
@@ -60,25 +60,6 @@ def _offsets(layout: Layout) -> np.ndarray:
 
     starts = {name: a for name, (a, _) in layout.offsets().items()}
     return np.array([starts.get(name, 0) for name in OFFSET_FIELDS], dtype=np.int64)
-
-
-def _cut(padded: Layout, rows: np.ndarray, own: Layout) -> np.ndarray:
-    """Rows (R, T) of ``padded`` cut to ``own``'s families and skills: each block's leading part."""
-    shapes, parts = own.shapes(), []
-    for name, (a, b) in padded.offsets().items():
-        block = rows[:, a:b].reshape(len(rows), *padded.shapes()[name])
-        parts.append(block[(slice(None), *(slice(0, n) for n in shapes[name]))].reshape(len(rows), -1))
-    return np.ascontiguousarray(np.concatenate(parts, axis=1))
-
-
-def _place(own: Layout, rows: np.ndarray, padded: Layout) -> np.ndarray:
-    """Rows (R, T') of ``own`` placed in ``padded``'s layout, zeros on its padding (``_cut``'s inverse)."""
-    out, shapes, wide = np.zeros((len(rows), padded.size), dtype=rows.dtype), own.shapes(), padded.shapes()
-    for (name, (a, b)), (c, e) in zip(own.offsets().items(), padded.offsets().values(), strict=True):
-        block = np.zeros((len(rows), *wide[name]), dtype=rows.dtype)
-        block[(slice(None), *(slice(0, n) for n in shapes[name]))] = rows[:, a:b].reshape(len(rows), *shapes[name])
-        out[:, c:e] = block.reshape(len(rows), -1)
-    return out
 
 
 def _schedule_array(s: Schedule) -> np.ndarray:
@@ -191,15 +172,16 @@ def optimise(
     nonneg = np.ascontiguousarray(nonnegative.detach().numpy() != 0)
     sched = _schedule_array(schedule or Schedule())
     layouts = list(own) if own is not None else [layout] * total
-    start: list[np.ndarray] = [np.empty(0, dtype=dtype)] * total
-    train, best = list(start), list(start)
-    fixed: dict[Layout, tuple[np.ndarray, np.ndarray]] = {}  # own layout -> its offsets, nonnegative mask
-    for lay in dict.fromkeys(layouts):
-        rows = [p for p in range(total) if layouts[p] == lay]
-        cut = (lambda m: m) if lay == layout else functools.partial(_cut, layout, own=lay)
+    groups: dict[Layout, list[int]] = {}  # each own layout's rows
+    for p, lay in enumerate(layouts):
+        groups.setdefault(lay, []).append(p)
+    start, train, fixed = {}, {}, {}  # per row its start and mask; per layout its offsets and nonnegative mask
+    for lay, rows in groups.items():
+        cut = (lambda m: m) if lay == layout else functools.partial(cut_rows, layout, own=lay)
         fixed[lay] = (_offsets(lay), np.ascontiguousarray(cut(nonneg[None])[0]))
-        for p, s, t in zip(rows, cut(padded[rows]), cut(trains[rows]), strict=True):
-            start[p], train[p], best[p] = s, t, np.empty_like(s)
+        start.update(zip(rows, cut(padded[rows]), strict=True))
+        train.update(zip(rows, cut(trains[rows]), strict=True))
+    best = {p: np.empty_like(s) for p, s in start.items()}
     mae = np.empty(total, dtype=dtype)
     steps = np.empty(total, dtype=np.int64)
 
@@ -217,8 +199,7 @@ def optimise(
         with ThreadPoolExecutor(min(threads, total)) as pool:
             list(pool.map(fit, range(total)))
     placed = np.empty_like(padded)
-    for lay in fixed:
-        rows = [p for p in range(total) if layouts[p] == lay]
+    for lay, rows in groups.items():
         mine = np.stack([best[p] for p in rows])
-        placed[rows] = mine if lay == layout else _place(lay, mine, layout)
+        placed[rows] = mine if lay == layout else place_rows(lay, mine, layout)
     return Result(torch.from_numpy(placed), torch.from_numpy(mae), torch.from_numpy(steps))

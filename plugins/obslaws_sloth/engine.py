@@ -17,7 +17,7 @@ from obslaws.threads import task_threads
 from obslaws_sloth import compiled, link
 from obslaws_sloth.design import LEARNING_RATES, Batch, Design, pad_designs
 from obslaws_sloth.gradient import Gradient, fast_huber_mae_grad
-from obslaws_sloth.model import Layout, extend_to_full, init_basic, pack, predict_scores
+from obslaws_sloth.model import Layout, cut_rows, extend_to_full, init_basic, pack, place_rows, predict_scores
 from obslaws_sloth.optimiser import Result, Schedule, optimise
 
 __all__ = ["LEARNING_RATES", "Member", "adapt_intercepts", "fit_many"]
@@ -47,20 +47,12 @@ class Member:
 def _unpad(layout: Layout, row: torch.Tensor, n_families: int, d: int) -> tuple[Layout, torch.Tensor]:
     """A padded problem's row cut to its own family count and number of skills."""
     own = Layout(n_families, d, layout.n_bench, layout.full, layout.hidden)
-    blocks = {k: v[0] for k, v in layout.views(row.reshape(1, -1)).items()}
-    blocks["B"] = blocks["B"][:, :d]
-    blocks["alpha"] = blocks["alpha"][:n_families, :d]
-    blocks["lam"] = blocks["lam"][:d]
-    return own, pack(own, blocks)
+    return own, torch.from_numpy(cut_rows(layout, row.reshape(1, -1).numpy(), own)[0])
 
 
 def _pad_row(own: Layout, row: torch.Tensor, padded: Layout) -> torch.Tensor:
     """A problem's row (its own ``d`` and family count) placed in the padded layout, zeros elsewhere."""
-    blocks = {k: v[0] for k, v in own.views(row.reshape(1, -1)).items()}
-    out = {k: torch.zeros(shape) for k, shape in padded.shapes().items()}
-    for name, block in blocks.items():
-        out[name][tuple(slice(0, n) for n in block.shape)] = block
-    return pack(padded, out)
+    return torch.from_numpy(place_rows(own, row.reshape(1, -1).numpy(), padded)[0])
 
 
 def _skill_mask(padded: Layout, d: int) -> torch.Tensor:

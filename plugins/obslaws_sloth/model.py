@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from obslaws_sloth import link
@@ -75,6 +76,25 @@ class Layout:
 
     def with_link(self) -> Layout:
         return Layout(self.n_families, self.d, self.n_bench, True, self.hidden)
+
+
+def cut_rows(padded: Layout, rows: np.ndarray, own: Layout) -> np.ndarray:
+    """Rows (R, T) of ``padded`` cut to ``own``'s families and skills: each block's leading part."""
+    shapes, wide, parts = own.shapes(), padded.shapes(), []
+    for name, (a, b) in padded.offsets().items():
+        block = rows[:, a:b].reshape(len(rows), *wide[name])
+        parts.append(block[(slice(None), *(slice(0, n) for n in shapes[name]))].reshape(len(rows), -1))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+
+def place_rows(own: Layout, rows: np.ndarray, padded: Layout) -> np.ndarray:
+    """Rows (R, T') of ``own`` placed in ``padded``'s layout, zeros on its padding (``cut_rows``' inverse)."""
+    out, shapes, wide = np.zeros((len(rows), padded.size), dtype=rows.dtype), own.shapes(), padded.shapes()
+    for (name, (a, b)), (c, e) in zip(own.offsets().items(), padded.offsets().values(), strict=True):
+        block = np.zeros((len(rows), *wide[name]), dtype=rows.dtype)
+        block[(slice(None), *(slice(0, n) for n in shapes[name]))] = rows[:, a:b].reshape(len(rows), *shapes[name])
+        out[:, c:e] = block.reshape(len(rows), -1)
+    return out
 
 
 def skills(views: dict[str, torch.Tensor], x: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
