@@ -8,20 +8,27 @@ further ahead than the fitter's time folds tested and those smaller."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from dataclasses import replace
 
 import polars as pl
 import pytest
+from obslaws_baselines.sigmoid import FlopsSigmoidFamilyFitter
 from obslaws_forecast import ForecastFitter, LogitSVD
 
 import obslaws
 from obslaws.benchmark_sets import resolve_benchmarks
+from obslaws.errors import FitterError
+from obslaws.fitting.selection import with_covariates
 from obslaws.fitting.store import fit_and_store
 from obslaws.refresh.config import load_config
 from obslaws.refresh.outcome import FitOutcome
+from obslaws.refresh.parallel import fit_job
+from obslaws.refresh.pipeline import refresh
 from obslaws.refresh.predict import new_model_check, predict_missing
 from obslaws.report.build import _predictions_section
+from obslaws.store.query import read_frame
 from obslaws.store.read import load_fit_data
 
 
@@ -129,3 +136,93 @@ def test_the_forecasters_predictions_say_how_much_smaller_than_the_targets_small
     flagged = missing.filter(pl.col("times_smaller_than_targets").is_not_null())
     counted = f"{flagged['model_id'].n_unique()} of these models ({flagged.height} scores) are smaller than every"
     assert counted in section
+
+
+PLAN = """
+[fit]
+benchmarks = "oll-v1"
+
+[backtest]
+time_split = { benchmarks = "oll-v1", date = "2024-01-01" }
+
+[report]
+curve_fitter = "flops-sigmoid-family"
+predict_benchmarks = "oll-v1"
+predict_fitter = "flops-sigmoid-family"
+"""
+
+
+@pytest.fixture
+def small_refresh(registry_db, tmp_path, monkeypatch) -> tuple:
+    """A copy of the registry's database and a plan of the baselines, predicting with one of them."""
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", "sloth,lowrank,loss2loss,densing,forecast,example")
+    path = tmp_path / "refresh.duckdb"
+    shutil.copy(registry_db, path)
+    (tmp_path / "plan.toml").write_text(PLAN)
+    return obslaws.connect(path), load_config(tmp_path / "plan.toml")
+
+
+def _stored(conn, fit_id: str) -> pl.DataFrame:
+    query = "SELECT model_id, benchmark, prediction, lower, upper FROM predictions WHERE fit_id = ?"
+    return read_frame(conn, query, [fit_id]).sort("model_id", "benchmark")
+
+
+def test_the_predicting_fits_worker_predicts_what_the_parent_would(small_refresh):
+    """The predicting fit's worker predicts the missing scores after fitting (the forecaster's
+    stacked members are fitted there, beside the backtests); the parent stores them as it would
+    have predicted them itself."""
+    conn, config = small_refresh
+    lines: list[str] = []
+    outcome = refresh(conn, config, workers=2, progress=lines.append, force=True)
+    fit = next(f for f in outcome.fits if f.fitter == "flops-sigmoid-family")
+    assert fit.predicted is not None and fit.predicted.error is None
+    assert fit.predicted.timing.worker != os.getpid()  # in a worker process
+    assert any("missing scores" in line and "in its fit's worker" in line for line in lines)
+    stored = _stored(conn, fit.fit_id)
+    here = fit.instance.predict(fit.predicted.asked.query).sort("model_id", "benchmark")
+    assert stored.height == here.height > 0
+    assert stored.equals(here.select(stored.columns))
+    assert outcome.predictions.height > 0
+    assert set(outcome.predictions["benchmark"].unique()) <= set(resolve_benchmarks("oll-v1"))
+    conn.close()
+
+
+def test_a_prediction_that_fails_in_the_fits_worker_is_reported_and_writes_nothing(small_refresh, monkeypatch):
+    conn, config = small_refresh
+
+    def refuse(self, query):
+        raise FitterError(f"{self.name}: refused to predict (a test)")
+
+    monkeypatch.setattr(FlopsSigmoidFamilyFitter, "_predict", refuse)  # one worker: the fit runs here
+    lines: list[str] = []
+    outcome = refresh(conn, config, workers=1, progress=lines.append, force=True)
+    fit = next(f for f in outcome.fits if f.fitter == "flops-sigmoid-family")
+    assert fit.status == "fitted" and isinstance(fit.predicted.error, FitterError)
+    assert "      predictions skipped: flops-sigmoid-family: refused to predict (a test)" in lines
+    assert outcome.predictions is None and _stored(conn, fit.fit_id).height == 0
+    assert outcome.refresh_id is not None  # the rest of the refresh went on
+    assert any(b.status == "done" for b in outcome.backtests if b.fitter == "flops-sigmoid")
+    conn.close()
+
+
+class _CompletesWhenAsked(FlopsSigmoidFamilyFitter):
+    """A fitter that, as the forecaster does with its stacked members, completes itself the first
+    time it is asked to predict (and says so in its learned parameters)."""
+
+    def _predict(self, query):
+        self.asked_ = True
+        return super()._predict(query)
+
+    def learned_parameters(self) -> dict:
+        return super().learned_parameters() | {"asked": getattr(self, "asked_", False)}
+
+
+def test_the_fit_a_worker_returns_is_the_fits_alone_though_it_predicted_after_it(registry_db):
+    conn = obslaws.connect(registry_db, plugins=False, read_only=True)
+    data = with_covariates(load_fit_data(conn, resolve_benchmarks("oll-v1")), ["family", "flops"])
+    conn.close()
+    fitted, _, (frame, timing) = fit_job(_CompletesWhenAsked(), data, data)
+    assert timing.seconds >= 0 and frame.height > 0
+    assert fitted.learned_parameters() == _CompletesWhenAsked().fit(data).learned_parameters()
+    assert fitted.learned_parameters()["asked"] is False  # as `obslaws fit` stores it
+    assert frame.equals(fitted.predict(data))

@@ -179,7 +179,11 @@ def predict_and_store(conn: duckdb.DuckDBPyConnection, fitter: Fitter, fit_id: s
     """Predict every target for every model of ``query`` and upsert them into ``predictions``."""
     if not fitter.is_fitted():
         raise FitterError(f"{fitter.name}: fit it (fit_and_store) before predict_and_store")
-    frame = fitter.predict(query)  # finite: Fitter.predict refuses anything else
+    return store_predictions(conn, fit_id, fitter.predict(query))  # finite: Fitter.predict refuses anything else
+
+
+def store_predictions(conn: duckdb.DuckDBPyConnection, fit_id: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Upsert ``frame`` (a fitter's ``predict`` output) into ``predictions`` as fit ``fit_id``'s."""
     out = frame.with_columns(pl.lit(fit_id).alias("fit_id")).select(
         "fit_id", "model_id", "benchmark", "prediction", "lower", "upper"
     )
@@ -197,5 +201,6 @@ __all__ = [
     "require_finite",
     "stable_id",
     "store_fit",
+    "store_predictions",
     "to_jsonable",
 ]

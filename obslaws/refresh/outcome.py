@@ -26,6 +26,7 @@ class FitOutcome:
     source: str | None = None
     instance: Fitter | None = None
     timing: Any = None  # obslaws.refresh.parallel.Timing, where it ran in this refresh
+    predicted: Any = None  # obslaws.refresh.predict.Predicted, where its worker predicted too
 
 
 @dataclass

@@ -10,6 +10,7 @@ behind the fits: no worker waits for the slowest fit, and the workers start once
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 import shutil
@@ -156,11 +157,21 @@ def _shares(whole: Timing, weights: Sequence[float]) -> list[Timing]:
     return out
 
 
-def fit_job(fitter: Any, data: FitData) -> tuple[Any, Timing]:
-    """Fit one fitter (in a worker); returns (the fitted fitter, its Timing)."""
+def fit_job(fitter: Any, data: FitData, query: FitData | None = None) -> tuple[Any, Timing, tuple | None]:
+    """Fit one fitter (in a worker) and, given a ``query``, predict it with the fitted fitter.
+    Returns (the fitted fitter, its Timing, and None or (the predictions or the exception that
+    stopped them, their Timing))."""
     with _timed() as timing:
         fitter.fit(data)
-    return fitter, timing[0]
+    if query is None:
+        return fitter, timing[0], None
+    with _timed() as predicting:
+        try:  # on a copy: a fitter may complete itself when first asked (the forecaster fits its stacked
+            # members), and the fit stored is the fit's alone, as `obslaws fit` stores it
+            predicted: Any = copy.deepcopy(fitter).predict(query)
+        except Exception as exc:  # reported by the parent's prediction step, as one raised there
+            predicted = _portable(exc)
+    return fitter, timing[0], (predicted, predicting[0])
 
 
 def default_workers() -> int:
@@ -248,11 +259,12 @@ class Runner:
         pooled = workers > 1 and jobs > 1
         self.pool = (start_pool(workers) if self.owned else shared.pool()) if pooled else None
 
-    def fit(self, fitter: Any, data: FitData) -> Callable[[], tuple[Any, Timing]]:
-        """Queue a fit; the returned callable gives (the fitted fitter, its Timing)."""
+    def fit(self, fitter: Any, data: FitData, query: FitData | None = None) -> Callable[[], tuple[Any, Timing, Any]]:
+        """Queue a fit, and a prediction of ``query`` after it (:func:`fit_job`); the returned
+        callable gives what :func:`fit_job` returns."""
         if self.pool is None:
-            return lambda: fit_job(fitter, data)
-        return waiting(self.pool.submit(fit_job, fitter, data))
+            return lambda: fit_job(fitter, data, query)
+        return waiting(self.pool.submit(fit_job, fitter, data, query))
 
     def backtests(self, jobs: Sequence[Job]) -> Callable[[], list[tuple[Any, dict[str, Any] | None, Timing]]]:
         """Queue a batch of backtests (:func:`run_batch`); the callable gives its list of results."""

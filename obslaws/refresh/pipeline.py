@@ -27,7 +27,7 @@ from obslaws.errors import FitterError, ObslawsError
 from obslaws.fitting.selection import ReadFitData, select_for
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import BacktestOutcome, FitOutcome, Progress, RefreshOutcome, describe
-from obslaws.refresh.predict import new_model_check, predict_missing
+from obslaws.refresh.predict import Predicted, new_model_check, planned_predictions, predict_missing
 from obslaws.refresh.state import last_refresh, state_hash
 from obslaws.store import transaction, upsert
 
@@ -148,8 +148,9 @@ def _plan_fits(
     return prepared
 
 
-def _collect_fits(conn, prepared, queued: dict[int, Any], progress: Progress) -> list[FitOutcome]:
-    """Store each queued fit (``queued``: index in ``prepared`` -> its result callable) in plan order."""
+def _collect_fits(conn, prepared, queued: dict[int, Any], progress: Progress, asked: dict) -> list[FitOutcome]:
+    """Store each queued fit (``queued``: index in ``prepared`` -> its result callable) in plan
+    order, with what its worker predicted after it (``asked``: index -> PredictionQuery)."""
     from obslaws.fitting.store import store_fit
 
     for index, (outcome, fitter, data) in enumerate(prepared):
@@ -158,8 +159,9 @@ def _collect_fits(conn, prepared, queued: dict[int, Any], progress: Progress) ->
                 progress(f"      {outcome.fitter}: {outcome.status}")
             continue
         try:
-            fitted, outcome.timing = queued[index]()
+            fitted, outcome.timing, predicted = queued[index]()
             outcome.seconds = outcome.timing.seconds
+            outcome.predicted = None if predicted is None else Predicted.of(asked[index], *predicted)
             outcome.fit_id = store_fit(conn, fitted, data, duration_s=outcome.seconds, plugin=outcome.plugin)
             outcome.status, outcome.instance = "fitted", fitted
         except Exception as exc:  # as above
@@ -275,10 +277,12 @@ def _fit_and_backtest(
     most = sum(f is not None for _, f, _ in fits) + len(config.backtests) * len(fitters)
     outcome.workers_started = time.time()
     with Runner(shared.count if shared is not None else workers, most, shared) as runner:
-        queued_fits = {i: runner.fit(fits[i][1], fits[i][2]) for i in fits_in_order(fits, costs)}
+        asked = planned_predictions(conn, config, fits)  # read while the workers start, predicted after the fit
+        queries = {i: a.query for i, a in asked.items()}
+        queued_fits = {i: runner.fit(fits[i][1], fits[i][2], queries.get(i)) for i in fits_in_order(fits, costs)}
         backtests = _plan_backtests(conn, read, config, fitters, progress, reuse)
         queued_backtests = _queue_batches(runner, backtests, costs)
-        outcome.fits = _collect_fits(conn, fits, queued_fits, progress)
+        outcome.fits = _collect_fits(conn, fits, queued_fits, progress, asked)
         outcome.timed("fit", progress, start)
         progress(f"[3/5] backtests ({len(config.backtests)} protocols x {len(fitters)} fitters)")
         start = time.perf_counter()

@@ -51,11 +51,18 @@ def _jobs(outcome: Any) -> list[dict[str, Any]]:
                 continue
             t = item.timing
             label = job_key(kind, item.fitter, getattr(item, "label", ""))
-            rows.append(
-                {"kind": kind, "job": label, "worker": t.worker, "started": t.started, "finished": t.finished}
-                | {"wall_s": t.seconds, "cpu_s": t.cpu_seconds}
-            )
+            rows.append(_row(kind, label, t))
+            predicted = getattr(item, "predicted", None)  # a fit's worker's predictions after it
+            if predicted is not None:
+                rows.append(_row("predict", f"predict {item.fitter} (after its fit)", predicted.timing))
     return sorted(rows, key=lambda r: r["started"])
+
+
+def _row(kind: str, label: str, t: Any) -> dict[str, Any]:
+    return {"kind": kind, "job": label, "worker": t.worker, "started": t.started, "finished": t.finished} | {
+        "wall_s": t.seconds,
+        "cpu_s": t.cpu_seconds,
+    }
 
 
 def critical_path(rows: list[dict[str, Any]], opened: float) -> dict[str, Any]:
