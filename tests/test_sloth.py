@@ -142,6 +142,18 @@ def test_batched_fits_equal_separate_fits():
     np.testing.assert_allclose(together[0][1].predict(x, w, a.chance), alone[0][1].predict(x, w, a.chance), atol=1e-6)
 
 
+def test_a_target_without_one_training_score_is_refused_by_name():
+    """Its loadings and link would stay where they started (and its residual scale be NaN):
+    the fit says which benchmark has no score, alone or in a batch (the forecaster's stacked
+    member then goes without that fold, as for any fold it cannot fit)."""
+    data = sloth_law()
+    unscored = data.hide_scores(["gen"])
+    with pytest.raises(FitterError, match=r"sloth: no training scores for \['gen'\]"):
+        SlothFitter(d=1, restarts=1, max_iter=20).fit(unscored)
+    with pytest.raises(FitterError, match=r"no training scores for \['gen'\]"):
+        SlothFitter(d=1, restarts=1, max_iter=20).fit_many([data, unscored])
+
+
 def test_fits_of_several_d_in_one_batch_equal_separate_fits():
     data = sloth_law()
     design = build_design(data, data.targets)

@@ -221,6 +221,12 @@ class SlothFitter(Fitter):
         candidates = self._candidates(n_bench)
         if max(candidates) > n_bench:
             raise FitterError(f"sloth: d={max(candidates)} skills for {n_bench} benchmarks; use d <= J")
+        designs = [build_design(data, list(data.targets), self.covariate_basis) for data in datas]
+        for design, data in zip(designs, datas, strict=True):
+            # a benchmark without one training score gets the loadings and link it started from
+            lacking = [b for b, n in zip(data.targets, (~np.isnan(design.y)).sum(axis=0), strict=True) if n == 0]
+            if lacking:
+                raise FitterError(f"sloth: no training scores for {lacking}")
         if self.select_d == "inner-cv" and len(candidates) > 1:
             chosen, scores = select_d(
                 datas,
@@ -235,7 +241,6 @@ class SlothFitter(Fitter):
         else:
             scores = [{} for _ in datas]
             per_data = [candidates for _ in datas]
-        designs = [build_design(data, list(data.targets), self.covariate_basis) for data in datas]
         seeds = [int(self.random_state) + r for r in range(int(self.restarts))]
         # Every (data set, d, seed) in one batched program: smaller d are padded (engine.fit_many).
         problems = [(i, d, seed) for d in candidates for i, ds in enumerate(per_data) if d in ds for seed in seeds]
