@@ -149,6 +149,39 @@ def test_malformed_source_stops_the_refresh_and_writes_nothing(workspace, capsys
     assert not (workspace / "report").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (('predict_fitter = "flops-sigmoid-family"', 'predict_fitter = "flops-sigmod"'), "report.predict_fitter"),
+        (('curve_fitter = "flops-sigmoid-family"', 'curve_fitter = "forecast"'), "report.curve_fitter"),  # disabled
+        (("[report]", '[report]\npredict_fiter = "logit-svd"'), "report.predict_fiter"),
+        (("[fit]", '[fit.fitters.flops-sigmoid]\nskip_protocol = ["time-split"]\n[fit]'), "fit.fitters.flops-sigmoid"),
+    ],
+    ids=["misspelt predict fitter", "disabled curve fitter", "misspelt report key", "misspelt fitter setting"],
+)
+def test_a_plan_naming_what_is_not_there_stops_the_refresh_by_name(workspace, capsys, change, field):
+    """A misspelt setting or fitter would otherwise be ignored: the report's predictions or curves
+    silently from another fitter, a fitter's settings not applied."""
+    plan = workspace / "plan.toml"
+    plan.write_text(PLAN.replace(*change))
+    before = counts(workspace / "refresh.duckdb")
+    with pytest.raises(SystemExit) as info:
+        main(["refresh", "--config", str(plan), "--out", str(workspace / "report")])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"Error: {plan}, field '{field}") and ("registered:" in err or "takes" in err)
+    assert counts(workspace / "refresh.duckdb") == before
+    assert not (workspace / "report").exists()
+
+
+def test_settings_of_a_fitter_not_registered_are_ignored_and_said(workspace, capsys):
+    plan = workspace / "plan.toml"
+    plan.write_text(PLAN.replace("[fit]", "[fit.fitters.sloth]\noptions = { restarts = 1 }\n\n[fit]"))  # disabled
+    out, err = run_cli(["refresh", "--config", str(plan), "--out", str(workspace / "report")], capsys)
+    assert out.startswith("Refreshed:")
+    assert "[fit.fitters.sloth] ignored: no fitter 'sloth' is registered" in err
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"])
 def test_killed_refresh_leaves_the_database_as_it_was(workspace, stop):
     db = workspace / "refresh.duckdb"

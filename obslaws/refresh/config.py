@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,33 @@ class RefreshConfig:
         settings = {k: v for k, v in self.fit_defaults.items() if k != "fitters"}
         settings.update(self.fitters.get(fitter, {}))
         return settings
+
+    def check_fitters(self, registered: Iterable[str], progress: Callable[[str], None]) -> None:
+        """Raise where the plan's [report] names a fitter that is not registered (its figure or
+        predictions would silently come from another); tell ``progress`` of each [fit.fitters]
+        table of a fitter not registered, which the refresh ignores (a disabled plugin's, or a
+        misspelt name)."""
+        known = sorted(registered)
+        for key in ("predict_fitter", "curve_fitter"):
+            name = self.report.get(key)
+            if name is not None and name not in known:
+                problem = f"no fitter {name!r} is registered; registered: {', '.join(known)}"
+                raise ValidationError(self.path, None, f"report.{key}", problem)
+        for name in self.fitters:
+            if name not in known:
+                progress(f"      [fit.fitters.{name}] ignored: no fitter {name!r} is registered")
+
+
+# What a [fit] or [fit.fitters.NAME] table and the [report] table may set; a misspelt key would be ignored
+FIT_KEYS = ("benchmarks", "source", "include_checkpoints", "options", "skip_protocols")
+REPORT_KEYS = ("curve_benchmark", "curve_fitter", "predict_benchmarks", "predict_fitter")
+
+
+def _known_keys(where: str, table: str, values: dict[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        problem = f"unknown setting; {table} takes {', '.join(known)}"
+        raise ValidationError(where, None, f"{table}.{unknown[0]}", problem)
 
 
 def _backtests(section: dict[str, Any], where: str) -> list[BacktestStep]:
@@ -170,6 +198,10 @@ def load_config(path: str | Path | None = None) -> RefreshConfig:
         models.append(ModelNote(item["model_id"], {k: v for k, v in item.items() if k != "model_id"}))
     fit = dict(raw.get("fit", {}))
     fitters = {name: dict(settings) for name, settings in fit.pop("fitters", {}).items()}
+    _known_keys(where, "fit", fit, FIT_KEYS)
+    for name, settings in fitters.items():
+        _known_keys(where, f"fit.fitters.{name}", settings, FIT_KEYS)
+    _known_keys(where, "report", raw.get("report", {}), REPORT_KEYS)
     return RefreshConfig(
         path=where,
         ingest=tuple(ingest),

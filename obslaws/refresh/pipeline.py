@@ -360,6 +360,7 @@ def refresh(
 
     pm = pm if pm is not None else plugin_manager()
     fitters = get_fitters(pm)
+    config.check_fitters(fitters, progress)  # before anything is written
     versions = {name: [info.version, info.plugin, info.distribution_version] for name, info in fitters.items()}
     started = datetime.now()
     with transaction(conn):

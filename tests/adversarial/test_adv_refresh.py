@@ -59,7 +59,8 @@ def test_nan_predictions_are_not_stored():
     assert np.isfinite(list(fitter.mean_.values())).all()
 
 
-# No fitter at all: what is tested here is the ingest, the report and the snapshot, in seconds.
+# Only the forecast plugin's fitters (benchmark-mean reports): what is tested here is the ingest, the
+# report and the snapshot.
 NO_FITTERS = "baselines,sloth,lowrank,loss2loss,densing,example"
 PLAN = """
 [[ingest]]
@@ -77,9 +78,9 @@ time_split = { benchmarks = "oll-v1", date = "2024-01-01" }
 
 [report]
 curve_benchmark = "mmlu"
-curve_fitter = "flops-sigmoid-family"
+curve_fitter = "benchmark-mean"
 predict_benchmarks = "oll-v1"
-predict_fitter = "flops-sigmoid-family"
+predict_fitter = "benchmark-mean"
 """
 
 
