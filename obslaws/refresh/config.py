@@ -64,6 +64,16 @@ class RefreshConfig:
         settings.update(self.fitters.get(fitter, {}))
         return settings
 
+    @property
+    def predict_fitter(self) -> str:
+        """The fitter that predicts the report's missing scores (``[report] predict_fitter``)."""
+        return str(self.report.get("predict_fitter", "sloth"))
+
+    @property
+    def curve_fitter(self) -> str:
+        """The fitter whose curves the score-vs-compute figure draws (``[report] curve_fitter``)."""
+        return str(self.report.get("curve_fitter", "flops-sigmoid-family"))
+
     def check_fitters(self, registered: Iterable[str], progress: Callable[[str], None]) -> None:
         """Raise where the plan's [report] names a fitter that is not registered (its figure or
         predictions would silently come from another); tell ``progress`` of each [fit.fitters]

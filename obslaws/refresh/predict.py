@@ -20,7 +20,7 @@ from obslaws.store.read import load_fit_data
 
 def predicting_fit(config: RefreshConfig, fits: list[FitOutcome]) -> FitOutcome | None:
     """The fit that predicts: the report's ``predict_fitter``, else the first one fitted in this run."""
-    wanted = config.report.get("predict_fitter", "sloth")
+    wanted = config.predict_fitter
     fitted = [f for f in fits if f.instance is not None]
     return next((f for f in fitted if f.fitter == wanted), None) or next(iter(fitted), None)
 
@@ -80,7 +80,7 @@ def planned_predictions(
     """Among the planned ``(outcome, fitter or None, data)`` fits, the one that will predict
     (:func:`predicting_fit`'s first choice, if it is to be fitted): its index -> what it will be
     asked (empty where none, or it will be asked nothing)."""
-    wanted = config.report.get("predict_fitter", "sloth")
+    wanted = config.predict_fitter
     for index, (outcome, fitter, data) in enumerate(fits):
         if outcome.fitter == wanted and fitter is not None and data is not None:
             asked = prediction_query(conn, config, data.targets, fitter.requires.needs)

@@ -21,7 +21,7 @@ from obslaws.store.query import first_row
 
 def needs_instance(config: RefreshConfig) -> set[str]:
     """Fitters whose fitted object the later steps use (predictions, the new-model check, curves)."""
-    return {config.report.get("predict_fitter", "sloth"), config.report.get("curve_fitter", "flops-sigmoid-family")}
+    return {config.predict_fitter, config.curve_fitter}
 
 
 def stored_fit(conn: duckdb.DuckDBPyConnection, fitter: Fitter, data: FitData) -> tuple[str, float] | None:

@@ -40,7 +40,7 @@ def _curve_figure(conn, fits: list, config: RefreshConfig) -> tuple[tuple, str]:
     """The arguments of the score-vs-compute figure (for the report's benchmark, with the curve
     fitter's per-family curves) but its path, or ``()`` and why there is none."""
     benchmark = config.report.get("curve_benchmark", "mmlu")
-    wanted = config.report.get("curve_fitter", "flops-sigmoid-family")
+    wanted = config.curve_fitter
     fit = next((f for f in fits if f.fitter == wanted and f.instance is not None), None)
     if fit is None or benchmark not in fit.benchmarks:
         return (), f"(no score-vs-compute figure: fitter {wanted} was not fitted on {benchmark})"
