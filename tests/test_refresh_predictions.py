@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from obslaws_baselines.sigmoid import FlopsSigmoidFamilyFitter
 from obslaws_forecast import ForecastFitter, LogitSVD
+from test_refresh_schedule import FAST_PLUGINS_ONLY, PLAN
 
 import obslaws
 from obslaws.benchmark_sets import resolve_benchmarks
@@ -138,24 +139,10 @@ def test_the_forecasters_predictions_say_how_much_smaller_than_the_targets_small
     assert counted in section
 
 
-PLAN = """
-[fit]
-benchmarks = "oll-v1"
-
-[backtest]
-time_split = { benchmarks = "oll-v1", date = "2024-01-01" }
-
-[report]
-curve_fitter = "flops-sigmoid-family"
-predict_benchmarks = "oll-v1"
-predict_fitter = "flops-sigmoid-family"
-"""
-
-
 @pytest.fixture
 def small_refresh(registry_db, tmp_path, monkeypatch) -> tuple:
-    """A copy of the registry's database and a plan of the baselines, predicting with one of them."""
-    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", "sloth,lowrank,loss2loss,densing,forecast,example")
+    """A copy of the registry's database and the cut-down plan of the baselines, predicting with one of them."""
+    monkeypatch.setenv("OBSLAWS_DISABLE_PLUGINS", FAST_PLUGINS_ONLY)
     path = tmp_path / "refresh.duckdb"
     shutil.copy(registry_db, path)
     (tmp_path / "plan.toml").write_text(PLAN)
