@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from obslaws.errors import ObslawsError
 from obslaws.fitting.contract import Fitter
+
+if TYPE_CHECKING:
+    from obslaws.refresh.predict import Predicted
 
 Progress = Callable[[str], None]
 
@@ -26,7 +29,7 @@ class FitOutcome:
     source: str | None = None
     instance: Fitter | None = None
     timing: Any = None  # obslaws.refresh.parallel.Timing, where it ran in this refresh
-    predicted: Any = None  # obslaws.refresh.predict.Predicted, where its worker predicted too
+    predicted: Predicted | None = None  # where its worker predicted too
 
 
 @dataclass

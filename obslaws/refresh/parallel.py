@@ -165,9 +165,10 @@ def fit_job(fitter: Any, data: FitData, query: FitData | None = None) -> tuple[A
         fitter.fit(data)
     if query is None:
         return fitter, timing[0], None
+    # on a copy: a fitter may complete itself when first asked (the forecaster fits its stacked
+    # members), and the fit stored is the fit's alone, as `obslaws fit` stores it
     with _timed() as predicting:
-        try:  # on a copy: a fitter may complete itself when first asked (the forecaster fits its stacked
-            # members), and the fit stored is the fit's alone, as `obslaws fit` stores it
+        try:
             predicted: Any = copy.deepcopy(fitter).predict(query)
         except Exception as exc:  # reported by the parent's prediction step, as one raised there
             predicted = _portable(exc)

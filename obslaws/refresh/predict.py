@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -16,6 +16,9 @@ from obslaws.fitting.selection import ReadFitData, usable_data, with_covariates
 from obslaws.refresh.config import RefreshConfig
 from obslaws.refresh.outcome import FitOutcome, Progress
 from obslaws.store.read import load_fit_data
+
+if TYPE_CHECKING:
+    from obslaws.refresh.parallel import Timing
 
 
 def predicting_fit(config: RefreshConfig, fits: list[FitOutcome]) -> FitOutcome | None:
@@ -44,10 +47,10 @@ class Predicted:
     asked: PredictionQuery
     frame: pl.DataFrame | None
     error: Exception | None
-    timing: Any  # obslaws.refresh.parallel.Timing
+    timing: Timing
 
     @classmethod
-    def of(cls, asked: PredictionQuery, returned: Any, timing: Any) -> Predicted:
+    def of(cls, asked: PredictionQuery, returned: Any, timing: Timing) -> Predicted:
         """From what :func:`~obslaws.refresh.parallel.fit_job` returned: a frame or an exception."""
         error = returned if isinstance(returned, Exception) else None
         return cls(asked, None if error else returned, error, timing)
