@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 DPI = 110
 
@@ -47,52 +48,85 @@ def score_vs_compute(points: pl.DataFrame, curves: pl.DataFrame, benchmark: str,
     return _save(fig, path)
 
 
+# The predicted-vs-actual grid has fixed margins (inches) instead of tight_layout: every panel
+# carries the same labels and ticks, and tight_layout's extra draw was a third of its CPU time.
+PANEL_INCHES = (4.2, 4.0)
+MARGIN_INCHES = {
+    "left": 0.65,
+    "right": 0.2,
+    "top": 0.75,
+    "bottom": 0.55,
+    "legend_row": 0.2,
+    "gap_w": 0.75,
+    "gap_h": 0.9,
+}
+PERCENT_TICKS = [0, 20, 40, 60, 80, 100]
+
+
+def _panel_grid(rows: int, cols: int, legend_rows: int) -> tuple[plt.Figure, np.ndarray]:
+    """A figure of rows x cols square-ish panels with fixed margins and room for a legend below."""
+    m = MARGIN_INCHES
+    bottom = m["bottom"] + m["legend_row"] * legend_rows  # the figure grows with its legend
+    width, height = PANEL_INCHES[0] * cols, PANEL_INCHES[1] * rows + bottom - m["bottom"]
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    panel_w = (width - m["left"] - m["right"]) / cols
+    panel_h = (height - m["top"] - bottom) / rows
+    fig.subplots_adjust(
+        left=m["left"] / width,
+        right=1 - m["right"] / width,
+        bottom=bottom / height,
+        top=1 - m["top"] / height,
+        wspace=m["gap_w"] / (panel_w - m["gap_w"]),
+        hspace=m["gap_h"] / (panel_h - m["gap_h"]),
+    )
+    return fig, axes
+
+
 def predicted_vs_actual(cells: pl.DataFrame, title: str, path: Path) -> Path:
     """One panel per fitter: backtest predictions against the held-out truth, with intervals.
 
-    ``cells``: fitter, benchmark, truth, prediction, lower, upper.
+    ``cells``: fitter, benchmark, truth, prediction, lower, upper. Each panel is two artists (all
+    its intervals, all its points, coloured per benchmark): a few thousand cells draw in about
+    half a second.
     """
     fitters = sorted(cells["fitter"].unique().to_list())
+    benchmarks = sorted(cells["benchmark"].unique().to_list())
     cols = min(3, max(len(fitters), 1))
     rows = int(np.ceil(len(fitters) / cols)) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.0 * rows), squeeze=False)
-    benchmarks = sorted(cells["benchmark"].unique().to_list())
-    colours = dict(zip(benchmarks, plt.get_cmap("tab20")(np.linspace(0, 1, max(len(benchmarks), 1))), strict=False))
+    legend_cols = min(2 * cols, max(len(benchmarks), 1))  # two legend columns fit a panel's width
+    fig, axes = _panel_grid(rows, cols, int(np.ceil(len(benchmarks) / legend_cols)))
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(benchmarks), 1)))
+    order = {bench: i for i, bench in enumerate(benchmarks)}
+    index = pl.col("benchmark").replace_strict(order, return_dtype=pl.Int64)
+    cells = cells.with_columns(index.alias("_colour")).sort("_colour", maintain_order=True)  # benchmarks drawn in turn
     for ax, fitter in zip(axes.flat, fitters, strict=False):
         mine = cells.filter(pl.col("fitter") == fitter)
-        for bench in benchmarks:
-            part = mine.filter(pl.col("benchmark") == bench)
-            if not part.height:
-                continue
-            truth, pred = part["truth"].to_numpy() * 100, part["prediction"].to_numpy() * 100
-            has = part["lower"].is_not_null() & part["upper"].is_not_null()
-            if has.any():
-                lo = part.filter(has)
-                ax.errorbar(
-                    lo["truth"] * 100,
-                    lo["prediction"] * 100,
-                    yerr=[(lo["prediction"] - lo["lower"]) * 100, (lo["upper"] - lo["prediction"]) * 100],
-                    fmt="none",
-                    ecolor=colours[bench],
-                    alpha=0.25,
-                    lw=0.8,
-                )
-            ax.scatter(truth, pred, s=12, color=colours[bench], label=bench, zorder=3)
+        colour = colours[mine["_colour"].to_numpy()]
+        truth, pred = mine["truth"].to_numpy() * 100, mine["prediction"].to_numpy() * 100
+        has = (mine["lower"].is_not_null() & mine["upper"].is_not_null()).to_numpy()
+        if has.any():
+            lower, upper = mine["lower"].to_numpy()[has] * 100, mine["upper"].to_numpy()[has] * 100
+            ax.vlines(truth[has], lower, upper, colors=colour[has], alpha=0.25, lw=0.8)
+        ax.scatter(truth, pred, s=12, c=colour, zorder=3)
         mae = float((mine["prediction"] - mine["truth"]).abs().mean() * 100) if mine.height else float("nan")
         ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--")
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
+        ax.set_xticks(PERCENT_TICKS)
+        ax.set_yticks(PERCENT_TICKS)
         ax.set_title(f"{fitter} (cell MAE {mae:.1f} pt)", fontsize=10)
         ax.set_xlabel("actual (%)")
         ax.set_ylabel("predicted (%)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(fitters) :]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=7, frameon=False)
+    if benchmarks:
+        handles = [Line2D([], [], ls="", marker="o", ms=4, color=colours[order[b]]) for b in benchmarks]
+        fig.legend(handles, benchmarks, loc="lower center", ncol=legend_cols, fontsize=7, frameon=False)
     fig.suptitle(title)
-    return _save(fig, path, bottom=0.07 if handles else 0.0)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
 
 
 def loadings_heatmap(loadings: pl.DataFrame, title: str, path: Path) -> Path:
