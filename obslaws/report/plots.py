@@ -17,8 +17,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 DPI = 110
 
 
-def _save(fig: plt.Figure, path: Path, bottom: float = 0.0) -> Path:
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+def _save(fig: plt.Figure, path: Path, tight: bool = True) -> Path:
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -124,9 +125,7 @@ def predicted_vs_actual(cells: pl.DataFrame, title: str, path: Path) -> Path:
         handles = [Line2D([], [], ls="", marker="o", ms=4, color=colours[order[b]]) for b in benchmarks]
         fig.legend(handles, benchmarks, loc="lower center", ncol=legend_cols, fontsize=7, frameon=False)
     fig.suptitle(title)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return _save(fig, path, tight=False)  # laid out by _panel_grid
 
 
 def loadings_heatmap(loadings: pl.DataFrame, title: str, path: Path) -> Path:
