@@ -1,9 +1,9 @@
 """The report's figures drawn on several processes while the page is assembled.
 
 Each PNG is drawn from plain data by a function of :mod:`obslaws.report.plots` and depends on
-nothing else, so the predicted-vs-actual figures (one per backtest, about a second of CPU
-each) can be drawn side by side instead of one after another on the parent's core while the
-other idles at the end of a refresh. The page's text does not wait for them; the report is
+nothing else, so the predicted-vs-actual figures (one per protocol, 0.5-1 s of CPU each) can
+be drawn side by side instead of one after another on the parent's core while the other idles
+at the end of a refresh. The page's text does not wait for them; the report is
 complete when the :class:`FigurePool` block ends.
 """
 
