@@ -61,6 +61,15 @@ def test_the_default_plan_predicts_with_the_forecaster():
     assert load_config().report["predict_fitter"] == "forecast"
 
 
+def test_a_plan_that_names_no_report_fitters_gets_the_shipped_plans(tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[backtest]\ntime_split = { benchmarks = "oll-v1", date = "2024-01-01" }\n')
+    mine, shipped = load_config(plan), load_config()
+    assert mine.report == {}
+    assert mine.predict_fitter == shipped.report["predict_fitter"] == shipped.predict_fitter
+    assert mine.curve_fitter == shipped.report["curve_fitter"] == shipped.curve_fitter
+
+
 def test_the_new_model_check_hides_the_new_models_measured_targets(registry_db, tmp_path):
     path = tmp_path / "refresh.duckdb"
     shutil.copy(registry_db, path)

@@ -66,13 +66,15 @@ class RefreshConfig:
 
     @property
     def predict_fitter(self) -> str:
-        """The fitter that predicts the report's missing scores (``[report] predict_fitter``)."""
-        return str(self.report.get("predict_fitter", "sloth"))
+        """The fitter that predicts the report's missing scores (``[report] predict_fitter``); a
+        plan that does not say gets the shipped plan's, the forecaster (it was Sloth's until
+        2026-11-29, which the shipped plan had left since 2026-11-28)."""
+        return str(self.report.get("predict_fitter", DEFAULT_PREDICT_FITTER))
 
     @property
     def curve_fitter(self) -> str:
         """The fitter whose curves the score-vs-compute figure draws (``[report] curve_fitter``)."""
-        return str(self.report.get("curve_fitter", "flops-sigmoid-family"))
+        return str(self.report.get("curve_fitter", DEFAULT_CURVE_FITTER))
 
     def check_fitters(self, registered: Iterable[str], progress: Callable[[str], None]) -> None:
         """Raise where the plan's [report] names a fitter that is not registered (its figure or
@@ -90,6 +92,9 @@ class RefreshConfig:
                 progress(f"      [fit.fitters.{name}] ignored: no fitter {name!r} is registered")
 
 
+# The [report] fitters of a plan that names none: those the shipped plan (default.toml) names
+DEFAULT_PREDICT_FITTER = "forecast"
+DEFAULT_CURVE_FITTER = "flops-sigmoid-family"
 # What a [fit] or [fit.fitters.NAME] table and the [report] table may set; a misspelt key would be ignored
 FIT_KEYS = ("benchmarks", "source", "include_checkpoints", "options", "skip_protocols")
 REPORT_KEYS = ("curve_benchmark", "curve_fitter", "predict_benchmarks", "predict_fitter")
