@@ -70,6 +70,25 @@ def test_a_plan_that_names_no_report_fitters_gets_the_shipped_plans(tmp_path):
     assert mine.curve_fitter == shipped.report["curve_fitter"] == shipped.curve_fitter
 
 
+def test_a_plan_relying_on_the_default_report_fitters_is_refreshed_anew_when_they_change(tmp_path, monkeypatch):
+    import obslaws
+    import obslaws.refresh.config as plan_module
+    from obslaws.refresh.state import state_hash
+
+    relying, naming = tmp_path / "relying.toml", tmp_path / "naming.toml"
+    relying.write_text('[backtest]\ntime_split = { benchmarks = "oll-v1", date = "2024-01-01" }\n')
+    naming.write_text(relying.read_text() + '[report]\npredict_fitter = "forecast"\ncurve_fitter = "densing"\n')
+    conn = obslaws.connect(tmp_path / "x.duckdb")
+    plans = {"relying": load_config(relying), "naming": load_config(naming), "shipped": load_config()}
+    assert plans["shipped"].hashed_plan() == plans["shipped"].raw  # its hash is that of its text
+    before = {name: state_hash(conn, plan.hashed_plan(), {}) for name, plan in plans.items()}
+    monkeypatch.setattr(plan_module, "DEFAULT_PREDICT_FITTER", "sloth")  # a later release's default
+    after = {name: state_hash(conn, plan.hashed_plan(), {}) for name, plan in plans.items()}
+    assert after["relying"] != before["relying"]  # its predictions come from another fitter now
+    assert after["naming"] == before["naming"] and after["shipped"] == before["shipped"]
+    conn.close()
+
+
 def test_the_new_model_check_hides_the_new_models_measured_targets(registry_db, tmp_path):
     path = tmp_path / "refresh.duckdb"
     shutil.copy(registry_db, path)

@@ -76,6 +76,13 @@ class RefreshConfig:
         """The fitter whose curves the score-vs-compute figure draws (``[report] curve_fitter``)."""
         return str(self.report.get("curve_fitter", DEFAULT_CURVE_FITTER))
 
+    def hashed_plan(self) -> dict[str, Any]:
+        """The plan as the refresh's state hash reads it: as written, plus the code's defaults it
+        relies on for the [report] fitters, so that a plan that names none is refreshed anew when
+        those defaults change (the shipped plan names both: its hash is that of its text)."""
+        relied = {key: getattr(self, key) for key in ("predict_fitter", "curve_fitter") if key not in self.report}
+        return {**self.raw, "report defaults": relied} if relied else self.raw
+
     def check_fitters(self, registered: Iterable[str], progress: Callable[[str], None]) -> None:
         """Raise where the plan's [report] names a fitter that is not registered (its figure or
         predictions would silently come from another); tell ``progress`` of each [fit.fitters]

@@ -373,7 +373,7 @@ def refresh(
         }
         ingested.update(_ingest(conn, config, pm, progress, allow_skips))
         new_ids = _model_ids(conn) - before
-        state = state_hash(conn, config.raw, versions)
+        state = state_hash(conn, config.hashed_plan(), versions)
         previous = last_refresh(conn)
         outcome = RefreshOutcome(None, False, state, ingested=ingested, previous=previous)
         outcome.timed("ingest", progress, start)
