@@ -80,7 +80,7 @@ class RefreshConfig:
         """The plan as the refresh's state hash reads it: as written, plus the code's defaults it
         relies on for the [report] fitters, so that a plan that names none is refreshed anew when
         those defaults change (the shipped plan names both: its hash is that of its text)."""
-        relied = {key: getattr(self, key) for key in ("predict_fitter", "curve_fitter") if key not in self.report}
+        relied = {key: getattr(self, key) for key in REPORT_FITTERS if key not in self.report}
         return {**self.raw, "report defaults": relied} if relied else self.raw
 
     def check_fitters(self, registered: Iterable[str], progress: Callable[[str], None]) -> None:
@@ -89,7 +89,7 @@ class RefreshConfig:
         table of a fitter not registered, which the refresh ignores (a disabled plugin's, or a
         misspelt name)."""
         known = sorted(registered)
-        for key in ("predict_fitter", "curve_fitter"):
+        for key in REPORT_FITTERS:
             name = self.report.get(key)
             if name is not None and name not in known:
                 problem = f"no fitter {name!r} is registered; registered: {', '.join(known)}"
@@ -102,6 +102,7 @@ class RefreshConfig:
 # The [report] fitters of a plan that names none: those the shipped plan (default.toml) names
 DEFAULT_PREDICT_FITTER = "forecast"
 DEFAULT_CURVE_FITTER = "flops-sigmoid-family"
+REPORT_FITTERS = ("predict_fitter", "curve_fitter")  # the [report] keys that name a fitter
 # What a [fit] or [fit.fitters.NAME] table and the [report] table may set; a misspelt key would be ignored
 FIT_KEYS = ("benchmarks", "source", "include_checkpoints", "options", "skip_protocols")
 REPORT_KEYS = ("curve_benchmark", "curve_fitter", "predict_benchmarks", "predict_fitter")

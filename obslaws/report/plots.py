@@ -122,7 +122,7 @@ def predicted_vs_actual(cells: pl.DataFrame, title: str, path: Path) -> Path:
     for ax in list(axes.flat)[len(fitters) :]:
         ax.axis("off")
     if benchmarks:
-        handles = [Line2D([], [], ls="", marker="o", ms=4, color=colours[order[b]]) for b in benchmarks]
+        handles = [Line2D([], [], ls="", marker="o", ms=4, color=colour) for colour in colours[: len(benchmarks)]]
         fig.legend(handles, benchmarks, loc="lower center", ncol=legend_cols, fontsize=7, frameon=False)
     fig.suptitle(title)
     return _save(fig, path, tight=False)  # laid out by _panel_grid

@@ -59,10 +59,9 @@ def _jobs(outcome: Any) -> list[dict[str, Any]]:
 
 
 def _row(kind: str, label: str, t: Any) -> dict[str, Any]:
-    return {"kind": kind, "job": label, "worker": t.worker, "started": t.started, "finished": t.finished} | {
-        "wall_s": t.seconds,
-        "cpu_s": t.cpu_seconds,
-    }
+    """One job's row: where and when it ran, its wall and CPU seconds."""
+    times = {"started": t.started, "finished": t.finished, "wall_s": t.seconds, "cpu_s": t.cpu_seconds}
+    return {"kind": kind, "job": label, "worker": t.worker, **times}
 
 
 def critical_path(rows: list[dict[str, Any]], opened: float) -> dict[str, Any]:
