@@ -40,7 +40,7 @@ from .matrix import LogitMatrix, TargetCorrelations, input_columns, proxy_inputs
 from .member_domain import check_options
 from .new_families import UNSEEN_KINDS
 from .scale import from_logit, to_logit
-from .select import category, choose, kind_widths, query_bounds
+from .select import category, choose, coarser_folds, kind_widths, query_bounds
 from .stacker_set import StackerSet, predictor
 from .stacking import MemberWork, build_stacker
 from .target_blends import RECENCIES
@@ -53,7 +53,7 @@ class ForecastFitter(Fitter):
     """Covariates with pooled, drifting family effects, plus the model's other scores."""
 
     name: ClassVar[str] = "forecast"
-    version: ClassVar[str] = "26"  # docs/forecasting.md: version 26, the cells kind's own quarter folds
+    version: ClassVar[str] = "27"  # docs/forecasting.md: version 27, the cells kind's level from its halves
     requires: ClassVar[Requirements] = Requirements(needs=frozenset({"scores"}), min_models=3)
     check_hyperparameters: ClassVar[dict[str, Any]] = {
         "poolings": (1.0,),
@@ -105,6 +105,7 @@ class ForecastFitter(Fitter):
         random_state: int = 0,
         inner_draws: int = 1,
         finer_cells: int = 4,
+        transfer_level: bool = True,
     ) -> None:
         self.poolings = poolings
         self.drifts = drifts
@@ -142,6 +143,7 @@ class ForecastFitter(Fitter):
         self.random_state = random_state
         self.inner_draws = inner_draws
         self.finer_cells = finer_cells
+        self.transfer_level = transfer_level
 
     def _fit(self, data: FitData) -> None:
         if not 0 < float(self.interval) < 1:
@@ -241,6 +243,7 @@ class ForecastFitter(Fitter):
             bool(self.margin_checked),
             average_sizes(self.name, self.average_sizes),
             domains,
+            bool(self.transfer_level),
         )
         self.stacker_ = stacker
 
@@ -364,9 +367,14 @@ class ForecastFitter(Fitter):
         members, unstacked, stacked = self.stacker_.fit(kinds)
         self.members_, self.unstacked_ = self.members_ | members, self.unstacked_ | unstacked
         selection = self.selection_
+        level = float(self.interval)
         for kind, (results, everywhere) in stacked.items():
-            chosen = kind_widths(kind, results, everywhere, float(self.interval), self.chance_, self.stacker_)
+            coarser = coarser_folds(kind, list(results), list(everywhere or ()), self.folds_)
+            coarser = coarser if self.transfer_level else []
+            chosen = kind_widths(kind, results, everywhere, level, self.chance_, self.stacker_, coarser)
             selection.widths = {key: w for key, w in selection.widths.items() if key[0] != kind} | chosen.widths
+            selection.levels = {k: v for k, v in selection.levels.items() if k != kind}
+            selection.levels.update({kind: chosen.level} if chosen.level != level else {})
             selection.powers[kind], selection.mappings[kind] = chosen.power, chosen.mapping
             selection.table.update(chosen.records)
             selection.widths_from.update({kind: chosen.source} if chosen.source else {})

@@ -35,6 +35,8 @@ def learned_record(fitted: Any) -> dict[str, Any]:
         "spread_power": fitted.selection_.powers,
         # per kind: its widths from its own folds, or the wider of those and every fold's (calibration.py)
         "interval_widths_from": fitted.selection_.widths_from,
+        # per kind, where not the nominal: the level of its own widths' quantile (calibration.transferred_level)
+        "interval_level": fitted.selection_.levels,
         # per kind: intervals near a bound on the logit or the score scale (bounds.py)
         "interval_mapping": fitted.selection_.mappings,
         # other registered fitters stacked (``stack``): weights per kind and target, chosen on the inner folds

@@ -11,6 +11,7 @@ that choice give its split-conformal widths.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from .averaging import averaged, final_averages, stage_averages
 from .bounds import LOGIT, MAPPING_RECORD, NEAR, bounds, choose_mapping
-from .calibration import WIDTHS_FROM, choose_every_fold, choose_power
+from .calibration import LEVEL_RECORD, WIDTHS_FROM, choose_every_fold, choose_power, transferred_level
 from .engine import Config, FoldCache
 from .held_out_rules import own_or_every, per_target_configs, scored_candidates, target_blends
 from .inner import KINDS, REFINES, kind_folds, own_only
@@ -58,6 +59,8 @@ class Selection:
     averages: dict[str, tuple[Config, ...]] = field(default_factory=dict)
     # kind -> how its intervals near a bound map back: bounds.LOGIT or bounds.NEAR (its held-out folds' choice)
     mappings: dict[str, str] = field(default_factory=dict)
+    # kind -> the level of its own widths' conformal quantile, where not the nominal (calibration.transferred_level)
+    levels: dict[str, float] = field(default_factory=dict)
 
 
 class KindWidths(NamedTuple):
@@ -66,6 +69,7 @@ class KindWidths(NamedTuple):
     power: float  # the spread power they scale by
     source: str | None  # "own folds" or "own and every fold" (None: no every-fold widths offered)
     mapping: str  # bounds.LOGIT or bounds.NEAR
+    level: float  # the level of the conformal quantile of its own folds' widths
 
 
 def _staged(
@@ -131,6 +135,7 @@ def choose(
     checked: bool = True,
     average_sizes: tuple[int, ...] = (),
     domains: tuple[bool, ...] = (False,),
+    transfer_level: bool = True,
 ) -> Selection:
     """Stage 1: the covariate model (pooling x drift x organisation level x domain level) alone; stage 2: input
     rule x rank x alpha x blend of the residual components at the stage-1 choice (rank 0 and blend
@@ -143,7 +148,9 @@ def choose(
     weights (``stacking.py``) and the conformal widths of the stacked predictions. ``margins``
     (``"stages"``, ``"rules"`` -> margin.py's margin, 0 where absent): the stages' and held-out rules'
     margins, each kept per kind only where its fold groups say so (``margin_checks.py``) if ``checked``.
-    ``average_sizes``: per kind, the mean of its stages' top configurations if its folds say so (averaging.py)."""
+    ``average_sizes``: per kind, the mean of its stages' top configurations if its folds say so (averaging.py).
+    ``transfer_level``: a kind asked on finer folds takes the level its coarser folds' widths say
+    (``calibration.transferred_level``; False: version 26's widths, at the nominal level)."""
     margins = margins or {}
     board = Scoreboard(caches, kinds, chance, y)
     stage1 = [
@@ -180,15 +187,22 @@ def choose(
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
             columns.update({kind: columns[parent]} if parent in columns else {})
     averages = final_averages(averages, staged, configs, columns, REFINES)
-    widths = _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance)
+    coarser = {k: coarser_folds(k, own[k], every, kinds) if transfer_level else [] for k in own}
+    widths = _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, coarser)
     return Selection(configs, {**board.table(), **table}, rules=rules, columns=columns, averages=averages, **widths)
 
 
-def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance) -> dict[str, dict]:
-    """Every kind's conformal widths, spread power, widths' source and near-bound mapping (the
+def coarser_folds(kind: str, own: list[str], every: list[str], kinds: dict[str, str]) -> list[str]:
+    """The folds of ``every`` that ask ``kind``'s question more coarsely than its ``own`` (the cell
+    halves, where the kind reads the finer folds alone: ``inner.FINER``)."""
+    return [f for f in every if kinds[f] == kind and f not in own]
+
+
+def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, coarser) -> dict:
+    """Every kind's conformal widths, spread power, widths' source, near-bound mapping and level (the
     ``Selection`` fields of those names), from its chosen predictions on its folds (stacked where the
-    ``stacker`` stacks it); their records go to ``table``."""
-    widths, powers, sources, mappings = {}, {}, {}, {}
+    ``stacker`` stacks it; ``coarser``: kind -> its ``coarser_folds``); their records go to ``table``."""
+    widths, powers, sources, mappings, levels = {}, {}, {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
             results = _kind_results(board, configs, columns, averages, kind, folds)
@@ -199,12 +213,13 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
                 everywhere = None if everywhere is None else with_shifts(board, per_target, everywhere)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
-            chosen = kind_widths(kind, results, everywhere, level, chance, stacker)
+            chosen = kind_widths(kind, results, everywhere, level, chance, stacker, coarser.get(kind, ()))
             table.update(chosen.records)
             sources.update({kind: chosen.source} if chosen.source else {})
+            levels.update({kind: chosen.level} if chosen.level != level else {})
             powers[kind], mappings[kind] = chosen.power, chosen.mapping
             widths.update(chosen.widths)
-    return {"widths": widths, "powers": powers, "widths_from": sources, "mappings": mappings}
+    return {"widths": widths, "powers": powers, "widths_from": sources, "mappings": mappings, "levels": levels}
 
 
 def kind_widths(
@@ -214,18 +229,26 @@ def kind_widths(
     level: float,
     chance: np.ndarray,
     stacker: Stacker | StackerSet | None = None,
+    coarser: Sequence[str] = (),
 ) -> KindWidths:
     """``kind``'s conformal widths from its folds' ``results``, the records of how they were chosen,
     its spread power (``choose_power``), given ``everywhere`` (its configuration on every inner fold,
     the ``stacker``'s weights for it applied here) whether they are the wider of its own and every
-    fold's (``choose_every_fold``), and from the targets' ``chance`` levels how its intervals map
-    back near a bound (``bounds.choose_mapping``)."""
+    fold's (``choose_every_fold``), the level of its own widths' quantile (with ``coarser``, folds
+    of ``everywhere`` asking its question more coarsely: ``transferred_level``), and from the
+    targets' ``chance`` levels how its intervals map back near a bound (``bounds.choose_mapping``)."""
     power, record = choose_power(results, level, *_width_rules(level))
     records = {f"{kind}: held-out coverage of the widths": record}
-    widths_kind, wider, source = conformal_widths(kind, list(results.values()), level, power), False, None
+    if everywhere is not None and stacker is not None:
+        everywhere = stacker.apply(kind, everywhere, ALL)
+    own_level = level
+    if everywhere is not None and coarser:
+        coarse = [everywhere[f] for f in coarser if f in everywhere]
+        own_level, records[f"{kind}: {LEVEL_RECORD}"] = transferred_level(
+            list(results.values()), coarse, level, power, _widths_at, _width_rules(level)[1]
+        )
+    widths_kind, wider, source = conformal_widths(kind, list(results.values()), own_level, power), False, None
     if everywhere is not None:
-        if stacker is not None:
-            everywhere = stacker.apply(kind, everywhere, ALL)
         wider, records[f"{kind}: {WIDTHS_FROM}"] = choose_every_fold(
             results, everywhere, level, power, *_width_rules(level)
         )
@@ -236,7 +259,7 @@ def kind_widths(
     mapping, records[f"{kind}: {MAPPING_RECORD}"] = choose_mapping(
         results, level, power, *_width_rules(level), chance, everywhere if wider else None
     )
-    return KindWidths(widths_kind, records, power, source, mapping)
+    return KindWidths(widths_kind, records, power, source, mapping, own_level)
 
 
 def query_bounds(
@@ -275,6 +298,11 @@ def _kind_configs(board: Scoreboard, configs, columns, averages, kind: str) -> l
 def _width_rules(level: float) -> tuple:
     """How the calibration computes widths on some folds' results and reads a cell's width."""
     return (lambda rs, p: conformal_widths("*", rs, level, p), lambda ws, cat, j: width_for(ws, "*", cat, j))
+
+
+def _widths_at(results: list, level: float, power: float) -> dict:
+    """The calibration's widths on some folds' results at a given level (``transferred_level``)."""
+    return conformal_widths("*", results, level, power)
 
 
 def wider_widths(kind: str, own: dict, other: dict) -> dict[tuple[str, str, int], float]:
