@@ -149,14 +149,11 @@ def choose(
     (``"stages"``, ``"rules"`` -> margin.py's margin, 0 where absent): the stages' and held-out rules'
     margins, each kept per kind only where its fold groups say so (``margin_checks.py``) if ``checked``.
     ``average_sizes``: per kind, the mean of its stages' top configurations if its folds say so (averaging.py).
-    ``transfer_level``: a kind asked on finer folds takes the level its coarser folds' widths say
-    (``calibration.transferred_level``; False: version 26's widths, at the nominal level)."""
+    ``transfer_level``: ``calibration.transferred_level`` for a kind asked on finer folds (False: version 26)."""
     margins = margins or {}
     board = Scoreboard(caches, kinds, chance, y)
-    stage1 = [
-        Config(pooling=p, drift=d, org=o, domain=m, rank=0)
-        for p, d, o, m in itertools.product(poolings, drifts, orgs, domains)
-    ]
+    covariates = itertools.product(poolings, drifts, orgs, domains)
+    stage1 = [Config(pooling=p, drift=d, org=o, domain=m, rank=0) for p, d, o, m in covariates]
     board.evaluate_covariates_together(stage1)
     grid2 = stage2_grid(input_rules, ranks, alphas, blends, ridge_weights, ridge_logits, ridge_proxies, ridge_positive)
     # the stacked baseline's rank: its first (the baseline's 2) for every kind; the cells kind also
@@ -166,8 +163,7 @@ def choose(
     every = [f for f in caches if not own_only(f)]  # another fold's variant or a finer question: its kind's
     own = kind_folds({f: kinds[f] for f in caches}, borrow)
     choosing = [kind for kind in KINDS if own[kind] and kind not in REFINES]
-    table: dict = {}
-    configs = {}
+    table, configs = {}, {}
     for kind, folds in ((ALL, every), *((k, own[k]) for k in choosing)):
         configs[kind] = _staged(board, stage1, grid2, grid3[kind], folds)
         m = margins.get("stages", 0.0)
@@ -187,8 +183,7 @@ def choose(
             configs[kind], rules[kind] = configs.get(parent, configs[ALL]), f"as {parent}"
             columns.update({kind: columns[parent]} if parent in columns else {})
     averages = final_averages(averages, staged, configs, columns, REFINES)
-    coarser = {k: coarser_folds(k, own[k], every, kinds) if transfer_level else [] for k in own}
-    widths = _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, coarser)
+    widths = _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, transfer_level)
     return Selection(configs, {**board.table(), **table}, rules=rules, columns=columns, averages=averages, **widths)
 
 
@@ -198,10 +193,11 @@ def coarser_folds(kind: str, own: list[str], every: list[str], kinds: dict[str, 
     return [f for f in every if kinds[f] == kind and f not in own]
 
 
-def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, coarser) -> dict:
+def _all_widths(board, configs, columns, averages, own, every, stacker, level, table, chance, transfer) -> dict:
     """Every kind's conformal widths, spread power, widths' source, near-bound mapping and level (the
     ``Selection`` fields of those names), from its chosen predictions on its folds (stacked where the
-    ``stacker`` stacks it; ``coarser``: kind -> its ``coarser_folds``); their records go to ``table``."""
+    ``stacker`` stacks it; with ``transfer``, at the level its ``coarser_folds`` say); their records go
+    to ``table``."""
     widths, powers, sources, mappings, levels = {}, {}, {}, {}, {}
     for kind, folds in ((ALL, every), *own.items()):
         if folds:
@@ -213,7 +209,8 @@ def _all_widths(board, configs, columns, averages, own, every, stacker, level, t
                 everywhere = None if everywhere is None else with_shifts(board, per_target, everywhere)
             if stacker is not None:
                 results = stacker.stack(kind, results, ALL, everywhere)
-            chosen = kind_widths(kind, results, everywhere, level, chance, stacker, coarser.get(kind, ()))
+            coarser = coarser_folds(kind, folds, every, board.kinds) if transfer and kind != ALL else []
+            chosen = kind_widths(kind, results, everywhere, level, chance, stacker, coarser)
             table.update(chosen.records)
             sources.update({kind: chosen.source} if chosen.source else {})
             levels.update({kind: chosen.level} if chosen.level != level else {})
