@@ -13,3 +13,13 @@ def word_for_number(value: Any, default: Any) -> bool:
     (True, False, False)
     """
     return isinstance(value, str) and isinstance(default, int | float) and not isinstance(default, bool)
+
+
+def word_for_flag(value: Any, default: Any) -> bool:
+    """Text given where the default is a flag: ``-o anchored_kind=False`` (JSON's false is lower
+    case) arrives as the text "False", which Python reads as true.
+
+    >>> word_for_flag("False", True), word_for_flag(False, True), word_for_flag(1, True), word_for_flag("x", 0.1)
+    (True, False, False, False)
+    """
+    return isinstance(value, str) and isinstance(default, bool)

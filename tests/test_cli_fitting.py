@@ -169,6 +169,8 @@ def test_backtest_without_benchmarks_takes_the_fitters_default_set(capsys, db):
         (["fit", "flops-sigmoid", "-o", "nope=1"], "unknown hyperparameter(s) ['nope']"),
         # a word for a number used to fail in the fit with numpy's UFuncTypeError, naming nothing
         (["fit", "flops-sigmoid", "-o", "tol=abc"], "hyperparameter 'tol' takes a number (default 1e-05), got 'abc'"),
+        # JSON's false is lower case: "False" arrived as text, which the fitter read as true
+        (["fit", "flops-sigmoid", "-o", "learn_floor=False"], "'learn_floor' takes true or false, got 'False'"),
         (["backtest", "flops-sigmoid", "--protocol", "time-split"], "time-split needs a date"),
         (["backtest", "flops-sigmoid", "--benchmarks", "oll-v9"], "unknown benchmark set"),
         # protocol options: named by protocol and option (they said "time-split:" for a rolling

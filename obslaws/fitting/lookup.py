@@ -18,7 +18,7 @@ import pluggy
 
 from obslaws.errors import FitterError, PluginError
 from obslaws.fitting.contract import Fitter, Requirements
-from obslaws.option_types import word_for_number
+from obslaws.option_types import word_for_flag, word_for_number
 from obslaws.plugins import PluginCatalog, UnknownNameError, collect, plugin_distribution, plugin_manager
 
 
@@ -104,10 +104,12 @@ def create_fitter(cls: type[Fitter], hyperparameters: Mapping[str, Any] | None =
     if unknown:
         raise FitterError(f"{cls.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(valid)}")
     # A word where a number belongs (`-o ridge=abc`, a quoted number in a plan) would fail deep in the
-    # fit with numpy's error, naming nothing.
+    # fit with numpy's error, naming nothing; one where a flag belongs would silently read as true.
     defaults = default_hyperparameters(cls)
     for key, value in hyperparameters.items():
         default = defaults.get(key)
+        if word_for_flag(value, default):  # "False" would read as true
+            raise FitterError(f"{cls.name}: hyperparameter {key!r} takes true or false, got {value!r}")
         if word_for_number(value, default):
             raise FitterError(f"{cls.name}: hyperparameter {key!r} takes a number (default {default!r}), got {value!r}")
     return cls(**hyperparameters)
