@@ -111,17 +111,22 @@ def held_out_groups(
             continue
         widths = widths_of(rest, power)
         others = [r for f, r in (every or {}).items() if apart(f, group)]
-        wider = widths_of(others, power) if others else None
-        cats = np.concatenate([r.categories for r in held])
-        cols = np.concatenate([r.columns for r in held])
-        bound = np.empty(cats.size)
-        for cat in np.unique(cats):  # one lookup per (category, benchmark), not per cell
-            for j in np.unique(cols[cats == cat]):
-                cell = (cats == cat) & (cols == j)
-                bound[cell] = width_for(widths, str(cat), int(j))
-                if wider is not None:
-                    bound[cell] = np.maximum(bound[cell], width_for(wider, str(cat), int(j)))
+        bound = cell_widths(held, widths, width_for)
+        if others:
+            bound = np.maximum(bound, cell_widths(held, widths_of(others, power), width_for))
         yield group, held, bound
+
+
+def cell_widths(results: list, widths: dict, width_for: Callable[[dict, str, int], float]) -> np.ndarray:
+    """Per hidden cell of ``results`` (in order), the width ``width_for`` reads for it in ``widths``:
+    one lookup per (category, benchmark), not per cell."""
+    cats = np.concatenate([r.categories for r in results])
+    cols = np.concatenate([r.columns for r in results])
+    bound = np.empty(cats.size)
+    for cat in np.unique(cats):
+        for j in np.unique(cols[cats == cat]):
+            bound[(cats == cat) & (cols == j)] = width_for(widths, str(cat), int(j))
+    return bound
 
 
 def held_out_coverage(
@@ -205,18 +210,13 @@ def transferred_level(
     if not fine or not coarse:
         return level, {}
     scaled = np.concatenate([r.scaled(power) for r in fine])
-    cats = np.concatenate([r.categories for r in fine])
-    cols = np.concatenate([r.columns for r in fine])
     if not scaled.size:
         return level, {}
-    pairs = {(str(c), int(j)): (cats == c) & (cols == j) for c in np.unique(cats) for j in np.unique(cols[cats == c])}
     down, up = LEVEL_SPAN
     steps = range(-round(100 * down), round(100 * min(up, 0.99 - level)) + 1)
     record: dict[str, float] = {}
     for tried in sorted((round(level + s / 100, 2) for s in steps), key=lambda t: (abs(t - level), t)):
-        widths, bound = widths_at(coarse, tried, power), np.empty(scaled.size)
-        for (cat, j), cell in pairs.items():
-            bound[cell] = width_for(widths, cat, j)
+        bound = cell_widths(fine, widths_at(coarse, tried, power), width_for)
         record[f"level={tried:.2f}"] = float(np.mean(scaled <= bound))
     chosen = min(record, key=lambda name: abs(record[name] - level))  # the first of equals: nearest the nominal
     return float(chosen.split("=")[1]), record

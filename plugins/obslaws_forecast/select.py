@@ -240,7 +240,7 @@ def kind_widths(
         everywhere = stacker.apply(kind, everywhere, ALL)
     own_level = level
     if everywhere is not None and coarser:
-        coarse = [everywhere[f] for f in coarser if f in everywhere]
+        coarse = [everywhere[f] for f in coarser]
         own_level, records[f"{kind}: {LEVEL_RECORD}"] = transferred_level(
             list(results.values()), coarse, level, power, _widths_at, _width_rules(level)[1]
         )
@@ -294,7 +294,7 @@ def _kind_configs(board: Scoreboard, configs, columns, averages, kind: str) -> l
 
 def _width_rules(level: float) -> tuple:
     """How the calibration computes widths on some folds' results and reads a cell's width."""
-    return (lambda rs, p: conformal_widths("*", rs, level, p), lambda ws, cat, j: width_for(ws, "*", cat, j))
+    return (lambda rs, p: _widths_at(rs, level, p), lambda ws, cat, j: width_for(ws, "*", cat, j))
 
 
 def _widths_at(results: list, level: float, power: float) -> dict:
